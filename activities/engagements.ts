@@ -1,0 +1,27 @@
+import { Context } from '@temporalio/activity';
+import type { PrismaClient } from '../src/db';
+import type { LifecycleStage } from '../src/domain/lifecycle';
+
+/** Idempotency key of the running activity: the same for every retry of one scheduled call, unique otherwise. */
+export function activityIdempotencyKey(): string {
+  const { workflowExecution, activityId } = Context.current().info;
+  if (!workflowExecution) throw new Error('activityIdempotencyKey needs an activity started by a workflow');
+  return `${workflowExecution.workflowId}/${workflowExecution.runId}/${activityId}`;
+}
+
+export function createEngagementActivities(prisma: PrismaClient) {
+  return {
+    /** Moves an engagement to its next stage and records the change once, however often it is retried. */
+    async moveEngagementStage(input: { engagementId: string; from: LifecycleStage; to: LifecycleStage }): Promise<void> {
+      const idempotencyKey = activityIdempotencyKey();
+      await prisma.$transaction(async (tx) => {
+        const done = await tx.stageChange.findUnique({ where: { idempotencyKey } });
+        if (done) return;
+        await tx.engagement.update({ where: { id: input.engagementId }, data: { stage: input.to } });
+        await tx.stageChange.create({
+          data: { engagementId: input.engagementId, fromStage: input.from, toStage: input.to, idempotencyKey },
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { z } from 'zod';
+
+/** RFC 9457 problem details: every refusal names what was wrong, and where. */
+export interface InvalidField {
+  field: string;
+  reason: string;
+}
+
+export class ProblemError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail?: string,
+    readonly invalidFields?: InvalidField[],
+  ) {
+    super(detail ?? title);
+  }
+}
+
+export const notFound = (what: string) => new ProblemError(404, 'Not Found', `${what} not found`);
+export const conflict = (detail: string) => new ProblemError(409, 'Conflict', detail);
+export const unavailable = (detail: string) => new ProblemError(503, 'Service Unavailable', detail);
+
+export function validationProblem(where: 'body' | 'query' | 'path', error: z.ZodError): ProblemError {
+  const invalidFields = error.issues.map((issue) => ({
+    field: [where, ...issue.path.map(String)].join('.'),
+    reason: issue.message,
+  }));
+  const detail = invalidFields.map((f) => `${f.field}: ${f.reason}`).join('; ');
+  return new ProblemError(400, 'Invalid request', detail, invalidFields);
+}
+
+export const notFoundRoute: RequestHandler = (req) => {
+  throw new ProblemError(404, 'Not Found', `no route ${req.method} ${req.path}`);
+};
+
+/** Turns every error into problem+json; body-parser's own errors (bad JSON, too large) keep their 4xx status. */
+export function problemHandler(onUnexpected: (error: unknown) => void): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    let problem: ProblemError;
+    if (error instanceof ProblemError) {
+      problem = error;
+    } else if (isBodyParserError(error)) {
+      problem =
+        error.type === 'entity.too.large'
+          ? new ProblemError(413, 'Payload Too Large', `request body exceeds ${error.limit} bytes`)
+          : new ProblemError(400, 'Invalid request', `body: ${error.type === 'entity.parse.failed' ? 'malformed JSON' : error.message}`);
+    } else {
+      onUnexpected(error);
+      problem = new ProblemError(500, 'Internal Server Error', 'unexpected error; see the server log');
+    }
+    res
+      .status(problem.status)
+      .type('application/problem+json')
+      .json({
+        type: 'about:blank',
+        title: problem.title,
+        status: problem.status,
+        detail: problem.detail,
+        instance: req.originalUrl,
+        ...(problem.invalidFields ? { invalidFields: problem.invalidFields } : {}),
+      });
+  };
+}
+
+function isBodyParserError(error: unknown): error is { type: string; status: number; limit?: number; message: string } {
+  return typeof error === 'object' && error !== null && 'type' in error && 'status' in error;
+}

@@ -1,0 +1,58 @@
+import { ConfigError, loadConfig, type Config } from './config';
+import { createLogger, type Logger } from './logger';
+
+interface MainContext {
+  config: Config;
+  log: Logger;
+  /** Registers cleanup run once on SIGINT/SIGTERM, in reverse order of registration. */
+  onShutdown(fn: () => Promise<void>): void;
+}
+
+/**
+ * Entry-point wrapper for every process: validates configuration first (a bad value stops the process with one line
+ * naming the variable), wires graceful shutdown, and turns start-up failures into one readable line.
+ */
+export function runMain(name: string, main: (ctx: MainContext) => Promise<void>): void {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    process.stderr.write(`${name}: ${error instanceof ConfigError ? error.message : String(error)}\n`);
+    process.exit(2);
+  }
+  const log = createLogger(name, config.logLevel);
+  const cleanups: Array<() => Promise<void>> = [];
+  let stopped: Promise<void> | undefined;
+  const shutdown = (reason: string) => {
+    stopped ??= (async () => {
+      log.info({ reason }, 'shutting down');
+      for (const fn of cleanups.reverse()) {
+        await fn().catch((error: unknown) => log.error({ err: error }, 'error during shutdown'));
+      }
+    })();
+    return stopped;
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+  main({ config, log, onShutdown: (fn) => cleanups.push(fn) }).then(
+    async () => {
+      await shutdown('finished');
+      process.exit(0);
+    },
+    async (error: unknown) => {
+      process.stderr.write(`${name}: ${describeStartupError(error)}\n`);
+      log.debug({ err: error }, 'fatal');
+      await shutdown('failed');
+      process.exit(1);
+    },
+  );
+}
+
+/** One line a person can act on, for the failures people actually meet at start-up. */
+export function describeStartupError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: string } | undefined)?.code;
+  if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(message)) return `cannot connect: ${message.split('\n')[0]}`;
+  return message.split('\n')[0];
+}

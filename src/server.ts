@@ -1,0 +1,27 @@
+import type { Server } from 'node:http';
+import { createApp } from './api/app';
+import { createPrisma } from './db';
+import { runMain } from './main';
+import { connectTemporal } from './temporal/connection';
+
+/** API process: the Express app on API_PORT until SIGINT/SIGTERM, then drains connections. */
+runMain('api', async ({ config, log, onShutdown }) => {
+  const prisma = createPrisma(config.databaseUrl);
+  await prisma.$queryRaw`SELECT 1`;
+  // Lazy: the API comes up (and /health says why) even while Temporal is still starting or down.
+  const temporal = await connectTemporal(config.temporal, { lazy: true });
+  const app = createApp({ prisma, temporal, config, log });
+
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(config.apiPort, () => resolve(s));
+  });
+  log.info({ url: `http://localhost:${config.apiPort}` }, 'API listening');
+  await new Promise<void>((resolve) => {
+    onShutdown(async () => {
+      await new Promise((done) => server.close(done));
+      await prisma.$disconnect();
+      await temporal.connection.close();
+      resolve();
+    });
+  });
+});

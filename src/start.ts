@@ -1,0 +1,100 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { runMain } from './main';
+import { startEmbeddedPostgres } from './infra/embedded-postgres';
+import { findOrInstallTemporalCli } from './infra/temporal-cli';
+import { startTemporalDevServer } from './infra/temporal-dev-server';
+import { connectTemporal, waitForNamespace } from './temporal/connection';
+
+/**
+ * `npm start`: the whole product on one machine. Embedded PostgreSQL and the Temporal dev server unless
+ * DATABASE_URL / TEMPORAL_ADDRESS point elsewhere; migrations; then the worker and API as child processes.
+ * Ctrl-C stops everything it started; the data dir keeps rows and workflow histories for the next start.
+ */
+runMain('start', async ({ config, log, onShutdown }) => {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: config.dataDir };
+
+  if (config.embeddedPostgres) {
+    log.info({ dataDir: path.join(config.dataDir, 'postgres') }, 'starting embedded PostgreSQL');
+    const pg = await startEmbeddedPostgres({
+      dataDir: path.join(config.dataDir, 'postgres'),
+      port: config.embeddedPostgresPort,
+      database: 'bpo',
+      persistent: true,
+      onLog: (line) => log.debug({ postgres: line }),
+    });
+    onShutdown(() => pg.stop());
+    childEnv.DATABASE_URL = pg.databaseUrl;
+  }
+  log.info('applying database migrations');
+  migrate({ ...childEnv, DATABASE_URL: childEnv.DATABASE_URL ?? config.databaseUrl });
+
+  if (config.temporal.devServer) {
+    const cliPath = await findOrInstallTemporalCli({
+      explicitPath: config.temporal.cliPath,
+      cacheDir: config.cacheDir,
+      log,
+    });
+    log.info({ cliPath }, 'starting the Temporal dev server');
+    const server = await startTemporalDevServer({
+      cliPath,
+      port: Number(config.temporal.address.split(':')[1]),
+      uiPort: config.temporal.uiPort,
+      namespace: config.temporal.namespace,
+      dbFile: path.join(config.dataDir, 'temporal', 'temporal.db'),
+      log,
+    });
+    onShutdown(() => server.stop());
+    childEnv.TEMPORAL_ADDRESS = server.address;
+  }
+  const client = await connectTemporal({ ...config.temporal, address: childEnv.TEMPORAL_ADDRESS ?? config.temporal.address });
+  await waitForNamespace(client, 60_000);
+  await client.connection.close();
+
+  const children = [spawnChild('src/worker.ts', childEnv), spawnChild('src/server.ts', childEnv)];
+  onShutdown(async () => {
+    await Promise.all(children.map(stopChild));
+  });
+
+  const apiUrl = `http://localhost:${config.apiPort}`;
+  process.stdout.write(
+    [
+      '',
+      'BPO lifecycle orchestrator is up:',
+      `  API                 ${apiUrl}   (health: ${apiUrl}/health)`,
+      `  Dashboard           ${apiUrl}/`,
+      `  Temporal Web UI     ${config.temporal.devServer ? config.temporal.uiUrl : `${config.temporal.uiUrl} (external cluster)`}`,
+      `  Temporal frontend   ${childEnv.TEMPORAL_ADDRESS ?? config.temporal.address}  namespace ${config.temporal.namespace}`,
+      `  PostgreSQL          ${redact(childEnv.DATABASE_URL ?? config.databaseUrl)}`,
+      `  Data dir            ${config.dataDir}`,
+      'Press Ctrl-C to stop everything.',
+      '',
+    ].join('\n'),
+  );
+
+  // Runs until a child dies (then everything stops, and the exit code says so) or Ctrl-C stops the children.
+  const code = await Promise.race(children.map((child) => new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 0)))));
+  if (code !== 0) throw new Error(`a child process exited with code ${code}; stopping`);
+});
+
+function migrate(env: NodeJS.ProcessEnv): void {
+  const result = spawnSync(path.join('node_modules', '.bin', 'prisma'), ['migrate', 'deploy'], { env, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`prisma migrate deploy failed: ${(result.stderr || result.stdout).trim()}`);
+}
+
+function spawnChild(entry: string, env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: 'inherit' });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}

@@ -1,0 +1,21 @@
+import { createPrisma } from './db';
+import { runMain } from './main';
+import { connectTemporal } from './temporal/connection';
+import { ensureSearchAttributes } from './temporal/search-attributes';
+import { createWorker } from './temporal/worker';
+
+/** Worker process: runs workflows and activities for the task queue until SIGINT/SIGTERM. Scale by running more. */
+runMain('worker', async ({ config, log, onShutdown }) => {
+  const prisma = createPrisma(config.databaseUrl);
+  const client = await connectTemporal(config.temporal);
+  await ensureSearchAttributes(client, log);
+  await client.connection.close();
+
+  const worker = await createWorker({ temporal: config.temporal, prisma });
+  onShutdown(async () => {
+    worker.shutdown();
+  });
+  log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker polling');
+  await worker.run();
+  await prisma.$disconnect();
+});
