@@ -1,0 +1,64 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { createPrisma, type PrismaClient } from '../../src/db';
+
+/**
+ * A fresh database per test file, built from the committed migrations (the same SQL `prisma migrate deploy` runs),
+ * dropped afterwards.
+ */
+export interface TestDatabase {
+  url: string;
+  prisma: PrismaClient;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const serverUrl = process.env.TEST_POSTGRES_URL;
+  if (!serverUrl) throw new Error('TEST_POSTGRES_URL is not set: run the tests through jest (global setup)');
+  const name = `test_${randomUUID().replace(/-/g, '')}`;
+  const url = withDatabase(serverUrl, name);
+  await admin(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  await applyMigrations(url);
+  const prisma = createPrisma(url);
+  return {
+    url,
+    prisma,
+    drop: async () => {
+      await prisma.$disconnect();
+      await admin(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+}
+
+export async function applyMigrations(url: string): Promise<void> {
+  const dir = path.join(__dirname, '..', '..', 'prisma', 'migrations');
+  const migrations = fs
+    .readdirSync(dir)
+    .filter((d) => /^\d{14}_/.test(d))
+    .sort();
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const migration of migrations) await client.query(fs.readFileSync(path.join(dir, migration, 'migration.sql'), 'utf8'));
+  } finally {
+    await client.end();
+  }
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+async function admin(url: string, fn: (client: pg.Client) => Promise<unknown>): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await fn(client);
+  } finally {
+    await client.end();
+  }
+}
