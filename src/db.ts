@@ -8,3 +8,14 @@ export function createPrisma(databaseUrl: string): PrismaClient {
 }
 
 export type { PrismaClient };
+
+/** Fails fast with a line a person can act on when the database cannot be reached at start-up. */
+export async function assertDatabaseReachable(prisma: PrismaClient, databaseUrl: string): Promise<void> {
+  try {
+    await prisma.$queryRaw`SELECT 1`;
+  } catch (error) {
+    const { host, port, database } = pgPoolConfig(databaseUrl);
+    const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    throw new Error(`cannot reach PostgreSQL at ${host}:${port}/${database} (check DATABASE_URL): ${reason}`);
+  }
+}

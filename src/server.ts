@@ -1,13 +1,13 @@
 import type { Server } from 'node:http';
 import { createApp } from './api/app';
-import { createPrisma } from './db';
+import { assertDatabaseReachable, createPrisma } from './db';
 import { runMain } from './main';
 import { connectTemporal } from './temporal/connection';
 
 /** API process: the Express app on API_PORT until SIGINT/SIGTERM, then drains connections. */
 runMain('api', async ({ config, log, onShutdown }) => {
   const prisma = createPrisma(config.databaseUrl);
-  await prisma.$queryRaw`SELECT 1`;
+  await assertDatabaseReachable(prisma, config.databaseUrl);
   // Lazy: the API comes up (and /health says why) even while Temporal is still starting or down.
   const temporal = await connectTemporal(config.temporal, { lazy: true });
   const app = createApp({ prisma, temporal, config, log });

@@ -1,4 +1,4 @@
-import { createPrisma } from './db';
+import { assertDatabaseReachable, createPrisma } from './db';
 import { runMain } from './main';
 import { connectTemporal } from './temporal/connection';
 import { ensureSearchAttributes } from './temporal/search-attributes';
@@ -7,6 +7,7 @@ import { createWorker } from './temporal/worker';
 /** Worker process: runs workflows and activities for the task queue until SIGINT/SIGTERM. Scale by running more. */
 runMain('worker', async ({ config, log, onShutdown }) => {
   const prisma = createPrisma(config.databaseUrl);
+  await assertDatabaseReachable(prisma, config.databaseUrl);
   const client = await connectTemporal(config.temporal);
   await ensureSearchAttributes(client, log);
   await client.connection.close();
