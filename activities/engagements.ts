@@ -12,7 +12,11 @@ export function activityIdempotencyKey(): string {
 export function createEngagementActivities(prisma: PrismaClient) {
   return {
     /** Moves an engagement to its next stage and records the change once, however often it is retried. */
-    async moveEngagementStage(input: { engagementId: string; from: LifecycleStage; to: LifecycleStage }): Promise<void> {
+    async moveEngagementStage(input: {
+      engagementId: string;
+      from: LifecycleStage;
+      to: LifecycleStage;
+    }): Promise<void> {
       const idempotencyKey = activityIdempotencyKey();
       await prisma.$transaction(async (tx) => {
         const done = await tx.stageChange.findUnique({ where: { idempotencyKey } });

@@ -12,7 +12,10 @@ const port = z.coerce
 
 const postgresUrl = z
   .string()
-  .refine((value) => /^postgres(ql)?:\/\/[^/]+\/[^/?]+/.test(value), 'must look like postgresql://user:pass@host:port/db');
+  .refine(
+    (value) => /^postgres(ql)?:\/\/[^/]+\/[^/?]+/.test(value),
+    'must look like postgresql://user:pass@host:port/db',
+  );
 
 const hostPort = z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port');
 
@@ -35,6 +38,9 @@ const schema = z.object({
   CACHE_DIR: z.string().min(1).optional(),
   LOG_LEVEL: logLevel.default('info'),
 });
+
+/** Every environment variable the product reads. */
+export const CONFIG_VARIABLES = Object.keys(schema.shape);
 
 export interface Config {
   databaseUrl: string;
@@ -95,7 +101,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     apiPort: e.API_PORT,
     dataDir,
-    cacheDir: path.resolve(e.CACHE_DIR ?? path.join(given.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'bpo-orchestrator')),
+    cacheDir: path.resolve(
+      e.CACHE_DIR ?? path.join(given.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'bpo-orchestrator'),
+    ),
     logLevel: e.LOG_LEVEL,
   };
 }

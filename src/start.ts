@@ -47,7 +47,10 @@ runMain('start', async ({ config, log, onShutdown }) => {
     onShutdown(() => server.stop());
     childEnv.TEMPORAL_ADDRESS = server.address;
   }
-  const client = await connectTemporal({ ...config.temporal, address: childEnv.TEMPORAL_ADDRESS ?? config.temporal.address });
+  const client = await connectTemporal({
+    ...config.temporal,
+    address: childEnv.TEMPORAL_ADDRESS ?? config.temporal.address,
+  });
   await waitForNamespace(client, 60_000);
   await client.connection.close();
 
@@ -73,12 +76,17 @@ runMain('start', async ({ config, log, onShutdown }) => {
   );
 
   // Runs until a child dies (then everything stops, and the exit code says so) or Ctrl-C stops the children.
-  const code = await Promise.race(children.map((child) => new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 0)))));
+  const code = await Promise.race(
+    children.map((child) => new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 0)))),
+  );
   if (code !== 0) throw new Error(`a child process exited with code ${code}; stopping`);
 });
 
 function migrate(env: NodeJS.ProcessEnv): void {
-  const result = spawnSync(path.join('node_modules', '.bin', 'prisma'), ['migrate', 'deploy'], { env, encoding: 'utf8' });
+  const result = spawnSync(path.join('node_modules', '.bin', 'prisma'), ['migrate', 'deploy'], {
+    env,
+    encoding: 'utf8',
+  });
   if (result.status !== 0) throw new Error(`prisma migrate deploy failed: ${(result.stderr || result.stdout).trim()}`);
 }
 

@@ -61,7 +61,9 @@ export function engagementsRouter(deps: { prisma: PrismaClient; temporal: Client
         },
       ],
     });
-    res.status(202).json({ workflowId, runId: handle.firstExecutionRunId, workflowUrl: workflowUrl(config, workflowId) });
+    res
+      .status(202)
+      .json({ workflowId, runId: handle.firstExecutionRunId, workflowUrl: workflowUrl(config, workflowId) });
   });
 
   return router;

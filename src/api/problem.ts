@@ -45,7 +45,11 @@ export function problemHandler(onUnexpected: (error: unknown) => void): ErrorReq
       problem =
         error.type === 'entity.too.large'
           ? new ProblemError(413, 'Payload Too Large', `request body exceeds ${error.limit} bytes`)
-          : new ProblemError(400, 'Invalid request', `body: ${error.type === 'entity.parse.failed' ? 'malformed JSON' : error.message}`);
+          : new ProblemError(
+              400,
+              'Invalid request',
+              `body: ${error.type === 'entity.parse.failed' ? 'malformed JSON' : error.message}`,
+            );
     } else {
       onUnexpected(error);
       problem = new ProblemError(500, 'Internal Server Error', 'unexpected error; see the server log');

@@ -17,7 +17,8 @@ export async function findOrInstallTemporalCli(opts: {
 }): Promise<string> {
   const { log } = opts;
   if (opts.explicitPath) {
-    if (!isExecutable(opts.explicitPath)) throw new Error(`TEMPORAL_CLI_PATH ${opts.explicitPath} is not an executable`);
+    if (!isExecutable(opts.explicitPath))
+      throw new Error(`TEMPORAL_CLI_PATH ${opts.explicitPath} is not an executable`);
     return opts.explicitPath;
   }
   const onPath = whichTemporal();
@@ -36,7 +37,10 @@ export async function findOrInstallTemporalCli(opts: {
     return cached;
   }
 
-  log.info({ module: TEMPORAL_CLI_MODULE }, 'building the Temporal CLI with `go install` (first run only, a few minutes)');
+  log.info(
+    { module: TEMPORAL_CLI_MODULE },
+    'building the Temporal CLI with `go install` (first run only, a few minutes)',
+  );
   await goInstall(binDir, log);
   if (!isExecutable(cached)) throw new Error(`go install finished but ${cached} is missing`);
   return cached;

@@ -17,7 +17,9 @@ export function searchAttributeFlags(): string[] {
 }
 
 function cliType(type: string): string {
-  return { KEYWORD: 'Keyword', INT: 'Int', TEXT: 'Text', DATETIME: 'Datetime', BOOL: 'Bool', DOUBLE: 'Double' }[type] ?? type;
+  return (
+    { KEYWORD: 'Keyword', INT: 'Int', TEXT: 'Text', DATETIME: 'Datetime', BOOL: 'Bool', DOUBLE: 'Double' }[type] ?? type
+  );
 }
 
 export async function startTemporalDevServer(opts: {

@@ -21,12 +21,16 @@ export async function ensureSearchAttributes(client: Client, log: Logger): Promi
       .listSearchAttributes({ namespace })
       .then((existing) => new Set(Object.keys(existing.customAttributes ?? {})))
       // The Java time-skipping test server can add search attributes but not list them.
-      .catch((error: { code?: number }) => (error.code === status.UNIMPLEMENTED ? new Set<string>() : Promise.reject(error)));
+      .catch((error: { code?: number }) =>
+        error.code === status.UNIMPLEMENTED ? new Set<string>() : Promise.reject(error),
+      );
     const missing = searchAttributeKeys.filter((key) => !known.has(key.name));
     for (const key of missing) {
       await operator
         .addSearchAttributes({ namespace, searchAttributes: { [key.name]: indexedValueType[key.type] } })
-        .catch((error: { code?: number }) => (error.code === status.ALREADY_EXISTS ? undefined : Promise.reject(error)));
+        .catch((error: { code?: number }) =>
+          error.code === status.ALREADY_EXISTS ? undefined : Promise.reject(error),
+        );
     }
     if (missing.length) log.info({ added: missing.map((key) => key.name) }, 'registered search attributes');
   } catch (error) {

@@ -1,7 +1,15 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db';
+import type { Logger } from '../logger';
 
 /** A worker for the product's task queue; shared by the worker process and the tests. */
 export async function createWorker(opts: {
@@ -24,5 +32,21 @@ export async function createWorker(opts: {
     workflowsPath: require.resolve('../../workflows'),
     activities: createActivities(opts.prisma),
     ...opts.overrides,
+  });
+}
+
+const pinoLevel: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
+
+/** Routes the SDK's own logs (worker state, workflow and activity logs) into our JSON log, warnings and up by default. */
+export function installRuntimeLogger(log: Logger): void {
+  const level: LogLevel = log.isLevelEnabled('debug') ? 'DEBUG' : log.isLevelEnabled('info') ? 'WARN' : 'ERROR';
+  Runtime.install({
+    logger: new DefaultLogger(level, (entry) => log[pinoLevel[entry.level]]({ sdk: entry.meta }, entry.message)),
   });
 }

@@ -48,7 +48,11 @@ describe('API → Temporal dev server → worker → PostgreSQL', () => {
   it('starts the lifecycle from the API; the worker writes the stage change to PostgreSQL', async () => {
     // given a vendor and an engagement whose term has started
     const vendor = await api.request('POST', '/vendors', aVendor());
-    const engagement = await api.request('POST', '/engagements', anEngagement(vendor.body.id, { termStart: '2026-01-01' }));
+    const engagement = await api.request(
+      'POST',
+      '/engagements',
+      anEngagement(vendor.body.id, { termStart: '2026-01-01' }),
+    );
     expect(engagement.status).toBe(201);
 
     // when the program manager starts its lifecycle
@@ -58,7 +62,10 @@ describe('API → Temporal dev server → worker → PostgreSQL', () => {
 
     // then the workflow completed and its fact is in PostgreSQL, once
     expect(result.stage).toBe('TRANSITION');
-    const row = await db.prisma.engagement.findUniqueOrThrow({ where: { id: engagement.body.id }, include: { stageChanges: true } });
+    const row = await db.prisma.engagement.findUniqueOrThrow({
+      where: { id: engagement.body.id },
+      include: { stageChanges: true },
+    });
     expect(row.stage).toBe('TRANSITION');
     expect(row.stageChanges.map((c) => [c.fromStage, c.toStage])).toEqual([['CONTRACTED', 'TRANSITION']]);
     const read = await api.request('GET', `/engagements/${engagement.body.id}`);
@@ -68,7 +75,11 @@ describe('API → Temporal dev server → worker → PostgreSQL', () => {
   it('returns the running lifecycle when the start is repeated', async () => {
     // given an engagement whose term starts next year, so its lifecycle keeps waiting
     const vendor = await api.request('POST', '/vendors', aVendor());
-    const engagement = await api.request('POST', '/engagements', anEngagement(vendor.body.id, { termStart: '2099-01-01', termEnd: '2100-01-01' }));
+    const engagement = await api.request(
+      'POST',
+      '/engagements',
+      anEngagement(vendor.body.id, { termStart: '2099-01-01', termEnd: '2100-01-01' }),
+    );
 
     // when the start is sent twice
     const first = await api.request('POST', `/engagements/${engagement.body.id}/lifecycle`);

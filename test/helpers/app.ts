@@ -20,7 +20,11 @@ export interface TestResponse {
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON
 }
 
-export async function startTestApi(deps: { prisma: PrismaClient; temporal: Client; taskQueue: string }): Promise<TestApi> {
+export async function startTestApi(deps: {
+  prisma: PrismaClient;
+  temporal: Client;
+  taskQueue: string;
+}): Promise<TestApi> {
   const base = loadConfig({ TEMPORAL_TASK_QUEUE: deps.taskQueue, LOG_LEVEL: 'silent' });
   const config: Config = { ...base, temporal: { ...base.temporal, namespace: deps.temporal.options.namespace } };
   const app = createApp({ prisma: deps.prisma, temporal: deps.temporal, config, log: createLogger('api', 'silent') });

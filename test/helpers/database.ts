@@ -41,7 +41,8 @@ export async function applyMigrations(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    for (const migration of migrations) await client.query(fs.readFileSync(path.join(dir, migration, 'migration.sql'), 'utf8'));
+    for (const migration of migrations)
+      await client.query(fs.readFileSync(path.join(dir, migration, 'migration.sql'), 'utf8'));
   } finally {
     await client.end();
   }

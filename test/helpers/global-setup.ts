@@ -4,7 +4,8 @@ import path from 'node:path';
 import { startEmbeddedPostgres } from '../../src/infra/embedded-postgres';
 import { startTemporalDevServer } from '../../src/infra/temporal-dev-server';
 import { createLogger } from '../../src/logger';
-import { temporalCliPath, tmpRoot } from './paths';
+import { findOrInstallTemporalCli } from '../../src/infra/temporal-cli';
+import { cacheDir, tmpRoot } from './paths';
 
 /**
  * One real PostgreSQL and one real Temporal dev server for the whole run, on free loopback ports, thrown away at
@@ -24,7 +25,7 @@ export default async function globalSetup(): Promise<void> {
     persistent: false,
   });
   const temporal = await startTemporalDevServer({
-    cliPath: temporalCliPath,
+    cliPath: await findOrInstallTemporalCli({ explicitPath: process.env.TEMPORAL_CLI_PATH, cacheDir, log }),
     port: await freePort(),
     namespace: 'default',
     log,

@@ -4,6 +4,5 @@ import { loadConfig } from '../../src/config';
 
 /** Where the project's scripts put the Temporal binaries (outside the checkout, reused across runs). */
 export const cacheDir = loadConfig({ ...process.env, DATABASE_URL: undefined }).cacheDir;
-export const temporalCliPath = process.env.TEMPORAL_CLI_PATH ?? path.join(cacheDir, 'bin', 'temporal');
 export const testServerPath = path.join(cacheDir, 'bin', 'temporal-test-server');
 export const tmpRoot = path.join(os.tmpdir(), 'bpo-tests');

@@ -67,7 +67,10 @@ describe('processes started with bad configuration', () => {
   });
 
   it('stops with one line, not a stack trace, when DATABASE_URL is unreachable', () => {
-    const result = run('src/server.ts', { DATABASE_URL: 'postgresql://postgres:postgres@127.0.0.1:1/bpo', API_PORT: '39999' });
+    const result = run('src/server.ts', {
+      DATABASE_URL: 'postgresql://postgres:postgres@127.0.0.1:1/bpo',
+      API_PORT: '39999',
+    });
     expect(result.status).toBe(1);
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
