@@ -1,34 +1,80 @@
+import { OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import type { Client } from '@temporalio/client';
-import express from 'express';
+import express, { Router } from 'express';
+import swaggerUi from 'swagger-ui-express';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db';
 import type { Logger } from '../logger';
-import { engagementsRouter } from './engagements';
+import { apiKeyRoutes } from './api-keys';
+import { authenticate } from './auth';
+import { engagementRoutes } from './engagements';
 import { healthRouter } from './health';
+import { kpiRoutes } from './kpis';
 import { notFoundRoute, problemHandler } from './problem';
-import { vendorsRouter } from './vendors';
+import { readRoutes } from './reads';
+import { ApiRoutes } from './route';
+import { vendorRoutes } from './vendors';
 
 export const BODY_LIMIT = '256kb';
 
 /** The Express app, with no listening socket: the server process and the tests both mount it. */
 export function createApp(deps: { prisma: PrismaClient; temporal: Client; config: Config; log: Logger }) {
+  const api = new ApiRoutes(Router());
+  apiKeyRoutes(api, deps);
+  vendorRoutes(api, deps);
+  engagementRoutes(api, deps);
+  kpiRoutes(api, deps);
+  readRoutes(api, deps);
+  const openapi = openApiDocument(api);
+
   const app = express();
   app.disable('x-powered-by');
-  app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
+  app.set('query parser', 'simple');
+  app.use(express.json({ limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(healthRouter(deps));
-  app.use(vendorsRouter(deps));
-  app.use(engagementsRouter(deps));
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: 'BPO orchestrator API' }));
   app.get('/', (_req, res) => {
     res.type('html').send(dashboardPlaceholder(deps.config));
   });
+  app.use(authenticate(deps.prisma), api.router);
   app.use(notFoundRoute);
   app.use(problemHandler((error) => deps.log.error({ err: error }, 'unhandled error')));
   return app;
 }
 
+function openApiDocument(api: ApiRoutes) {
+  const document = new OpenApiGeneratorV31(api.registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'BPO lifecycle orchestrator API',
+      version: '0.1.0',
+      description:
+        'Vendors, engagements, SLAs and KPI data; starts and steers the lifecycle workflows. Errors are application/problem+json.',
+    },
+  });
+  // Unauthenticated operational routes, documented by hand because they carry no request schema.
+  document.paths = {
+    ...document.paths,
+    '/health': {
+      get: {
+        summary: 'PostgreSQL and Temporal connectivity',
+        tags: ['operations'],
+        responses: { '200': { description: 'Both up' }, '503': { description: 'One or both down, named in detail' } },
+      },
+    },
+    '/openapi.json': {
+      get: { summary: 'This document', tags: ['operations'], responses: { '200': { description: 'OpenAPI 3.1' } } },
+    },
+  };
+  return document;
+}
+
 function dashboardPlaceholder(config: Config): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>BPO lifecycle orchestrator</title></head>
 <body><main><h1>BPO lifecycle orchestrator</h1>
-<p>The dashboard arrives with the monitoring issue. Meanwhile: <a href="/health">health</a> and the
+<p>The dashboard arrives with the monitoring issue. Meanwhile: <a href="/health">health</a>, <a href="/docs">API docs</a> and the
 <a href="${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows">Temporal Web UI</a>.</p></main></body></html>`;
 }

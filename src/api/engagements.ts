@@ -1,72 +1,155 @@
 import { WorkflowIdConflictPolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { Router } from 'express';
 import { lifecycleStateQuery } from '../../workflows/lifecycle.messages';
+import { audit } from '../audit';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db';
+import { DEFAULT_ESCALATION_POLICIES } from '../domain/defaults';
 import { lifecycleWorkflowId } from '../domain/lifecycle';
-import { notFound, ProblemError } from './problem';
-import { createEngagementBody, uuidParam } from './schemas';
-import { parseBody, parseParams } from './validate';
+import { actorOf, engagementScope, type Principal } from './auth';
+import { conflict, notFound, ProblemError } from './problem';
+import type { ApiRoutes } from './route';
+import { createEngagementBody, idParams, listEngagementsQuery } from './schemas';
 
-export function engagementsRouter(deps: { prisma: PrismaClient; temporal: Client; config: Config }): Router {
-  const router = Router();
+export const engagementDetail = {
+  vendor: { select: { id: true, legalName: true, deliveryModel: true } },
+  slas: { include: { creditTiers: { orderBy: { maxShortfall: { sort: 'asc', nulls: 'last' } } } }, orderBy: { key: 'asc' } },
+  escalationLevels: { orderBy: { level: 'asc' } },
+  escalationPolicies: { orderBy: { severity: 'asc' } },
+  councilMembers: true,
+} as const;
+
+/** Loads an engagement the principal may see, or 404: a vendor key never learns that another vendor's id exists. */
+export async function findVisibleEngagement(prisma: PrismaClient, principal: Principal, id: string) {
+  const engagement = await prisma.engagement.findFirst({ where: { id, ...engagementScope(principal) } });
+  if (!engagement) throw notFound(`engagement ${id}`);
+  return engagement;
+}
+
+export function engagementRoutes(api: ApiRoutes, deps: { prisma: PrismaClient; temporal: Client; config: Config }): void {
   const { prisma, temporal, config } = deps;
 
-  router.post('/engagements', async (req, res) => {
-    const body = parseBody(createEngagementBody, req);
-    const vendor = await prisma.vendor.findUnique({ where: { id: body.vendorId } });
-    if (!vendor) {
-      throw new ProblemError(422, 'Unprocessable Content', 'vendorId: no such vendor', [
-        { field: 'body.vendorId', reason: 'no such vendor' },
+  api.route(
+    {
+      method: 'post',
+      path: '/engagements',
+      summary: 'Create an engagement with its SLAs, escalation matrix and council',
+      tag: 'engagements',
+      roles: ['PROGRAM_MANAGER'],
+      body: createEngagementBody,
+      responses: { 201: 'Created', 422: 'The vendor does not exist' },
+    },
+    async ({ body, principal }) => {
+      if (!(await prisma.vendor.findUnique({ where: { id: body.vendorId } }))) {
+        throw new ProblemError(422, 'Unprocessable Content', 'body.vendorId: no such vendor', [
+          { field: 'body.vendorId', reason: 'no such vendor' },
+        ]);
+      }
+      const { slas, escalationLevels, escalationPolicies, councilMembers, ...fields } = body;
+      const engagement = await prisma.$transaction(async (tx) => {
+        const created = await tx.engagement.create({
+          data: {
+            ...fields,
+            termStart: new Date(fields.termStart),
+            termEnd: new Date(fields.termEnd),
+            slas: {
+              create: slas.map(({ creditTiers, ...sla }) => ({ ...sla, creditTiers: { create: creditTiers } })),
+            },
+            escalationLevels: { create: escalationLevels },
+            escalationPolicies: { create: escalationPolicies ?? [...DEFAULT_ESCALATION_POLICIES] },
+            councilMembers: { create: councilMembers },
+          },
+          include: engagementDetail,
+        });
+        await audit(tx, { actor: actorOf(principal), action: 'engagement.create', entityType: 'Engagement', entityId: created.id, after: created });
+        return created;
+      });
+      return { status: 201, body: engagement };
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/engagements',
+      summary: 'List engagements',
+      tag: 'engagements',
+      roles: [],
+      query: listEngagementsQuery,
+      responses: { 200: 'A page of engagements' },
+    },
+    async ({ query, principal }) => {
+      const where = {
+        ...(query.vendorId ? { vendorId: query.vendorId } : {}),
+        ...(query.stage ? { stage: query.stage } : {}),
+        ...engagementScope(principal),
+      };
+      const [items, total] = await Promise.all([
+        prisma.engagement.findMany({
+          where,
+          include: { vendor: { select: { id: true, legalName: true, deliveryModel: true } } },
+          orderBy: [{ name: 'asc' }, { id: 'asc' }],
+          take: query.limit,
+          skip: query.offset,
+        }),
+        prisma.engagement.count({ where }),
       ]);
-    }
-    const engagement = await prisma.engagement.create({
-      data: { ...body, termStart: new Date(body.termStart), termEnd: new Date(body.termEnd) },
-    });
-    res.status(201).json(engagement);
-  });
+      return { status: 200, body: { items, total, limit: query.limit, offset: query.offset } };
+    },
+  );
 
-  router.get('/engagements/:id', async (req, res) => {
-    const { id } = parseParams(uuidParam, req);
-    const engagement = await prisma.engagement.findUnique({
-      where: { id },
-      include: { stageChanges: { orderBy: { occurredAt: 'asc' } } },
-    });
-    if (!engagement) throw notFound(`engagement ${id}`);
-    const workflowId = lifecycleWorkflowId(id);
-    let lifecycle = null;
-    try {
-      lifecycle = await temporal.workflow.getHandle(workflowId).query(lifecycleStateQuery);
-    } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError)) throw error;
-    }
-    res.json({ ...engagement, lifecycle, workflowUrl: workflowUrl(config, workflowId) });
-  });
+  api.route(
+    {
+      method: 'get',
+      path: '/engagements/:id',
+      summary: 'Read an engagement with its SLAs, matrix, council and live workflow state',
+      tag: 'engagements',
+      roles: [],
+      params: idParams,
+      responses: { 200: 'The engagement', 404: 'No such engagement' },
+    },
+    async ({ params, principal }) => {
+      const engagement = await prisma.engagement.findFirst({
+        where: { id: params.id, ...engagementScope(principal) },
+        include: engagementDetail,
+      });
+      if (!engagement) throw notFound(`engagement ${params.id}`);
+      const workflowId = lifecycleWorkflowId(params.id);
+      let lifecycle = null;
+      try {
+        lifecycle = await temporal.workflow.getHandle(workflowId).query(lifecycleStateQuery);
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
+      return { status: 200, body: { ...engagement, lifecycle, workflowUrl: workflowUrl(config, workflowId) } };
+    },
+  );
 
-  /** Starts the engagement's lifecycle; a repeat returns the running one instead of starting a second. */
-  router.post('/engagements/:id/lifecycle', async (req, res) => {
-    const { id } = parseParams(uuidParam, req);
-    const engagement = await prisma.engagement.findUnique({ where: { id } });
-    if (!engagement) throw notFound(`engagement ${id}`);
-    const workflowId = lifecycleWorkflowId(id);
-    const handle = await temporal.workflow.start('engagementLifecycle', {
-      workflowId,
-      taskQueue: config.temporal.taskQueue,
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      args: [
-        {
-          engagementId: id,
-          vendorId: engagement.vendorId,
-          transitionStartsAt: engagement.termStart.toISOString(),
-        },
-      ],
-    });
-    res
-      .status(202)
-      .json({ workflowId, runId: handle.firstExecutionRunId, workflowUrl: workflowUrl(config, workflowId) });
-  });
-
-  return router;
+  api.route(
+    {
+      method: 'post',
+      path: '/engagements/:id/lifecycle',
+      summary: 'Start the engagement lifecycle (a repeat returns the running one)',
+      tag: 'engagements',
+      roles: ['PROGRAM_MANAGER'],
+      params: idParams,
+      responses: { 202: 'Started or already running', 404: 'No such engagement', 409: 'Engagement is closed' },
+    },
+    async ({ params, principal }) => {
+      const engagement = await findVisibleEngagement(prisma, principal, params.id);
+      if (engagement.stage === 'CLOSED') throw conflict(`engagement ${params.id} is closed`);
+      const workflowId = lifecycleWorkflowId(params.id);
+      const handle = await temporal.workflow.start('engagementLifecycle', {
+        workflowId,
+        taskQueue: config.temporal.taskQueue,
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        args: [{ engagementId: params.id, vendorId: engagement.vendorId, transitionStartsAt: engagement.termStart.toISOString() }],
+      });
+      return {
+        status: 202,
+        body: { workflowId, runId: handle.firstExecutionRunId, workflowUrl: workflowUrl(config, workflowId) },
+      };
+    },
+  );
 }
 
 export function workflowUrl(config: Config, workflowId: string): string {

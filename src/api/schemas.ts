@@ -1,30 +1,230 @@
 import { z } from 'zod';
+import { LIFECYCLE_STAGES } from '../domain/lifecycle';
+import {
+  CERTIFICATION_KINDS,
+  COUNCIL_ROLES,
+  DELIVERY_MODELS,
+  KPI_DIRECTIONS,
+  MEASUREMENT_PERIODS,
+  RENEWAL_DECISIONS,
+  ROLES,
+  SERVICE_LINES,
+  SEVERITIES,
+  SOURCING_APPROACHES,
+  meets,
+} from '../domain/types';
 
-/** Request schemas: the one definition of what the API accepts. */
-export const uuidParam = z.object({ id: z.uuid('must be a UUID') });
+/** Request schemas: the one definition of what the API accepts, also the source of /openapi.json. */
 
-const isoDate = z.iso.date('must be an ISO 8601 date (YYYY-MM-DD)');
+export const idParams = z.strictObject({ id: z.uuid('must be a UUID') });
+
+export const isoDate = z.iso.date('must be an ISO 8601 date (YYYY-MM-DD)');
+const text = (max = 200) => z.string().trim().min(1, 'is required').max(max, `must be at most ${max} characters`);
 
 /** Money travels as a decimal string (or a finite number) and is stored exactly, never as a float. */
-const money = z
+export const money = z
   .union([z.string(), z.number()])
-  .transform((value) => String(value))
+  .transform(String)
   .refine((value) => /^\d{1,12}(\.\d{1,2})?$/.test(value), 'must be a non-negative amount with at most 2 decimals');
 
-export const createVendorBody = z.strictObject({
-  legalName: z.string().trim().min(1, 'is required').max(200),
-  deliveryModel: z.enum(['ONSHORE', 'NEARSHORE', 'OFFSHORE']),
+/** A finite number: JSON cannot carry NaN, but strings like "NaN" or 1e400 (Infinity) must not pass either. */
+const finite = (what: string) =>
+  z.number({ error: `${what} must be a number` }).refine(Number.isFinite, `${what} must be a finite number`);
+
+const percent = finite('percentage').min(0, 'must be between 0 and 100').max(100, 'must be between 0 and 100');
+
+const timeZone = z
+  .string()
+  .refine((tz) => Intl.supportedValuesOf('timeZone').includes(tz) || tz === 'UTC', 'must be an IANA time zone');
+
+export const pageQuery = {
+  limit: z.coerce.number().int('must be a whole number').min(1).max(200, 'must be at most 200').default(50),
+  offset: z.coerce.number().int('must be a whole number').min(0, 'must not be negative').default(0),
+};
+
+// ── vendors ──
+
+const certification = z.strictObject({
+  kind: z.enum(CERTIFICATION_KINDS),
+  name: text().optional(),
+  expiresOn: isoDate,
 });
 
-export const createEngagementBody = z
+const contact = z.strictObject({
+  name: text(),
+  email: z.email('must be an email address'),
+  role: text(),
+  phone: text(40).optional(),
+});
+
+export const createVendorBody = z.strictObject({
+  legalName: text(),
+  deliveryModel: z.enum(DELIVERY_MODELS),
+  serviceLines: z.array(z.enum(SERVICE_LINES)).max(6).default([]).refine(unique, 'must not repeat a service line'),
+  certifications: z.array(certification).max(50).default([]),
+  contacts: z.array(contact).max(50).default([]),
+});
+
+export const updateVendorBody = createVendorBody.partial().refine((b) => Object.keys(b).length > 0, 'must change a field');
+
+export const listVendorsQuery = z.strictObject({ ...pageQuery, deliveryModel: z.enum(DELIVERY_MODELS).optional() });
+
+// ── engagements ──
+
+const creditTier = z.strictObject({
+  /** Shortfall from target (in the KPI's unit) this tier covers; omit on the last tier for "any larger shortfall". */
+  maxShortfall: finite('maxShortfall').positive('must be positive').nullable().default(null),
+  creditPct: percent,
+});
+
+export const slaInput = z
   .strictObject({
-    vendorId: z.uuid('must be a UUID'),
-    name: z.string().trim().min(1, 'is required').max(200),
-    clientOrganisation: z.string().trim().min(1, 'is required').max(200),
-    sourcingApproach: z.enum(['STRATEGIC', 'TACTICAL']),
-    termStart: isoDate,
-    termEnd: isoDate,
-    monthlyFee: money,
-    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD'),
+    key: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'must be lower-case letters, digits or _ (e.g. fcr)'),
+    name: text(),
+    unit: text(20),
+    direction: z.enum(KPI_DIRECTIONS),
+    target: finite('target'),
+    minimum: finite('minimum'),
+    weight: finite('weight').positive('must be positive').max(100),
+    measurementPeriod: z.enum(MEASUREMENT_PERIODS).default('MONTHLY'),
+    mandatoryForGates: z.boolean().default(false),
+    creditTiers: z.array(creditTier).max(10).default([]),
   })
-  .refine((e) => e.termEnd > e.termStart, { path: ['termEnd'], message: 'must be after termStart' });
+  .superRefine((sla, ctx) => {
+    if (!meets(sla.direction, sla.target, sla.minimum)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['minimum'],
+        message: `must be no better than target for a ${sla.direction} KPI`,
+      });
+    }
+    if (sla.unit === '%') {
+      for (const field of ['target', 'minimum'] as const) {
+        if (sla[field] < 0 || sla[field] > 100) ctx.addIssue({ code: 'custom', path: [field], message: 'must be between 0 and 100 %' });
+      }
+    }
+    const bounds = sla.creditTiers.map((t) => t.maxShortfall);
+    bounds.forEach((bound, i) => {
+      if (bound === null && i !== bounds.length - 1) {
+        ctx.addIssue({ code: 'custom', path: ['creditTiers', i, 'maxShortfall'], message: 'only the last tier may be open-ended' });
+      } else if (bound !== null && i > 0 && bounds[i - 1] !== null && bound <= bounds[i - 1]!) {
+        ctx.addIssue({ code: 'custom', path: ['creditTiers', i, 'maxShortfall'], message: 'tiers must ascend' });
+      }
+    });
+  });
+
+const escalationLevel = z.strictObject({
+  level: z.number().int().min(1).max(10),
+  role: text(),
+  contactName: text(),
+  contactEmail: z.email('must be an email address'),
+});
+
+const escalationPolicy = z.strictObject({
+  severity: z.enum(SEVERITIES),
+  acknowledgeMins: z.number().int().min(1).max(60 * 24 * 30),
+  resolveMins: z.number().int().min(1).max(60 * 24 * 90),
+  businessHours: z.boolean().default(false),
+});
+
+const councilMember = z.strictObject({ name: text(), email: z.email('must be an email address'), role: z.enum(COUNCIL_ROLES) });
+
+const engagementFields = {
+  vendorId: z.uuid('must be a UUID'),
+  name: text(),
+  clientOrganisation: text(),
+  processesInScope: z.array(text()).min(1, 'must name at least one process').max(50),
+  sourcingApproach: z.enum(SOURCING_APPROACHES),
+  termStart: isoDate,
+  termEnd: isoDate,
+  monthlyFee: money,
+  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD'),
+  renewalNoticeDays: z.number().int('must be a whole number').min(0).max(730).default(90),
+  autoRenew: z.boolean().default(false),
+  defaultRenewalDecision: z.enum(RENEWAL_DECISIONS).default('EXIT'),
+  atRiskPct: percent.default(12),
+  exitTriggers: z.array(text()).max(50).default([]),
+  timeZone: timeZone.default('UTC'),
+  slas: z.array(slaInput).max(100).default([]),
+  escalationLevels: z.array(escalationLevel).max(10).default([]),
+  escalationPolicies: z.array(escalationPolicy).max(4).optional(),
+  councilMembers: z.array(councilMember).max(50).default([]),
+};
+
+export const createEngagementBody = z.strictObject(engagementFields).superRefine((e, ctx) => {
+  if (e.termEnd <= e.termStart) ctx.addIssue({ code: 'custom', path: ['termEnd'], message: 'must be after termStart' });
+  duplicates(e.slas.map((s) => s.key)).forEach((key) =>
+    ctx.addIssue({ code: 'custom', path: ['slas'], message: `duplicate KPI key "${key}"` }),
+  );
+  const levels = e.escalationLevels.map((l) => l.level).sort((a, b) => a - b);
+  if (levels.some((level, i) => level !== i + 1)) {
+    ctx.addIssue({ code: 'custom', path: ['escalationLevels'], message: 'levels must run 1, 2, 3… without gaps or repeats' });
+  }
+  duplicates((e.escalationPolicies ?? []).map((p) => p.severity)).forEach((severity) =>
+    ctx.addIssue({ code: 'custom', path: ['escalationPolicies'], message: `duplicate severity ${severity}` }),
+  );
+});
+
+export const listEngagementsQuery = z.strictObject({
+  ...pageQuery,
+  vendorId: z.uuid('must be a UUID').optional(),
+  stage: z.enum(LIFECYCLE_STAGES).optional(),
+});
+
+// ── KPI data ──
+
+export const kpiSubmissionBody = z
+  .strictObject({
+    periodStart: isoDate,
+    periodEnd: isoDate,
+    source: text().default('api'),
+    measurements: z
+      .array(z.strictObject({ kpiKey: z.string().min(1).max(40), value: finite('value').min(0, 'must not be negative').max(1e9) }))
+      .min(1, 'must hold at least one measurement')
+      .max(200),
+  })
+  .superRefine((s, ctx) => {
+    if (s.periodEnd < s.periodStart) ctx.addIssue({ code: 'custom', path: ['periodEnd'], message: 'must not be before periodStart' });
+    duplicates(s.measurements.map((m) => m.kpiKey)).forEach((key) =>
+      ctx.addIssue({ code: 'custom', path: ['measurements'], message: `duplicate KPI key "${key}"` }),
+    );
+  });
+
+export const idempotencyHeaders = z.object({
+  'idempotency-key': z.string().min(1).max(200).optional(),
+});
+
+export const listMeasurementsQuery = z.strictObject({
+  ...pageQuery,
+  kpiKey: z.string().max(40).optional(),
+  from: isoDate.optional(),
+  to: isoDate.optional(),
+  includeSuperseded: z.enum(['true', 'false']).default('false'),
+});
+
+// ── reads of workflow-written facts ──
+
+export const listEscalationsQuery = z.strictObject({ ...pageQuery, status: z.enum(['OPEN', 'ACKNOWLEDGED', 'RESOLVED']).optional() });
+export const listPageQuery = z.strictObject({ ...pageQuery });
+export const auditQuery = z.strictObject({
+  ...pageQuery,
+  entityType: z.string().max(40).optional(),
+  entityId: z.string().max(60).optional(),
+});
+
+// ── access ──
+
+export const createApiKeyBody = z
+  .strictObject({ name: text(), role: z.enum(ROLES), vendorId: z.uuid('must be a UUID').optional() })
+  .refine((k) => (k.role === 'VENDOR') === (k.vendorId !== undefined), {
+    path: ['vendorId'],
+    message: 'is required for (and only for) VENDOR keys',
+  });
+
+function unique<T>(values: T[]): boolean {
+  return new Set(values).size === values.length;
+}
+
+function duplicates<T>(values: T[]): T[] {
+  return [...new Set(values.filter((v, i) => values.indexOf(v) !== i))];
+}

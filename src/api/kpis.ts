@@ -1,0 +1,184 @@
+import { Prisma } from '../generated/prisma/client';
+import { audit } from '../audit';
+import type { PrismaClient } from '../db';
+import { actorOf, type Principal } from './auth';
+import { findVisibleEngagement } from './engagements';
+import { ProblemError } from './problem';
+import type { ApiRoutes } from './route';
+import { idempotencyHeaders, idParams, kpiSubmissionBody, listMeasurementsQuery } from './schemas';
+import type { z } from 'zod';
+
+type Submission = z.infer<typeof kpiSubmissionBody>;
+
+interface SubmissionResult {
+  submissionId: string | null;
+  created: number;
+  corrected: number;
+  unchanged: number;
+}
+
+export function kpiRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient }): void {
+  api.route(
+    {
+      method: 'post',
+      path: '/engagements/:id/kpi-submissions',
+      summary: 'Submit KPI values for one period (bulk; idempotent; a changed value is a versioned correction)',
+      tag: 'kpi',
+      roles: ['VENDOR', 'PROGRAM_MANAGER'],
+      params: idParams,
+      body: kpiSubmissionBody,
+      headers: idempotencyHeaders,
+      responses: {
+        201: 'Stored: new values and corrections',
+        200: 'Nothing new: the same submission was already stored',
+        404: 'No such engagement',
+        422: 'A KPI key is not an SLA of this engagement',
+      },
+    },
+    async ({ params, body, principal, req }) => {
+      await findVisibleEngagement(prisma, principal, params.id);
+      const idempotencyKey = req.get('idempotency-key') || null;
+      // Concurrent identical submissions race on the unique keys; the loser retries and finds the winner's rows.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const result = await storeSubmission(prisma, params.id, body, principal, idempotencyKey);
+          return { status: result.created + result.corrected > 0 ? 201 : 200, body: result };
+        } catch (error) {
+          if (!(isUniqueViolation(error) || isSerializationFailure(error)) || attempt >= 5) throw error;
+        }
+      }
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/engagements/:id/kpi-measurements',
+      summary: 'Read KPI measurements, current versions by default, with their history on request',
+      tag: 'kpi',
+      roles: [],
+      params: idParams,
+      query: listMeasurementsQuery,
+      responses: { 200: 'A page of measurements', 404: 'No such engagement' },
+    },
+    async ({ params, query, principal }) => {
+      await findVisibleEngagement(prisma, principal, params.id);
+      const where: Prisma.KpiMeasurementWhereInput = {
+        engagementId: params.id,
+        ...(query.kpiKey ? { sla: { key: query.kpiKey } } : {}),
+        ...(query.includeSuperseded === 'true' ? {} : { supersededAt: null }),
+        ...(query.from || query.to
+          ? { periodStart: { ...(query.from && { gte: new Date(query.from) }), ...(query.to && { lte: new Date(query.to) }) } }
+          : {}),
+      };
+      const [rows, total] = await Promise.all([
+        prisma.kpiMeasurement.findMany({
+          where,
+          include: { sla: { select: { key: true } } },
+          orderBy: [{ periodStart: 'asc' }, { sla: { key: 'asc' } }, { version: 'asc' }],
+          take: query.limit,
+          skip: query.offset,
+        }),
+        prisma.kpiMeasurement.count({ where }),
+      ]);
+      const items = rows.map(({ sla, ...m }) => ({ ...m, kpiKey: sla.key }));
+      return { status: 200, body: { items, total, limit: query.limit, offset: query.offset } };
+    },
+  );
+}
+
+async function storeSubmission(
+  prisma: PrismaClient,
+  engagementId: string,
+  body: Submission,
+  principal: Principal,
+  idempotencyKey: string | null,
+): Promise<SubmissionResult> {
+  const periodStart = new Date(body.periodStart);
+  const periodEnd = new Date(body.periodEnd);
+  const actor = actorOf(principal);
+  return prisma.$transaction(async (tx) => {
+    if (idempotencyKey) {
+      const seen = await tx.kpiSubmission.findUnique({
+        where: { engagementId_idempotencyKey: { engagementId, idempotencyKey } },
+      });
+      if (seen) return { submissionId: seen.id, created: 0, corrected: 0, unchanged: body.measurements.length };
+    }
+    const slas = await tx.sla.findMany({ where: { engagementId, key: { in: body.measurements.map((m) => m.kpiKey) } } });
+    const slaByKey = new Map(slas.map((s) => [s.key, s]));
+    const unknown = body.measurements.filter((m) => !slaByKey.has(m.kpiKey));
+    if (unknown.length) {
+      throw new ProblemError(
+        422,
+        'Unprocessable Content',
+        `unknown KPI key(s) for this engagement: ${unknown.map((m) => m.kpiKey).join(', ')}`,
+        unknown.map((m) => ({ field: `body.measurements[${body.measurements.indexOf(m)}].kpiKey`, reason: `no SLA "${m.kpiKey}"` })),
+      );
+    }
+    const outOfRange = body.measurements.filter((m) => slaByKey.get(m.kpiKey)!.unit === '%' && m.value > 100);
+    if (outOfRange.length) {
+      throw new ProblemError(
+        400,
+        'Invalid request',
+        `percentage KPI value(s) above 100: ${outOfRange.map((m) => m.kpiKey).join(', ')}`,
+        outOfRange.map((m) => ({ field: `body.measurements[${body.measurements.indexOf(m)}].value`, reason: 'must be between 0 and 100 %' })),
+      );
+    }
+
+    const current = await tx.kpiMeasurement.findMany({
+      where: { slaId: { in: slas.map((s) => s.id) }, periodStart, periodEnd, supersededAt: null },
+    });
+    const currentBySla = new Map(current.map((m) => [m.slaId, m]));
+    const changes = body.measurements.filter((m) => {
+      const existing = currentBySla.get(slaByKey.get(m.kpiKey)!.id);
+      return !existing || !existing.value.equals(new Prisma.Decimal(m.value));
+    });
+    const result: SubmissionResult = { submissionId: null, created: 0, corrected: 0, unchanged: body.measurements.length - changes.length };
+    if (changes.length === 0 && !idempotencyKey) return result;
+
+    const submission = await tx.kpiSubmission.create({
+      data: { engagementId, periodStart, periodEnd, source: body.source, submittedBy: actor, idempotencyKey },
+    });
+    result.submissionId = submission.id;
+    const now = new Date();
+    for (const m of changes) {
+      const sla = slaByKey.get(m.kpiKey)!;
+      const previous = currentBySla.get(sla.id);
+      if (previous) {
+        await tx.kpiMeasurement.update({ where: { id: previous.id }, data: { supersededAt: now } });
+      }
+      const created = await tx.kpiMeasurement.create({
+        data: {
+          engagementId,
+          slaId: sla.id,
+          submissionId: submission.id,
+          periodStart,
+          periodEnd,
+          value: m.value,
+          version: (previous?.version ?? 0) + 1,
+          source: body.source,
+          submittedBy: actor,
+        },
+      });
+      await audit(tx, {
+        actor,
+        action: previous ? 'kpi.correct' : 'kpi.submit',
+        entityType: 'KpiMeasurement',
+        entityId: created.id,
+        before: previous,
+        after: created,
+      });
+      if (previous) result.corrected++;
+      else result.created++;
+    }
+    return result;
+  });
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+}
+
+function isSerializationFailure(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2034';
+}

@@ -1,0 +1,103 @@
+import { OpenAPIRegistry, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import type { Request, Response, Router } from 'express';
+import { z } from 'zod';
+import type { Role } from '../generated/prisma/enums';
+import type { Principal } from './auth';
+import { ProblemError, validationProblem } from './problem';
+
+/**
+ * Declares a route once: the same zod schemas validate the request in Express and describe it in the OpenAPI
+ * document, so every served route is documented and every documented route is served.
+ */
+export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** Express-style path, e.g. /engagements/:id */
+  path: string;
+  summary: string;
+  tag: string;
+  /** Roles allowed; ADMIN is always allowed. Empty means any authenticated key. */
+  roles: Role[];
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Extra request headers the route reads, e.g. Idempotency-Key. */
+  headers?: z.ZodObject;
+  responses: Record<number, string>;
+  /** Handler's success status (first key of `responses` when omitted). */
+}
+
+export interface RouteContext<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  principal: Principal;
+  req: Request;
+  res: Response;
+}
+
+export const problemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string().optional(),
+  instance: z.string().optional(),
+  invalidFields: z.array(z.object({ field: z.string(), reason: z.string() })).optional(),
+});
+
+export class ApiRoutes {
+  readonly registry = new OpenAPIRegistry();
+
+  constructor(readonly router: Router) {
+    this.registry.registerComponent('securitySchemes', 'apiKey', { type: 'http', scheme: 'bearer' });
+  }
+
+  route<P extends z.ZodType = z.ZodObject, Q extends z.ZodType = z.ZodObject, B extends z.ZodType = z.ZodUnknown>(
+    spec: RouteSpec<P, Q, B>,
+    handler: (ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<{ status: number; body: unknown }>,
+  ): void {
+    this.registry.registerPath(openApiPath(spec));
+    this.router[spec.method](spec.path, async (req, res) => {
+      const principal = req.principal!;
+      if (spec.roles.length && principal.role !== 'ADMIN' && !spec.roles.includes(principal.role)) {
+        throw new ProblemError(403, 'Forbidden', `role ${principal.role} may not ${spec.summary.toLowerCase()}`);
+      }
+      const params = parse(spec.params, req.params, 'path');
+      const query = parse(spec.query, req.query, 'query');
+      const body = parse(spec.body, req.body ?? {}, 'body');
+      const result = await handler({ params, query, body, principal, req, res });
+      res.status(result.status).json(result.body);
+    });
+  }
+}
+
+function parse<S extends z.ZodType>(schema: S | undefined, value: unknown, where: 'path' | 'query' | 'body') {
+  if (!schema) return {} as z.infer<S>;
+  const result = schema.safeParse(value);
+  if (!result.success) throw validationProblem(where, result.error);
+  return result.data;
+}
+
+function openApiPath(spec: RouteSpec<z.ZodType, z.ZodType, z.ZodType>): RouteConfig {
+  const problem = { content: { 'application/problem+json': { schema: problemSchema } } };
+  const responses: RouteConfig['responses'] = {};
+  for (const [status, description] of Object.entries(spec.responses)) {
+    responses[status] = Number(status) >= 400 ? { description, ...problem } : { description };
+  }
+  responses['400'] ??= { description: 'Invalid request: each failing field is named', ...problem };
+  responses['401'] = { description: 'Missing or unknown API key', ...problem };
+  if (spec.roles.length) responses['403'] = { description: `Only ${['ADMIN', ...spec.roles].join(', ')}`, ...problem };
+  return {
+    method: spec.method,
+    path: spec.path.replace(/:(\w+)/g, '{$1}'),
+    summary: spec.summary,
+    tags: [spec.tag],
+    security: [{ apiKey: [] }],
+    request: {
+      params: spec.params as z.ZodObject | undefined,
+      query: spec.query as z.ZodObject | undefined,
+      headers: spec.headers,
+      body: spec.body ? { content: { 'application/json': { schema: spec.body } }, required: true } : undefined,
+    },
+    responses,
+  };
+}

@@ -1,0 +1,25 @@
+import type { Prisma } from './generated/prisma/client';
+
+type Tx = Pick<Prisma.TransactionClient, 'auditLog'>;
+
+/** Records one write: who did what to which entity, with its state before and after. Call inside the write's transaction. */
+export async function audit(
+  tx: Tx,
+  entry: { actor: string; action: string; entityType: string; entityId: string; before?: unknown; after?: unknown },
+): Promise<void> {
+  await tx.auditLog.create({
+    data: {
+      actor: entry.actor,
+      action: entry.action,
+      entityType: entry.entityType,
+      entityId: entry.entityId,
+      before: toJson(entry.before),
+      after: toJson(entry.after),
+    },
+  });
+}
+
+/** Decimals and Dates become their JSON strings, so the audit row reads like the API response. */
+function toJson(value: unknown): Prisma.InputJsonValue | undefined {
+  return value === undefined || value === null ? undefined : (JSON.parse(JSON.stringify(value)) as Prisma.InputJsonValue);
+}

@@ -1,0 +1,20 @@
+/** Closed sets of the domain, as plain string unions shared by workflows (which cannot import Prisma) and the API. */
+export const SEVERITIES = ['P1', 'P2', 'P3', 'P4'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export const DELIVERY_MODELS = ['ONSHORE', 'NEARSHORE', 'OFFSHORE'] as const;
+export const SERVICE_LINES = ['FRONT_OFFICE', 'BACK_OFFICE', 'ITES', 'KPO', 'LPO', 'RPO'] as const;
+export const CERTIFICATION_KINDS = ['ISO_27001', 'SOC_2', 'PCI_DSS', 'HIPAA', 'OTHER'] as const;
+export const SOURCING_APPROACHES = ['STRATEGIC', 'TACTICAL'] as const;
+export const RENEWAL_DECISIONS = ['RENEW', 'RENEGOTIATE', 'EXIT'] as const;
+export const KPI_DIRECTIONS = ['HIGHER_IS_BETTER', 'LOWER_IS_BETTER'] as const;
+export type KpiDirection = (typeof KPI_DIRECTIONS)[number];
+export const MEASUREMENT_PERIODS = ['WEEKLY', 'MONTHLY', 'QUARTERLY'] as const;
+export const COUNCIL_ROLES = ['EXECUTIVE_SPONSOR', 'PROGRAM_MANAGER', 'FINANCE', 'LEGAL', 'MEMBER'] as const;
+export const ROLES = ['ADMIN', 'PROGRAM_MANAGER', 'EXECUTIVE', 'VENDOR', 'VIEWER'] as const;
+export const ESCALATION_STATUSES = ['OPEN', 'ACKNOWLEDGED', 'RESOLVED'] as const;
+
+/** True when `value` is at or better than `threshold` for a KPI of this direction. */
+export function meets(direction: KpiDirection, value: number, threshold: number): boolean {
+  return direction === 'HIGHER_IS_BETTER' ? value >= threshold : value <= threshold;
+}
