@@ -19,21 +19,42 @@ export function apiKeyRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient 
     },
     async ({ body, principal }) => {
       if (body.vendorId && !(await prisma.vendor.findUnique({ where: { id: body.vendorId } }))) {
-        throw new ProblemError(422, 'Unprocessable Content', 'body.vendorId: no such vendor', [{ field: 'body.vendorId', reason: 'no such vendor' }]);
+        throw new ProblemError(422, 'Unprocessable Content', 'body.vendorId: no such vendor', [
+          { field: 'body.vendorId', reason: 'no such vendor' },
+        ]);
       }
       const issued = await prisma.$transaction(async (tx) => {
         const key = await issueApiKey(tx, body);
-        await audit(tx, { actor: actorOf(principal), action: 'api-key.issue', entityType: 'ApiKey', entityId: key.id, after: { name: body.name, role: body.role, vendorId: body.vendorId } });
+        await audit(tx, {
+          actor: actorOf(principal),
+          action: 'api-key.issue',
+          entityType: 'ApiKey',
+          entityId: key.id,
+          after: { name: body.name, role: body.role, vendorId: body.vendorId },
+        });
         return key;
       });
-      return { status: 201, body: { id: issued.id, key: issued.key, name: body.name, role: body.role, vendorId: body.vendorId ?? null } };
+      return {
+        status: 201,
+        body: { id: issued.id, key: issued.key, name: body.name, role: body.role, vendorId: body.vendorId ?? null },
+      };
     },
   );
 
   api.route(
-    { method: 'get', path: '/api-keys', summary: 'List API keys (never the keys themselves)', tag: 'access', roles: ['ADMIN'], responses: { 200: 'API keys' } },
+    {
+      method: 'get',
+      path: '/api-keys',
+      summary: 'List API keys (never the keys themselves)',
+      tag: 'access',
+      roles: ['ADMIN'],
+      responses: { 200: 'API keys' },
+    },
     async () => {
-      const items = await prisma.apiKey.findMany({ select: { id: true, name: true, role: true, vendorId: true, createdAt: true, revokedAt: true }, orderBy: { createdAt: 'asc' } });
+      const items = await prisma.apiKey.findMany({
+        select: { id: true, name: true, role: true, vendorId: true, createdAt: true, revokedAt: true },
+        orderBy: { createdAt: 'asc' },
+      });
       return { status: 200, body: { items } };
     },
   );

@@ -9,10 +9,14 @@ import { actorOf, engagementScope, type Principal } from './auth';
 import { conflict, notFound, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
 import { createEngagementBody, idParams, listEngagementsQuery } from './schemas';
+import { callTemporal } from './temporal-calls';
 
 export const engagementDetail = {
   vendor: { select: { id: true, legalName: true, deliveryModel: true } },
-  slas: { include: { creditTiers: { orderBy: { maxShortfall: { sort: 'asc', nulls: 'last' } } } }, orderBy: { key: 'asc' } },
+  slas: {
+    include: { creditTiers: { orderBy: { maxShortfall: { sort: 'asc', nulls: 'last' } } } },
+    orderBy: { key: 'asc' },
+  },
   escalationLevels: { orderBy: { level: 'asc' } },
   escalationPolicies: { orderBy: { severity: 'asc' } },
   councilMembers: true,
@@ -25,7 +29,10 @@ export async function findVisibleEngagement(prisma: PrismaClient, principal: Pri
   return engagement;
 }
 
-export function engagementRoutes(api: ApiRoutes, deps: { prisma: PrismaClient; temporal: Client; config: Config }): void {
+export function engagementRoutes(
+  api: ApiRoutes,
+  deps: { prisma: PrismaClient; temporal: Client; config: Config },
+): void {
   const { prisma, temporal, config } = deps;
 
   api.route(
@@ -60,7 +67,13 @@ export function engagementRoutes(api: ApiRoutes, deps: { prisma: PrismaClient; t
           },
           include: engagementDetail,
         });
-        await audit(tx, { actor: actorOf(principal), action: 'engagement.create', entityType: 'Engagement', entityId: created.id, after: created });
+        await audit(tx, {
+          actor: actorOf(principal),
+          action: 'engagement.create',
+          entityType: 'Engagement',
+          entityId: created.id,
+          after: created,
+        });
         return created;
       });
       return { status: 201, body: engagement };
@@ -114,13 +127,26 @@ export function engagementRoutes(api: ApiRoutes, deps: { prisma: PrismaClient; t
       });
       if (!engagement) throw notFound(`engagement ${params.id}`);
       const workflowId = lifecycleWorkflowId(params.id);
+      // Facts come from PostgreSQL; live state from the workflow, when Temporal answers.
       let lifecycle = null;
+      let lifecycleUnavailable: string | undefined;
       try {
-        lifecycle = await temporal.workflow.getHandle(workflowId).query(lifecycleStateQuery);
+        lifecycle = await callTemporal(temporal, () =>
+          temporal.workflow.getHandle(workflowId).query(lifecycleStateQuery),
+        );
       } catch (error) {
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
+        if (error instanceof ProblemError && error.status === 503) lifecycleUnavailable = error.detail;
+        else if (!(error instanceof WorkflowNotFoundError)) throw error;
       }
-      return { status: 200, body: { ...engagement, lifecycle, workflowUrl: workflowUrl(config, workflowId) } };
+      return {
+        status: 200,
+        body: {
+          ...engagement,
+          lifecycle,
+          ...(lifecycleUnavailable && { lifecycleUnavailable }),
+          workflowUrl: workflowUrl(config, workflowId),
+        },
+      };
     },
   );
 
@@ -138,12 +164,20 @@ export function engagementRoutes(api: ApiRoutes, deps: { prisma: PrismaClient; t
       const engagement = await findVisibleEngagement(prisma, principal, params.id);
       if (engagement.stage === 'CLOSED') throw conflict(`engagement ${params.id} is closed`);
       const workflowId = lifecycleWorkflowId(params.id);
-      const handle = await temporal.workflow.start('engagementLifecycle', {
-        workflowId,
-        taskQueue: config.temporal.taskQueue,
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-        args: [{ engagementId: params.id, vendorId: engagement.vendorId, transitionStartsAt: engagement.termStart.toISOString() }],
-      });
+      const handle = await callTemporal(temporal, () =>
+        temporal.workflow.start('engagementLifecycle', {
+          workflowId,
+          taskQueue: config.temporal.taskQueue,
+          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+          args: [
+            {
+              engagementId: params.id,
+              vendorId: engagement.vendorId,
+              transitionStartsAt: engagement.termStart.toISOString(),
+            },
+          ],
+        }),
+      );
       return {
         status: 202,
         body: { workflowId, runId: handle.firstExecutionRunId, workflowUrl: workflowUrl(config, workflowId) },

@@ -68,7 +68,12 @@ export function kpiRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient }):
         ...(query.kpiKey ? { sla: { key: query.kpiKey } } : {}),
         ...(query.includeSuperseded === 'true' ? {} : { supersededAt: null }),
         ...(query.from || query.to
-          ? { periodStart: { ...(query.from && { gte: new Date(query.from) }), ...(query.to && { lte: new Date(query.to) }) } }
+          ? {
+              periodStart: {
+                ...(query.from && { gte: new Date(query.from) }),
+                ...(query.to && { lte: new Date(query.to) }),
+              },
+            }
           : {}),
       };
       const [rows, total] = await Promise.all([
@@ -104,7 +109,9 @@ async function storeSubmission(
       });
       if (seen) return { submissionId: seen.id, created: 0, corrected: 0, unchanged: body.measurements.length };
     }
-    const slas = await tx.sla.findMany({ where: { engagementId, key: { in: body.measurements.map((m) => m.kpiKey) } } });
+    const slas = await tx.sla.findMany({
+      where: { engagementId, key: { in: body.measurements.map((m) => m.kpiKey) } },
+    });
     const slaByKey = new Map(slas.map((s) => [s.key, s]));
     const unknown = body.measurements.filter((m) => !slaByKey.has(m.kpiKey));
     if (unknown.length) {
@@ -112,7 +119,10 @@ async function storeSubmission(
         422,
         'Unprocessable Content',
         `unknown KPI key(s) for this engagement: ${unknown.map((m) => m.kpiKey).join(', ')}`,
-        unknown.map((m) => ({ field: `body.measurements[${body.measurements.indexOf(m)}].kpiKey`, reason: `no SLA "${m.kpiKey}"` })),
+        unknown.map((m) => ({
+          field: `body.measurements[${body.measurements.indexOf(m)}].kpiKey`,
+          reason: `no SLA "${m.kpiKey}"`,
+        })),
       );
     }
     const outOfRange = body.measurements.filter((m) => slaByKey.get(m.kpiKey)!.unit === '%' && m.value > 100);
@@ -121,7 +131,10 @@ async function storeSubmission(
         400,
         'Invalid request',
         `percentage KPI value(s) above 100: ${outOfRange.map((m) => m.kpiKey).join(', ')}`,
-        outOfRange.map((m) => ({ field: `body.measurements[${body.measurements.indexOf(m)}].value`, reason: 'must be between 0 and 100 %' })),
+        outOfRange.map((m) => ({
+          field: `body.measurements[${body.measurements.indexOf(m)}].value`,
+          reason: 'must be between 0 and 100 %',
+        })),
       );
     }
 
@@ -133,7 +146,12 @@ async function storeSubmission(
       const existing = currentBySla.get(slaByKey.get(m.kpiKey)!.id);
       return !existing || !existing.value.equals(new Prisma.Decimal(m.value));
     });
-    const result: SubmissionResult = { submissionId: null, created: 0, corrected: 0, unchanged: body.measurements.length - changes.length };
+    const result: SubmissionResult = {
+      submissionId: null,
+      created: 0,
+      corrected: 0,
+      unchanged: body.measurements.length - changes.length,
+    };
     if (changes.length === 0 && !idempotencyKey) return result;
 
     const submission = await tx.kpiSubmission.create({

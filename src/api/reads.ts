@@ -13,13 +13,23 @@ export function readRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient })
   });
 
   api.route(
-    { method: 'get', path: '/engagements/:id/transition', summary: 'Read the transition plan, phases, gate results and volume changes', tag: 'transition', roles: [], params: idParams, responses: { 200: 'The transition (null plan before it starts)', 404: 'No such engagement' } },
+    {
+      method: 'get',
+      path: '/engagements/:id/transition',
+      summary: 'Read the transition plan, phases, gate results and volume changes',
+      tag: 'transition',
+      roles: [],
+      params: idParams,
+      responses: { 200: 'The transition (null plan before it starts)', 404: 'No such engagement' },
+    },
     async ({ params, principal }) => {
       await findVisibleEngagement(prisma, principal, params.id);
       const [plan, volumeChanges] = await Promise.all([
         prisma.transitionPlan.findUnique({
           where: { engagementId: params.id },
-          include: { phases: { orderBy: { sequence: 'asc' }, include: { gateEvaluations: { orderBy: { evaluatedAt: 'asc' } } } } },
+          include: {
+            phases: { orderBy: { sequence: 'asc' }, include: { gateEvaluations: { orderBy: { evaluatedAt: 'asc' } } } },
+          },
         }),
         prisma.volumeChange.findMany({ where: { engagementId: params.id }, orderBy: { occurredAt: 'asc' } }),
       ]);
@@ -28,21 +38,47 @@ export function readRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient })
   );
 
   api.route(
-    { method: 'get', path: '/engagements/:id/stage-changes', summary: 'Read the lifecycle stage history', tag: 'engagements', roles: [], params: idParams, responses: { 200: 'Stage changes, oldest first', 404: 'No such engagement' } },
+    {
+      method: 'get',
+      path: '/engagements/:id/stage-changes',
+      summary: 'Read the lifecycle stage history',
+      tag: 'engagements',
+      roles: [],
+      params: idParams,
+      responses: { 200: 'Stage changes, oldest first', 404: 'No such engagement' },
+    },
     async ({ params, principal }) => {
       await findVisibleEngagement(prisma, principal, params.id);
-      const items = await prisma.stageChange.findMany({ where: { engagementId: params.id }, orderBy: { occurredAt: 'asc' } });
+      const items = await prisma.stageChange.findMany({
+        where: { engagementId: params.id },
+        orderBy: { occurredAt: 'asc' },
+      });
       return { status: 200, body: { items } };
     },
   );
 
   api.route(
-    { method: 'get', path: '/engagements/:id/reviews', summary: 'List reviews with scorecards and service credits', tag: 'governance', roles: [], params: idParams, query: listPageQuery, responses: { 200: 'A page of reviews, newest first', 404: 'No such engagement' } },
+    {
+      method: 'get',
+      path: '/engagements/:id/reviews',
+      summary: 'List reviews with scorecards and service credits',
+      tag: 'governance',
+      roles: [],
+      params: idParams,
+      query: listPageQuery,
+      responses: { 200: 'A page of reviews, newest first', 404: 'No such engagement' },
+    },
     async ({ params, query, principal }) => {
       await findVisibleEngagement(prisma, principal, params.id);
       const where = { engagementId: params.id };
       const [items, total] = await Promise.all([
-        prisma.review.findMany({ where, include: { credits: true }, orderBy: [{ periodStart: 'desc' }, { cadence: 'asc' }], take: query.limit, skip: query.offset }),
+        prisma.review.findMany({
+          where,
+          include: { credits: true },
+          orderBy: [{ periodStart: 'desc' }, { cadence: 'asc' }],
+          take: query.limit,
+          skip: query.offset,
+        }),
         prisma.review.count({ where }),
       ]);
       return { status: 200, body: page(items, total, query) };
@@ -50,12 +86,27 @@ export function readRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient })
   );
 
   api.route(
-    { method: 'get', path: '/engagements/:id/escalations', summary: 'List escalations with their level history', tag: 'governance', roles: [], params: idParams, query: listEscalationsQuery, responses: { 200: 'A page of escalations, newest first', 404: 'No such engagement' } },
+    {
+      method: 'get',
+      path: '/engagements/:id/escalations',
+      summary: 'List escalations with their level history',
+      tag: 'governance',
+      roles: [],
+      params: idParams,
+      query: listEscalationsQuery,
+      responses: { 200: 'A page of escalations, newest first', 404: 'No such engagement' },
+    },
     async ({ params, query, principal }) => {
       await findVisibleEngagement(prisma, principal, params.id);
       const where = { engagementId: params.id, ...(query.status ? { status: query.status } : {}) };
       const [items, total] = await Promise.all([
-        prisma.escalation.findMany({ where, include: { steps: { orderBy: { occurredAt: 'asc' } } }, orderBy: { raisedAt: 'desc' }, take: query.limit, skip: query.offset }),
+        prisma.escalation.findMany({
+          where,
+          include: { steps: { orderBy: { occurredAt: 'asc' } } },
+          orderBy: { raisedAt: 'desc' },
+          take: query.limit,
+          skip: query.offset,
+        }),
         prisma.escalation.count({ where }),
       ]);
       return { status: 200, body: page(items, total, query) };
@@ -63,7 +114,16 @@ export function readRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient })
   );
 
   api.route(
-    { method: 'get', path: '/engagements/:id/action-items', summary: 'List action items', tag: 'governance', roles: [], params: idParams, query: listPageQuery, responses: { 200: 'A page of action items', 404: 'No such engagement' } },
+    {
+      method: 'get',
+      path: '/engagements/:id/action-items',
+      summary: 'List action items',
+      tag: 'governance',
+      roles: [],
+      params: idParams,
+      query: listPageQuery,
+      responses: { 200: 'A page of action items', 404: 'No such engagement' },
+    },
     async ({ params, query, principal }) => {
       await findVisibleEngagement(prisma, principal, params.id);
       const where = { engagementId: params.id };
@@ -76,30 +136,66 @@ export function readRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient })
   );
 
   api.route(
-    { method: 'get', path: '/engagements/:id/renewal-evaluations', summary: 'List renewal evaluations and decisions', tag: 'renewal', roles: [], params: idParams, responses: { 200: 'Renewal evaluations, newest first', 404: 'No such engagement' } },
+    {
+      method: 'get',
+      path: '/engagements/:id/renewal-evaluations',
+      summary: 'List renewal evaluations and decisions',
+      tag: 'renewal',
+      roles: [],
+      params: idParams,
+      responses: { 200: 'Renewal evaluations, newest first', 404: 'No such engagement' },
+    },
     async ({ params, principal }) => {
       await findVisibleEngagement(prisma, principal, params.id);
-      const items = await prisma.renewalEvaluation.findMany({ where: { engagementId: params.id }, orderBy: { termEnd: 'desc' } });
+      const items = await prisma.renewalEvaluation.findMany({
+        where: { engagementId: params.id },
+        orderBy: { termEnd: 'desc' },
+      });
       return { status: 200, body: { items } };
     },
   );
 
   api.route(
-    { method: 'get', path: '/engagements/:id/exit-plan', summary: 'Read the exit plan and its steps', tag: 'exit', roles: [], params: idParams, responses: { 200: 'The exit plan, or null', 404: 'No such engagement' } },
+    {
+      method: 'get',
+      path: '/engagements/:id/exit-plan',
+      summary: 'Read the exit plan and its steps',
+      tag: 'exit',
+      roles: [],
+      params: idParams,
+      responses: { 200: 'The exit plan, or null', 404: 'No such engagement' },
+    },
     async ({ params, principal }) => {
       await findVisibleEngagement(prisma, principal, params.id);
-      const plan = await prisma.exitPlan.findUnique({ where: { engagementId: params.id }, include: { steps: { orderBy: { dueOn: 'asc' } } } });
+      const plan = await prisma.exitPlan.findUnique({
+        where: { engagementId: params.id },
+        include: { steps: { orderBy: { dueOn: 'asc' } } },
+      });
       return { status: 200, body: { plan } };
     },
   );
 
   api.route(
-    { method: 'get', path: '/engagements/:id/change-requests', summary: 'List change requests', tag: 'governance', roles: [], params: idParams, query: listPageQuery, responses: { 200: 'A page of change requests', 404: 'No such engagement' } },
+    {
+      method: 'get',
+      path: '/engagements/:id/change-requests',
+      summary: 'List change requests',
+      tag: 'governance',
+      roles: [],
+      params: idParams,
+      query: listPageQuery,
+      responses: { 200: 'A page of change requests', 404: 'No such engagement' },
+    },
     async ({ params, query, principal }) => {
       await findVisibleEngagement(prisma, principal, params.id);
       const where = { engagementId: params.id };
       const [items, total] = await Promise.all([
-        prisma.changeRequest.findMany({ where, orderBy: { effectiveOn: 'asc' }, take: query.limit, skip: query.offset }),
+        prisma.changeRequest.findMany({
+          where,
+          orderBy: { effectiveOn: 'asc' },
+          take: query.limit,
+          skip: query.offset,
+        }),
         prisma.changeRequest.count({ where }),
       ]);
       return { status: 200, body: page(items, total, query) };
@@ -107,9 +203,20 @@ export function readRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient })
   );
 
   api.route(
-    { method: 'get', path: '/audit-log', summary: 'Read the audit log', tag: 'audit', roles: ['PROGRAM_MANAGER', 'EXECUTIVE', 'VIEWER'], query: auditQuery, responses: { 200: 'A page of audit entries, newest first' } },
+    {
+      method: 'get',
+      path: '/audit-log',
+      summary: 'Read the audit log',
+      tag: 'audit',
+      roles: ['PROGRAM_MANAGER', 'EXECUTIVE', 'VIEWER'],
+      query: auditQuery,
+      responses: { 200: 'A page of audit entries, newest first' },
+    },
     async ({ query }) => {
-      const where = { ...(query.entityType && { entityType: query.entityType }), ...(query.entityId && { entityId: query.entityId }) };
+      const where = {
+        ...(query.entityType && { entityType: query.entityType }),
+        ...(query.entityId && { entityId: query.entityId }),
+      };
       const [items, total] = await Promise.all([
         prisma.auditLog.findMany({ where, orderBy: { at: 'desc' }, take: query.limit, skip: query.offset }),
         prisma.auditLog.count({ where }),

@@ -29,7 +29,10 @@ export const money = z
 
 /** A finite number: JSON cannot carry NaN, but strings like "NaN" or 1e400 (Infinity) must not pass either. */
 const finite = (what: string) =>
-  z.number({ error: `${what} must be a number` }).refine(Number.isFinite, `${what} must be a finite number`);
+  z.number({
+    error: (issue) =>
+      typeof issue.input === 'number' ? `${what} must be a finite number` : `${what} must be a number, not ${typeof issue.input}`,
+  });
 
 const percent = finite('percentage').min(0, 'must be between 0 and 100').max(100, 'must be between 0 and 100');
 
@@ -65,7 +68,9 @@ export const createVendorBody = z.strictObject({
   contacts: z.array(contact).max(50).default([]),
 });
 
-export const updateVendorBody = createVendorBody.partial().refine((b) => Object.keys(b).length > 0, 'must change a field');
+export const updateVendorBody = createVendorBody
+  .partial()
+  .refine((b) => Object.keys(b).length > 0, 'must change a field');
 
 export const listVendorsQuery = z.strictObject({ ...pageQuery, deliveryModel: z.enum(DELIVERY_MODELS).optional() });
 
@@ -100,13 +105,18 @@ export const slaInput = z
     }
     if (sla.unit === '%') {
       for (const field of ['target', 'minimum'] as const) {
-        if (sla[field] < 0 || sla[field] > 100) ctx.addIssue({ code: 'custom', path: [field], message: 'must be between 0 and 100 %' });
+        if (sla[field] < 0 || sla[field] > 100)
+          ctx.addIssue({ code: 'custom', path: [field], message: 'must be between 0 and 100 %' });
       }
     }
     const bounds = sla.creditTiers.map((t) => t.maxShortfall);
     bounds.forEach((bound, i) => {
       if (bound === null && i !== bounds.length - 1) {
-        ctx.addIssue({ code: 'custom', path: ['creditTiers', i, 'maxShortfall'], message: 'only the last tier may be open-ended' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['creditTiers', i, 'maxShortfall'],
+          message: 'only the last tier may be open-ended',
+        });
       } else if (bound !== null && i > 0 && bounds[i - 1] !== null && bound <= bounds[i - 1]!) {
         ctx.addIssue({ code: 'custom', path: ['creditTiers', i, 'maxShortfall'], message: 'tiers must ascend' });
       }
@@ -122,12 +132,24 @@ const escalationLevel = z.strictObject({
 
 const escalationPolicy = z.strictObject({
   severity: z.enum(SEVERITIES),
-  acknowledgeMins: z.number().int().min(1).max(60 * 24 * 30),
-  resolveMins: z.number().int().min(1).max(60 * 24 * 90),
+  acknowledgeMins: z
+    .number()
+    .int()
+    .min(1)
+    .max(60 * 24 * 30),
+  resolveMins: z
+    .number()
+    .int()
+    .min(1)
+    .max(60 * 24 * 90),
   businessHours: z.boolean().default(false),
 });
 
-const councilMember = z.strictObject({ name: text(), email: z.email('must be an email address'), role: z.enum(COUNCIL_ROLES) });
+const councilMember = z.strictObject({
+  name: text(),
+  email: z.email('must be an email address'),
+  role: z.enum(COUNCIL_ROLES),
+});
 
 const engagementFields = {
   vendorId: z.uuid('must be a UUID'),
@@ -158,7 +180,11 @@ export const createEngagementBody = z.strictObject(engagementFields).superRefine
   );
   const levels = e.escalationLevels.map((l) => l.level).sort((a, b) => a - b);
   if (levels.some((level, i) => level !== i + 1)) {
-    ctx.addIssue({ code: 'custom', path: ['escalationLevels'], message: 'levels must run 1, 2, 3… without gaps or repeats' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['escalationLevels'],
+      message: 'levels must run 1, 2, 3… without gaps or repeats',
+    });
   }
   duplicates((e.escalationPolicies ?? []).map((p) => p.severity)).forEach((severity) =>
     ctx.addIssue({ code: 'custom', path: ['escalationPolicies'], message: `duplicate severity ${severity}` }),
@@ -179,12 +205,18 @@ export const kpiSubmissionBody = z
     periodEnd: isoDate,
     source: text().default('api'),
     measurements: z
-      .array(z.strictObject({ kpiKey: z.string().min(1).max(40), value: finite('value').min(0, 'must not be negative').max(1e9) }))
+      .array(
+        z.strictObject({
+          kpiKey: z.string().min(1).max(40),
+          value: finite('value').min(0, 'must not be negative').max(1e9),
+        }),
+      )
       .min(1, 'must hold at least one measurement')
       .max(200),
   })
   .superRefine((s, ctx) => {
-    if (s.periodEnd < s.periodStart) ctx.addIssue({ code: 'custom', path: ['periodEnd'], message: 'must not be before periodStart' });
+    if (s.periodEnd < s.periodStart)
+      ctx.addIssue({ code: 'custom', path: ['periodEnd'], message: 'must not be before periodStart' });
     duplicates(s.measurements.map((m) => m.kpiKey)).forEach((key) =>
       ctx.addIssue({ code: 'custom', path: ['measurements'], message: `duplicate KPI key "${key}"` }),
     );
@@ -204,7 +236,10 @@ export const listMeasurementsQuery = z.strictObject({
 
 // ── reads of workflow-written facts ──
 
-export const listEscalationsQuery = z.strictObject({ ...pageQuery, status: z.enum(['OPEN', 'ACKNOWLEDGED', 'RESOLVED']).optional() });
+export const listEscalationsQuery = z.strictObject({
+  ...pageQuery,
+  status: z.enum(['OPEN', 'ACKNOWLEDGED', 'RESOLVED']).optional(),
+});
 export const listPageQuery = z.strictObject({ ...pageQuery });
 export const auditQuery = z.strictObject({
   ...pageQuery,

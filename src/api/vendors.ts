@@ -33,7 +33,13 @@ export function vendorRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient 
           },
           include,
         });
-        await audit(tx, { actor: actorOf(principal), action: 'vendor.create', entityType: 'Vendor', entityId: created.id, after: created });
+        await audit(tx, {
+          actor: actorOf(principal),
+          action: 'vendor.create',
+          entityType: 'Vendor',
+          entityId: created.id,
+          after: created,
+        });
         return created;
       });
       return { status: 201, body: vendor };
@@ -53,7 +59,13 @@ export function vendorRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient 
     async ({ query, principal }) => {
       const where = { ...scope(principal), ...(query.deliveryModel ? { deliveryModel: query.deliveryModel } : {}) };
       const [items, total] = await Promise.all([
-        prisma.vendor.findMany({ where, include, orderBy: { legalName: 'asc' }, take: query.limit, skip: query.offset }),
+        prisma.vendor.findMany({
+          where,
+          include,
+          orderBy: { legalName: 'asc' },
+          take: query.limit,
+          skip: query.offset,
+        }),
         prisma.vendor.count({ where }),
       ]);
       return { status: 200, body: { items, total, limit: query.limit, offset: query.offset } };
@@ -61,7 +73,15 @@ export function vendorRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient 
   );
 
   api.route(
-    { method: 'get', path: '/vendors/:id', summary: 'Read a vendor', tag: 'vendors', roles: [], params: idParams, responses: { 200: 'The vendor', 404: 'No such vendor' } },
+    {
+      method: 'get',
+      path: '/vendors/:id',
+      summary: 'Read a vendor',
+      tag: 'vendors',
+      roles: [],
+      params: idParams,
+      responses: { 200: 'The vendor', 404: 'No such vendor' },
+    },
     async ({ params, principal }) => {
       const vendor = await prisma.vendor.findFirst({ where: { id: params.id, ...scope(principal) }, include });
       if (!vendor) throw notFound(`vendor ${params.id}`);
@@ -83,7 +103,11 @@ export function vendorRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient 
     async ({ params, body, principal }) => {
       const before = await prisma.vendor.findUnique({ where: { id: params.id }, include });
       if (!before) throw notFound(`vendor ${params.id}`);
-      if (body.legalName && body.legalName !== before.legalName && (await prisma.vendor.findUnique({ where: { legalName: body.legalName } }))) {
+      if (
+        body.legalName &&
+        body.legalName !== before.legalName &&
+        (await prisma.vendor.findUnique({ where: { legalName: body.legalName } }))
+      ) {
         throw conflict(`a vendor named "${body.legalName}" already exists`);
       }
       const after = await prisma.$transaction(async (tx) => {
@@ -93,13 +117,23 @@ export function vendorRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient 
           data: {
             ...fields,
             ...(certifications && {
-              certifications: { deleteMany: {}, create: certifications.map((c) => ({ ...c, expiresOn: new Date(c.expiresOn) })) },
+              certifications: {
+                deleteMany: {},
+                create: certifications.map((c) => ({ ...c, expiresOn: new Date(c.expiresOn) })),
+              },
             }),
             ...(contacts && { contacts: { deleteMany: {}, create: contacts } }),
           },
           include,
         });
-        await audit(tx, { actor: actorOf(principal), action: 'vendor.update', entityType: 'Vendor', entityId: params.id, before, after: updated });
+        await audit(tx, {
+          actor: actorOf(principal),
+          action: 'vendor.update',
+          entityType: 'Vendor',
+          entityId: params.id,
+          before,
+          after: updated,
+        });
         return updated;
       });
       return { status: 200, body: after };

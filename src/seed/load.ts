@@ -30,7 +30,10 @@ export async function loadDemoPortfolio(prisma: PrismaClient, opts: { engagement
   let measurements = 0;
   for (const e of portfolio.engagements) {
     const vendorId = vendorIds[e.vendorIndex];
-    if (await prisma.engagement.findFirst({ where: { vendorId, name: e.name, clientOrganisation: e.clientOrganisation } })) continue;
+    if (
+      await prisma.engagement.findFirst({ where: { vendorId, name: e.name, clientOrganisation: e.clientOrganisation } })
+    )
+      continue;
     await prisma.$transaction(async (tx) => {
       const engagement = await tx.engagement.create({
         data: {
@@ -47,13 +50,21 @@ export async function loadDemoPortfolio(prisma: PrismaClient, opts: { engagement
           autoRenew: e.autoRenew,
           atRiskPct: e.atRiskPct,
           stage: e.stage,
-          exitTriggers: ['material breach uncured for 30 days', 'three consecutive months below minimum on a critical SLA'],
+          exitTriggers: [
+            'material breach uncured for 30 days',
+            'three consecutive months below minimum on a critical SLA',
+          ],
           escalationLevels: {
             create: [
               { level: 1, role: 'operations lead', contactName: 'Ops lead', contactEmail: 'ops@vendor.example' },
               { level: 2, role: 'account manager', contactName: 'Account manager', contactEmail: 'am@vendor.example' },
               { level: 3, role: 'delivery head', contactName: 'Delivery head', contactEmail: 'head@vendor.example' },
-              { level: 4, role: 'governance council', contactName: 'Executive sponsor', contactEmail: 'sponsor@client.example' },
+              {
+                level: 4,
+                role: 'governance council',
+                contactName: 'Executive sponsor',
+                contactEmail: 'sponsor@client.example',
+              },
             ],
           },
           escalationPolicies: { create: [...DEFAULT_ESCALATION_POLICIES] },

@@ -18,24 +18,128 @@ interface SlaTemplate {
 
 /** Targets from the domain brief's reference table. */
 const FRONT_OFFICE: SlaTemplate[] = [
-  { key: 'fcr', name: 'First call resolution', unit: '%', direction: 'HIGHER_IS_BETTER', target: 75, minimum: 70, weight: 3, mandatoryForGates: true, creditTiers: [{ maxShortfall: 2, creditPct: 1 }, { maxShortfall: 5, creditPct: 2 }, { maxShortfall: null, creditPct: 4 }] },
-  { key: 'service_level', name: 'Calls answered within 20 s', unit: '%', direction: 'HIGHER_IS_BETTER', target: 80, minimum: 75, weight: 2, mandatoryForGates: true, creditTiers: [{ maxShortfall: 5, creditPct: 1 }, { maxShortfall: null, creditPct: 3 }] },
-  { key: 'abandonment', name: 'Abandonment rate', unit: '%', direction: 'LOWER_IS_BETTER', target: 5, minimum: 8, weight: 1, mandatoryForGates: false, creditTiers: [{ maxShortfall: null, creditPct: 1 }] },
-  { key: 'asa', name: 'Average speed of answer', unit: 's', direction: 'LOWER_IS_BETTER', target: 28, minimum: 40, weight: 1, mandatoryForGates: false, creditTiers: [] },
-  { key: 'csat', name: 'Customer satisfaction', unit: '%', direction: 'HIGHER_IS_BETTER', target: 85, minimum: 80, weight: 3, mandatoryForGates: true, creditTiers: [{ maxShortfall: 3, creditPct: 1 }, { maxShortfall: null, creditPct: 3 }] },
+  {
+    key: 'fcr',
+    name: 'First call resolution',
+    unit: '%',
+    direction: 'HIGHER_IS_BETTER',
+    target: 75,
+    minimum: 70,
+    weight: 3,
+    mandatoryForGates: true,
+    creditTiers: [
+      { maxShortfall: 2, creditPct: 1 },
+      { maxShortfall: 5, creditPct: 2 },
+      { maxShortfall: null, creditPct: 4 },
+    ],
+  },
+  {
+    key: 'service_level',
+    name: 'Calls answered within 20 s',
+    unit: '%',
+    direction: 'HIGHER_IS_BETTER',
+    target: 80,
+    minimum: 75,
+    weight: 2,
+    mandatoryForGates: true,
+    creditTiers: [
+      { maxShortfall: 5, creditPct: 1 },
+      { maxShortfall: null, creditPct: 3 },
+    ],
+  },
+  {
+    key: 'abandonment',
+    name: 'Abandonment rate',
+    unit: '%',
+    direction: 'LOWER_IS_BETTER',
+    target: 5,
+    minimum: 8,
+    weight: 1,
+    mandatoryForGates: false,
+    creditTiers: [{ maxShortfall: null, creditPct: 1 }],
+  },
+  {
+    key: 'asa',
+    name: 'Average speed of answer',
+    unit: 's',
+    direction: 'LOWER_IS_BETTER',
+    target: 28,
+    minimum: 40,
+    weight: 1,
+    mandatoryForGates: false,
+    creditTiers: [],
+  },
+  {
+    key: 'csat',
+    name: 'Customer satisfaction',
+    unit: '%',
+    direction: 'HIGHER_IS_BETTER',
+    target: 85,
+    minimum: 80,
+    weight: 3,
+    mandatoryForGates: true,
+    creditTiers: [
+      { maxShortfall: 3, creditPct: 1 },
+      { maxShortfall: null, creditPct: 3 },
+    ],
+  },
 ];
 
 const BACK_OFFICE: SlaTemplate[] = [
-  { key: 'accuracy', name: 'Invoice accuracy', unit: '%', direction: 'HIGHER_IS_BETTER', target: 98, minimum: 97, weight: 3, mandatoryForGates: true, creditTiers: [{ maxShortfall: 0.5, creditPct: 2 }, { maxShortfall: null, creditPct: 5 }] },
-  { key: 'payroll_accuracy', name: 'Payroll accuracy', unit: '%', direction: 'HIGHER_IS_BETTER', target: 99.5, minimum: 99, weight: 3, mandatoryForGates: true, creditTiers: [{ maxShortfall: null, creditPct: 4 }] },
-  { key: 'turnaround', name: 'Turnaround time', unit: 'h', direction: 'LOWER_IS_BETTER', target: 24, minimum: 36, weight: 2, mandatoryForGates: false, creditTiers: [{ maxShortfall: 6, creditPct: 1 }, { maxShortfall: null, creditPct: 2 }] },
+  {
+    key: 'accuracy',
+    name: 'Invoice accuracy',
+    unit: '%',
+    direction: 'HIGHER_IS_BETTER',
+    target: 98,
+    minimum: 97,
+    weight: 3,
+    mandatoryForGates: true,
+    creditTiers: [
+      { maxShortfall: 0.5, creditPct: 2 },
+      { maxShortfall: null, creditPct: 5 },
+    ],
+  },
+  {
+    key: 'payroll_accuracy',
+    name: 'Payroll accuracy',
+    unit: '%',
+    direction: 'HIGHER_IS_BETTER',
+    target: 99.5,
+    minimum: 99,
+    weight: 3,
+    mandatoryForGates: true,
+    creditTiers: [{ maxShortfall: null, creditPct: 4 }],
+  },
+  {
+    key: 'turnaround',
+    name: 'Turnaround time',
+    unit: 'h',
+    direction: 'LOWER_IS_BETTER',
+    target: 24,
+    minimum: 36,
+    weight: 2,
+    mandatoryForGates: false,
+    creditTiers: [
+      { maxShortfall: 6, creditPct: 1 },
+      { maxShortfall: null, creditPct: 2 },
+    ],
+  },
 ];
 
 const VENDORS = [
-  { legalName: 'Northwind Contact Services Pvt Ltd', deliveryModel: 'OFFSHORE', serviceLines: ['FRONT_OFFICE', 'ITES'] },
+  {
+    legalName: 'Northwind Contact Services Pvt Ltd',
+    deliveryModel: 'OFFSHORE',
+    serviceLines: ['FRONT_OFFICE', 'ITES'],
+  },
   { legalName: 'Baltic Back Office SIA', deliveryModel: 'NEARSHORE', serviceLines: ['BACK_OFFICE', 'KPO'] },
   { legalName: 'Hometown Support Inc', deliveryModel: 'ONSHORE', serviceLines: ['FRONT_OFFICE'] },
-  { legalName: 'Manila Shared Services Corp', deliveryModel: 'OFFSHORE', serviceLines: ['FRONT_OFFICE', 'BACK_OFFICE'] },
+  {
+    legalName: 'Manila Shared Services Corp',
+    deliveryModel: 'OFFSHORE',
+    serviceLines: ['FRONT_OFFICE', 'BACK_OFFICE'],
+  },
   { legalName: 'Monterrey Nearshore Solutions SA', deliveryModel: 'NEARSHORE', serviceLines: ['FRONT_OFFICE', 'RPO'] },
   { legalName: 'LexPro Legal Process Ltd', deliveryModel: 'OFFSHORE', serviceLines: ['LPO', 'BACK_OFFICE'] },
 ] as const;
@@ -43,9 +147,21 @@ const VENDORS = [
 const PROCESSES = [
   { name: 'Tier-1 customer support', processes: ['customer support', 'complaints'], slas: FRONT_OFFICE },
   { name: 'Collections', processes: ['collections'], slas: FRONT_OFFICE },
-  { name: 'Accounts payable', processes: ['invoice processing'], slas: BACK_OFFICE.filter((s) => s.key !== 'payroll_accuracy') },
-  { name: 'Payroll', processes: ['payroll', 'HR administration'], slas: BACK_OFFICE.filter((s) => s.key !== 'accuracy') },
-  { name: 'Claims intake', processes: ['claims', 'data entry'], slas: BACK_OFFICE.filter((s) => s.key !== 'payroll_accuracy') },
+  {
+    name: 'Accounts payable',
+    processes: ['invoice processing'],
+    slas: BACK_OFFICE.filter((s) => s.key !== 'payroll_accuracy'),
+  },
+  {
+    name: 'Payroll',
+    processes: ['payroll', 'HR administration'],
+    slas: BACK_OFFICE.filter((s) => s.key !== 'accuracy'),
+  },
+  {
+    name: 'Claims intake',
+    processes: ['claims', 'data entry'],
+    slas: BACK_OFFICE.filter((s) => s.key !== 'payroll_accuracy'),
+  },
 ];
 const CLIENTS = ['Globex Retail', 'Initech Insurance', 'Umbrella Health', 'Stark Logistics', 'Wayne Financial'];
 const STAGES = ['STEADY_STATE', 'STEADY_STATE', 'TRANSITION', 'STEADY_STATE', 'RENEWAL', 'CONTRACTED', 'EXIT'] as const;
@@ -76,15 +192,21 @@ export function demoPortfolio(opts: { engagements: number; today: Date; seed?: n
     const process = PROCESSES[i % PROCESSES.length];
     const stage = STAGES[i % STAGES.length];
     const startYear = opts.today.getUTCFullYear() - (stage === 'CONTRACTED' ? 0 : stage === 'TRANSITION' ? 0 : 2);
-    const termStart = stage === 'CONTRACTED' ? monthStart(startYear, opts.today.getUTCMonth() + 2) : monthStart(startYear, (i % 12) - (stage === 'TRANSITION' ? 3 : 0));
+    const termStart =
+      stage === 'CONTRACTED'
+        ? monthStart(startYear, opts.today.getUTCMonth() + 2)
+        : monthStart(startYear, (i % 12) - (stage === 'TRANSITION' ? 3 : 0));
     const termEnd = monthStart(Number(termStart.slice(0, 4)) + 3, Number(termStart.slice(5, 7)) - 1);
     // Some vendors run a little worse than others, so the portfolio has breaches worth looking at.
     const quality = [0.6, 0.2, 0.9, 0.4, 0.1, 0.7][i % VENDORS.length];
-    const months = stage === 'CONTRACTED' ? [] : lastTwelveMonths(opts.today).map(({ periodStart, periodEnd }) => ({
-      periodStart,
-      periodEnd,
-      values: process.slas.map((sla) => sampleValue(sla, quality, random)),
-    }));
+    const months =
+      stage === 'CONTRACTED'
+        ? []
+        : lastTwelveMonths(opts.today).map(({ periodStart, periodEnd }) => ({
+            periodStart,
+            periodEnd,
+            values: process.slas.map((sla) => sampleValue(sla, quality, random)),
+          }));
     engagements.push({
       vendorIndex: i % VENDORS.length,
       name: `${process.name}${i >= PROCESSES.length ? ` #${Math.floor(i / PROCESSES.length) + 1}` : ''}`,
@@ -110,7 +232,9 @@ export function demoPortfolio(opts: { engagements: number; today: Date; seed?: n
       { kind: 'ISO_27001' as const, expiresOn: isoDate(addMonths(opts.today, 6 + i * 3)) },
       ...(i % 2 === 0 ? [{ kind: 'SOC_2' as const, expiresOn: isoDate(addMonths(opts.today, 2 + i)) }] : []),
     ],
-    contacts: [{ name: `Delivery lead ${i + 1}`, email: `delivery${i + 1}@vendor${i + 1}.example`, role: 'operations lead' }],
+    contacts: [
+      { name: `Delivery lead ${i + 1}`, email: `delivery${i + 1}@vendor${i + 1}.example`, role: 'operations lead' },
+    ],
   }));
   return { vendors, engagements };
 }

@@ -47,16 +47,13 @@ describe('API → Temporal dev server → worker → PostgreSQL', () => {
 
   it('starts the lifecycle from the API; the worker writes the stage change to PostgreSQL', async () => {
     // given a vendor and an engagement whose term has started
-    const vendor = await api.request('POST', '/vendors', aVendor());
-    const engagement = await api.request(
-      'POST',
-      '/engagements',
-      anEngagement(vendor.body.id, { termStart: '2026-01-01' }),
-    );
+    const pm = await api.as('PROGRAM_MANAGER');
+    const vendor = await pm('POST', '/vendors', aVendor());
+    const engagement = await pm('POST', '/engagements', anEngagement(vendor.body.id, { termStart: '2026-01-01' }));
     expect(engagement.status).toBe(201);
 
     // when the program manager starts its lifecycle
-    const started = await api.request('POST', `/engagements/${engagement.body.id}/lifecycle`);
+    const started = await pm('POST', `/engagements/${engagement.body.id}/lifecycle`);
     expect(started.status).toBe(202);
     const result = await env.client.workflow.getHandle(started.body.workflowId).result();
 
@@ -68,22 +65,23 @@ describe('API → Temporal dev server → worker → PostgreSQL', () => {
     });
     expect(row.stage).toBe('TRANSITION');
     expect(row.stageChanges.map((c) => [c.fromStage, c.toStage])).toEqual([['CONTRACTED', 'TRANSITION']]);
-    const read = await api.request('GET', `/engagements/${engagement.body.id}`);
+    const read = await pm('GET', `/engagements/${engagement.body.id}`);
     expect(read.body.lifecycle.stage).toBe('TRANSITION');
   });
 
   it('returns the running lifecycle when the start is repeated', async () => {
     // given an engagement whose term starts next year, so its lifecycle keeps waiting
-    const vendor = await api.request('POST', '/vendors', aVendor());
-    const engagement = await api.request(
+    const pm = await api.as('PROGRAM_MANAGER');
+    const vendor = await pm('POST', '/vendors', aVendor());
+    const engagement = await pm(
       'POST',
       '/engagements',
       anEngagement(vendor.body.id, { termStart: '2099-01-01', termEnd: '2100-01-01' }),
     );
 
     // when the start is sent twice
-    const first = await api.request('POST', `/engagements/${engagement.body.id}/lifecycle`);
-    const second = await api.request('POST', `/engagements/${engagement.body.id}/lifecycle`);
+    const first = await pm('POST', `/engagements/${engagement.body.id}/lifecycle`);
+    const second = await pm('POST', `/engagements/${engagement.body.id}/lifecycle`);
 
     // then both answers name the same run
     expect(second.body.runId).toBe(first.body.runId);

@@ -2,15 +2,27 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import { createApp } from '../../src/api/app';
+import { issueApiKey } from '../../src/auth/api-keys';
 import { loadConfig, type Config } from '../../src/config';
 import type { PrismaClient } from '../../src/db';
+import type { Role } from '../../src/generated/prisma/enums';
 import { createLogger } from '../../src/logger';
 
 /** The real Express app on a free loopback port, with a small fetch wrapper for JSON. */
+type Request = (
+  method: string,
+  path: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+) => Promise<TestResponse>;
+
 export interface TestApi {
   url: string;
   config: Config;
-  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<TestResponse>;
+  /** Unauthenticated request. */
+  request: Request;
+  /** Requests with a fresh API key of this role (vendor keys bound to `vendorId`). */
+  as(role: Role, vendorId?: string): Promise<Request>;
   close(): Promise<void>;
 }
 
@@ -32,19 +44,25 @@ export async function startTestApi(deps: {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const request: Request = async (method, path, body, headers = {}) => {
+    const init: RequestInit = { method, headers: { ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(url + path, init);
+    const text = await res.text();
+    const contentType = res.headers.get('content-type') ?? '';
+    return { status: res.status, contentType, body: contentType.includes('json') && text ? JSON.parse(text) : text };
+  };
   return {
     url,
     config,
-    async request(method, path, body, headers = {}) {
-      const init: RequestInit = { method, headers: { ...headers } };
-      if (body !== undefined) {
-        init.body = typeof body === 'string' ? body : JSON.stringify(body);
-        (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
-      }
-      const res = await fetch(url + path, init);
-      const text = await res.text();
-      const contentType = res.headers.get('content-type') ?? '';
-      return { status: res.status, contentType, body: contentType.includes('json') && text ? JSON.parse(text) : text };
+    request,
+    async as(role, vendorId) {
+      const { key } = await issueApiKey(deps.prisma, { name: `test-${role.toLowerCase()}`, role, vendorId });
+      return (method, path, body, headers = {}) =>
+        request(method, path, body, { authorization: `Bearer ${key}`, ...headers });
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

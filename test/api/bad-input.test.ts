@@ -1,0 +1,80 @@
+import { aKpiSubmission, anEngagement, aSla, aVendor } from '../builders/engagement';
+import { rowCounts, startApiFixture } from '../helpers/api-fixture';
+
+type Fixture = Awaited<ReturnType<typeof startApiFixture>>;
+
+/**
+ * Every refusal: the right 4xx, problem+json naming the field and the reason, and not one row written.
+ */
+describe('bad input', () => {
+  let f: Fixture;
+  let vendorId: string;
+  let otherVendorId: string;
+  let engagementId: string;
+  let otherEngagementId: string;
+
+  beforeAll(async () => {
+    f = await startApiFixture();
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    otherVendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    engagementId = (await pm('POST', '/engagements', anEngagement(vendorId))).body.id;
+    otherEngagementId = (await pm('POST', '/engagements', anEngagement(otherVendorId))).body.id;
+  });
+  afterAll(() => f.close());
+
+  const engagementWith = (overrides: Record<string, unknown>) => anEngagement(vendorId, overrides);
+
+  const cases: Array<{
+    name: string;
+    role?: 'PROGRAM_MANAGER' | 'VENDOR' | 'VIEWER';
+    method: string;
+    path: () => string;
+    body: () => unknown;
+    headers?: Record<string, string>;
+    status: number;
+    mentions: string[];
+  }> = [
+    { name: 'malformed JSON', method: 'POST', path: () => '/vendors', body: () => '{"legalName": "x",', status: 400, mentions: ['malformed JSON'] },
+    { name: 'a wrong type', method: 'POST', path: () => '/vendors', body: () => aVendor({ legalName: 42 }), status: 400, mentions: ['body.legalName', 'expected string'] },
+    { name: 'an unknown field', method: 'POST', path: () => '/vendors', body: () => aVendor({ rating: 5 }), status: 400, mentions: ['rating'] },
+    { name: 'an unknown enum value', method: 'POST', path: () => '/vendors', body: () => aVendor({ deliveryModel: 'MOONSHORE' }), status: 400, mentions: ['body.deliveryModel', 'ONSHORE'] },
+    { name: 'a huge body', method: 'POST', path: () => '/vendors', body: () => aVendor({ legalName: 'x'.repeat(300_000) }), status: 413, mentions: ['exceeds'] },
+    { name: 'dates out of order', method: 'POST', path: () => '/engagements', body: () => engagementWith({ termStart: '2027-01-01', termEnd: '2026-01-01' }), status: 400, mentions: ['body.termEnd', 'after termStart'] },
+    { name: 'an impossible date', method: 'POST', path: () => '/engagements', body: () => engagementWith({ termStart: '2026-02-30' }), status: 400, mentions: ['body.termStart', 'ISO 8601'] },
+    { name: 'negative money', method: 'POST', path: () => '/engagements', body: () => engagementWith({ monthlyFee: '-100.00' }), status: 400, mentions: ['body.monthlyFee', 'non-negative'] },
+    { name: 'money with fractions of a cent', method: 'POST', path: () => '/engagements', body: () => engagementWith({ monthlyFee: 100.123 }), status: 400, mentions: ['body.monthlyFee'] },
+    { name: 'duplicate KPI keys in an engagement', method: 'POST', path: () => '/engagements', body: () => engagementWith({ slas: [aSla(), aSla()] }), status: 400, mentions: ['body.slas', 'duplicate KPI key', 'fcr'] },
+    { name: 'a minimum better than the target', method: 'POST', path: () => '/engagements', body: () => engagementWith({ slas: [aSla({ minimum: 90 })] }), status: 400, mentions: ['body.slas.0.minimum'] },
+    { name: 'a percentage target above 100', method: 'POST', path: () => '/engagements', body: () => engagementWith({ slas: [aSla({ target: 120 })] }), status: 400, mentions: ['body.slas.0.target', '100'] },
+    { name: 'credit tiers out of order', method: 'POST', path: () => '/engagements', body: () => engagementWith({ slas: [aSla({ creditTiers: [{ maxShortfall: 5, creditPct: 1 }, { maxShortfall: 2, creditPct: 2 }] })] }), status: 400, mentions: ['creditTiers.1.maxShortfall', 'ascend'] },
+    { name: 'gaps in the escalation matrix', method: 'POST', path: () => '/engagements', body: () => engagementWith({ escalationLevels: [{ level: 2, role: 'am', contactName: 'A', contactEmail: 'a@b.example' }] }), status: 400, mentions: ['body.escalationLevels'] },
+    { name: 'an unknown time zone', method: 'POST', path: () => '/engagements', body: () => engagementWith({ timeZone: 'Mars/Olympus' }), status: 400, mentions: ['body.timeZone', 'IANA'] },
+    { name: 'a vendor that does not exist', method: 'POST', path: () => '/engagements', body: () => anEngagement('00000000-0000-4000-8000-000000000000'), status: 422, mentions: ['body.vendorId', 'no such vendor'] },
+    { name: 'a malformed id in the path', method: 'GET', path: () => '/engagements/not-a-uuid', body: () => undefined, status: 400, mentions: ['path.id', 'UUID'] },
+    { name: 'an unknown id', method: 'GET', path: () => '/engagements/00000000-0000-4000-8000-000000000000', body: () => undefined, status: 404, mentions: ['not found'] },
+    { name: 'a page size out of range', method: 'GET', path: () => '/engagements?limit=5000', body: () => undefined, status: 400, mentions: ['query.limit', '200'] },
+    { name: 'an unknown query parameter', method: 'GET', path: () => '/engagements?colour=red', body: () => undefined, status: 400, mentions: ['colour'] },
+    { name: 'NaN as a KPI value', role: 'VENDOR', method: 'POST', path: () => `/engagements/${engagementId}/kpi-submissions`, body: () => aKpiSubmission({ measurements: [{ kpiKey: 'fcr', value: 'NaN' }] }), status: 400, mentions: ['body.measurements.0.value', 'number'] },
+    { name: 'an infinite KPI value', role: 'VENDOR', method: 'POST', path: () => `/engagements/${engagementId}/kpi-submissions`, body: () => '{"periodStart":"2026-10-01","periodEnd":"2026-10-31","measurements":[{"kpiKey":"fcr","value":1e400}]}', status: 400, mentions: ['body.measurements.0.value', 'finite'] },
+    { name: 'a percentage above 100', role: 'VENDOR', method: 'POST', path: () => `/engagements/${engagementId}/kpi-submissions`, body: () => aKpiSubmission({ measurements: [{ kpiKey: 'fcr', value: 130 }] }), status: 400, mentions: ['body.measurements[0].value', '100'] },
+    { name: 'a negative KPI value', role: 'VENDOR', method: 'POST', path: () => `/engagements/${engagementId}/kpi-submissions`, body: () => aKpiSubmission({ measurements: [{ kpiKey: 'aht', value: -1 }] }), status: 400, mentions: ['body.measurements.0.value', 'negative'] },
+    { name: 'duplicate KPI keys in a submission', role: 'VENDOR', method: 'POST', path: () => `/engagements/${engagementId}/kpi-submissions`, body: () => aKpiSubmission({ measurements: [{ kpiKey: 'fcr', value: 70 }, { kpiKey: 'fcr', value: 71 }] }), status: 400, mentions: ['body.measurements', 'duplicate KPI key', 'fcr'] },
+    { name: 'an unknown KPI key', role: 'VENDOR', method: 'POST', path: () => `/engagements/${engagementId}/kpi-submissions`, body: () => aKpiSubmission({ measurements: [{ kpiKey: 'nps', value: 40 }] }), status: 422, mentions: ['body.measurements[0].kpiKey', 'nps'] },
+    { name: 'a period ending before it starts', role: 'VENDOR', method: 'POST', path: () => `/engagements/${engagementId}/kpi-submissions`, body: () => aKpiSubmission({ periodStart: '2026-10-31', periodEnd: '2026-10-01' }), status: 400, mentions: ['body.periodEnd'] },
+    { name: "another vendor's engagement with a vendor key", role: 'VENDOR', method: 'POST', path: () => `/engagements/${otherEngagementId}/kpi-submissions`, body: () => aKpiSubmission(), status: 404, mentions: ['not found'] },
+    { name: 'a viewer trying to write', role: 'VIEWER', method: 'POST', path: () => '/vendors', body: () => aVendor(), status: 403, mentions: ['role VIEWER may not'] },
+    { name: 'a viewer submitting KPI data', role: 'VIEWER', method: 'POST', path: () => `/engagements/${engagementId}/kpi-submissions`, body: () => aKpiSubmission(), status: 403, mentions: ['role VIEWER may not'] },
+  ];
+
+  it.each(cases)('refuses $name with $status, naming it, and writes nothing', async (c) => {
+    const call = await f.api.as(c.role ?? 'PROGRAM_MANAGER', c.role === 'VENDOR' ? vendorId : undefined);
+    const before = await rowCounts(f.db.prisma);
+    const res = await call(c.method, c.path(), c.body(), c.headers);
+    expect(res.status).toBe(c.status);
+    expect(res.contentType).toContain('application/problem+json');
+    const text = JSON.stringify(res.body);
+    for (const mention of c.mentions) expect(text).toContain(mention);
+    expect(await rowCounts(f.db.prisma)).toEqual(before);
+  });
+});

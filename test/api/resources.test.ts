@@ -1,0 +1,154 @@
+import { aKpiSubmission, anEngagement, aVendor } from '../builders/engagement';
+import { startApiFixture } from '../helpers/api-fixture';
+
+type Fixture = Awaited<ReturnType<typeof startApiFixture>>;
+
+describe('vendors and engagements', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await startApiFixture();
+  });
+  afterAll(() => f.close());
+
+  it('creates, lists, reads and updates a vendor, auditing each write', async () => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const created = await pm(
+      'POST',
+      '/vendors',
+      aVendor({
+        legalName: 'Acme BPO',
+        deliveryModel: 'NEARSHORE',
+        serviceLines: ['FRONT_OFFICE', 'KPO'],
+        certifications: [{ kind: 'ISO_27001', expiresOn: '2027-06-30' }],
+        contacts: [{ name: 'Dana Delivery', email: 'dana@acme.example', role: 'delivery head' }],
+      }),
+    );
+    expect(created.status).toBe(201);
+    expect(created.body.certifications[0]).toMatchObject({ kind: 'ISO_27001', expiresOn: '2027-06-30T00:00:00.000Z' });
+
+    const listed = await pm('GET', '/vendors?deliveryModel=NEARSHORE');
+    expect(listed.body.items.map((v: { legalName: string }) => v.legalName)).toContain('Acme BPO');
+
+    const updated = await pm('PATCH', `/vendors/${created.body.id}`, { deliveryModel: 'OFFSHORE' });
+    expect(updated.status).toBe(200);
+    expect(updated.body.deliveryModel).toBe('OFFSHORE');
+
+    const audit = await pm('GET', `/audit-log?entityType=Vendor&entityId=${created.body.id}`);
+    expect(audit.body.items.map((a: { action: string }) => a.action)).toEqual(['vendor.update', 'vendor.create']);
+    expect(audit.body.items[0].before.deliveryModel).toBe('NEARSHORE');
+    expect(audit.body.items[0].after.deliveryModel).toBe('OFFSHORE');
+    expect(audit.body.items[0].actor).toBe('program_manager:test-program_manager');
+  });
+
+  it('creates an engagement with SLAs, credit tiers, matrix, council and default severity deadlines', async () => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendor = await pm('POST', '/vendors', aVendor());
+    const created = await pm('POST', '/engagements', anEngagement(vendor.body.id));
+    expect(created.status).toBe(201);
+    expect(created.body.monthlyFee).toBe('100000');
+    expect(created.body.slas.map((s: { key: string }) => s.key)).toEqual(['aht', 'fcr']);
+    const fcr = created.body.slas.find((s: { key: string }) => s.key === 'fcr');
+    expect(fcr.creditTiers.map((t: { maxShortfall: string | null; creditPct: string }) => [t.maxShortfall, t.creditPct])).toEqual([
+      ['2', '1'],
+      [null, '3'],
+    ]);
+    expect(created.body.escalationLevels).toHaveLength(2);
+    expect(created.body.escalationPolicies.map((p: { severity: string; acknowledgeMins: number }) => [p.severity, p.acknowledgeMins])).toEqual([
+      ['P1', 15],
+      ['P2', 60],
+      ['P3', 240],
+      ['P4', 480],
+    ]);
+    const read = await pm('GET', `/engagements/${created.body.id}`);
+    expect(read.status).toBe(200);
+    expect(read.body.councilMembers[0].role).toBe('EXECUTIVE_SPONSOR');
+    expect(read.body.workflowUrl).toContain(`engagement-${created.body.id}-lifecycle`);
+  });
+
+  it('filters and paginates engagements by vendor and stage', async () => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendor = await pm('POST', '/vendors', aVendor());
+    for (const name of ['A', 'B', 'C']) await pm('POST', '/engagements', anEngagement(vendor.body.id, { name }));
+
+    const firstPage = await pm('GET', `/engagements?vendorId=${vendor.body.id}&stage=CONTRACTED&limit=2`);
+    const secondPage = await pm('GET', `/engagements?vendorId=${vendor.body.id}&stage=CONTRACTED&limit=2&offset=2`);
+    expect(firstPage.body.total).toBe(3);
+    expect(firstPage.body.items.map((e: { name: string }) => e.name)).toEqual(['A', 'B']);
+    expect(secondPage.body.items.map((e: { name: string }) => e.name)).toEqual(['C']);
+    const none = await pm('GET', `/engagements?vendorId=${vendor.body.id}&stage=EXIT`);
+    expect(none.body.total).toBe(0);
+  });
+
+  it('serves the read endpoints for workflow-written facts, empty before any workflow ran', async () => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendor = await pm('POST', '/vendors', aVendor());
+    const { body: e } = await pm('POST', '/engagements', anEngagement(vendor.body.id));
+    const paths = ['reviews', 'escalations', 'action-items', 'change-requests'];
+    for (const path of paths) {
+      const res = await pm('GET', `/engagements/${e.id}/${path}`);
+      expect([path, res.status, res.body.total]).toEqual([path, 200, 0]);
+    }
+    expect((await pm('GET', `/engagements/${e.id}/transition`)).body).toEqual({ plan: null, volumeChanges: [] });
+    expect((await pm('GET', `/engagements/${e.id}/exit-plan`)).body).toEqual({ plan: null });
+    expect((await pm('GET', `/engagements/${e.id}/renewal-evaluations`)).body).toEqual({ items: [] });
+    expect((await pm('GET', `/engagements/${e.id}/stage-changes`)).body).toEqual({ items: [] });
+  });
+});
+
+describe('roles and API keys', () => {
+  let f: Fixture;
+  let vendorA: string;
+  let engagementA: string;
+  let engagementB: string;
+  beforeAll(async () => {
+    f = await startApiFixture();
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    vendorA = (await pm('POST', '/vendors', aVendor())).body.id;
+    const vendorB = (await pm('POST', '/vendors', aVendor())).body.id;
+    engagementA = (await pm('POST', '/engagements', anEngagement(vendorA))).body.id;
+    engagementB = (await pm('POST', '/engagements', anEngagement(vendorB))).body.id;
+  });
+  afterAll(() => f.close());
+
+  it('refuses requests without a key, or with an unknown one', async () => {
+    expect((await f.api.request('GET', '/engagements')).status).toBe(401);
+    const res = await f.api.request('GET', '/engagements', undefined, { authorization: 'Bearer bpo_admin_nope' });
+    expect(res.status).toBe(401);
+    expect(res.body.detail).toBe('unknown or revoked API key');
+  });
+
+  it('shows a vendor key only its own engagements; another vendor’s id is 404', async () => {
+    const vendor = await f.api.as('VENDOR', vendorA);
+    const list = await vendor('GET', '/engagements');
+    expect(list.body.items.map((e: { id: string }) => e.id)).toEqual([engagementA]);
+    expect((await vendor('GET', `/engagements/${engagementB}`)).status).toBe(404);
+    expect((await vendor('GET', `/engagements/${engagementB}/kpi-measurements`)).status).toBe(404);
+    expect((await vendor('POST', `/engagements/${engagementB}/kpi-submissions`, aKpiSubmission())).status).toBe(404);
+    expect((await vendor('GET', '/vendors')).body.items.map((v: { id: string }) => v.id)).toEqual([vendorA]);
+  });
+
+  it('lets an admin issue keys, shown once and stored hashed', async () => {
+    const admin = await f.api.as('ADMIN');
+    const issued = await admin('POST', '/api-keys', { name: 'finance', role: 'VIEWER' });
+    expect(issued.status).toBe(201);
+    expect(issued.body.key).toMatch(/^bpo_viewer_/);
+    const stored = await f.db.prisma.apiKey.findUniqueOrThrow({ where: { id: issued.body.id } });
+    expect(stored.keyHash).not.toContain(issued.body.key);
+    const asViewer = await f.api.request('GET', '/engagements', undefined, { authorization: `Bearer ${issued.body.key}` });
+    expect(asViewer.status).toBe(200);
+  });
+
+  it.each([
+    ['VIEWER', 'POST', '/vendors'],
+    ['EXECUTIVE', 'POST', '/vendors'],
+    ['VENDOR', 'POST', '/engagements'],
+    ['PROGRAM_MANAGER', 'POST', '/api-keys'],
+    ['VENDOR', 'GET', '/audit-log'],
+  ] as const)('forbids %s to %s %s', async (role, method, path) => {
+    const call = await f.api.as(role, role === 'VENDOR' ? vendorA : undefined);
+    const res = await call(method, path, method === 'POST' ? aVendor() : undefined);
+    expect(res.status).toBe(403);
+    expect(res.contentType).toContain('application/problem+json');
+    expect(res.body.detail).toContain(`role ${role} may not`);
+  });
+});

@@ -1,0 +1,34 @@
+import { Client, Connection } from '@temporalio/client';
+import type { PrismaClient } from '../../src/db';
+import { startTestApi, type TestApi } from './app';
+import { createTestDatabase, type TestDatabase } from './database';
+
+/**
+ * API tests against a real PostgreSQL (a database of their own). Temporal is a lazy client to a closed port:
+ * these routes do not touch it, and a route that did would fail loudly.
+ */
+export async function startApiFixture(): Promise<{ db: TestDatabase; api: TestApi; close(): Promise<void> }> {
+  const db = await createTestDatabase();
+  const temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 200 }) });
+  const api = await startTestApi({ prisma: db.prisma, temporal, taskQueue: 'api-tests' });
+  return {
+    db,
+    api,
+    close: async () => {
+      await api.close();
+      await db.drop();
+    },
+  };
+}
+
+/** Row counts of every table a request could write, to prove a refused request wrote nothing. */
+export async function rowCounts(prisma: PrismaClient): Promise<Record<string, number>> {
+  const rows = await prisma.$queryRaw<Array<{ table: string; count: bigint }>>`
+    SELECT relname AS table, n_live_tup AS count FROM pg_stat_user_tables WHERE relname <> '_prisma_migrations'`;
+  const counts: Record<string, number> = {};
+  for (const { table } of rows) {
+    const [{ count }] = await prisma.$queryRawUnsafe<Array<{ count: bigint }>>(`SELECT count(*) AS count FROM "${table}"`);
+    counts[table] = Number(count);
+  }
+  return counts;
+}
