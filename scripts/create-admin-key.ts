@@ -14,7 +14,13 @@ async function main(): Promise<void> {
   await assertDatabaseReachable(prisma, config.databaseUrl);
   const issued = await prisma.$transaction(async (tx) => {
     const key = await issueApiKey(tx, { name, role: 'ADMIN' });
-    await audit(tx, { actor: 'cli', action: 'api-key.issue', entityType: 'ApiKey', entityId: key.id, after: { name, role: 'ADMIN' } });
+    await audit(tx, {
+      actor: 'cli',
+      action: 'api-key.issue',
+      entityType: 'ApiKey',
+      entityId: key.id,
+      after: { name, role: 'ADMIN' },
+    });
     return key;
   });
   process.stdout.write(`${issued.key}\n`);

@@ -31,7 +31,9 @@ export const money = z
 const finite = (what: string) =>
   z.number({
     error: (issue) =>
-      typeof issue.input === 'number' ? `${what} must be a finite number` : `${what} must be a number, not ${typeof issue.input}`,
+      typeof issue.input === 'number'
+        ? `${what} must be a finite number`
+        : `${what} must be a number, not ${typeof issue.input}`,
   });
 
 const percent = finite('percentage').min(0, 'must be between 0 and 100').max(100, 'must be between 0 and 100');

@@ -48,12 +48,19 @@ describe('vendors and engagements', () => {
     expect(created.body.monthlyFee).toBe('100000');
     expect(created.body.slas.map((s: { key: string }) => s.key)).toEqual(['aht', 'fcr']);
     const fcr = created.body.slas.find((s: { key: string }) => s.key === 'fcr');
-    expect(fcr.creditTiers.map((t: { maxShortfall: string | null; creditPct: string }) => [t.maxShortfall, t.creditPct])).toEqual([
+    expect(
+      fcr.creditTiers.map((t: { maxShortfall: string | null; creditPct: string }) => [t.maxShortfall, t.creditPct]),
+    ).toEqual([
       ['2', '1'],
       [null, '3'],
     ]);
     expect(created.body.escalationLevels).toHaveLength(2);
-    expect(created.body.escalationPolicies.map((p: { severity: string; acknowledgeMins: number }) => [p.severity, p.acknowledgeMins])).toEqual([
+    expect(
+      created.body.escalationPolicies.map((p: { severity: string; acknowledgeMins: number }) => [
+        p.severity,
+        p.acknowledgeMins,
+      ]),
+    ).toEqual([
       ['P1', 15],
       ['P2', 60],
       ['P3', 240],
@@ -134,7 +141,9 @@ describe('roles and API keys', () => {
     expect(issued.body.key).toMatch(/^bpo_viewer_/);
     const stored = await f.db.prisma.apiKey.findUniqueOrThrow({ where: { id: issued.body.id } });
     expect(stored.keyHash).not.toContain(issued.body.key);
-    const asViewer = await f.api.request('GET', '/engagements', undefined, { authorization: `Bearer ${issued.body.key}` });
+    const asViewer = await f.api.request('GET', '/engagements', undefined, {
+      authorization: `Bearer ${issued.body.key}`,
+    });
     expect(asViewer.status).toBe(200);
   });
 
@@ -150,5 +159,32 @@ describe('roles and API keys', () => {
     expect(res.status).toBe(403);
     expect(res.contentType).toContain('application/problem+json');
     expect(res.body.detail).toContain(`role ${role} may not`);
+  });
+});
+
+describe('while Temporal is down', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await startApiFixture();
+  });
+  afterAll(() => f.close());
+
+  it('still reads an engagement from PostgreSQL and says the live state is unavailable', async () => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendor = await pm('POST', '/vendors', aVendor());
+    const { body: e } = await pm('POST', '/engagements', anEngagement(vendor.body.id));
+    const read = await pm('GET', `/engagements/${e.id}`);
+    expect(read.status).toBe(200);
+    expect(read.body.lifecycle).toBeNull();
+    expect(read.body.lifecycleUnavailable).toMatch(/^Temporal is unreachable/);
+  });
+
+  it('answers 503 with the reason when asked to start a workflow', async () => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendor = await pm('POST', '/vendors', aVendor());
+    const { body: e } = await pm('POST', '/engagements', anEngagement(vendor.body.id));
+    const res = await pm('POST', `/engagements/${e.id}/lifecycle`);
+    expect(res.status).toBe(503);
+    expect(res.body.detail).toMatch(/^Temporal is unreachable/);
   });
 });

@@ -27,7 +27,9 @@ export async function rowCounts(prisma: PrismaClient): Promise<Record<string, nu
     SELECT relname AS table, n_live_tup AS count FROM pg_stat_user_tables WHERE relname <> '_prisma_migrations'`;
   const counts: Record<string, number> = {};
   for (const { table } of rows) {
-    const [{ count }] = await prisma.$queryRawUnsafe<Array<{ count: bigint }>>(`SELECT count(*) AS count FROM "${table}"`);
+    const [{ count }] = await prisma.$queryRawUnsafe<Array<{ count: bigint }>>(
+      `SELECT count(*) AS count FROM "${table}"`,
+    );
     counts[table] = Number(count);
   }
   return counts;

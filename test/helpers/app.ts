@@ -18,6 +18,7 @@ type Request = (
 
 export interface TestApi {
   url: string;
+  app: ReturnType<typeof createApp>;
   config: Config;
   /** Unauthenticated request. */
   request: Request;
@@ -57,6 +58,7 @@ export async function startTestApi(deps: {
   };
   return {
     url,
+    app,
     config,
     request,
     async as(role, vendorId) {

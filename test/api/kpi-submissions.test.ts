@@ -1,0 +1,103 @@
+import { aKpiSubmission, anEngagement, aVendor } from '../builders/engagement';
+import { startApiFixture } from '../helpers/api-fixture';
+
+type Fixture = Awaited<ReturnType<typeof startApiFixture>>;
+
+describe('KPI submissions', () => {
+  let f: Fixture;
+  let engagementId: string;
+  let vendor: Awaited<ReturnType<Fixture['api']['as']>>;
+
+  beforeEach(async () => {
+    f = await startApiFixture();
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    engagementId = (await pm('POST', '/engagements', anEngagement(vendorId))).body.id;
+    vendor = await f.api.as('VENDOR', vendorId);
+  });
+  afterEach(() => f.close());
+
+  const submit = (body = aKpiSubmission(), headers?: Record<string, string>) =>
+    vendor('POST', `/engagements/${engagementId}/kpi-submissions`, body, headers);
+  const measurementRows = () => f.db.prisma.kpiMeasurement.count({ where: { engagementId } });
+
+  it('stores many KPIs for one period in one request, readable back by the vendor', async () => {
+    const res = await submit();
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ created: 2, corrected: 0, unchanged: 0 });
+    const read = await vendor('GET', `/engagements/${engagementId}/kpi-measurements`);
+    expect(
+      read.body.items.map((m: { kpiKey: string; value: string; version: number }) => [m.kpiKey, m.value, m.version]),
+    ).toEqual([
+      ['aht', '350', 1],
+      ['fcr', '76.5', 1],
+    ]);
+    expect(read.body.items[0].submittedBy).toBe('vendor:test-vendor');
+  });
+
+  it('stores one row when the same submission arrives twice', async () => {
+    await submit();
+    const again = await submit();
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ submissionId: null, created: 0, corrected: 0, unchanged: 2 });
+    expect(await measurementRows()).toBe(2);
+  });
+
+  it('answers a repeated Idempotency-Key with the first submission', async () => {
+    const first = await submit(aKpiSubmission(), { 'idempotency-key': 'batch-2026-10' });
+    const second = await submit(aKpiSubmission(), { 'idempotency-key': 'batch-2026-10' });
+    expect(second.status).toBe(200);
+    expect(second.body.submissionId).toBe(first.body.submissionId);
+    expect(await measurementRows()).toBe(2);
+  });
+
+  it('keeps a corrected value as a new version and the old one as superseded history, audited', async () => {
+    await submit();
+    const corrected = await submit(aKpiSubmission({ measurements: [{ kpiKey: 'fcr', value: 71.25 }] }));
+    expect(corrected.status).toBe(201);
+    expect(corrected.body).toMatchObject({ created: 0, corrected: 1 });
+
+    const current = await vendor('GET', `/engagements/${engagementId}/kpi-measurements?kpiKey=fcr`);
+    expect(current.body.items.map((m: { value: string; version: number }) => [m.value, m.version])).toEqual([
+      ['71.25', 2],
+    ]);
+    const history = await vendor(
+      'GET',
+      `/engagements/${engagementId}/kpi-measurements?kpiKey=fcr&includeSuperseded=true`,
+    );
+    expect(
+      history.body.items.map((m: { value: string; supersededAt: string | null }) => [m.value, m.supersededAt !== null]),
+    ).toEqual([
+      ['76.5', true],
+      ['71.25', false],
+    ]);
+    const audit = await f.db.prisma.auditLog.findFirstOrThrow({ where: { action: 'kpi.correct' } });
+    expect(audit.before).toMatchObject({ value: '76.5', version: 1 });
+    expect(audit.after).toMatchObject({ value: '71.25', version: 2 });
+  });
+
+  it('stores one row when identical submissions race', async () => {
+    const results = await Promise.all(Array.from({ length: 10 }, () => submit()));
+    expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+    expect(await measurementRows()).toBe(2);
+    expect(await f.db.prisma.kpiSubmission.count({ where: { engagementId } })).toBe(1);
+  });
+
+  it('keeps every racing correction as its own version, none overwritten', async () => {
+    await submit();
+    const values = [60, 61, 62, 63];
+    await Promise.all(values.map((value) => submit(aKpiSubmission({ measurements: [{ kpiKey: 'fcr', value }] }))));
+    const history = await f.db.prisma.kpiMeasurement.findMany({
+      where: { engagementId, sla: { key: 'fcr' } },
+      orderBy: { version: 'asc' },
+    });
+    expect(history.map((m) => m.version)).toEqual([1, 2, 3, 4, 5]);
+    expect(history.filter((m) => m.supersededAt === null)).toHaveLength(1);
+    expect(
+      history
+        .slice(1)
+        .map((m) => Number(m.value))
+        .sort(),
+    ).toEqual(values);
+  });
+});
