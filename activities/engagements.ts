@@ -11,19 +11,16 @@ export function activityIdempotencyKey(): string {
 
 export function createEngagementActivities(prisma: PrismaClient) {
   return {
-    /** Moves an engagement to its next stage and records the change once, however often it is retried. */
-    async moveEngagementStage(input: {
-      engagementId: string;
-      from: LifecycleStage;
-      to: LifecycleStage;
-    }): Promise<void> {
+    /** Moves an engagement to a stage and records the change once, however often it is retried; no-op if already there. */
+    async moveEngagementStage(input: { engagementId: string; to: LifecycleStage }): Promise<void> {
       const idempotencyKey = activityIdempotencyKey();
       await prisma.$transaction(async (tx) => {
-        const done = await tx.stageChange.findUnique({ where: { idempotencyKey } });
-        if (done) return;
+        if (await tx.stageChange.findUnique({ where: { idempotencyKey } })) return;
+        const engagement = await tx.engagement.findUniqueOrThrow({ where: { id: input.engagementId } });
+        if (engagement.stage === input.to) return;
         await tx.engagement.update({ where: { id: input.engagementId }, data: { stage: input.to } });
         await tx.stageChange.create({
-          data: { engagementId: input.engagementId, fromStage: input.from, toStage: input.to, idempotencyKey },
+          data: { engagementId: input.engagementId, fromStage: engagement.stage, toStage: input.to, idempotencyKey },
         });
       });
     },

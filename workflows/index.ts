@@ -1,2 +1,3 @@
 /** Every workflow type the worker registers. */
 export { engagementLifecycle } from './lifecycle';
+export { transition } from './transition';

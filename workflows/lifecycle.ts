@@ -28,7 +28,7 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
 
   await sleep(msUntil(input.transitionStartsAt, Date.now()));
 
-  await moveEngagementStage({ engagementId: input.engagementId, from: 'CONTRACTED', to: 'TRANSITION' });
+  await moveEngagementStage({ engagementId: input.engagementId, to: 'TRANSITION' });
   state.stage = 'TRANSITION';
   upsertSearchAttributes([{ key: StageKey, value: state.stage }]);
   return state;

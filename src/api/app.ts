@@ -13,6 +13,7 @@ import { kpiRoutes } from './kpis';
 import { notFoundRoute, problemHandler } from './problem';
 import { readRoutes } from './reads';
 import { ApiRoutes } from './route';
+import { transitionRoutes } from './transition';
 import { vendorRoutes } from './vendors';
 
 export const BODY_LIMIT = '256kb';
@@ -24,6 +25,7 @@ export function createApp(deps: { prisma: PrismaClient; temporal: Client; config
   vendorRoutes(api, deps);
   engagementRoutes(api, deps);
   kpiRoutes(api, deps);
+  transitionRoutes(api, deps);
   readRoutes(api, deps);
   const openapi = openApiDocument(api);
 

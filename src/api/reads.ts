@@ -15,31 +15,6 @@ export function readRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient })
   api.route(
     {
       method: 'get',
-      path: '/engagements/:id/transition',
-      summary: 'Read the transition plan, phases, gate results and volume changes',
-      tag: 'transition',
-      roles: [],
-      params: idParams,
-      responses: { 200: 'The transition (null plan before it starts)', 404: 'No such engagement' },
-    },
-    async ({ params, principal }) => {
-      await findVisibleEngagement(prisma, principal, params.id);
-      const [plan, volumeChanges] = await Promise.all([
-        prisma.transitionPlan.findUnique({
-          where: { engagementId: params.id },
-          include: {
-            phases: { orderBy: { sequence: 'asc' }, include: { gateEvaluations: { orderBy: { evaluatedAt: 'asc' } } } },
-          },
-        }),
-        prisma.volumeChange.findMany({ where: { engagementId: params.id }, orderBy: { occurredAt: 'asc' } }),
-      ]);
-      return { status: 200, body: { plan, volumeChanges } };
-    },
-  );
-
-  api.route(
-    {
-      method: 'get',
       path: '/engagements/:id/stage-changes',
       summary: 'Read the lifecycle stage history',
       tag: 'engagements',

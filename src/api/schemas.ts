@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { DURATION_PATTERN } from '../domain/duration';
 import { LIFECYCLE_STAGES } from '../domain/lifecycle';
+import { PHASE_KINDS } from '../domain/transition';
 import {
   CERTIFICATION_KINDS,
   COUNCIL_ROLES,
@@ -265,3 +267,42 @@ function unique<T>(values: T[]): boolean {
 function duplicates<T>(values: T[]): T[] {
   return [...new Set(values.filter((v, i) => values.indexOf(v) !== i))];
 }
+
+// ── transition ──
+
+const duration = z.string().regex(DURATION_PATTERN, 'must be a duration like 14d, 36h, 90m or 5s');
+
+const phaseInput = z.strictObject({
+  kind: z.enum(PHASE_KINDS),
+  name: z.string().regex(/^[a-z0-9-]{1,40}$/, 'must be a short lower-case code such as wave-2'),
+  volumePct: z.number().int('must be a whole number').min(0).max(100),
+  minDuration: duration,
+  gated: z.boolean().default(true),
+});
+
+export const startTransitionBody = z
+  .strictObject({
+    waves: z.array(z.number().int().min(1).max(100)).min(1).max(10).optional(),
+    phases: z.array(phaseInput).min(1).max(30).optional(),
+    gateThreshold: z.number().min(0).max(100).optional(),
+    hold: duration.optional(),
+    maxConsecutiveFailures: z.number().int().min(1).max(20).optional(),
+    rollbackOnEscalation: z.boolean().optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (b.waves && b.phases)
+      ctx.addIssue({ code: 'custom', path: ['waves'], message: 'give waves or phases, not both' });
+    if (b.waves) {
+      if (b.waves.some((w, i) => i > 0 && w <= b.waves![i - 1]))
+        ctx.addIssue({ code: 'custom', path: ['waves'], message: 'must ascend' });
+      if (b.waves[b.waves.length - 1] !== 100)
+        ctx.addIssue({ code: 'custom', path: ['waves'], message: 'the last wave must be 100' });
+    }
+  });
+
+export const changePlanBody = z.strictObject({ phases: z.array(phaseInput).min(1).max(30) });
+export const overrideGateBody = z.strictObject({
+  reason: z.string().trim().min(3, 'is required (at least 3 characters)').max(1000),
+});
+export const noteBody = z.strictObject({ note: z.string().trim().max(1000).optional() });
+export const pauseBody = z.strictObject({ reason: z.string().trim().max(1000).optional() });

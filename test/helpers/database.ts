@@ -14,13 +14,13 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(opts: { empty?: boolean } = {}): Promise<TestDatabase> {
   const serverUrl = process.env.TEST_POSTGRES_URL;
   if (!serverUrl) throw new Error('TEST_POSTGRES_URL is not set: run the tests through jest (global setup)');
   const name = `test_${randomUUID().replace(/-/g, '')}`;
   const url = withDatabase(serverUrl, name);
   await admin(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
-  await applyMigrations(url);
+  if (!opts.empty) await applyMigrations(url);
   const prisma = createPrisma(url);
   return {
     url,

@@ -35,7 +35,7 @@ CREATE TYPE "MeasurementPeriod" AS ENUM ('WEEKLY', 'MONTHLY', 'QUARTERLY');
 CREATE TYPE "PhaseKind" AS ENUM ('KNOWLEDGE_TRANSFER', 'SHADOWING', 'REVERSE_SHADOWING', 'PILOT', 'RAMP_WAVE', 'STABILISATION', 'STEADY_STATE');
 
 -- CreateEnum
-CREATE TYPE "PhaseStatus" AS ENUM ('PENDING', 'ACTIVE', 'HELD', 'PASSED', 'OVERRIDDEN');
+CREATE TYPE "PhaseStatus" AS ENUM ('PENDING', 'ACTIVE', 'HELD', 'PASSED', 'OVERRIDDEN', 'CANCELLED');
 
 -- CreateEnum
 CREATE TYPE "ReviewCadence" AS ENUM ('WEEKLY', 'MONTHLY', 'QUARTERLY', 'ANNUAL');
@@ -226,7 +226,7 @@ CREATE TABLE "TransitionPlan" (
     "id" UUID NOT NULL,
     "engagementId" UUID NOT NULL,
     "gateThreshold" DECIMAL(5,2) NOT NULL,
-    "holdDays" INTEGER NOT NULL,
+    "holdSeconds" INTEGER NOT NULL,
     "maxConsecutiveFailures" INTEGER NOT NULL,
     "rollbackOnEscalation" BOOLEAN NOT NULL DEFAULT false,
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
@@ -242,7 +242,8 @@ CREATE TABLE "TransitionPhase" (
     "kind" "PhaseKind" NOT NULL,
     "name" TEXT NOT NULL,
     "volumePct" INTEGER NOT NULL,
-    "minDurationDays" INTEGER NOT NULL,
+    "minDurationSeconds" INTEGER NOT NULL,
+    "gated" BOOLEAN NOT NULL DEFAULT true,
     "status" "PhaseStatus" NOT NULL DEFAULT 'PENDING',
     "startedAt" TIMESTAMP(3),
     "completedAt" TIMESTAMP(3),
@@ -260,8 +261,7 @@ CREATE TABLE "GateEvaluation" (
     "details" JSONB NOT NULL,
     "overriddenBy" TEXT,
     "overrideReason" TEXT,
-    "evaluatedAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "idempotencyKey" TEXT NOT NULL,
+    "evaluatedAt" TIMESTAMP(3) NOT NULL,
 
     CONSTRAINT "GateEvaluation_pkey" PRIMARY KEY ("id")
 );
@@ -434,6 +434,7 @@ CREATE TABLE "AuditLog" (
     "before" JSONB,
     "after" JSONB,
     "at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "idempotencyKey" TEXT,
 
     CONSTRAINT "AuditLog_pkey" PRIMARY KEY ("id")
 );
@@ -496,10 +497,7 @@ CREATE UNIQUE INDEX "TransitionPlan_engagementId_key" ON "TransitionPlan"("engag
 CREATE UNIQUE INDEX "TransitionPhase_planId_sequence_key" ON "TransitionPhase"("planId", "sequence");
 
 -- CreateIndex
-CREATE UNIQUE INDEX "GateEvaluation_idempotencyKey_key" ON "GateEvaluation"("idempotencyKey");
-
--- CreateIndex
-CREATE INDEX "GateEvaluation_phaseId_idx" ON "GateEvaluation"("phaseId");
+CREATE UNIQUE INDEX "GateEvaluation_phaseId_attempt_key" ON "GateEvaluation"("phaseId", "attempt");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "VolumeChange_idempotencyKey_key" ON "VolumeChange"("idempotencyKey");
@@ -551,6 +549,9 @@ CREATE UNIQUE INDEX "ApiKey_keyHash_key" ON "ApiKey"("keyHash");
 
 -- CreateIndex
 CREATE INDEX "ApiKey_vendorId_idx" ON "ApiKey"("vendorId");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "AuditLog_idempotencyKey_key" ON "AuditLog"("idempotencyKey");
 
 -- CreateIndex
 CREATE INDEX "AuditLog_entityType_entityId_idx" ON "AuditLog"("entityType", "entityId");

@@ -1,0 +1,228 @@
+import { Prisma } from '../src/generated/prisma/client';
+import type { PrismaClient } from '../src/db';
+import { evaluateGate as judgeGate, meanValue, type GateVerdict } from '../src/domain/scorecard';
+import type { PhasePlan } from '../src/domain/transition';
+
+/** Effects of the transition workflow. Each is idempotent on a business key (engagement, phase, attempt). */
+export function createTransitionActivities(prisma: PrismaClient) {
+  const phaseOf = async (tx: Prisma.TransactionClient, engagementId: string, sequence: number) => {
+    const plan = await tx.transitionPlan.findUniqueOrThrow({ where: { engagementId } });
+    return tx.transitionPhase.findUniqueOrThrow({ where: { planId_sequence: { planId: plan.id, sequence } } });
+  };
+
+  return {
+    /** Marks a phase started and records the volume it brings, once. */
+    async startPhase(input: {
+      engagementId: string;
+      sequence: number;
+      startedAt: string;
+      volumeFrom: number;
+      volumeTo: number;
+    }) {
+      await prisma.$transaction(async (tx) => {
+        const phase = await phaseOf(tx, input.engagementId, input.sequence);
+        if (phase.startedAt) return;
+        await tx.transitionPhase.update({
+          where: { id: phase.id },
+          data: { status: 'ACTIVE', startedAt: new Date(input.startedAt) },
+        });
+        if (input.volumeFrom !== input.volumeTo) {
+          await tx.volumeChange.create({
+            data: {
+              engagementId: input.engagementId,
+              fromPct: input.volumeFrom,
+              toPct: input.volumeTo,
+              reason: `${phase.name} started`,
+              occurredAt: new Date(input.startedAt),
+              idempotencyKey: `${input.engagementId}/phase-${input.sequence}/start`,
+            },
+          });
+        }
+      });
+    },
+
+    /**
+     * Judges a gate from the KPI measurements of the phase window and stores the verdict. A retry (or a replay)
+     * of the same attempt returns the stored verdict instead of judging again on newer data.
+     */
+    async evaluateGate(input: {
+      engagementId: string;
+      sequence: number;
+      attempt: number;
+      windowStart: string;
+      evaluatedAt: string;
+      threshold: number;
+    }): Promise<GateVerdict> {
+      return prisma.$transaction(async (tx) => {
+        const phase = await phaseOf(tx, input.engagementId, input.sequence);
+        const stored = await tx.gateEvaluation.findUnique({
+          where: { phaseId_attempt: { phaseId: phase.id, attempt: input.attempt } },
+        });
+        if (stored) return stored.details as unknown as GateVerdict;
+
+        const slas = await tx.sla.findMany({ where: { engagementId: input.engagementId }, orderBy: { key: 'asc' } });
+        const measurements = await tx.kpiMeasurement.findMany({
+          where: {
+            engagementId: input.engagementId,
+            supersededAt: null,
+            periodEnd: { gte: utcDate(input.windowStart) },
+            periodStart: { lte: utcDate(input.evaluatedAt) },
+          },
+        });
+        const values: Record<string, number | undefined> = {};
+        for (const sla of slas) {
+          values[sla.key] = meanValue(measurements.filter((m) => m.slaId === sla.id).map((m) => m.value.toNumber()));
+        }
+        const verdict = judgeGate(
+          slas.map((s) => ({
+            key: s.key,
+            direction: s.direction,
+            target: s.target.toNumber(),
+            minimum: s.minimum.toNumber(),
+            weight: s.weight.toNumber(),
+            mandatoryForGates: s.mandatoryForGates,
+          })),
+          values,
+          input.threshold,
+        );
+        await tx.gateEvaluation.create({
+          data: {
+            phaseId: phase.id,
+            attempt: input.attempt,
+            passed: verdict.passed,
+            score: verdict.score,
+            details: verdict as unknown as Prisma.InputJsonValue,
+            evaluatedAt: new Date(input.evaluatedAt),
+          },
+        });
+        if (!verdict.passed) await tx.transitionPhase.update({ where: { id: phase.id }, data: { status: 'HELD' } });
+        return verdict;
+      });
+    },
+
+    /** Records a person's decision on a gate (approved early, or overridden with a reason), audited, once. */
+    async recordGateDecision(input: {
+      engagementId: string;
+      sequence: number;
+      attempt: number;
+      decision: 'approved-early' | 'overridden';
+      decidedBy: string;
+      note?: string;
+      evaluatedAt: string;
+    }) {
+      await prisma.$transaction(async (tx) => {
+        const phase = await phaseOf(tx, input.engagementId, input.sequence);
+        const existing = await tx.gateEvaluation.findUnique({
+          where: { phaseId_attempt: { phaseId: phase.id, attempt: input.attempt } },
+        });
+        if (existing) return;
+        const row = await tx.gateEvaluation.create({
+          data: {
+            phaseId: phase.id,
+            attempt: input.attempt,
+            passed: true,
+            details: { decision: input.decision, note: input.note ?? null },
+            overriddenBy: input.decidedBy,
+            overrideReason: input.note ?? input.decision,
+            evaluatedAt: new Date(input.evaluatedAt),
+          },
+        });
+        await tx.auditLog.create({
+          data: {
+            actor: input.decidedBy,
+            action: `transition.gate.${input.decision}`,
+            entityType: 'TransitionPhase',
+            entityId: phase.id,
+            after: { phase: phase.name, attempt: input.attempt, reason: input.note ?? null },
+            idempotencyKey: `gate-decision/${row.id}`,
+          },
+        });
+      });
+    },
+
+    async completePhase(input: {
+      engagementId: string;
+      sequence: number;
+      status: 'PASSED' | 'OVERRIDDEN';
+      completedAt: string;
+    }) {
+      await prisma.$transaction(async (tx) => {
+        const phase = await phaseOf(tx, input.engagementId, input.sequence);
+        if (phase.completedAt) return;
+        await tx.transitionPhase.update({
+          where: { id: phase.id },
+          data: { status: input.status, completedAt: new Date(input.completedAt) },
+        });
+      });
+    },
+
+    /** A volume move outside a phase start (a rollback after an escalation), once per key. */
+    async recordVolumeChange(input: {
+      engagementId: string;
+      fromPct: number;
+      toPct: number;
+      reason: string;
+      occurredAt: string;
+      key: string;
+    }) {
+      const idempotencyKey = `${input.engagementId}/${input.key}`;
+      if (await prisma.volumeChange.findUnique({ where: { idempotencyKey } })) return;
+      await prisma.volumeChange
+        .create({
+          data: {
+            engagementId: input.engagementId,
+            fromPct: input.fromPct,
+            toPct: input.toPct,
+            reason: input.reason,
+            occurredAt: new Date(input.occurredAt),
+            idempotencyKey,
+          },
+        })
+        .catch(ignoreDuplicate);
+    },
+
+    /** Replaces the phases that have not started with a new tail of the plan. */
+    async replacePlannedPhases(input: { engagementId: string; afterSequence: number; phases: PhasePlan[] }) {
+      await prisma.$transaction(async (tx) => {
+        const plan = await tx.transitionPlan.findUniqueOrThrow({ where: { engagementId: input.engagementId } });
+        await tx.transitionPhase.deleteMany({
+          where: { planId: plan.id, sequence: { gt: input.afterSequence }, startedAt: null },
+        });
+        await tx.transitionPhase.createMany({
+          data: input.phases.map((p, i) => ({ ...p, planId: plan.id, sequence: input.afterSequence + 1 + i })),
+        });
+      });
+    },
+
+    /** Audits a steering action taken on the transition (pause, resume, plan change), once per key. */
+    async auditTransitionAction(input: {
+      engagementId: string;
+      actor: string;
+      action: string;
+      detail: unknown;
+      key: string;
+    }) {
+      await prisma.auditLog
+        .create({
+          data: {
+            actor: input.actor,
+            action: `transition.${input.action}`,
+            entityType: 'Engagement',
+            entityId: input.engagementId,
+            after: input.detail as Prisma.InputJsonValue,
+            idempotencyKey: `${input.engagementId}/${input.key}`,
+          },
+        })
+        .catch(ignoreDuplicate);
+    },
+  };
+}
+
+function utcDate(iso: string): Date {
+  return new Date(`${iso.slice(0, 10)}T00:00:00.000Z`);
+}
+
+export function ignoreDuplicate(error: unknown): void {
+  if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') return;
+  throw error;
+}

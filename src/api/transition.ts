@@ -1,0 +1,260 @@
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import type { z } from 'zod';
+import {
+  approveGateUpdate,
+  changePlanUpdate,
+  overrideGateUpdate,
+  pauseUpdate,
+  resumeUpdate,
+  transitionStateQuery,
+  transitionWorkflowId,
+} from '../../workflows/transition.messages';
+import { Prisma } from '../generated/prisma/client';
+import { audit } from '../audit';
+import type { Config } from '../config';
+import type { PrismaClient } from '../db';
+import { parseDuration } from '../domain/duration';
+import { defaultTransitionPlan, planProblems, type PhasePlan, type TransitionPlanData } from '../domain/transition';
+import { actorOf } from './auth';
+import { findVisibleEngagement, workflowUrl } from './engagements';
+import { conflict, ProblemError } from './problem';
+import type { ApiRoutes } from './route';
+import { changePlanBody, idParams, noteBody, overrideGateBody, pauseBody, startTransitionBody } from './schemas';
+import { callTemporal } from './temporal-calls';
+
+/** Updates answer after the workflow has recorded the decision in PostgreSQL: allow for a slow database. */
+const UPDATE_DEADLINE_MS = 30_000;
+
+export function transitionRoutes(
+  api: ApiRoutes,
+  deps: { prisma: PrismaClient; temporal: Client; config: Config },
+): void {
+  const { prisma, temporal, config } = deps;
+
+  api.route(
+    {
+      method: 'post',
+      path: '/engagements/:id/transition',
+      summary: 'Start the phased transition (a repeat returns the running one)',
+      tag: 'transition',
+      roles: ['PROGRAM_MANAGER'],
+      params: idParams,
+      body: startTransitionBody,
+      responses: { 202: 'Started or already running', 404: 'No such engagement', 409: 'The engagement is not ready' },
+    },
+    async ({ params, body, principal }) => {
+      const engagement = await findVisibleEngagement(prisma, principal, params.id);
+      if (['EXIT', 'CLOSED'].includes(engagement.stage))
+        throw conflict(`engagement is in stage ${engagement.stage}: it has exited`);
+      if (['STEADY_STATE', 'RENEWAL'].includes(engagement.stage)) throw conflict('the transition is already complete');
+      if ((await prisma.sla.count({ where: { engagementId: params.id } })) === 0) {
+        throw conflict('engagement has no SLAs: transition gates would have nothing to judge');
+      }
+      const plan = await findOrCreatePlan(prisma, params.id, planFromBody(body), actorOf(principal));
+      const workflowId = transitionWorkflowId(params.id);
+      try {
+        const handle = await callTemporal(temporal, () =>
+          temporal.workflow.start('transition', {
+            workflowId,
+            taskQueue: config.temporal.taskQueue,
+            workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+            workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+            args: [{ engagementId: params.id, vendorId: engagement.vendorId, plan }],
+          }),
+        );
+        return {
+          status: 202,
+          body: { workflowId, runId: handle.firstExecutionRunId, workflowUrl: workflowUrl(config, workflowId) },
+        };
+      } catch (error) {
+        if (error instanceof WorkflowExecutionAlreadyStartedError) throw conflict('the transition has already run');
+        throw error;
+      }
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/engagements/:id/transition',
+      summary: 'Where the transition stands: phases, gate results with their numbers, volume changes, live state',
+      tag: 'transition',
+      roles: [],
+      params: idParams,
+      responses: { 200: 'The transition (null plan before it starts)', 404: 'No such engagement' },
+    },
+    async ({ params, principal }) => {
+      await findVisibleEngagement(prisma, principal, params.id);
+      const [plan, volumeChanges] = await Promise.all([
+        prisma.transitionPlan.findUnique({
+          where: { engagementId: params.id },
+          include: {
+            phases: { orderBy: { sequence: 'asc' }, include: { gateEvaluations: { orderBy: { attempt: 'asc' } } } },
+          },
+        }),
+        prisma.volumeChange.findMany({ where: { engagementId: params.id }, orderBy: { occurredAt: 'asc' } }),
+      ]);
+      let live = null;
+      let liveUnavailable: string | undefined;
+      if (plan) {
+        try {
+          live = await callTemporal(temporal, () =>
+            temporal.workflow.getHandle(transitionWorkflowId(params.id)).query(transitionStateQuery),
+          );
+        } catch (error) {
+          if (error instanceof ProblemError && error.status === 503) liveUnavailable = error.detail;
+          else if (!(error instanceof WorkflowNotFoundError)) throw error;
+        }
+      }
+      return {
+        status: 200,
+        body: {
+          plan,
+          volumeChanges,
+          live,
+          ...(liveUnavailable && { liveUnavailable }),
+          workflowUrl: workflowUrl(config, transitionWorkflowId(params.id)),
+        },
+      };
+    },
+  );
+
+  const steer = <B extends z.ZodType>(
+    path: string,
+    summary: string,
+    body: B,
+    send: (id: string, actor: string, body: z.infer<B>) => Promise<unknown>,
+  ) =>
+    api.route(
+      {
+        method: path === 'plan' ? 'put' : 'post',
+        path: `/engagements/:id/transition/${path}`,
+        summary,
+        tag: 'transition',
+        roles: ['PROGRAM_MANAGER'],
+        params: idParams,
+        body,
+        responses: {
+          200: 'The transition state after the change',
+          404: 'No such engagement',
+          409: 'Not allowed in the current state',
+        },
+      },
+      async ({ params, body: parsed, principal }) => {
+        await findVisibleEngagement(prisma, principal, params.id);
+        try {
+          const state = await callTemporal(temporal, () => send(params.id, actorOf(principal), parsed), UPDATE_DEADLINE_MS);
+          return { status: 200, body: state };
+        } catch (error) {
+          if (error instanceof WorkflowUpdateFailedError) throw conflict(rootMessage(error));
+          if (error instanceof WorkflowNotFoundError) throw conflict('no transition is running for this engagement');
+          throw error;
+        }
+      },
+    );
+
+  const handle = (id: string) => temporal.workflow.getHandle(transitionWorkflowId(id));
+  steer('approve-gate', 'Approve the pending gate now', noteBody, (id, actor, b) =>
+    handle(id).executeUpdate(approveGateUpdate, { args: [{ actor, note: b.note }] }),
+  );
+  steer('override-gate', 'Override a failed (held) gate, with a reason', overrideGateBody, (id, actor, b) =>
+    handle(id).executeUpdate(overrideGateUpdate, { args: [{ actor, reason: b.reason }] }),
+  );
+  steer('pause', 'Pause the transition (paused time does not count)', pauseBody, (id, actor, b) =>
+    handle(id).executeUpdate(pauseUpdate, { args: [{ actor, reason: b.reason }] }),
+  );
+  steer('resume', 'Resume a paused transition', noteBody, (id, actor) =>
+    handle(id).executeUpdate(resumeUpdate, { args: [{ actor }] }),
+  );
+  steer('plan', 'Replace the phases after the current one', changePlanBody, (id, actor, b) =>
+    handle(id).executeUpdate(changePlanUpdate, { args: [{ actor, phases: b.phases.map(toPhasePlan) }] }),
+  );
+}
+
+function toPhasePlan(p: z.infer<typeof changePlanBody>['phases'][number]): PhasePlan {
+  return {
+    kind: p.kind,
+    name: p.name,
+    volumePct: p.volumePct,
+    minDurationSeconds: parseDuration(p.minDuration),
+    gated: p.gated,
+  };
+}
+
+function planFromBody(body: z.infer<typeof startTransitionBody>): TransitionPlanData {
+  const base = defaultTransitionPlan(body.waves);
+  const plan: TransitionPlanData = {
+    phases: body.phases ? body.phases.map(toPhasePlan) : base.phases,
+    gateThreshold: body.gateThreshold ?? base.gateThreshold,
+    holdSeconds: body.hold ? parseDuration(body.hold) : base.holdSeconds,
+    maxConsecutiveFailures: body.maxConsecutiveFailures ?? base.maxConsecutiveFailures,
+    rollbackOnEscalation: body.rollbackOnEscalation ?? base.rollbackOnEscalation,
+  };
+  const problems = planProblems(plan.phases);
+  if (problems.length) {
+    throw new ProblemError(
+      400,
+      'Invalid request',
+      `body.phases: ${problems.join('; ')}`,
+      problems.map((reason) => ({ field: 'body.phases', reason })),
+    );
+  }
+  return plan;
+}
+
+/** The stored plan, or this one stored now: a repeated or concurrent start finds the first one's plan. */
+async function findOrCreatePlan(prisma: PrismaClient, engagementId: string, plan: TransitionPlanData, actor: string) {
+  const load = async (): Promise<TransitionPlanData | null> => {
+    const row = await prisma.transitionPlan.findUnique({
+      where: { engagementId },
+      include: { phases: { orderBy: { sequence: 'asc' } } },
+    });
+    if (!row) return null;
+    return {
+      gateThreshold: row.gateThreshold.toNumber(),
+      holdSeconds: row.holdSeconds,
+      maxConsecutiveFailures: row.maxConsecutiveFailures,
+      rollbackOnEscalation: row.rollbackOnEscalation,
+      phases: row.phases.map((p) => ({
+        kind: p.kind as PhasePlan['kind'],
+        name: p.name,
+        volumePct: p.volumePct,
+        minDurationSeconds: p.minDurationSeconds,
+        gated: p.gated,
+      })),
+    };
+  };
+  const existing = await load();
+  if (existing) return existing;
+  try {
+    await prisma.$transaction(async (tx) => {
+      const { phases, ...rules } = plan;
+      const created = await tx.transitionPlan.create({
+        data: { engagementId, ...rules, phases: { create: phases.map((p, i) => ({ ...p, sequence: i + 1 })) } },
+      });
+      await audit(tx, {
+        actor,
+        action: 'transition.plan',
+        entityType: 'TransitionPlan',
+        entityId: created.id,
+        after: plan,
+      });
+    });
+  } catch (error) {
+    if (!(error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')) throw error;
+  }
+  return (await load())!;
+}
+
+function rootMessage(error: Error): string {
+  let cause: Error | undefined = error;
+  while (cause?.cause instanceof Error) cause = cause.cause;
+  return cause?.message ?? error.message;
+}

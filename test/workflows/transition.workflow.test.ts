@@ -1,0 +1,160 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import { transitionWorkflowId } from '../../workflows/transition.messages';
+import { anEngagement, aVendor } from '../builders/engagement';
+import { startTestApi, type TestApi } from '../helpers/app';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { BAD, dayOffset, GOOD, putMeasurements } from '../helpers/kpi-data';
+import { createTimeSkippingEnv, workflowBundle } from '../helpers/temporal';
+
+const DAY_MS = 86_400_000;
+
+/** Months of transition in seconds: the Java time-skipping server, real activities, a real PostgreSQL. */
+describe('transition workflow (time-skipping, real database)', () => {
+  let env: TestWorkflowEnvironment;
+  let db: TestDatabase;
+  let api: TestApi;
+  let worker: Worker;
+  let running: Promise<void>;
+
+  beforeAll(async () => {
+    env = await createTimeSkippingEnv();
+    db = await createTestDatabase();
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'transition-ts',
+      workflowBundle: await workflowBundle(),
+      activities: createActivities(db.prisma),
+    });
+    running = worker.run();
+    api = await startTestApi({ prisma: db.prisma, temporal: env.client, taskQueue: 'transition-ts' });
+  });
+  afterAll(async () => {
+    await api?.close();
+    worker?.shutdown();
+    await running;
+    await env?.teardown();
+    await db?.drop();
+  });
+
+  async function anEngagementInTransition(plan: Record<string, unknown> = {}) {
+    const pm = await api.as('PROGRAM_MANAGER');
+    const vendor = await pm('POST', '/vendors', aVendor());
+    const engagement = await pm('POST', '/engagements', anEngagement(vendor.body.id));
+    return { pm, id: engagement.body.id as string, start: () => pm('POST', `/engagements/${engagement.body.id}/transition`, plan) };
+  }
+
+  it('runs the 16-week default transition to steady state with one row per phase change and gate', async () => {
+    // given an engagement with good KPI data for the next six months
+    const { pm, id, start } = await anEngagementInTransition();
+    const t0 = await env.currentTimeMs();
+    await putMeasurements(db.prisma, id, { start: dayOffset(t0, -1), end: dayOffset(t0, 180) }, GOOD);
+
+    // when the program manager starts the default transition and it runs to its end
+    const wallStart = Date.now();
+    const started = await start();
+    expect(started.status).toBe(202);
+    const result = await env.client.workflow.getHandle(transitionWorkflowId(id)).result();
+    const wallMs = Date.now() - wallStart;
+
+    // then every phase passed in order, no sooner than 112 days (16 weeks) of workflow time after the first began
+    expect(result.status).toBe('COMPLETED');
+    const view = (await pm('GET', `/engagements/${id}/transition`)).body;
+    const phases = view.plan.phases as Array<{ startedAt: string; completedAt: string }>;
+    const elapsedDays = (Date.parse(phases[phases.length - 1].completedAt) - Date.parse(phases[0].startedAt)) / DAY_MS;
+    expect(elapsedDays).toBeGreaterThanOrEqual(112);
+    expect(elapsedDays).toBeLessThan(113);
+    expect(view.plan.phases.map((p: { name: string; status: string }) => [p.name, p.status])).toEqual([
+      ['knowledge-transfer', 'PASSED'],
+      ['shadowing', 'PASSED'],
+      ['wave-1', 'PASSED'],
+      ['wave-2', 'PASSED'],
+      ['wave-3', 'PASSED'],
+      ['wave-4', 'PASSED'],
+      ['stabilisation', 'PASSED'],
+    ]);
+    const gates = view.plan.phases.flatMap((p: { name: string; gateEvaluations: Array<{ attempt: number; passed: boolean }> }) =>
+      p.gateEvaluations.map((g) => [p.name, g.attempt, g.passed]),
+    );
+    expect(gates).toEqual([
+      ['wave-1', 1, true],
+      ['wave-2', 1, true],
+      ['wave-3', 1, true],
+      ['wave-4', 1, true],
+      ['stabilisation', 1, true],
+    ]);
+    expect(view.volumeChanges.map((v: { fromPct: number; toPct: number }) => [v.fromPct, v.toPct])).toEqual([
+      [0, 10],
+      [10, 25],
+      [25, 50],
+      [50, 100],
+    ]);
+    const stages = await db.prisma.stageChange.findMany({ where: { engagementId: id }, orderBy: { occurredAt: 'asc' } });
+    expect(stages.map((s) => s.toStage)).toEqual(['TRANSITION', 'STEADY_STATE']);
+    console.info(`16-week transition: ${Math.round(elapsedDays)} days of workflow time in ${wallMs} ms of wall time`);
+  });
+
+  it('holds a failing wave, re-evaluates it, escalates and rolls back after the configured failures', async () => {
+    // given three one-week waves, a 3-day hold, escalation (with rollback) at the second failure
+    const { pm, id, start } = await anEngagementInTransition({
+      phases: [
+        { kind: 'PILOT', name: 'wave-1', volumePct: 10, minDuration: '7d' },
+        { kind: 'RAMP_WAVE', name: 'wave-2', volumePct: 25, minDuration: '7d' },
+        { kind: 'RAMP_WAVE', name: 'wave-3', volumePct: 100, minDuration: '7d' },
+      ],
+      hold: '3d',
+      maxConsecutiveFailures: 2,
+      rollbackOnEscalation: true,
+    });
+    const t0 = await env.currentTimeMs();
+    // good data while wave 1 runs, first-call resolution below its minimum from day 8
+    await putMeasurements(db.prisma, id, { start: dayOffset(t0, 0), end: dayOffset(t0, 6) }, GOOD);
+    await putMeasurements(db.prisma, id, { start: dayOffset(t0, 8), end: dayOffset(t0, 40) }, BAD);
+
+    // when the transition runs 18 days
+    await start();
+    await env.sleep('18 days');
+
+    // then wave 2 failed twice, is held, one escalation was raised and volume rolled back to wave 1
+    const held = (await pm('GET', `/engagements/${id}/transition`)).body;
+    const wave2 = held.plan.phases.find((p: { name: string }) => p.name === 'wave-2');
+    expect(wave2.status).toBe('HELD');
+    expect(wave2.gateEvaluations.map((g: { passed: boolean }) => g.passed)).toEqual([false, false]);
+    expect(wave2.gateEvaluations[0].details.reasons[0]).toBe('fcr: 60 is worse than the minimum 70');
+    expect(held.live.volumePct).toBe(10);
+    expect(held.live.history.map((h: { kind: string }) => h.kind)).toEqual(['held', 'held', 'escalated', 'rolled-back']);
+    const escalations = (await pm('GET', `/engagements/${id}/escalations`)).body.items;
+    expect(escalations.map((e: { category: string; severity: string }) => [e.category, e.severity])).toEqual([['transition-gate', 'P2']]);
+
+    // when the vendor corrects the data, the next re-evaluation passes and volume returns
+    await putMeasurements(db.prisma, id, { start: dayOffset(t0, 8), end: dayOffset(t0, 40) }, GOOD);
+    const result = await env.client.workflow.getHandle(transitionWorkflowId(id)).result();
+    expect(result.status).toBe('COMPLETED');
+    const done = (await pm('GET', `/engagements/${id}/transition`)).body;
+    expect(done.volumeChanges.map((v: { fromPct: number; toPct: number }) => [v.fromPct, v.toPct])).toEqual([
+      [0, 10],
+      [10, 25],
+      [25, 10],
+      [10, 25],
+      [25, 100],
+    ]);
+    expect(done.plan.phases[1].gateEvaluations.map((g: { passed: boolean }) => g.passed)).toEqual([false, false, true]);
+    expect((await pm('GET', `/engagements/${id}/escalations`)).body.total).toBe(1);
+  });
+
+  it('treats a missing measurement as a failed gate', async () => {
+    // given a single gated wave and no KPI data at all
+    const { pm, id, start } = await anEngagementInTransition({
+      phases: [{ kind: 'RAMP_WAVE', name: 'wave-1', volumePct: 100, minDuration: '7d' }],
+      hold: '7d',
+      maxConsecutiveFailures: 5,
+    });
+    await start();
+    await env.sleep('8 days');
+    const view = (await pm('GET', `/engagements/${id}/transition`)).body;
+    expect(view.plan.phases[0].status).toBe('HELD');
+    expect(view.plan.phases[0].gateEvaluations[0].details.reasons).toContain('fcr: no measurement in the gate window');
+    await env.client.workflow.getHandle(transitionWorkflowId(id)).terminate('test over');
+  });
+});

@@ -1,0 +1,387 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createEngagementActivities } from '../activities/engagements';
+import type { createEscalationActivities } from '../activities/escalations';
+import type { createTransitionActivities } from '../activities/transition';
+import { planProblems, type PhasePlan } from '../src/domain/transition';
+import { EngagementIdKey, PhaseKey, StageKey, VendorIdKey, VolumePctKey } from './search-attributes';
+import {
+  approveGateUpdate,
+  changePlanUpdate,
+  overrideGateUpdate,
+  pauseUpdate,
+  resumeUpdate,
+  transitionStateQuery,
+  type GateRecord,
+  type PhaseState,
+  type TransitionInput,
+  type TransitionState,
+} from './transition.messages';
+
+type Activities = ReturnType<typeof createTransitionActivities> &
+  ReturnType<typeof createEngagementActivities> &
+  ReturnType<typeof createEscalationActivities>;
+
+const db = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  // No attempt limit: a database outage delays the transition, it never fails it.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+type Decision =
+  { kind: 'approved-early'; actor: string; note?: string } | { kind: 'overridden'; actor: string; note: string };
+
+/**
+ * The phased transition of one engagement: each phase runs at least its minimum duration (paused time does not
+ * count), then its gate is judged from the phase's KPI data. A failed gate holds the phase and is judged again
+ * after the hold period; repeated failures escalate and, if the plan says so, roll volume back one wave.
+ * The program manager steers through updates: approve a gate early, override a held one, pause, resume, re-plan.
+ */
+export async function transition(input: TransitionInput): Promise<TransitionState> {
+  const state: TransitionState = input.resume ?? initialState(input);
+  let decision: Decision | undefined;
+  let pausedAt: number | undefined;
+
+  const current = (): PhaseState | undefined => state.phases[state.currentIndex];
+  const now = () => new Date(Date.now()).toISOString();
+  const gatePending = () =>
+    state.status === 'RUNNING' && decision === undefined && ['ACTIVE', 'HELD'].includes(current()?.status ?? '');
+  const illegal = (message: string) => ApplicationFailure.nonRetryable(message, 'IllegalTransitionRequest');
+  const requireActor = (actor: unknown) => {
+    if (typeof actor !== 'string' || actor.trim() === '') throw illegal('actor is required');
+  };
+
+  setHandler(transitionStateQuery, () => state);
+
+  setHandler(
+    approveGateUpdate,
+    async ({ actor, note }) => {
+      decision = { kind: 'approved-early', actor, note };
+      await condition(() => decision === undefined);
+      return state;
+    },
+    {
+      validator: ({ actor }) => {
+        requireActor(actor);
+        if (state.status === 'PAUSED') throw illegal('the transition is paused: resume it first');
+        if (!gatePending()) throw illegal('no gate is pending');
+      },
+    },
+  );
+
+  setHandler(
+    overrideGateUpdate,
+    async ({ actor, reason }) => {
+      decision = { kind: 'overridden', actor, note: reason };
+      await condition(() => decision === undefined);
+      return state;
+    },
+    {
+      validator: ({ actor, reason }) => {
+        requireActor(actor);
+        if (typeof reason !== 'string' || reason.trim().length < 3)
+          throw illegal('a reason is required to override a gate');
+        if (state.status === 'PAUSED') throw illegal('the transition is paused: resume it first');
+        if (!gatePending() || current()?.status !== 'HELD')
+          throw illegal('only a failed (held) gate can be overridden');
+      },
+    },
+  );
+
+  setHandler(
+    pauseUpdate,
+    async ({ actor, reason }) => {
+      state.status = 'PAUSED';
+      pausedAt = Date.now();
+      state.nextGateAt = null;
+      state.history.push({ phase: current()!.name, at: now(), kind: 'paused', by: actor, detail: reason });
+      await db.auditTransitionAction({
+        engagementId: state.engagementId,
+        actor,
+        action: 'pause',
+        detail: { phase: current()!.name, reason: reason ?? null },
+        key: `pause-${state.history.length}`,
+      });
+      return state;
+    },
+    {
+      validator: ({ actor }) => {
+        requireActor(actor);
+        if (state.status !== 'RUNNING')
+          throw illegal(`cannot pause a transition that is ${state.status.toLowerCase()}`);
+        if (decision) throw illegal('a gate decision is being recorded');
+      },
+    },
+  );
+
+  setHandler(
+    resumeUpdate,
+    async ({ actor }) => {
+      const pausedMs = Date.now() - (pausedAt ?? Date.now());
+      const phase = current()!;
+      // Paused time does not count towards the phase's minimum duration or hold.
+      if (phase.dueAt) phase.dueAt = new Date(Date.parse(phase.dueAt) + pausedMs).toISOString();
+      state.status = 'RUNNING';
+      pausedAt = undefined;
+      state.history.push({
+        phase: phase.name,
+        at: now(),
+        kind: 'resumed',
+        by: actor,
+        detail: `paused for ${Math.round(pausedMs / 1000)} s`,
+      });
+      await db.auditTransitionAction({
+        engagementId: state.engagementId,
+        actor,
+        action: 'resume',
+        detail: { phase: phase.name, pausedSeconds: Math.round(pausedMs / 1000) },
+        key: `resume-${state.history.length}`,
+      });
+      return state;
+    },
+    {
+      validator: ({ actor }) => {
+        requireActor(actor);
+        if (state.status !== 'PAUSED') throw illegal('the transition is not paused');
+      },
+    },
+  );
+
+  setHandler(
+    changePlanUpdate,
+    async ({ actor, phases }) => {
+      const keep = state.phases.slice(0, state.currentIndex + 1);
+      const at = keep[keep.length - 1].sequence;
+      await db.replacePlannedPhases({ engagementId: state.engagementId, afterSequence: at, phases });
+      state.phases = [...keep, ...phases.map((p, i) => ({ ...p, sequence: at + 1 + i, status: 'PENDING' as const }))];
+      state.history.push({
+        phase: current()!.name,
+        at: now(),
+        kind: 'plan-changed',
+        by: actor,
+        detail: phases.map((p) => p.name).join(', '),
+      });
+      await db.auditTransitionAction({
+        engagementId: state.engagementId,
+        actor,
+        action: 'change-plan',
+        detail: { remaining: phases },
+        key: `change-plan-${state.history.length}`,
+      });
+      return state;
+    },
+    {
+      validator: ({ actor, phases }) => {
+        requireActor(actor);
+        if (state.status === 'COMPLETED') throw illegal('the transition is complete');
+        if (!Array.isArray(phases)) throw illegal('phases must be a list');
+        const problems = planProblems([...state.phases.slice(0, state.currentIndex + 1), ...phases] as PhasePlan[]);
+        if (problems.length) throw illegal(`the new plan is not sound: ${problems.join('; ')}`);
+      },
+    },
+  );
+
+  if (!input.resume) {
+    upsertSearchAttributes([
+      { key: EngagementIdKey, value: input.engagementId },
+      { key: VendorIdKey, value: input.vendorId },
+      { key: StageKey, value: 'TRANSITION' },
+    ]);
+    await db.moveEngagementStage({ engagementId: input.engagementId, to: 'TRANSITION' });
+  }
+
+  /** Waits until the current phase's due time (pause-aware) or until a person decides its gate. */
+  const waitForDue = async (phase: PhaseState) => {
+    for (;;) {
+      if (decision) return;
+      if (state.status === 'PAUSED') {
+        await condition(() => state.status !== 'PAUSED');
+        continue;
+      }
+      const remaining = Date.parse(phase.dueAt!) - Date.now();
+      state.nextGateAt = phase.dueAt!;
+      if (remaining <= 0) return;
+      await condition(() => decision !== undefined || state.status === 'PAUSED', remaining);
+    }
+  };
+
+  const setVolume = (volumePct: number) => {
+    state.volumePct = volumePct;
+    upsertSearchAttributes([{ key: VolumePctKey, value: volumePct }]);
+  };
+
+  while (state.currentIndex < state.phases.length) {
+    const phase = current()!;
+    if (phase.status === 'PENDING') {
+      const startedAt = now();
+      const previousVolume = state.volumePct;
+      await db.startPhase({
+        engagementId: state.engagementId,
+        sequence: phase.sequence,
+        startedAt,
+        volumeFrom: previousVolume,
+        volumeTo: phase.volumePct,
+      });
+      phase.status = 'ACTIVE';
+      phase.startedAt = startedAt;
+      phase.dueAt = new Date(Date.now() + phase.minDurationSeconds * 1000).toISOString();
+      setVolume(phase.volumePct);
+      upsertSearchAttributes([{ key: PhaseKey, value: phase.name }]);
+    }
+
+    for (;;) {
+      await waitForDue(phase);
+      if (workflowInfo().continueAsNewSuggested) {
+        await condition(allHandlersFinished);
+        if (!decision) return continueAsNew<typeof transition>({ ...input, resume: state });
+      }
+      const attempt = state.gates.filter((g) => g.sequence === phase.sequence).length + 1;
+      if (decision) {
+        const made = decision;
+        await db.recordGateDecision({
+          engagementId: state.engagementId,
+          sequence: phase.sequence,
+          attempt,
+          decision: made.kind,
+          decidedBy: made.actor,
+          note: made.note,
+          evaluatedAt: now(),
+        });
+        state.gates.push(decisionRecord(phase, attempt, made, now(), state.rules.gateThreshold));
+        await finishPhase(phase, made.kind === 'overridden' ? 'OVERRIDDEN' : 'PASSED');
+        decision = undefined;
+        break;
+      }
+      if (!phase.gated) {
+        await finishPhase(phase, 'PASSED');
+        break;
+      }
+      const evaluatedAt = now();
+      const verdict = await db.evaluateGate({
+        engagementId: state.engagementId,
+        sequence: phase.sequence,
+        attempt,
+        windowStart: phase.startedAt!,
+        evaluatedAt,
+        threshold: state.rules.gateThreshold,
+      });
+      state.gates.push({ phase: phase.name, sequence: phase.sequence, attempt, evaluatedAt, ...verdict });
+      if (verdict.passed) {
+        await finishPhase(phase, 'PASSED');
+        break;
+      }
+      await holdPhase(phase, verdict.reasons);
+    }
+    // An approval that arrived while the gate was being judged and passed is fulfilled by that pass.
+    decision = undefined;
+    state.currentIndex++;
+  }
+
+  async function finishPhase(phase: PhaseState, status: 'PASSED' | 'OVERRIDDEN') {
+    await db.completePhase({ engagementId: state.engagementId, sequence: phase.sequence, status, completedAt: now() });
+    phase.status = status;
+    phase.completedAt = now();
+    state.consecutiveFailures = 0;
+    if (state.volumePct !== phase.volumePct) {
+      // Volume was rolled back while the phase was held: it returns with the passed gate.
+      await db.recordVolumeChange({
+        engagementId: state.engagementId,
+        fromPct: state.volumePct,
+        toPct: phase.volumePct,
+        reason: `${phase.name} gate passed after rollback`,
+        occurredAt: now(),
+        key: `phase-${phase.sequence}/restore`,
+      });
+      setVolume(phase.volumePct);
+    }
+  }
+
+  async function holdPhase(phase: PhaseState, reasons: string[]) {
+    phase.status = 'HELD';
+    state.consecutiveFailures++;
+    state.history.push({ phase: phase.name, at: now(), kind: 'held', detail: reasons.join('; ') });
+    if (state.consecutiveFailures === state.rules.maxConsecutiveFailures) {
+      await db.raiseEscalation({
+        engagementId: state.engagementId,
+        severity: 'P2',
+        category: 'transition-gate',
+        title: `Transition gate ${phase.name} failed ${state.consecutiveFailures} times in a row`,
+        description: reasons.join('; '),
+        raisedBy: 'workflow:transition',
+        raisedAt: now(),
+        key: `transition/phase-${phase.sequence}/escalation`,
+      });
+      state.history.push({ phase: phase.name, at: now(), kind: 'escalated', detail: reasons.join('; ') });
+      const previous = state.phases[state.currentIndex - 1];
+      if (state.rules.rollbackOnEscalation && previous && previous.volumePct < state.volumePct) {
+        await db.recordVolumeChange({
+          engagementId: state.engagementId,
+          fromPct: state.volumePct,
+          toPct: previous.volumePct,
+          reason: `${phase.name} gate failed ${state.consecutiveFailures} times: rolled back to ${previous.name}`,
+          occurredAt: now(),
+          key: `phase-${phase.sequence}/rollback`,
+        });
+        state.history.push({
+          phase: phase.name,
+          at: now(),
+          kind: 'rolled-back',
+          detail: `${state.volumePct}% → ${previous.volumePct}%`,
+        });
+        setVolume(previous.volumePct);
+      }
+    }
+    phase.dueAt = new Date(Date.now() + state.rules.holdSeconds * 1000).toISOString();
+  }
+
+  await db.moveEngagementStage({ engagementId: state.engagementId, to: 'STEADY_STATE' });
+  state.status = 'COMPLETED';
+  state.nextGateAt = null;
+  upsertSearchAttributes([
+    { key: StageKey, value: 'STEADY_STATE' },
+    { key: PhaseKey, value: 'steady-state' },
+  ]);
+  await condition(allHandlersFinished);
+  return state;
+}
+
+function initialState(input: TransitionInput): TransitionState {
+  const { phases, ...rules } = input.plan;
+  return {
+    engagementId: input.engagementId,
+    status: 'RUNNING',
+    phases: phases.map((p, i) => ({ ...p, sequence: i + 1, status: 'PENDING' })),
+    currentIndex: 0,
+    volumePct: 0,
+    nextGateAt: null,
+    consecutiveFailures: 0,
+    gates: [],
+    history: [],
+    rules,
+  };
+}
+
+function decisionRecord(phase: PhaseState, attempt: number, made: Decision, at: string, threshold: number): GateRecord {
+  return {
+    phase: phase.name,
+    sequence: phase.sequence,
+    attempt,
+    evaluatedAt: at,
+    passed: true,
+    score: null,
+    threshold,
+    reasons: [],
+    kpis: [],
+    decidedBy: made.actor,
+    decision: made.kind,
+    note: made.note,
+  };
+}
