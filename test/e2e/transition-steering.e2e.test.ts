@@ -1,0 +1,131 @@
+import { transitionWorkflowId } from '../../workflows/transition.messages';
+import { anEngagement, aVendor } from '../builders/engagement';
+import { startDevStack, type DevStack } from '../helpers/dev-worker';
+import { BAD, dayOffset, GOOD, putMeasurements } from '../helpers/kpi-data';
+import { eventually } from '../helpers/wait';
+
+/**
+ * Steering updates on the dev server (update results do not skip time on the time-skipping server), with short
+ * durations written in each engagement's own plan.
+ */
+describe('steering a transition through the API (dev server)', () => {
+  let s: DevStack;
+  beforeAll(async () => {
+    s = await startDevStack('transition-steering');
+  });
+  afterAll(() => s.close());
+
+  async function aRunningTransition(plan: Record<string, unknown>, data: Record<string, number> = GOOD) {
+    const pm = await s.api.as('PROGRAM_MANAGER');
+    const vendor = await pm('POST', '/vendors', aVendor());
+    const { body: e } = await pm('POST', '/engagements', anEngagement(vendor.body.id));
+    await putMeasurements(s.db.prisma, e.id, { start: dayOffset(Date.now(), -1), end: dayOffset(Date.now(), 30) }, data);
+    expect((await pm('POST', `/engagements/${e.id}/transition`, plan)).status).toBe(202);
+    const live = () => pm('GET', `/engagements/${e.id}/transition`).then((r) => r.body.live);
+    const result = () => s.env.client.workflow.getHandle(transitionWorkflowId(e.id)).result();
+    return { pm, id: e.id as string, live, result };
+  }
+
+  it('approves a gate early: the phase completes before its minimum duration, recorded and audited', async () => {
+    const t = await aRunningTransition({
+      phases: [
+        { kind: 'PILOT', name: 'wave-1', volumePct: 10, minDuration: '1h' },
+        { kind: 'RAMP_WAVE', name: 'wave-2', volumePct: 100, minDuration: '1h' },
+      ],
+    });
+    await eventually(t.live, (l) => l?.phases[0].status === 'ACTIVE');
+
+    const approved = await t.pm('POST', `/engagements/${t.id}/transition/approve-gate`, { note: 'pilot quality proven early' });
+
+    expect(approved.status).toBe(200);
+    expect(approved.body.phases[0].status).toBe('PASSED');
+    expect(approved.body.gates[0]).toMatchObject({ phase: 'wave-1', decision: 'approved-early', note: 'pilot quality proven early' });
+    await eventually(t.live, (l) => l?.phases[1].status === 'ACTIVE');
+    expect((await t.pm('POST', `/engagements/${t.id}/transition/approve-gate`, {})).status).toBe(200);
+    expect((await t.result()).status).toBe('COMPLETED');
+    const audit = await s.db.prisma.auditLog.findMany({ where: { action: 'transition.gate.approved-early' } });
+    expect(audit.map((a) => a.actor)).toEqual(['program_manager:test-program_manager', 'program_manager:test-program_manager']);
+  });
+
+  it('overrides a held gate only with a reason, and records who and why', async () => {
+    const t = await aRunningTransition(
+      { phases: [{ kind: 'RAMP_WAVE', name: 'wave-1', volumePct: 100, minDuration: '1s' }], hold: '1h', maxConsecutiveFailures: 9 },
+      BAD,
+    );
+    await eventually(t.live, (l) => l?.phases[0].status === 'HELD');
+
+    const noReason = await t.pm('POST', `/engagements/${t.id}/transition/override-gate`, {});
+    expect(noReason.status).toBe(400);
+    expect(noReason.body.invalidFields[0].field).toBe('body.reason');
+
+    const overridden = await t.pm('POST', `/engagements/${t.id}/transition/override-gate`, { reason: 'FCR dip caused by client outage' });
+    expect(overridden.status).toBe(200);
+    expect(overridden.body.phases[0].status).toBe('OVERRIDDEN');
+    expect((await t.result()).status).toBe('COMPLETED');
+    const gate = await s.db.prisma.gateEvaluation.findFirstOrThrow({ where: { attempt: 2, phase: { plan: { engagementId: t.id } } } });
+    expect(gate).toMatchObject({ passed: true, overriddenBy: 'program_manager:test-program_manager', overrideReason: 'FCR dip caused by client outage' });
+  });
+
+  it('does not count paused time towards the minimum duration', async () => {
+    const t = await aRunningTransition({ phases: [{ kind: 'RAMP_WAVE', name: 'wave-1', volumePct: 100, minDuration: '2s' }] });
+    const active = await eventually(t.live, (l) => l?.phases[0].status === 'ACTIVE');
+    const dueBefore = Date.parse(active.phases[0].dueAt);
+
+    const paused = await t.pm('POST', `/engagements/${t.id}/transition/pause`, { reason: 'client holiday freeze' });
+    expect(paused.body).toMatchObject({ status: 'PAUSED', nextGateAt: null });
+    // The pause must outlast the phase's remaining minimum duration: this wait is the behaviour under test.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect((await t.live()).gates).toEqual([]);
+
+    const resumed = await t.pm('POST', `/engagements/${t.id}/transition/resume`, {});
+    expect(resumed.body.status).toBe('RUNNING');
+    const pausedMs = Date.parse(resumed.body.history[1].at) - Date.parse(resumed.body.history[0].at);
+    expect(Date.parse(resumed.body.phases[0].dueAt) - dueBefore).toBe(pausedMs);
+
+    const done = await t.result();
+    const phase = done.phases[0];
+    expect(Date.parse(phase.completedAt!) - Date.parse(phase.startedAt!)).toBeGreaterThanOrEqual(2000 + pausedMs);
+  });
+
+  it('rejects illegal requests with 409 and the reason, changing nothing', async () => {
+    const t = await aRunningTransition(
+      { phases: [{ kind: 'RAMP_WAVE', name: 'wave-1', volumePct: 100, minDuration: '1h' }] },
+      GOOD,
+    );
+    const before = await eventually(t.live, (l) => l?.phases[0].status === 'ACTIVE');
+
+    const resume = await t.pm('POST', `/engagements/${t.id}/transition/resume`, {});
+    const override = await t.pm('POST', `/engagements/${t.id}/transition/override-gate`, { reason: 'no reason really' });
+    const badPlan = await t.pm('PUT', `/engagements/${t.id}/transition/plan`, {
+      phases: [{ kind: 'RAMP_WAVE', name: 'wave-0', volumePct: 50, minDuration: '1d' }],
+    });
+    await t.pm('POST', `/engagements/${t.id}/transition/pause`, {});
+    const approveWhilePaused = await t.pm('POST', `/engagements/${t.id}/transition/approve-gate`, {});
+    const pauseTwice = await t.pm('POST', `/engagements/${t.id}/transition/pause`, {});
+
+    expect([resume, override, badPlan, approveWhilePaused, pauseTwice].map((r) => [r.status, r.body.detail])).toEqual([
+      [409, 'the transition is not paused'],
+      [409, 'only a failed (held) gate can be overridden'],
+      [409, 'the new plan is not sound: phase 2: volume must not fall from one phase to the next; the last phase must carry 100% of the volume'],
+      [409, 'the transition is paused: resume it first'],
+      [409, 'cannot pause a transition that is paused'],
+    ]);
+    const after = await t.live();
+    expect({ ...after, status: 'RUNNING', nextGateAt: before.nextGateAt, history: [] }).toEqual({ ...before, history: [] });
+    await s.env.client.workflow.getHandle(transitionWorkflowId(t.id)).terminate('test over');
+  });
+
+  it('refuses to start a transition for an engagement without SLAs, or twice after it finished', async () => {
+    const pm = await s.api.as('PROGRAM_MANAGER');
+    const vendor = await pm('POST', '/vendors', aVendor());
+    const { body: bare } = await pm('POST', '/engagements', anEngagement(vendor.body.id, { slas: [] }));
+    const refused = await pm('POST', `/engagements/${bare.id}/transition`, {});
+    expect([refused.status, refused.body.detail]).toEqual([409, 'engagement has no SLAs: transition gates would have nothing to judge']);
+    expect(await s.db.prisma.transitionPlan.count({ where: { engagementId: bare.id } })).toBe(0);
+
+    const t = await aRunningTransition({ phases: [{ kind: 'RAMP_WAVE', name: 'wave-1', volumePct: 100, minDuration: '1s' }] });
+    await t.result();
+    const again = await t.pm('POST', `/engagements/${t.id}/transition`, {});
+    expect([again.status, again.body.detail]).toEqual([409, 'the transition is already complete']);
+  });
+});
