@@ -1,0 +1,43 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+/** The real worker entry point as a separate OS process, so a test can SIGKILL it like a crash would. */
+export interface WorkerProcess {
+  child: ChildProcess;
+  ready: Promise<void>;
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+export function spawnWorkerProcess(env: { databaseUrl: string; taskQueue: string }): WorkerProcess {
+  const root = path.join(__dirname, '..', '..');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      NODE_OPTIONS: '',
+      DATABASE_URL: env.databaseUrl,
+      TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+      TEMPORAL_TASK_QUEUE: env.taskQueue,
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ready = new Promise<void>((resolve, reject) => {
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('worker polling')) resolve();
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before polling:\n${output}`)));
+  });
+  return {
+    child,
+    ready,
+    kill: async (signal) => {
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
