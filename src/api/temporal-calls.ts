@@ -8,7 +8,11 @@ const TEMPORAL_DEADLINE_MS = 3000;
  * Runs a Temporal call with a short deadline; when Temporal cannot be reached the caller gets a 503 naming it,
  * instead of a request hanging through the client's retries.
  */
-export async function callTemporal<T>(client: Client, fn: () => Promise<T>, deadlineMs = TEMPORAL_DEADLINE_MS): Promise<T> {
+export async function callTemporal<T>(
+  client: Client,
+  fn: () => Promise<T>,
+  deadlineMs = TEMPORAL_DEADLINE_MS,
+): Promise<T> {
   try {
     return await client.connection.withDeadline(Date.now() + deadlineMs, fn);
   } catch (error) {

@@ -150,7 +150,11 @@ export function transitionRoutes(
       async ({ params, body: parsed, principal }) => {
         await findVisibleEngagement(prisma, principal, params.id);
         try {
-          const state = await callTemporal(temporal, () => send(params.id, actorOf(principal), parsed), UPDATE_DEADLINE_MS);
+          const state = await callTemporal(
+            temporal,
+            () => send(params.id, actorOf(principal), parsed),
+            UPDATE_DEADLINE_MS,
+          );
           return { status: 200, body: state };
         } catch (error) {
           if (error instanceof WorkflowUpdateFailedError) throw conflict(rootMessage(error));

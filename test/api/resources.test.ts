@@ -95,7 +95,11 @@ describe('vendors and engagements', () => {
       const res = await pm('GET', `/engagements/${e.id}/${path}`);
       expect([path, res.status, res.body.total]).toEqual([path, 200, 0]);
     }
-    expect((await pm('GET', `/engagements/${e.id}/transition`)).body).toMatchObject({ plan: null, volumeChanges: [], live: null });
+    expect((await pm('GET', `/engagements/${e.id}/transition`)).body).toMatchObject({
+      plan: null,
+      volumeChanges: [],
+      live: null,
+    });
     expect((await pm('GET', `/engagements/${e.id}/exit-plan`)).body).toEqual({ plan: null });
     expect((await pm('GET', `/engagements/${e.id}/renewal-evaluations`)).body).toEqual({ items: [] });
     expect((await pm('GET', `/engagements/${e.id}/stage-changes`)).body).toEqual({ items: [] });

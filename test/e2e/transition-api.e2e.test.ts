@@ -47,7 +47,10 @@ describe('a transition end to end: API → dev server → worker → PostgreSQL'
     expect(done.live.volumePct).toBe(100);
     expect(done.volumeChanges.map((v: { toPct: number }) => v.toPct)).toEqual([10, 100]);
     const passedGate = done.plan.phases[0].gateEvaluations.find((g: { passed: boolean }) => g.passed);
-    expect(passedGate.details.kpis.find((k: { key: string }) => k.key === 'fcr')).toMatchObject({ value: 81, status: 'met' });
+    expect(passedGate.details.kpis.find((k: { key: string }) => k.key === 'fcr')).toMatchObject({
+      value: 81,
+      status: 'met',
+    });
 
     // then the Web UI can find it by its search attributes
     const found = await eventually(

@@ -64,7 +64,10 @@ describe('a worker killed mid-wave', () => {
       ['wave-3', 'PASSED', [1]],
       ['wave-4', 'PASSED', [1]],
     ]);
-    const volumes = await db.prisma.volumeChange.findMany({ where: { engagementId: e.id }, orderBy: { occurredAt: 'asc' } });
+    const volumes = await db.prisma.volumeChange.findMany({
+      where: { engagementId: e.id },
+      orderBy: { occurredAt: 'asc' },
+    });
     expect(volumes.map((v) => [v.fromPct, v.toPct])).toEqual([
       [0, 10],
       [10, 25],

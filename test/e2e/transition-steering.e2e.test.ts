@@ -19,7 +19,12 @@ describe('steering a transition through the API (dev server)', () => {
     const pm = await s.api.as('PROGRAM_MANAGER');
     const vendor = await pm('POST', '/vendors', aVendor());
     const { body: e } = await pm('POST', '/engagements', anEngagement(vendor.body.id));
-    await putMeasurements(s.db.prisma, e.id, { start: dayOffset(Date.now(), -1), end: dayOffset(Date.now(), 30) }, data);
+    await putMeasurements(
+      s.db.prisma,
+      e.id,
+      { start: dayOffset(Date.now(), -1), end: dayOffset(Date.now(), 30) },
+      data,
+    );
     expect((await pm('POST', `/engagements/${e.id}/transition`, plan)).status).toBe(202);
     const live = () => pm('GET', `/engagements/${e.id}/transition`).then((r) => r.body.live);
     const result = () => s.env.client.workflow.getHandle(transitionWorkflowId(e.id)).result();
@@ -35,21 +40,34 @@ describe('steering a transition through the API (dev server)', () => {
     });
     await eventually(t.live, (l) => l?.phases[0].status === 'ACTIVE');
 
-    const approved = await t.pm('POST', `/engagements/${t.id}/transition/approve-gate`, { note: 'pilot quality proven early' });
+    const approved = await t.pm('POST', `/engagements/${t.id}/transition/approve-gate`, {
+      note: 'pilot quality proven early',
+    });
 
     expect(approved.status).toBe(200);
     expect(approved.body.phases[0].status).toBe('PASSED');
-    expect(approved.body.gates[0]).toMatchObject({ phase: 'wave-1', decision: 'approved-early', note: 'pilot quality proven early' });
+    expect(approved.body.gates[0]).toMatchObject({
+      phase: 'wave-1',
+      decision: 'approved-early',
+      note: 'pilot quality proven early',
+    });
     await eventually(t.live, (l) => l?.phases[1].status === 'ACTIVE');
     expect((await t.pm('POST', `/engagements/${t.id}/transition/approve-gate`, {})).status).toBe(200);
     expect((await t.result()).status).toBe('COMPLETED');
     const audit = await s.db.prisma.auditLog.findMany({ where: { action: 'transition.gate.approved-early' } });
-    expect(audit.map((a) => a.actor)).toEqual(['program_manager:test-program_manager', 'program_manager:test-program_manager']);
+    expect(audit.map((a) => a.actor)).toEqual([
+      'program_manager:test-program_manager',
+      'program_manager:test-program_manager',
+    ]);
   });
 
   it('overrides a held gate only with a reason, and records who and why', async () => {
     const t = await aRunningTransition(
-      { phases: [{ kind: 'RAMP_WAVE', name: 'wave-1', volumePct: 100, minDuration: '1s' }], hold: '1h', maxConsecutiveFailures: 9 },
+      {
+        phases: [{ kind: 'RAMP_WAVE', name: 'wave-1', volumePct: 100, minDuration: '1s' }],
+        hold: '1h',
+        maxConsecutiveFailures: 9,
+      },
       BAD,
     );
     await eventually(t.live, (l) => l?.phases[0].status === 'HELD');
@@ -58,16 +76,26 @@ describe('steering a transition through the API (dev server)', () => {
     expect(noReason.status).toBe(400);
     expect(noReason.body.invalidFields[0].field).toBe('body.reason');
 
-    const overridden = await t.pm('POST', `/engagements/${t.id}/transition/override-gate`, { reason: 'FCR dip caused by client outage' });
+    const overridden = await t.pm('POST', `/engagements/${t.id}/transition/override-gate`, {
+      reason: 'FCR dip caused by client outage',
+    });
     expect(overridden.status).toBe(200);
     expect(overridden.body.phases[0].status).toBe('OVERRIDDEN');
     expect((await t.result()).status).toBe('COMPLETED');
-    const gate = await s.db.prisma.gateEvaluation.findFirstOrThrow({ where: { attempt: 2, phase: { plan: { engagementId: t.id } } } });
-    expect(gate).toMatchObject({ passed: true, overriddenBy: 'program_manager:test-program_manager', overrideReason: 'FCR dip caused by client outage' });
+    const gate = await s.db.prisma.gateEvaluation.findFirstOrThrow({
+      where: { attempt: 2, phase: { plan: { engagementId: t.id } } },
+    });
+    expect(gate).toMatchObject({
+      passed: true,
+      overriddenBy: 'program_manager:test-program_manager',
+      overrideReason: 'FCR dip caused by client outage',
+    });
   });
 
   it('does not count paused time towards the minimum duration', async () => {
-    const t = await aRunningTransition({ phases: [{ kind: 'RAMP_WAVE', name: 'wave-1', volumePct: 100, minDuration: '2s' }] });
+    const t = await aRunningTransition({
+      phases: [{ kind: 'RAMP_WAVE', name: 'wave-1', volumePct: 100, minDuration: '2s' }],
+    });
     const active = await eventually(t.live, (l) => l?.phases[0].status === 'ACTIVE');
     const dueBefore = Date.parse(active.phases[0].dueAt);
 
@@ -95,7 +123,9 @@ describe('steering a transition through the API (dev server)', () => {
     const before = await eventually(t.live, (l) => l?.phases[0].status === 'ACTIVE');
 
     const resume = await t.pm('POST', `/engagements/${t.id}/transition/resume`, {});
-    const override = await t.pm('POST', `/engagements/${t.id}/transition/override-gate`, { reason: 'no reason really' });
+    const override = await t.pm('POST', `/engagements/${t.id}/transition/override-gate`, {
+      reason: 'no reason really',
+    });
     const badPlan = await t.pm('PUT', `/engagements/${t.id}/transition/plan`, {
       phases: [{ kind: 'RAMP_WAVE', name: 'wave-0', volumePct: 50, minDuration: '1d' }],
     });
@@ -106,12 +136,18 @@ describe('steering a transition through the API (dev server)', () => {
     expect([resume, override, badPlan, approveWhilePaused, pauseTwice].map((r) => [r.status, r.body.detail])).toEqual([
       [409, 'the transition is not paused'],
       [409, 'only a failed (held) gate can be overridden'],
-      [409, 'the new plan is not sound: phase 2: volume must not fall from one phase to the next; the last phase must carry 100% of the volume'],
+      [
+        409,
+        'the new plan is not sound: phase 2: volume must not fall from one phase to the next; the last phase must carry 100% of the volume',
+      ],
       [409, 'the transition is paused: resume it first'],
       [409, 'cannot pause a transition that is paused'],
     ]);
     const after = await t.live();
-    expect({ ...after, status: 'RUNNING', nextGateAt: before.nextGateAt, history: [] }).toEqual({ ...before, history: [] });
+    expect({ ...after, status: 'RUNNING', nextGateAt: before.nextGateAt, history: [] }).toEqual({
+      ...before,
+      history: [],
+    });
     await s.env.client.workflow.getHandle(transitionWorkflowId(t.id)).terminate('test over');
   });
 
@@ -120,10 +156,15 @@ describe('steering a transition through the API (dev server)', () => {
     const vendor = await pm('POST', '/vendors', aVendor());
     const { body: bare } = await pm('POST', '/engagements', anEngagement(vendor.body.id, { slas: [] }));
     const refused = await pm('POST', `/engagements/${bare.id}/transition`, {});
-    expect([refused.status, refused.body.detail]).toEqual([409, 'engagement has no SLAs: transition gates would have nothing to judge']);
+    expect([refused.status, refused.body.detail]).toEqual([
+      409,
+      'engagement has no SLAs: transition gates would have nothing to judge',
+    ]);
     expect(await s.db.prisma.transitionPlan.count({ where: { engagementId: bare.id } })).toBe(0);
 
-    const t = await aRunningTransition({ phases: [{ kind: 'RAMP_WAVE', name: 'wave-1', volumePct: 100, minDuration: '1s' }] });
+    const t = await aRunningTransition({
+      phases: [{ kind: 'RAMP_WAVE', name: 'wave-1', volumePct: 100, minDuration: '1s' }],
+    });
     await t.result();
     const again = await t.pm('POST', `/engagements/${t.id}/transition`, {});
     expect([again.status, again.body.detail]).toEqual([409, 'the transition is already complete']);

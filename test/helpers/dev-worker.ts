@@ -18,7 +18,15 @@ export async function startDevStack(taskQueue: string): Promise<DevStack> {
   const db = await createTestDatabase();
   const env = await connectDevServer();
   const worker: Worker = await createWorker({
-    temporal: { address: process.env.TEST_TEMPORAL_ADDRESS!, namespace: 'default', taskQueue, tls: false, uiPort: 0, uiUrl: '', devServer: false },
+    temporal: {
+      address: process.env.TEST_TEMPORAL_ADDRESS!,
+      namespace: 'default',
+      taskQueue,
+      tls: false,
+      uiPort: 0,
+      uiUrl: '',
+      devServer: false,
+    },
     prisma: db.prisma,
     connection: env.nativeConnection,
     overrides: { workflowBundle: await workflowBundle(), workflowsPath: undefined },

@@ -16,12 +16,23 @@ export async function putMeasurements(
 ): Promise<void> {
   const slas = await prisma.sla.findMany({ where: { engagementId } });
   const submission = await prisma.kpiSubmission.create({
-    data: { engagementId, periodStart: new Date(period.start), periodEnd: new Date(period.end), source: 'test', submittedBy: 'test' },
+    data: {
+      engagementId,
+      periodStart: new Date(period.start),
+      periodEnd: new Date(period.end),
+      source: 'test',
+      submittedBy: 'test',
+    },
   });
   for (const [key, value] of Object.entries(values)) {
     const sla = slas.find((s) => s.key === key)!;
     const current = await prisma.kpiMeasurement.findFirst({
-      where: { slaId: sla.id, periodStart: new Date(period.start), periodEnd: new Date(period.end), supersededAt: null },
+      where: {
+        slaId: sla.id,
+        periodStart: new Date(period.start),
+        periodEnd: new Date(period.end),
+        supersededAt: null,
+      },
     });
     if (current) await prisma.kpiMeasurement.update({ where: { id: current.id }, data: { supersededAt: new Date() } });
     await prisma.kpiMeasurement.create({

@@ -42,7 +42,11 @@ describe('transition workflow (time-skipping, real database)', () => {
     const pm = await api.as('PROGRAM_MANAGER');
     const vendor = await pm('POST', '/vendors', aVendor());
     const engagement = await pm('POST', '/engagements', anEngagement(vendor.body.id));
-    return { pm, id: engagement.body.id as string, start: () => pm('POST', `/engagements/${engagement.body.id}/transition`, plan) };
+    return {
+      pm,
+      id: engagement.body.id as string,
+      start: () => pm('POST', `/engagements/${engagement.body.id}/transition`, plan),
+    };
   }
 
   it('runs the 16-week default transition to steady state with one row per phase change and gate', async () => {
@@ -74,8 +78,9 @@ describe('transition workflow (time-skipping, real database)', () => {
       ['wave-4', 'PASSED'],
       ['stabilisation', 'PASSED'],
     ]);
-    const gates = view.plan.phases.flatMap((p: { name: string; gateEvaluations: Array<{ attempt: number; passed: boolean }> }) =>
-      p.gateEvaluations.map((g) => [p.name, g.attempt, g.passed]),
+    const gates = view.plan.phases.flatMap(
+      (p: { name: string; gateEvaluations: Array<{ attempt: number; passed: boolean }> }) =>
+        p.gateEvaluations.map((g) => [p.name, g.attempt, g.passed]),
     );
     expect(gates).toEqual([
       ['wave-1', 1, true],
@@ -90,7 +95,10 @@ describe('transition workflow (time-skipping, real database)', () => {
       [25, 50],
       [50, 100],
     ]);
-    const stages = await db.prisma.stageChange.findMany({ where: { engagementId: id }, orderBy: { occurredAt: 'asc' } });
+    const stages = await db.prisma.stageChange.findMany({
+      where: { engagementId: id },
+      orderBy: { occurredAt: 'asc' },
+    });
     expect(stages.map((s) => s.toStage)).toEqual(['TRANSITION', 'STEADY_STATE']);
     console.info(`16-week transition: ${Math.round(elapsedDays)} days of workflow time in ${wallMs} ms of wall time`);
   });
@@ -123,9 +131,16 @@ describe('transition workflow (time-skipping, real database)', () => {
     expect(wave2.gateEvaluations.map((g: { passed: boolean }) => g.passed)).toEqual([false, false]);
     expect(wave2.gateEvaluations[0].details.reasons[0]).toBe('fcr: 60 is worse than the minimum 70');
     expect(held.live.volumePct).toBe(10);
-    expect(held.live.history.map((h: { kind: string }) => h.kind)).toEqual(['held', 'held', 'escalated', 'rolled-back']);
+    expect(held.live.history.map((h: { kind: string }) => h.kind)).toEqual([
+      'held',
+      'held',
+      'escalated',
+      'rolled-back',
+    ]);
     const escalations = (await pm('GET', `/engagements/${id}/escalations`)).body.items;
-    expect(escalations.map((e: { category: string; severity: string }) => [e.category, e.severity])).toEqual([['transition-gate', 'P2']]);
+    expect(escalations.map((e: { category: string; severity: string }) => [e.category, e.severity])).toEqual([
+      ['transition-gate', 'P2'],
+    ]);
 
     // when the vendor corrects the data, the next re-evaluation passes and volume returns
     await putMeasurements(db.prisma, id, { start: dayOffset(t0, 8), end: dayOffset(t0, 40) }, GOOD);
