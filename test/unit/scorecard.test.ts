@@ -1,0 +1,79 @@
+import { attainment, evaluateGate, kpiStatus, type KpiDefinition } from '../../src/domain/scorecard';
+import { defaultTransitionPlan, planProblems } from '../../src/domain/transition';
+
+const fcr: KpiDefinition = {
+  key: 'fcr',
+  direction: 'HIGHER_IS_BETTER',
+  target: 80,
+  minimum: 70,
+  weight: 3,
+  mandatoryForGates: true,
+};
+const aht: KpiDefinition = {
+  key: 'aht',
+  direction: 'LOWER_IS_BETTER',
+  target: 360,
+  minimum: 420,
+  weight: 1,
+  mandatoryForGates: false,
+};
+
+describe('KPI scoring', () => {
+  it.each([
+    ['higher is better, at target', fcr, 80, 100, 'met'],
+    ['higher is better, between minimum and target', fcr, 72, 90, 'at_risk'],
+    ['higher is better, below minimum', fcr, 60, 75, 'breached'],
+    ['lower is better, better than target', aht, 300, 100, 'met'],
+    ['lower is better, between target and minimum', aht, 400, 90, 'at_risk'],
+    ['lower is better, worse than minimum', aht, 480, 75, 'breached'],
+  ] as const)('%s', (_name, kpi, value, expectedAttainment, status) => {
+    expect(attainment(kpi.direction, value, kpi.target)).toBeCloseTo(expectedAttainment, 5);
+    expect(kpiStatus(kpi, value)).toBe(status);
+  });
+
+  it('passes a gate when mandatory KPIs meet their minimum and the weighted score reaches the threshold', () => {
+    const verdict = evaluateGate([fcr, aht], { fcr: 80, aht: 400 }, 95);
+    expect(verdict).toMatchObject({ passed: true, score: 97.5, reasons: [] });
+  });
+
+  it('fails a gate on a missing mandatory measurement, naming it', () => {
+    const verdict = evaluateGate([fcr, aht], { aht: 300 }, 0);
+    expect(verdict.passed).toBe(false);
+    expect(verdict.reasons).toEqual(['fcr: no measurement in the gate window']);
+  });
+
+  it('fails a gate whose weighted score is under the threshold even with every minimum met', () => {
+    const verdict = evaluateGate([fcr, aht], { fcr: 72, aht: 400 }, 95);
+    expect(verdict.reasons).toEqual(['weighted score 90 is below the gate threshold 95']);
+  });
+});
+
+describe('transition plans', () => {
+  it('spans the 16-week model by default with waves at 10, 25, 50 and 100 %', () => {
+    const plan = defaultTransitionPlan();
+    expect(plan.phases.map((p) => [p.name, p.volumePct])).toEqual([
+      ['knowledge-transfer', 0],
+      ['shadowing', 0],
+      ['wave-1', 10],
+      ['wave-2', 25],
+      ['wave-3', 50],
+      ['wave-4', 100],
+      ['stabilisation', 100],
+    ]);
+    expect(plan.phases.reduce((days, p) => days + p.minDurationSeconds / 86_400, 0)).toBe(112);
+    expect(planProblems(plan.phases)).toEqual([]);
+  });
+
+  it('names what is wrong with an unsound plan', () => {
+    expect(
+      planProblems([
+        { kind: 'RAMP_WAVE', name: 'wave-1', volumePct: 50, minDurationSeconds: 60, gated: true },
+        { kind: 'RAMP_WAVE', name: 'wave-1', volumePct: 25, minDurationSeconds: 60, gated: true },
+      ]),
+    ).toEqual([
+      'phase 2: volume must not fall from one phase to the next',
+      'phase names must be unique',
+      'the last phase must carry 100% of the volume',
+    ]);
+  });
+});
