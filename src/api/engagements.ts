@@ -4,6 +4,7 @@ import { audit } from '../audit';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db';
 import { DEFAULT_ESCALATION_POLICIES } from '../domain/defaults';
+import { parseDuration } from '../domain/duration';
 import { lifecycleWorkflowId } from '../domain/lifecycle';
 import { actorOf, engagementScope, type Principal } from './auth';
 import { conflict, notFound, ProblemError } from './problem';
@@ -51,13 +52,14 @@ export function engagementRoutes(
           { field: 'body.vendorId', reason: 'no such vendor' },
         ]);
       }
-      const { slas, escalationLevels, escalationPolicies, councilMembers, ...fields } = body;
+      const { slas, escalationLevels, escalationPolicies, councilMembers, reviewGrace, ...fields } = body;
       const engagement = await prisma.$transaction(async (tx) => {
         const created = await tx.engagement.create({
           data: {
             ...fields,
             termStart: new Date(fields.termStart),
             termEnd: new Date(fields.termEnd),
+            reviewGraceSeconds: parseDuration(reviewGrace),
             slas: {
               create: slas.map(({ creditTiers, ...sla }) => ({ ...sla, creditTiers: { create: creditTiers } })),
             },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DURATION_PATTERN } from '../domain/duration';
+import { DURATION_PATTERN, parseDuration } from '../domain/duration';
 import { LIFECYCLE_STAGES } from '../domain/lifecycle';
 import { PHASE_KINDS } from '../domain/transition';
 import {
@@ -11,6 +11,7 @@ import {
   RENEWAL_DECISIONS,
   ROLES,
   SERVICE_LINES,
+  REVIEW_CADENCES,
   SEVERITIES,
   SOURCING_APPROACHES,
   meets,
@@ -19,6 +20,8 @@ import {
 /** Request schemas: the one definition of what the API accepts, also the source of /openapi.json. */
 
 export const idParams = z.strictObject({ id: z.uuid('must be a UUID') });
+
+const duration = z.string().regex(DURATION_PATTERN, 'must be a duration like 14d, 36h, 90m or 5s');
 
 export const isoDate = z.iso.date('must be an ISO 8601 date (YYYY-MM-DD)');
 const text = (max = 200) => z.string().trim().min(1, 'is required').max(max, `must be at most ${max} characters`);
@@ -134,20 +137,18 @@ const escalationLevel = z.strictObject({
   contactEmail: z.email('must be an email address'),
 });
 
-const escalationPolicy = z.strictObject({
-  severity: z.enum(SEVERITIES),
-  acknowledgeMins: z
-    .number()
-    .int()
-    .min(1)
-    .max(60 * 24 * 30),
-  resolveMins: z
-    .number()
-    .int()
-    .min(1)
-    .max(60 * 24 * 90),
-  businessHours: z.boolean().default(false),
-});
+const escalationPolicy = z
+  .strictObject({
+    severity: z.enum(SEVERITIES),
+    acknowledgeWithin: duration,
+    resolveWithin: duration,
+    businessHours: z.boolean().default(false),
+  })
+  .transform(({ acknowledgeWithin, resolveWithin, ...p }) => ({
+    ...p,
+    acknowledgeSeconds: parseDuration(acknowledgeWithin),
+    resolveSeconds: parseDuration(resolveWithin),
+  }));
 
 const councilMember = z.strictObject({
   name: text(),
@@ -171,6 +172,12 @@ const engagementFields = {
   atRiskPct: percent.default(12),
   exitTriggers: z.array(text()).max(50).default([]),
   timeZone: timeZone.default('UTC'),
+  reviewCadences: z
+    .array(z.enum(REVIEW_CADENCES))
+    .max(4)
+    .default([...REVIEW_CADENCES])
+    .refine(unique, 'must not repeat a cadence'),
+  reviewGrace: duration.default('3d'),
   slas: z.array(slaInput).max(100).default([]),
   escalationLevels: z.array(escalationLevel).max(10).default([]),
   escalationPolicies: z.array(escalationPolicy).max(4).optional(),
@@ -269,8 +276,6 @@ function duplicates<T>(values: T[]): T[] {
 }
 
 // ── transition ──
-
-const duration = z.string().regex(DURATION_PATTERN, 'must be a duration like 14d, 36h, 90m or 5s');
 
 const phaseInput = z.strictObject({
   kind: z.enum(PHASE_KINDS),

@@ -11,6 +11,8 @@ export const KPI_DIRECTIONS = ['HIGHER_IS_BETTER', 'LOWER_IS_BETTER'] as const;
 export type KpiDirection = (typeof KPI_DIRECTIONS)[number];
 export const MEASUREMENT_PERIODS = ['WEEKLY', 'MONTHLY', 'QUARTERLY'] as const;
 export const COUNCIL_ROLES = ['EXECUTIVE_SPONSOR', 'PROGRAM_MANAGER', 'FINANCE', 'LEGAL', 'MEMBER'] as const;
+export const REVIEW_CADENCES = ['WEEKLY', 'MONTHLY', 'QUARTERLY', 'ANNUAL'] as const;
+export type ReviewCadence = (typeof REVIEW_CADENCES)[number];
 export const ROLES = ['ADMIN', 'PROGRAM_MANAGER', 'EXECUTIVE', 'VENDOR', 'VIEWER'] as const;
 export const ESCALATION_STATUSES = ['OPEN', 'ACKNOWLEDGED', 'RESOLVED'] as const;
 

@@ -56,15 +56,15 @@ describe('vendors and engagements', () => {
     ]);
     expect(created.body.escalationLevels).toHaveLength(2);
     expect(
-      created.body.escalationPolicies.map((p: { severity: string; acknowledgeMins: number }) => [
+      created.body.escalationPolicies.map((p: { severity: string; acknowledgeSeconds: number }) => [
         p.severity,
-        p.acknowledgeMins,
+        p.acknowledgeSeconds,
       ]),
     ).toEqual([
-      ['P1', 15],
-      ['P2', 60],
-      ['P3', 240],
-      ['P4', 480],
+      ['P1', 900],
+      ['P2', 3600],
+      ['P3', 14400],
+      ['P4', 28800],
     ]);
     const read = await pm('GET', `/engagements/${created.body.id}`);
     expect(read.status).toBe(200);

@@ -108,6 +108,8 @@ CREATE TABLE "Engagement" (
     "atRiskPct" DECIMAL(5,2) NOT NULL,
     "exitTriggers" TEXT[],
     "timeZone" TEXT NOT NULL DEFAULT 'UTC',
+    "reviewCadences" "ReviewCadence"[] DEFAULT ARRAY['WEEKLY', 'MONTHLY', 'QUARTERLY', 'ANNUAL']::"ReviewCadence"[],
+    "reviewGraceSeconds" INTEGER NOT NULL DEFAULT 259200,
     "stage" "LifecycleStage" NOT NULL DEFAULT 'CONTRACTED',
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updatedAt" TIMESTAMP(3) NOT NULL,
@@ -132,8 +134,8 @@ CREATE TABLE "EscalationPolicy" (
     "id" UUID NOT NULL,
     "engagementId" UUID NOT NULL,
     "severity" "Severity" NOT NULL,
-    "acknowledgeMins" INTEGER NOT NULL,
-    "resolveMins" INTEGER NOT NULL,
+    "acknowledgeSeconds" INTEGER NOT NULL,
+    "resolveSeconds" INTEGER NOT NULL,
     "businessHours" BOOLEAN NOT NULL DEFAULT false,
 
     CONSTRAINT "EscalationPolicy_pkey" PRIMARY KEY ("id")
@@ -330,6 +332,8 @@ CREATE TABLE "Escalation" (
     "description" TEXT NOT NULL,
     "status" "EscalationStatus" NOT NULL DEFAULT 'OPEN',
     "currentLevel" INTEGER NOT NULL DEFAULT 1,
+    "assignee" TEXT,
+    "requiresRootCause" BOOLEAN NOT NULL DEFAULT false,
     "raisedBy" TEXT NOT NULL,
     "raisedAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "acknowledgedAt" TIMESTAMP(3),
@@ -437,6 +441,20 @@ CREATE TABLE "AuditLog" (
     "idempotencyKey" TEXT,
 
     CONSTRAINT "AuditLog_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "Notification" (
+    "id" UUID NOT NULL,
+    "eventKey" TEXT NOT NULL,
+    "engagementId" UUID,
+    "recipient" TEXT NOT NULL,
+    "subject" TEXT NOT NULL,
+    "payload" JSONB NOT NULL,
+    "channels" TEXT[],
+    "sentAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "Notification_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateIndex
@@ -558,6 +576,12 @@ CREATE INDEX "AuditLog_entityType_entityId_idx" ON "AuditLog"("entityType", "ent
 
 -- CreateIndex
 CREATE INDEX "AuditLog_at_idx" ON "AuditLog"("at");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "Notification_eventKey_key" ON "Notification"("eventKey");
+
+-- CreateIndex
+CREATE INDEX "Notification_engagementId_idx" ON "Notification"("engagementId");
 
 -- AddForeignKey
 ALTER TABLE "VendorCertification" ADD CONSTRAINT "VendorCertification_vendorId_fkey" FOREIGN KEY ("vendorId") REFERENCES "Vendor"("id") ON DELETE CASCADE ON UPDATE CASCADE;

@@ -1,0 +1,72 @@
+/**
+ * Calendar arithmetic in an engagement's time zone: review periods (weeks start on Monday) and business-hours
+ * deadlines (Monday–Friday, 09:00–17:00). Pure: every function takes the instant it works from.
+ */
+import { DateTime } from 'luxon';
+import type { ReviewCadence } from './types';
+
+const UNIT = { WEEKLY: 'week', MONTHLY: 'month', QUARTERLY: 'quarter', ANNUAL: 'year' } as const;
+
+export interface Period {
+  cadence: ReviewCadence;
+  /** ISO instants; the period is [start, end). */
+  start: string;
+  end: string;
+}
+
+/** The first whole period of a cadence that starts at or after `fromMs`. */
+export function firstPeriodFrom(cadence: ReviewCadence, fromMs: number, timeZone: string): Period {
+  const from = DateTime.fromMillis(fromMs, { zone: timeZone });
+  const startOfUnit = from.startOf(UNIT[cadence]);
+  const start = startOfUnit.toMillis() === from.toMillis() ? startOfUnit : startOfUnit.plus({ [UNIT[cadence]]: 1 });
+  return periodStartingAt(cadence, start);
+}
+
+/** The period right after `period`. */
+export function nextPeriod(period: Period, timeZone: string): Period {
+  return periodStartingAt(period.cadence, DateTime.fromISO(period.end, { zone: timeZone }));
+}
+
+function periodStartingAt(cadence: ReviewCadence, start: DateTime): Period {
+  return { cadence, start: start.toUTC().toISO()!, end: start.plus({ [UNIT[cadence]]: 1 }).toUTC().toISO()! };
+}
+
+/** The period's dates as the engagement sees them, for the review's row: [first day, last day]. */
+export function periodDates(period: Period, timeZone: string): { from: string; to: string } {
+  const start = DateTime.fromISO(period.start, { zone: timeZone });
+  const end = DateTime.fromISO(period.end, { zone: timeZone }).minus({ days: 1 });
+  return { from: start.toISODate()!, to: end.toISODate()! };
+}
+
+const DAY_START_HOUR = 9;
+const DAY_END_HOUR = 17;
+
+/** The instant `seconds` of business time after `fromMs`: only Monday–Friday 09:00–17:00 local time count. */
+export function addBusinessSeconds(fromMs: number, seconds: number, timeZone: string): number {
+  let cursor: DateTime = DateTime.fromMillis(fromMs, { zone: timeZone });
+  let remaining = seconds;
+  for (let guard = 0; guard < 10_000; guard++) {
+    cursor = nextBusinessMoment(cursor);
+    const closing = cursor.set({ hour: DAY_END_HOUR, minute: 0, second: 0, millisecond: 0 });
+    const available = closing.diff(cursor, 'seconds').seconds;
+    if (remaining <= available) return cursor.plus({ seconds: remaining }).toMillis();
+    remaining -= available;
+    cursor = closing;
+  }
+  throw new Error('business-hours deadline too far away');
+}
+
+function nextBusinessMoment(t: DateTime): DateTime {
+  let cursor: DateTime = t;
+  for (;;) {
+    const opening = cursor.set({ hour: DAY_START_HOUR, minute: 0, second: 0, millisecond: 0 });
+    const closing = cursor.set({ hour: DAY_END_HOUR, minute: 0, second: 0, millisecond: 0 });
+    if (cursor.weekday <= 5 && cursor < closing) return cursor < opening ? opening : cursor;
+    cursor = cursor.plus({ days: 1 }).startOf('day');
+  }
+}
+
+/** Deadline `seconds` after `fromMs`, in wall-clock or business time. */
+export function deadlineAfter(fromMs: number, seconds: number, businessHours: boolean, timeZone: string): number {
+  return businessHours ? addBusinessSeconds(fromMs, seconds, timeZone) : fromMs + seconds * 1000;
+}

@@ -1,0 +1,89 @@
+/**
+ * Service credits: what the vendor owes for a month's missed service levels. Tiers and the cap are data
+ * (the engagement's); the arithmetic is shown line by line. Money in integer cents: exact. Pure.
+ */
+import type { KpiDirection } from './types';
+
+export interface CreditTier {
+  /** Shortfall from target, in the KPI's unit, that this tier covers; null = any larger shortfall. */
+  maxShortfall: number | null;
+  creditPct: number;
+}
+
+export interface CreditableKpi {
+  key: string;
+  direction: KpiDirection;
+  target: number;
+  tiers: CreditTier[];
+}
+
+export interface CreditLine {
+  key: string;
+  /** Cents, after the cap has been shared out. */
+  amountCents: number;
+  arithmetic: string;
+}
+
+export interface CreditResult {
+  lines: CreditLine[];
+  totalCents: number;
+  capCents: number;
+  capped: boolean;
+  arithmetic: string[];
+}
+
+/** Shortfall from target (positive = worse than target); missing data is the worst case. */
+export function shortfall(kpi: Pick<CreditableKpi, 'direction' | 'target'>, value: number | null): number {
+  if (value === null) return Infinity;
+  return Math.max(0, kpi.direction === 'HIGHER_IS_BETTER' ? kpi.target - value : value - kpi.target);
+}
+
+export function computeServiceCredits(input: {
+  kpis: CreditableKpi[];
+  values: Record<string, number | null>;
+  monthlyFeeCents: number;
+  atRiskPct: number;
+  currency: string;
+}): CreditResult {
+  const fee = input.monthlyFeeCents;
+  const capCents = Math.round((fee * input.atRiskPct) / 100);
+  const raw: CreditLine[] = [];
+  for (const kpi of input.kpis) {
+    const value = input.values[kpi.key] ?? null;
+    const gap = shortfall(kpi, value);
+    if (gap === 0 || kpi.tiers.length === 0) continue;
+    const tiers = [...kpi.tiers].sort((a, b) => (a.maxShortfall ?? Infinity) - (b.maxShortfall ?? Infinity));
+    const tier = tiers.find((t) => t.maxShortfall === null || gap <= t.maxShortfall) ?? tiers[tiers.length - 1];
+    const amountCents = Math.round((fee * tier.creditPct) / 100);
+    const why = value === null ? 'no data (counts as the worst tier)' : `shortfall ${round(gap)} from target ${kpi.target}`;
+    const bound = tier.maxShortfall === null ? 'beyond the last bound' : `≤ ${tier.maxShortfall}`;
+    raw.push({
+      key: kpi.key,
+      amountCents,
+      arithmetic: `${kpi.key}: ${why} → tier ${bound} → ${tier.creditPct}% × ${money(fee, input.currency)} = ${money(amountCents, input.currency)}`,
+    });
+  }
+  const uncapped = raw.reduce((sum, l) => sum + l.amountCents, 0);
+  const arithmetic = raw.map((l) => l.arithmetic);
+  if (uncapped <= capCents) {
+    arithmetic.push(`total ${money(uncapped, input.currency)} (cap ${input.atRiskPct}% = ${money(capCents, input.currency)} not reached)`);
+    return { lines: raw, totalCents: uncapped, capCents, capped: false, arithmetic };
+  }
+  // Over the cap: each line keeps its share of the cap; the rounding remainder goes to the largest line.
+  const lines = raw.map((l) => ({ ...l, amountCents: Math.floor((l.amountCents * capCents) / uncapped) }));
+  const remainder = capCents - lines.reduce((sum, l) => sum + l.amountCents, 0);
+  lines.reduce((max, l) => (l.amountCents > max.amountCents ? l : max), lines[0]).amountCents += remainder;
+  lines.forEach((l) => (l.arithmetic += ` → ${money(l.amountCents, input.currency)} after the cap`));
+  arithmetic.push(
+    `total ${money(uncapped, input.currency)} exceeds the cap ${input.atRiskPct}% × ${money(fee, input.currency)} = ${money(capCents, input.currency)}: capped`,
+  );
+  return { lines, totalCents: capCents, capCents, capped: true, arithmetic };
+}
+
+export function money(cents: number, currency: string): string {
+  return `${currency} ${(cents / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+}
+
+function round(n: number): number {
+  return Math.round(n * 10_000) / 10_000;
+}
