@@ -1,14 +1,28 @@
+import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../src/db';
+import type { Notifier } from '../src/notify/notifier';
 import { createEngagementActivities } from './engagements';
 import { createEscalationActivities } from './escalations';
+import { createGovernanceActivities } from './governance';
+import { createNotificationActivities } from './notifications';
 import { createTransitionActivities } from './transition';
 
-/** Every activity the worker registers, bound to one Prisma client. */
-export function createActivities(prisma: PrismaClient) {
+export interface ActivityDeps {
+  prisma: PrismaClient;
+  /** Activities that open escalations start their workflows through it. */
+  client: Client;
+  taskQueue: string;
+  notifiers: Notifier[];
+}
+
+/** Every activity the worker registers. */
+export function createActivities(deps: ActivityDeps) {
   return {
-    ...createEngagementActivities(prisma),
-    ...createTransitionActivities(prisma),
-    ...createEscalationActivities(prisma),
+    ...createEngagementActivities(deps.prisma),
+    ...createTransitionActivities(deps.prisma),
+    ...createEscalationActivities(deps.prisma, deps.client, deps.taskQueue),
+    ...createGovernanceActivities(deps.prisma),
+    ...createNotificationActivities(deps.prisma, deps.notifiers),
   };
 }
 

@@ -37,6 +37,8 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).default('.data'),
   CACHE_DIR: z.string().min(1).optional(),
   LOG_LEVEL: logLevel.default('info'),
+  NOTIFY_WEBHOOK_URL: z.url().optional(),
+  NOTIFY_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 /** Every environment variable the product reads. */
@@ -64,6 +66,8 @@ export interface Config {
   /** Downloaded or built tools (Temporal CLI, test server) live here, outside the checkout, shared by clones. */
   cacheDir: string;
   logLevel: z.infer<typeof logLevel>;
+  /** Outgoing webhook for notifications (besides the log); signed with the secret. */
+  webhook?: { url: string; secret: string };
 }
 
 export class ConfigError extends Error {
@@ -81,6 +85,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`));
   }
   const e = parsed.data;
+  if (e.NOTIFY_WEBHOOK_URL && !e.NOTIFY_WEBHOOK_SECRET) {
+    throw new ConfigError(['NOTIFY_WEBHOOK_SECRET is required when NOTIFY_WEBHOOK_URL is set']);
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   const embeddedPostgres = e.DATABASE_URL === undefined;
   const devServer = e.TEMPORAL_ADDRESS === undefined;
@@ -105,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       e.CACHE_DIR ?? path.join(given.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'bpo-orchestrator'),
     ),
     logLevel: e.LOG_LEVEL,
+    webhook: e.NOTIFY_WEBHOOK_URL ? { url: e.NOTIFY_WEBHOOK_URL, secret: e.NOTIFY_WEBHOOK_SECRET ?? '' } : undefined,
   };
 }
 

@@ -11,13 +11,13 @@ runMain('worker', async ({ config, log, onShutdown }) => {
   await assertDatabaseReachable(prisma, config.databaseUrl);
   const client = await connectTemporal(config.temporal);
   await ensureSearchAttributes(client, log);
-  await client.connection.close();
 
-  const worker = await createWorker({ temporal: config.temporal, prisma });
+  const worker = await createWorker({ temporal: config.temporal, prisma, client, log, webhook: config.webhook });
   onShutdown(async () => {
     worker.shutdown();
   });
   log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker polling');
   await worker.run();
+  await client.connection.close();
   await prisma.$disconnect();
 });

@@ -28,7 +28,14 @@ export function nextPeriod(period: Period, timeZone: string): Period {
 }
 
 function periodStartingAt(cadence: ReviewCadence, start: DateTime): Period {
-  return { cadence, start: start.toUTC().toISO()!, end: start.plus({ [UNIT[cadence]]: 1 }).toUTC().toISO()! };
+  return {
+    cadence,
+    start: start.toUTC().toISO()!,
+    end: start
+      .plus({ [UNIT[cadence]]: 1 })
+      .toUTC()
+      .toISO()!,
+  };
 }
 
 /** The period's dates as the engagement sees them, for the review's row: [first day, last day]. */

@@ -55,7 +55,8 @@ export function computeServiceCredits(input: {
     const tiers = [...kpi.tiers].sort((a, b) => (a.maxShortfall ?? Infinity) - (b.maxShortfall ?? Infinity));
     const tier = tiers.find((t) => t.maxShortfall === null || gap <= t.maxShortfall) ?? tiers[tiers.length - 1];
     const amountCents = Math.round((fee * tier.creditPct) / 100);
-    const why = value === null ? 'no data (counts as the worst tier)' : `shortfall ${round(gap)} from target ${kpi.target}`;
+    const why =
+      value === null ? 'no data (counts as the worst tier)' : `shortfall ${round(gap)} from target ${kpi.target}`;
     const bound = tier.maxShortfall === null ? 'beyond the last bound' : `≤ ${tier.maxShortfall}`;
     raw.push({
       key: kpi.key,
@@ -66,7 +67,9 @@ export function computeServiceCredits(input: {
   const uncapped = raw.reduce((sum, l) => sum + l.amountCents, 0);
   const arithmetic = raw.map((l) => l.arithmetic);
   if (uncapped <= capCents) {
-    arithmetic.push(`total ${money(uncapped, input.currency)} (cap ${input.atRiskPct}% = ${money(capCents, input.currency)} not reached)`);
+    arithmetic.push(
+      `total ${money(uncapped, input.currency)} (cap ${input.atRiskPct}% = ${money(capCents, input.currency)} not reached)`,
+    );
     return { lines: raw, totalCents: uncapped, capCents, capped: false, arithmetic };
   }
   // Over the cap: each line keeps its share of the cap; the rounding remainder goes to the largest line.

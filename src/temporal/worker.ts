@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import {
   DefaultLogger,
   NativeConnection,
@@ -10,11 +11,18 @@ import { createActivities } from '../../activities';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db';
 import type { Logger } from '../logger';
+import { LogNotifier, WebhookNotifier, type Notifier } from '../notify/notifier';
+
+type TemporalSettings = Pick<Config['temporal'], 'address' | 'namespace' | 'taskQueue' | 'tls' | 'apiKey'>;
 
 /** A worker for the product's task queue; shared by the worker process and the tests. */
 export async function createWorker(opts: {
-  temporal: Config['temporal'];
+  temporal: TemporalSettings;
   prisma: PrismaClient;
+  /** Used by activities that start workflows (escalations). */
+  client: Client;
+  log: Logger;
+  webhook?: Config['webhook'];
   connection?: NativeConnection;
   overrides?: Partial<WorkerOptions>;
 }): Promise<Worker> {
@@ -25,12 +33,19 @@ export async function createWorker(opts: {
       tls: opts.temporal.tls || undefined,
       apiKey: opts.temporal.apiKey,
     }));
+  const notifiers: Notifier[] = [new LogNotifier(opts.log)];
+  if (opts.webhook) notifiers.push(new WebhookNotifier(opts.webhook.url, opts.webhook.secret));
   return Worker.create({
     connection,
     namespace: opts.temporal.namespace,
     taskQueue: opts.temporal.taskQueue,
     workflowsPath: require.resolve('../../workflows'),
-    activities: createActivities(opts.prisma),
+    activities: createActivities({
+      prisma: opts.prisma,
+      client: opts.client,
+      taskQueue: opts.temporal.taskQueue,
+      notifiers,
+    }),
     ...opts.overrides,
   });
 }

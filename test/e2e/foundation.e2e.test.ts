@@ -1,3 +1,4 @@
+import { createLogger } from '../../src/logger';
 import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
@@ -22,8 +23,10 @@ describe('API → Temporal dev server → worker → PostgreSQL', () => {
     env = await connectDevServer();
     const base = { address: process.env.TEST_TEMPORAL_ADDRESS!, namespace: 'default', taskQueue: TASK_QUEUE };
     worker = await createWorker({
-      temporal: { ...base, tls: false, uiPort: 0, uiUrl: '', devServer: false },
+      temporal: { ...base, tls: false },
       prisma: db.prisma,
+      client: env.client,
+      log: createLogger('worker', 'silent'),
       connection: env.nativeConnection,
       overrides: { workflowBundle: await workflowBundle(), workflowsPath: undefined },
     });

@@ -1,3 +1,4 @@
+import { createLogger } from '../../src/logger';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createWorker } from '../../src/temporal/worker';
@@ -23,11 +24,10 @@ export async function startDevStack(taskQueue: string): Promise<DevStack> {
       namespace: 'default',
       taskQueue,
       tls: false,
-      uiPort: 0,
-      uiUrl: '',
-      devServer: false,
     },
     prisma: db.prisma,
+    client: env.client,
+    log: createLogger('worker', 'silent'),
     connection: env.nativeConnection,
     overrides: { workflowBundle: await workflowBundle(), workflowsPath: undefined },
   });

@@ -13,7 +13,15 @@ const fcr: CreditableKpi = {
     { maxShortfall: null, creditPct: 4 },
   ],
 };
-const aht: CreditableKpi = { key: 'aht', direction: 'LOWER_IS_BETTER', target: 360, tiers: [{ maxShortfall: 30, creditPct: 1 }, { maxShortfall: null, creditPct: 3 }] };
+const aht: CreditableKpi = {
+  key: 'aht',
+  direction: 'LOWER_IS_BETTER',
+  target: 360,
+  tiers: [
+    { maxShortfall: 30, creditPct: 1 },
+    { maxShortfall: null, creditPct: 3 },
+  ],
+};
 const FEE = 100_000_00;
 
 describe('service credits', () => {
@@ -21,7 +29,13 @@ describe('service credits', () => {
     ['at target', { fcr: 80, aht: 360 }, 12, 0, false],
     ['inside the first tier', { fcr: 78.5, aht: 360 }, 12, 1_000_00, false],
     ['on a tier bound', { fcr: 78, aht: 360 }, 12, 1_000_00, false],
-    ['inside the second tier (the Texas DIR worked example: 2,000 on 100,000)', { fcr: 76, aht: 360 }, 12, 2_000_00, false],
+    [
+      'inside the second tier (the Texas DIR worked example: 2,000 on 100,000)',
+      { fcr: 76, aht: 360 },
+      12,
+      2_000_00,
+      false,
+    ],
     ['beyond the last bound', { fcr: 60, aht: 360 }, 12, 4_000_00, false],
     ['lower-is-better inside its first tier', { fcr: 80, aht: 390 }, 12, 1_000_00, false],
     ['lower-is-better beyond its bound', { fcr: 80, aht: 391 }, 12, 3_000_00, false],
@@ -29,14 +43,26 @@ describe('service credits', () => {
     ['two misses under the cap', { fcr: 60, aht: 500 }, 12, 7_000_00, false],
     ['two misses above a 5% cap', { fcr: 60, aht: 500 }, 5, 5_000_00, true],
   ] as const)('%s', (_name, values, atRiskPct, totalCents, capped) => {
-    const result = computeServiceCredits({ kpis: [fcr, aht], values, monthlyFeeCents: FEE, atRiskPct, currency: 'USD' });
+    const result = computeServiceCredits({
+      kpis: [fcr, aht],
+      values,
+      monthlyFeeCents: FEE,
+      atRiskPct,
+      currency: 'USD',
+    });
     expect(result.totalCents).toBe(totalCents);
     expect(result.capped).toBe(capped);
     expect(result.lines.reduce((sum, l) => sum + l.amountCents, 0)).toBe(totalCents);
   });
 
   it('shows the arithmetic', () => {
-    const result = computeServiceCredits({ kpis: [fcr], values: { fcr: 76 }, monthlyFeeCents: FEE, atRiskPct: 12, currency: 'USD' });
+    const result = computeServiceCredits({
+      kpis: [fcr],
+      values: { fcr: 76 },
+      monthlyFeeCents: FEE,
+      atRiskPct: 12,
+      currency: 'USD',
+    });
     expect(result.arithmetic).toEqual([
       'fcr: shortfall 4 from target 80 → tier ≤ 5 → 2% × USD 100,000.00 = USD 2,000.00',
       'total USD 2,000.00 (cap 12% = USD 12,000.00 not reached)',
@@ -44,7 +70,13 @@ describe('service credits', () => {
   });
 
   it('shares the cap out in proportion, to the cent', () => {
-    const result = computeServiceCredits({ kpis: [fcr, aht], values: { fcr: 60, aht: 500 }, monthlyFeeCents: 33_333_33, atRiskPct: 5, currency: 'EUR' });
+    const result = computeServiceCredits({
+      kpis: [fcr, aht],
+      values: { fcr: 60, aht: 500 },
+      monthlyFeeCents: 33_333_33,
+      atRiskPct: 5,
+      currency: 'EUR',
+    });
     expect(result.lines.map((l) => l.amountCents)).toEqual([95239, 71428]);
     expect(result.totalCents).toBe(Math.round(33_333_33 * 0.05));
   });
@@ -72,7 +104,11 @@ describe('review periods', () => {
   });
 
   it('follows the calendar in the engagement time zone, across daylight-saving changes', () => {
-    const march = firstPeriodFrom('MONTHLY', DateTime.fromISO('2027-03-01T00:00', { zone: 'Europe/Berlin' }).toMillis(), 'Europe/Berlin');
+    const march = firstPeriodFrom(
+      'MONTHLY',
+      DateTime.fromISO('2027-03-01T00:00', { zone: 'Europe/Berlin' }).toMillis(),
+      'Europe/Berlin',
+    );
     expect(march).toEqual({ cadence: 'MONTHLY', start: '2027-02-28T23:00:00.000Z', end: '2027-03-31T22:00:00.000Z' });
     expect(periodDates(march, 'Europe/Berlin')).toEqual({ from: '2027-03-01', to: '2027-03-31' });
     const q = firstPeriodFrom('QUARTERLY', DateTime.fromISO('2027-02-10T12:00', { zone: 'UTC' }).toMillis(), 'UTC');
@@ -85,9 +121,15 @@ describe('business hours', () => {
   const iso = (ms: number) => DateTime.fromMillis(ms, { zone: 'Europe/London' }).toISO({ suppressMilliseconds: true });
 
   it('counts only Monday to Friday, 09:00 to 17:00, in the engagement time zone', () => {
-    expect(iso(addBusinessSeconds(at('2027-01-04T10:00'), 4 * 3600, 'Europe/London'))).toBe('2027-01-04T14:00:00.000+00:00'.replace('.000', ''));
-    expect(iso(addBusinessSeconds(at('2027-01-08T15:00'), 4 * 3600, 'Europe/London'))).toBe('2027-01-11T11:00:00+00:00');
+    expect(iso(addBusinessSeconds(at('2027-01-04T10:00'), 4 * 3600, 'Europe/London'))).toBe(
+      '2027-01-04T14:00:00.000+00:00'.replace('.000', ''),
+    );
+    expect(iso(addBusinessSeconds(at('2027-01-08T15:00'), 4 * 3600, 'Europe/London'))).toBe(
+      '2027-01-11T11:00:00+00:00',
+    );
     expect(iso(addBusinessSeconds(at('2027-01-09T12:00'), 3600, 'Europe/London'))).toBe('2027-01-11T10:00:00+00:00');
-    expect(iso(addBusinessSeconds(at('2027-01-04T07:00'), 3 * 8 * 3600, 'Europe/London'))).toBe('2027-01-06T17:00:00+00:00');
+    expect(iso(addBusinessSeconds(at('2027-01-04T07:00'), 3 * 8 * 3600, 'Europe/London'))).toBe(
+      '2027-01-06T17:00:00+00:00',
+    );
   });
 });

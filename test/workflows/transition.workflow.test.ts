@@ -25,7 +25,12 @@ describe('transition workflow (time-skipping, real database)', () => {
       connection: env.nativeConnection,
       taskQueue: 'transition-ts',
       workflowBundle: await workflowBundle(),
-      activities: createActivities(db.prisma),
+      activities: createActivities({
+        prisma: db.prisma,
+        client: env.client,
+        taskQueue: 'transition-ts',
+        notifiers: [],
+      }),
     });
     running = worker.run();
     api = await startTestApi({ prisma: db.prisma, temporal: env.client, taskQueue: 'transition-ts' });

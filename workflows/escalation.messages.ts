@@ -1,0 +1,48 @@
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { EscalationLevelContact, SeverityPolicies } from '../src/domain/escalation';
+import type { Severity } from '../src/domain/types';
+
+export interface EscalationInput {
+  escalationId: string;
+  engagementId: string;
+  severity: Severity;
+  title: string;
+  category: string;
+  raisedAt: string;
+  timeZone: string;
+  levels: EscalationLevelContact[];
+  policies: SeverityPolicies;
+  requiresRootCause: boolean;
+  resume?: EscalationState;
+}
+
+export interface EscalationStepRecord {
+  level: number;
+  action: 'raised' | 'climbed' | 'reminded' | 'acknowledged' | 'resolved' | 'reassigned' | 'severity-changed';
+  at: string;
+  actor: string;
+  note?: string;
+}
+
+export interface EscalationState {
+  escalationId: string;
+  status: 'OPEN' | 'ACKNOWLEDGED' | 'RESOLVED';
+  severity: Severity;
+  level: number;
+  /** When the current level's clock started (raised, climbed, reminded or acknowledged). */
+  levelSince: string;
+  nextClimbAt: string | null;
+  assignee?: string;
+  requiresRootCause: boolean;
+  steps: EscalationStepRecord[];
+}
+
+export const escalationStateQuery = defineQuery<EscalationState>('escalationState');
+export const acknowledgeUpdate = defineUpdate<EscalationState, [{ actor: string; note?: string }]>('acknowledge');
+export const resolveUpdate = defineUpdate<EscalationState, [{ actor: string; resolution: string; rootCause?: string }]>(
+  'resolve',
+);
+export const reassignUpdate = defineUpdate<EscalationState, [{ actor: string; assignee: string }]>('reassign');
+export const changeSeverityUpdate = defineUpdate<EscalationState, [{ actor: string; severity: Severity }]>(
+  'changeSeverity',
+);

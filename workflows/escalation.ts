@@ -1,0 +1,198 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createEscalationActivities } from '../activities/escalations';
+import type { createNotificationActivities } from '../activities/notifications';
+import { deadlineAfter } from '../src/domain/calendar';
+import { REPEAT_THRESHOLD, REPEAT_WINDOW_DAYS } from '../src/domain/escalation';
+import { SEVERITIES } from '../src/domain/types';
+import {
+  acknowledgeUpdate,
+  changeSeverityUpdate,
+  escalationStateQuery,
+  reassignUpdate,
+  resolveUpdate,
+  type EscalationInput,
+  type EscalationState,
+  type EscalationStepRecord,
+} from './escalation.messages';
+
+const db = proxyActivities<
+  ReturnType<typeof createEscalationActivities> & ReturnType<typeof createNotificationActivities>
+>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+/**
+ * One escalation: waits for acknowledgement, then resolution, each against its severity's deadline; a missed
+ * deadline climbs one level of the matrix and notifies that level; at the top it keeps reminding the top.
+ */
+export async function escalation(input: EscalationInput): Promise<EscalationState> {
+  const state: EscalationState = input.resume ?? {
+    escalationId: input.escalationId,
+    status: 'OPEN',
+    severity: input.severity,
+    level: 1,
+    levelSince: input.raisedAt,
+    nextClimbAt: null,
+    requiresRootCause: input.requiresRootCause,
+    steps: [{ level: 1, action: 'raised', at: input.raisedAt, actor: 'system' }],
+  };
+  let revision = 0;
+  const top = Math.max(...input.levels.map((l) => l.level));
+  const now = () => new Date(Date.now()).toISOString();
+  const illegal = (message: string) => ApplicationFailure.nonRetryable(message, 'IllegalEscalationRequest');
+  const open = () => {
+    if (state.status === 'RESOLVED') throw illegal('the escalation is resolved');
+  };
+  const requireActor = (actor: unknown) => {
+    if (typeof actor !== 'string' || !actor.trim()) throw illegal('actor is required');
+  };
+
+  /** Records a step in PostgreSQL (once per step number) and in the workflow state. */
+  const record = async (
+    step: EscalationStepRecord,
+    update: Parameters<typeof db.recordEscalationStep>[0]['update'],
+  ) => {
+    state.steps.push(step);
+    revision++;
+    await db.recordEscalationStep({ escalationId: input.escalationId, stepNumber: state.steps.length, step, update });
+  };
+
+  const notifyLevel = async (reason: string) => {
+    const contact = input.levels.find((l) => l.level === state.level) ?? input.levels[input.levels.length - 1];
+    await db.notify({
+      eventKey: `escalation/${input.escalationId}/step-${state.steps.length}`,
+      engagementId: input.engagementId,
+      recipient: { role: contact.role, name: contact.contactName, email: contact.contactEmail },
+      subject: `[${state.severity}] ${input.title}: ${reason}`,
+      body: `Escalation ${input.escalationId} (${input.category}) is at level ${state.level} (${contact.role}). ${reason}.`,
+      data: { escalationId: input.escalationId, level: state.level, severity: state.severity, status: state.status },
+    });
+  };
+
+  setHandler(escalationStateQuery, () => state);
+
+  setHandler(
+    acknowledgeUpdate,
+    async ({ actor, note }) => {
+      state.status = 'ACKNOWLEDGED';
+      state.levelSince = now();
+      await record({ level: state.level, action: 'acknowledged', at: now(), actor, note }, { status: 'ACKNOWLEDGED' });
+      return state;
+    },
+    {
+      validator: ({ actor }) => {
+        requireActor(actor);
+        open();
+        if (state.status !== 'OPEN') throw illegal('the escalation is already acknowledged');
+      },
+    },
+  );
+
+  setHandler(
+    resolveUpdate,
+    async ({ actor, resolution, rootCause }) => {
+      state.status = 'RESOLVED';
+      state.nextClimbAt = null;
+      await record(
+        { level: state.level, action: 'resolved', at: now(), actor, note: resolution },
+        { status: 'RESOLVED', resolution, rootCause },
+      );
+      return state;
+    },
+    {
+      validator: ({ actor, resolution, rootCause }) => {
+        requireActor(actor);
+        open();
+        if (typeof resolution !== 'string' || resolution.trim().length < 3) throw illegal('a resolution is required');
+        if (state.requiresRootCause && !(typeof rootCause === 'string' && rootCause.trim().length >= 3)) {
+          throw illegal(
+            `a root-cause analysis is required: this is a repeated issue (${REPEAT_THRESHOLD} or more "${input.category}" escalations within ${REPEAT_WINDOW_DAYS} days)`,
+          );
+        }
+      },
+    },
+  );
+
+  setHandler(
+    reassignUpdate,
+    async ({ actor, assignee }) => {
+      state.assignee = assignee;
+      await record({ level: state.level, action: 'reassigned', at: now(), actor, note: assignee }, { assignee });
+      return state;
+    },
+    {
+      validator: ({ actor, assignee }) => {
+        requireActor(actor);
+        open();
+        if (typeof assignee !== 'string' || !assignee.trim()) throw illegal('an assignee is required');
+      },
+    },
+  );
+
+  setHandler(
+    changeSeverityUpdate,
+    async ({ actor, severity }) => {
+      const from = state.severity;
+      state.severity = severity;
+      await record(
+        { level: state.level, action: 'severity-changed', at: now(), actor, note: `${from} → ${severity}` },
+        { severity },
+      );
+      return state;
+    },
+    {
+      validator: ({ actor, severity }) => {
+        requireActor(actor);
+        open();
+        if (!(SEVERITIES as readonly string[]).includes(severity))
+          throw illegal(`severity must be one of ${SEVERITIES.join(', ')}`);
+        if (severity === state.severity) throw illegal(`the escalation is already ${severity}`);
+      },
+    },
+  );
+
+  if (!input.resume) await notifyLevel('raised');
+
+  while (state.status !== 'RESOLVED') {
+    const policy = input.policies[state.severity];
+    const seconds = state.status === 'OPEN' ? policy.acknowledgeSeconds : policy.resolveSeconds;
+    const deadline = deadlineAfter(Date.parse(state.levelSince), seconds, policy.businessHours, input.timeZone);
+    state.nextClimbAt = new Date(deadline).toISOString();
+    const seen = revision;
+    const changed = await condition(
+      () => revision !== seen || state.status === 'RESOLVED',
+      Math.max(0, deadline - Date.now()),
+    );
+    if (changed) continue;
+
+    const missed = state.status === 'OPEN' ? 'not acknowledged in time' : 'not resolved in time';
+    if (state.level < top) {
+      state.level++;
+      state.levelSince = now();
+      await record(
+        { level: state.level, action: 'climbed', at: now(), actor: 'system', note: missed },
+        { currentLevel: state.level },
+      );
+      await notifyLevel(`${missed}: escalated to you`);
+    } else {
+      state.levelSince = now();
+      await record({ level: state.level, action: 'reminded', at: now(), actor: 'system', note: missed }, {});
+      await notifyLevel(`${missed}: reminder`);
+    }
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof escalation>({ ...input, resume: state });
+    }
+  }
+  await condition(allHandlersFinished);
+  return state;
+}

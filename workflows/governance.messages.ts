@@ -1,0 +1,39 @@
+import { defineQuery } from '@temporalio/workflow';
+import type { Period } from '../src/domain/calendar';
+import type { ReviewCadence } from '../src/domain/types';
+
+export interface GovernanceInput {
+  engagementId: string;
+  vendorId: string;
+  timeZone: string;
+  cadences: ReviewCadence[];
+  graceSeconds: number;
+  /** Reviews cover whole periods starting at or after this instant. */
+  startAt: string;
+  /** Carried across continue-as-new: the next period to review, per cadence. */
+  cursors?: Partial<Record<ReviewCadence, Period>>;
+  reviewsDone?: number;
+}
+
+export interface GovernanceState {
+  engagementId: string;
+  cadences: ReviewCadence[];
+  next: Array<{ cadence: ReviewCadence; periodStart: string; periodEnd: string; dueAt: string }>;
+  reviewsDone: number;
+  lastReview?: {
+    reviewId: string;
+    cadence: ReviewCadence;
+    periodFrom: string;
+    periodTo: string;
+    overallScore: number | null;
+  };
+}
+
+export const governanceStateQuery = defineQuery<GovernanceState>('governanceState');
+
+export function governanceWorkflowId(engagementId: string): string {
+  return `engagement-${engagementId}-governance`;
+}
+
+/** Reviews per run before continue-as-new: keeps each run's history to a few hundred events. */
+export const REVIEWS_PER_RUN = 40;

@@ -1,0 +1,113 @@
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createEscalationActivities } from '../activities/escalations';
+import type { createGovernanceActivities } from '../activities/governance';
+import type { createNotificationActivities } from '../activities/notifications';
+import { firstPeriodFrom, nextPeriod, type Period } from '../src/domain/calendar';
+import type { ReviewCadence } from '../src/domain/types';
+import {
+  governanceStateQuery,
+  REVIEWS_PER_RUN,
+  type GovernanceInput,
+  type GovernanceState,
+} from './governance.messages';
+
+const db = proxyActivities<
+  ReturnType<typeof createGovernanceActivities> &
+    ReturnType<typeof createEscalationActivities> &
+    ReturnType<typeof createNotificationActivities>
+>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+/**
+ * Steady-state governance of one engagement: every enabled cadence's review runs shortly after its calendar
+ * period closes (after the grace period for late data), in order of due time, none skipped or doubled — also
+ * across continue-as-new, which carries only the next period per cadence.
+ */
+export async function governance(input: GovernanceInput): Promise<void> {
+  const cursors: Partial<Record<ReviewCadence, Period>> = { ...input.cursors };
+  for (const cadence of input.cadences) {
+    cursors[cadence] ??= firstPeriodFrom(cadence, Date.parse(input.startAt), input.timeZone);
+  }
+  const dueAt = (p: Period) => Date.parse(p.end) + input.graceSeconds * 1000;
+  const state: GovernanceState = {
+    engagementId: input.engagementId,
+    cadences: input.cadences,
+    next: [],
+    reviewsDone: input.reviewsDone ?? 0,
+  };
+  const refresh = () => {
+    state.next = input.cadences
+      .map((c) => cursors[c]!)
+      .map((p) => ({
+        cadence: p.cadence,
+        periodStart: p.start,
+        periodEnd: p.end,
+        dueAt: new Date(dueAt(p)).toISOString(),
+      }))
+      .sort((a, b) => a.dueAt.localeCompare(b.dueAt));
+  };
+  setHandler(governanceStateQuery, () => state);
+
+  let reviewsThisRun = 0;
+  while (input.cadences.length > 0) {
+    refresh();
+    const { cadence } = state.next[0];
+    const period = cursors[cadence]!;
+    await sleep(Math.max(0, dueAt(period) - Date.now()));
+
+    const outcome = await db.conductReview({ engagementId: input.engagementId, period, timeZone: input.timeZone });
+    for (const breach of outcome.breaches.filter((b) => b.escalate)) {
+      await db.raiseEscalation({
+        engagementId: input.engagementId,
+        severity: breach.status === 'missing' ? 'P2' : 'P3',
+        category: breach.key,
+        title:
+          breach.status === 'missing'
+            ? `No ${breach.key} data for ${outcome.periodFrom} – ${outcome.periodTo}`
+            : `${breach.key} breached its minimum`,
+        description:
+          breach.status === 'missing'
+            ? `No ${breach.key} measurement was submitted for the period by the end of the grace period: counted as a breach.`
+            : `${breach.key} was ${breach.value} for ${outcome.periodFrom} – ${outcome.periodTo}, worse than its minimum.`,
+        raisedBy: 'workflow:governance',
+        raisedAt: new Date(Date.now()).toISOString(),
+        key: `review/${cadence}/${outcome.periodFrom}/${breach.key}`,
+      });
+    }
+    await db.notify({
+      eventKey: `review/${outcome.reviewId}`,
+      engagementId: input.engagementId,
+      recipient: { role: 'governance council' },
+      subject: `${cadence.toLowerCase()} review ${outcome.periodFrom} – ${outcome.periodTo}: score ${outcome.overallScore ?? 'n/a'}, credits ${outcome.creditsTotal}`,
+      body: outcome.breaches.length
+        ? `Breaches: ${outcome.breaches.map((b) => `${b.key} (${b.status})`).join(', ')}. Action items were created.`
+        : 'Every scored KPI met its minimum.',
+      data: { reviewId: outcome.reviewId },
+    });
+    cursors[cadence] = nextPeriod(period, input.timeZone);
+    state.reviewsDone++;
+    state.lastReview = {
+      reviewId: outcome.reviewId,
+      cadence,
+      periodFrom: outcome.periodFrom,
+      periodTo: outcome.periodTo,
+      overallScore: outcome.overallScore,
+    };
+    reviewsThisRun++;
+
+    if (reviewsThisRun >= REVIEWS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof governance>({ ...input, cursors, reviewsDone: state.reviewsDone });
+    }
+  }
+}
