@@ -12,6 +12,7 @@ import { healthRouter } from './health';
 import { kpiRoutes } from './kpis';
 import { notFoundRoute, problemHandler } from './problem';
 import { readRoutes } from './reads';
+import { governanceRoutes } from './governance';
 import { ApiRoutes } from './route';
 import { transitionRoutes } from './transition';
 import { vendorRoutes } from './vendors';
@@ -26,6 +27,7 @@ export function createApp(deps: { prisma: PrismaClient; temporal: Client; config
   engagementRoutes(api, deps);
   kpiRoutes(api, deps);
   transitionRoutes(api, deps);
+  governanceRoutes(api, deps);
   readRoutes(api, deps);
   const openapi = openApiDocument(api);
 

@@ -311,3 +311,20 @@ export const overrideGateBody = z.strictObject({
 });
 export const noteBody = z.strictObject({ note: z.string().trim().max(1000).optional() });
 export const pauseBody = z.strictObject({ reason: z.string().trim().max(1000).optional() });
+
+// ── governance and escalations ──
+
+export const startGovernanceBody = z.strictObject({ startOn: isoDate.optional() });
+export const raiseEscalationBody = z.strictObject({
+  severity: z.enum(SEVERITIES),
+  category: z.string().regex(/^[a-z0-9_-]{1,40}$/, 'must be a short lower-case code such as fcr or billing'),
+  title: text(),
+  description: text(4000),
+});
+export const acknowledgeBody = z.strictObject({ note: z.string().trim().max(1000).optional() });
+export const resolveBody = z.strictObject({
+  resolution: z.string().trim().min(3, 'is required (at least 3 characters)').max(4000),
+  rootCause: z.string().trim().min(3, 'must be at least 3 characters').max(4000).optional(),
+});
+export const reassignBody = z.strictObject({ assignee: text() });
+export const severityBody = z.strictObject({ severity: z.enum(SEVERITIES) });

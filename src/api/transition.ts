@@ -28,6 +28,7 @@ import { conflict, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
 import { changePlanBody, idParams, noteBody, overrideGateBody, pauseBody, startTransitionBody } from './schemas';
 import { callTemporal } from './temporal-calls';
+import { rootMessage } from './governance';
 
 /** Updates answer after the workflow has recorded the decision in PostgreSQL: allow for a slow database. */
 const UPDATE_DEADLINE_MS = 30_000;
@@ -255,10 +256,4 @@ async function findOrCreatePlan(prisma: PrismaClient, engagementId: string, plan
     if (!(error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')) throw error;
   }
   return (await load())!;
-}
-
-function rootMessage(error: Error): string {
-  let cause: Error | undefined = error;
-  while (cause?.cause instanceof Error) cause = cause.cause;
-  return cause?.message ?? error.message;
 }

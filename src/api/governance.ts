@@ -1,0 +1,234 @@
+import { randomUUID } from 'node:crypto';
+import {
+  WorkflowIdConflictPolicy,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import type { z } from 'zod';
+import { openEscalation } from '../../activities/escalations';
+import {
+  acknowledgeUpdate,
+  changeSeverityUpdate,
+  escalationStateQuery,
+  reassignUpdate,
+  resolveUpdate,
+} from '../../workflows/escalation.messages';
+import { governanceStateQuery, governanceWorkflowId, type GovernanceInput } from '../../workflows/governance.messages';
+import type { Config } from '../config';
+import type { PrismaClient } from '../db';
+import { escalationWorkflowId } from '../domain/escalation';
+import { actorOf, engagementScope, type Principal } from './auth';
+import { findVisibleEngagement, workflowUrl } from './engagements';
+import { conflict, notFound, ProblemError } from './problem';
+import type { ApiRoutes } from './route';
+import {
+  acknowledgeBody,
+  idempotencyHeaders,
+  idParams,
+  raiseEscalationBody,
+  reassignBody,
+  resolveBody,
+  severityBody,
+  startGovernanceBody,
+} from './schemas';
+import { callTemporal } from './temporal-calls';
+import { DateTime } from 'luxon';
+
+const UPDATE_DEADLINE_MS = 30_000;
+
+export function governanceRoutes(
+  api: ApiRoutes,
+  deps: { prisma: PrismaClient; temporal: Client; config: Config },
+): void {
+  const { prisma, temporal, config } = deps;
+
+  api.route(
+    {
+      method: 'post',
+      path: '/engagements/:id/governance',
+      summary: 'Start recurring reviews (at steady state, or from a date the engagement sets)',
+      tag: 'governance',
+      roles: ['PROGRAM_MANAGER'],
+      params: idParams,
+      body: startGovernanceBody,
+      responses: { 202: 'Started or already running', 404: 'No such engagement', 409: 'Not yet in steady state' },
+    },
+    async ({ params, body, principal }) => {
+      const e = await findVisibleEngagement(prisma, principal, params.id);
+      if (['EXIT', 'CLOSED'].includes(e.stage)) throw conflict(`engagement is in stage ${e.stage}`);
+      if (!body.startOn && e.stage !== 'STEADY_STATE' && e.stage !== 'RENEWAL') {
+        throw conflict('reviews start at steady state: give startOn to start them earlier');
+      }
+      const startAt = body.startOn
+        ? DateTime.fromISO(body.startOn, { zone: e.timeZone }).toUTC().toISO()!
+        : new Date().toISOString();
+      const input: GovernanceInput = {
+        engagementId: e.id,
+        vendorId: e.vendorId,
+        timeZone: e.timeZone,
+        cadences: e.reviewCadences,
+        graceSeconds: e.reviewGraceSeconds,
+        startAt,
+      };
+      const workflowId = governanceWorkflowId(e.id);
+      const handle = await callTemporal(temporal, () =>
+        temporal.workflow.start('governance', {
+          workflowId,
+          taskQueue: config.temporal.taskQueue,
+          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+          args: [input],
+        }),
+      );
+      return {
+        status: 202,
+        body: { workflowId, runId: handle.firstExecutionRunId, workflowUrl: workflowUrl(config, workflowId) },
+      };
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/engagements/:id/governance',
+      summary: 'Review cadences and the next review of each',
+      tag: 'governance',
+      roles: [],
+      params: idParams,
+      responses: { 200: 'Live governance state (null when not started)', 404: 'No such engagement' },
+    },
+    async ({ params, principal }) => {
+      await findVisibleEngagement(prisma, principal, params.id);
+      let live = null;
+      try {
+        live = await callTemporal(temporal, () =>
+          temporal.workflow.getHandle(governanceWorkflowId(params.id)).query(governanceStateQuery),
+        );
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
+      return { status: 200, body: { live, workflowUrl: workflowUrl(config, governanceWorkflowId(params.id)) } };
+    },
+  );
+
+  api.route(
+    {
+      method: 'post',
+      path: '/engagements/:id/escalations',
+      summary: 'Raise an escalation (it climbs the matrix on its own)',
+      tag: 'escalations',
+      roles: ['PROGRAM_MANAGER', 'VENDOR'],
+      params: idParams,
+      body: raiseEscalationBody,
+      headers: idempotencyHeaders,
+      responses: { 201: 'Raised (a repeated Idempotency-Key returns the first)', 404: 'No such engagement' },
+    },
+    async ({ params, body, principal, req }) => {
+      await findVisibleEngagement(prisma, principal, params.id);
+      const key = req.get('idempotency-key') ? `api/${req.get('idempotency-key')}` : `api/${randomUUID()}`;
+      const opened = await callTemporal(temporal, () =>
+        openEscalation(prisma, temporal, config.temporal.taskQueue, {
+          engagementId: params.id,
+          ...body,
+          raisedBy: actorOf(principal),
+          raisedAt: new Date().toISOString(),
+          key,
+        }),
+      );
+      return { status: 201, body: { ...opened, workflowUrl: workflowUrl(config, opened.workflowId) } };
+    },
+  );
+
+  const visibleEscalation = async (principal: Principal, id: string) => {
+    const escalation = await prisma.escalation.findFirst({
+      where: { id, engagement: engagementScope(principal) },
+      include: { steps: { orderBy: { occurredAt: 'asc' } } },
+    });
+    if (!escalation) throw notFound(`escalation ${id}`);
+    return escalation;
+  };
+
+  api.route(
+    {
+      method: 'get',
+      path: '/escalations/:id',
+      summary: 'Read an escalation: level history and when it next climbs',
+      tag: 'escalations',
+      roles: [],
+      params: idParams,
+      responses: { 200: 'The escalation', 404: 'No such escalation' },
+    },
+    async ({ params, principal }) => {
+      const escalation = await visibleEscalation(principal, params.id);
+      let live = null;
+      try {
+        live = await callTemporal(temporal, () =>
+          temporal.workflow.getHandle(escalationWorkflowId(params.id)).query(escalationStateQuery),
+        );
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError) && !(error instanceof ProblemError)) throw error;
+      }
+      return {
+        status: 200,
+        body: { ...escalation, live, workflowUrl: workflowUrl(config, escalationWorkflowId(params.id)) },
+      };
+    },
+  );
+
+  const act = <B extends z.ZodType>(
+    path: string,
+    summary: string,
+    roles: Array<'PROGRAM_MANAGER' | 'VENDOR'>,
+    body: B,
+    send: (id: string, actor: string, body: z.infer<B>) => Promise<unknown>,
+  ) =>
+    api.route(
+      {
+        method: 'post',
+        path: `/escalations/:id/${path}`,
+        summary,
+        tag: 'escalations',
+        roles,
+        params: idParams,
+        body,
+        responses: { 200: 'The escalation state after the change', 404: 'No such escalation', 409: 'Not allowed now' },
+      },
+      async ({ params, body: parsed, principal }) => {
+        await visibleEscalation(principal, params.id);
+        try {
+          return {
+            status: 200,
+            body: await callTemporal(temporal, () => send(params.id, actorOf(principal), parsed), UPDATE_DEADLINE_MS),
+          };
+        } catch (error) {
+          if (error instanceof WorkflowUpdateFailedError) throw conflict(rootMessage(error));
+          if (error instanceof WorkflowNotFoundError) throw conflict('the escalation workflow is not running');
+          throw error;
+        }
+      },
+    );
+  const handle = (id: string) => temporal.workflow.getHandle(escalationWorkflowId(id));
+  act('acknowledge', 'Acknowledge an escalation', ['PROGRAM_MANAGER', 'VENDOR'], acknowledgeBody, (id, actor, b) =>
+    handle(id).executeUpdate(acknowledgeUpdate, { args: [{ actor, note: b.note }] }),
+  );
+  act(
+    'resolve',
+    'Resolve an escalation, with its resolution and root cause',
+    ['PROGRAM_MANAGER', 'VENDOR'],
+    resolveBody,
+    (id, actor, b) =>
+      handle(id).executeUpdate(resolveUpdate, { args: [{ actor, resolution: b.resolution, rootCause: b.rootCause }] }),
+  );
+  act('reassign', 'Reassign an escalation', ['PROGRAM_MANAGER'], reassignBody, (id, actor, b) =>
+    handle(id).executeUpdate(reassignUpdate, { args: [{ actor, assignee: b.assignee }] }),
+  );
+  act('severity', 'Change the severity of an escalation', ['PROGRAM_MANAGER'], severityBody, (id, actor, b) =>
+    handle(id).executeUpdate(changeSeverityUpdate, { args: [{ actor, severity: b.severity }] }),
+  );
+}
+
+export function rootMessage(error: Error): string {
+  let cause: Error | undefined = error;
+  while (cause?.cause instanceof Error) cause = cause.cause;
+  return cause?.message ?? error.message;
+}

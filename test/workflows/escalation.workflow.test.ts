@@ -1,0 +1,96 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { Activities } from '../../activities';
+import { DEFAULT_ESCALATION_POLICIES } from '../../src/domain/defaults';
+import type { SeverityPolicies } from '../../src/domain/escalation';
+import { escalationStateQuery, type EscalationInput } from '../../workflows/escalation.messages';
+import { createTimeSkippingEnv, workflowBundle } from '../helpers/temporal';
+
+const policies = Object.fromEntries(
+  DEFAULT_ESCALATION_POLICIES.map(({ severity, ...p }) => [severity, p]),
+) as SeverityPolicies;
+const levels = ['operations lead', 'account manager', 'delivery head', 'governance council'].map((role, i) => ({
+  level: i + 1,
+  role,
+  contactName: role,
+  contactEmail: `${role.replace(/ /g, '.')}@example.com`,
+}));
+
+describe('escalation workflow (time-skipping)', () => {
+  let env: TestWorkflowEnvironment;
+  beforeEach(async () => {
+    env = await createTimeSkippingEnv();
+  });
+  afterEach(() => env?.teardown());
+
+  async function run(input: Partial<EscalationInput>, forMs: number) {
+    const notices: string[] = [];
+    const activities: Pick<Activities, 'recordEscalationStep' | 'notify'> = {
+      recordEscalationStep: async () => undefined,
+      notify: async (notice) => {
+        notices.push(`${notice.recipient.role}: ${notice.subject}`);
+        return { sent: true };
+      },
+    };
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'esc',
+      workflowBundle: await workflowBundle(),
+      activities,
+    });
+    return worker.runUntil(async () => {
+      const raisedAt = new Date(await env.currentTimeMs()).toISOString();
+      const handle = await env.client.workflow.start('escalation', {
+        workflowId: 'escalation-e1',
+        taskQueue: 'esc',
+        args: [
+          {
+            escalationId: 'e1',
+            engagementId: 'g1',
+            severity: 'P1',
+            title: 'Outage',
+            category: 'outage',
+            raisedAt,
+            timeZone: 'UTC',
+            levels,
+            policies,
+            requiresRootCause: false,
+            ...input,
+          },
+        ],
+      });
+      await env.sleep(forMs);
+      const state = await handle.query(escalationStateQuery);
+      await handle.terminate('test over');
+      return { state, notices, raisedAt: Date.parse(raisedAt) };
+    });
+  }
+
+  it('climbs one level every 15 minutes while a P1 stays unacknowledged, then keeps reminding the top', async () => {
+    const { state, notices, raisedAt } = await run({}, 61 * 60_000);
+    expect(state.steps.map((s) => [s.action, s.level, Math.round((Date.parse(s.at) - raisedAt) / 1000) / 60])).toEqual([
+      ['raised', 1, 0],
+      ['climbed', 2, 15],
+      ['climbed', 3, 30],
+      ['climbed', 4, 45],
+      ['reminded', 4, 60],
+    ]);
+    expect(notices.map((n) => n.split(':')[0])).toEqual([
+      'operations lead',
+      'account manager',
+      'delivery head',
+      'governance council',
+      'governance council',
+    ]);
+    expect(Math.round((Date.parse(state.nextClimbAt!) - raisedAt) / 1000)).toBe(75 * 60);
+  });
+
+  it('counts a P3 deadline in business hours of the engagement time zone', async () => {
+    // raised on a Friday at 15:00 in London: 4 business hours end on Monday at 11:00
+    const friday = Date.parse('2027-01-08T15:00:00Z');
+    await env.sleep(friday - (await env.currentTimeMs()));
+    const { state } = await run({ severity: 'P3', timeZone: 'Europe/London' }, 60_000);
+    expect(state.level).toBe(1);
+    expect(state.nextClimbAt!.slice(0, 19)).toBe('2027-01-11T11:00:00');
+  });
+});

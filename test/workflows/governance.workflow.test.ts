@@ -1,0 +1,147 @@
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { Activities } from '../../activities';
+import { periodDates, type Period } from '../../src/domain/calendar';
+import type { ReviewCadence } from '../../src/domain/types';
+import { governanceStateQuery, REVIEWS_PER_RUN, type GovernanceInput } from '../../workflows/governance.messages';
+import { recordHistoryIfAsked } from '../helpers/record';
+import { createTimeSkippingEnv, workflowBundle } from '../helpers/temporal';
+
+type Conducted = { cadence: ReviewCadence; from: string; to: string };
+
+/** Years of reviews in seconds on the time-skipping server; activities are stand-ins that record what they were asked. */
+describe('governance workflow (time-skipping)', () => {
+  // A server per test: each one's clock starts from today, so its dates lie ahead of it.
+  let env: TestWorkflowEnvironment;
+  beforeEach(async () => {
+    env = await createTimeSkippingEnv();
+  });
+  afterEach(() => env?.teardown());
+
+  /** Runs governance until `until` (workflow time), then hands the still-running workflow to `inspect` (worker up). */
+  async function runGovernance(
+    taskQueue: string,
+    input: Omit<GovernanceInput, 'engagementId' | 'vendorId'>,
+    until: string,
+    inspect: (handle: WorkflowHandleWithFirstExecutionRunId, conducted: Conducted[]) => Promise<void>,
+  ) {
+    const conducted: Conducted[] = [];
+    const activities: Pick<Activities, 'conductReview' | 'raiseEscalation' | 'notify'> = {
+      conductReview: async ({ period, timeZone }: { period: Period; timeZone: string }) => {
+        const { from, to } = periodDates(period, timeZone);
+        conducted.push({ cadence: period.cadence, from, to });
+        return {
+          reviewId: `${period.cadence}-${from}`,
+          cadence: period.cadence,
+          periodFrom: from,
+          periodTo: to,
+          overallScore: 99,
+          creditsTotal: '0.00',
+          breaches: [],
+        };
+      },
+      raiseEscalation: async () => ({ escalationId: 'none' }),
+      notify: async () => ({ sent: true }),
+    };
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities,
+    });
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start('governance', {
+        workflowId: `governance-${taskQueue}`,
+        taskQueue,
+        args: [{ engagementId: 'e1', vendorId: 'v1', ...input }],
+      });
+      await env.sleep(Date.parse(until) - (await env.currentTimeMs()));
+      await inspect(handle, conducted);
+      await handle.terminate('test over');
+    });
+  }
+
+  it('runs exactly 52 weekly, 12 monthly and 4 quarterly reviews in a year, each for its calendar period', async () => {
+    await runGovernance(
+      'governance-year',
+      {
+        timeZone: 'Europe/Paris',
+        cadences: ['WEEKLY', 'MONTHLY', 'QUARTERLY'],
+        graceSeconds: 3 * 86_400,
+        startAt: '2028-12-31T23:00:00.000Z',
+      },
+      '2030-01-04T00:00:00.000Z',
+      async (handle, conducted) => {
+        const inYear = conducted.filter((c) => c.to <= '2029-12-31');
+        const of = (cadence: ReviewCadence) => inYear.filter((c) => c.cadence === cadence);
+        expect(of('WEEKLY')).toHaveLength(52);
+        expect(of('MONTHLY')).toHaveLength(12);
+        expect(of('QUARTERLY')).toHaveLength(4);
+        expect(of('WEEKLY')[0]).toMatchObject({ from: '2029-01-01', to: '2029-01-07' });
+        expect(of('WEEKLY')[51]).toMatchObject({ from: '2029-12-24', to: '2029-12-30' });
+        expect(of('MONTHLY').map((c) => `${c.from}/${c.to}`)).toContain('2029-02-01/2029-02-28');
+        expect(of('QUARTERLY').map((c) => `${c.from}/${c.to}`)).toEqual([
+          '2029-01-01/2029-03-31',
+          '2029-04-01/2029-06-30',
+          '2029-07-01/2029-09-30',
+          '2029-10-01/2029-12-31',
+        ]);
+        // no period twice
+        expect(new Set(conducted.map((c) => `${c.cadence}/${c.from}`)).size).toBe(conducted.length);
+        // the next reviews wait for their period to close and the 3-day grace for late data to pass
+        const state = await handle.query(governanceStateQuery);
+        expect(state.next.map((n) => [n.cadence, n.periodStart, n.dueAt])).toEqual([
+          ['WEEKLY', '2029-12-30T23:00:00.000Z', '2030-01-09T23:00:00.000Z'],
+          ['MONTHLY', '2029-12-31T23:00:00.000Z', '2030-02-03T23:00:00.000Z'],
+          ['QUARTERLY', '2029-12-31T23:00:00.000Z', '2030-04-03T22:00:00.000Z'],
+        ]);
+        await recordHistoryIfAsked(handle, 'governance-year-time-skipping');
+      },
+    );
+  });
+
+  it('keeps a 5-year engagement’s history bounded by continuing as new, with no review skipped or doubled', async () => {
+    await runGovernance(
+      'governance-5y',
+      {
+        timeZone: 'UTC',
+        cadences: ['WEEKLY', 'MONTHLY', 'QUARTERLY', 'ANNUAL'],
+        graceSeconds: 86_400,
+        startAt: '2027-01-01T00:00:00.000Z',
+      },
+      '2032-01-03T00:00:00.000Z',
+      async (handle, conducted) => {
+        const weekly = conducted.filter((c) => c.cadence === 'WEEKLY');
+        expect(conducted.filter((c) => c.cadence === 'MONTHLY')).toHaveLength(60);
+        expect(conducted.filter((c) => c.cadence === 'QUARTERLY')).toHaveLength(20);
+        expect(conducted.filter((c) => c.cadence === 'ANNUAL')).toHaveLength(5);
+        // consecutive weekly periods, no gap and no repeat across the run boundaries
+        weekly.forEach((w, i) => {
+          if (i > 0) expect(Date.parse(w.from) - Date.parse(weekly[i - 1].from)).toBe(7 * 86_400_000);
+        });
+        expect(new Set(conducted.map((c) => `${c.cadence}/${c.from}`)).size).toBe(conducted.length);
+
+        // every run of the chain stays under the bound
+        const sizes: number[] = [];
+        const runId: string | undefined =
+          (await handle.describe()).raw.workflowExecutionInfo?.execution?.runId ?? undefined;
+        let first = handle.firstExecutionRunId;
+        for (let guard = 0; guard < 100 && first; guard++) {
+          const history = await env.client.workflow.getHandle(handle.workflowId, first).fetchHistory();
+          sizes.push(history.events!.length);
+          const next = history.events!.find((e) => e.workflowExecutionContinuedAsNewEventAttributes)
+            ?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+          if (!next || first === runId) break;
+          first = next;
+        }
+        const HISTORY_BOUND = 1_500;
+        expect(sizes.length).toBeGreaterThanOrEqual(Math.floor(conducted.length / REVIEWS_PER_RUN));
+        expect(Math.max(...sizes)).toBeLessThan(HISTORY_BOUND);
+        console.info(
+          `5 years: ${conducted.length} reviews in ${sizes.length} runs; largest run history ${Math.max(...sizes)} events`,
+        );
+      },
+    );
+  });
+});
