@@ -9,7 +9,7 @@ import { workflowBundle } from '../helpers/temporal';
  */
 const dir = path.join(__dirname, '..', 'fixtures', 'histories');
 const fixtures = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
-const workflowTypes = ['engagementLifecycle', 'transition'];
+const workflowTypes = ['engagementLifecycle', 'transition', 'governance', 'escalation'];
 
 describe('replay of recorded histories', () => {
   it.each(workflowTypes)('has at least one recorded history for %s', (type) => {

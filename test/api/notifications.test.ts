@@ -1,0 +1,76 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createNotificationActivities } from '../../activities/notifications';
+import { signWebhook, WebhookNotifier, type Notice } from '../../src/notify/notifier';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+
+const SECRET = 'a-shared-secret-of-some-length';
+
+/** The webhook notifier against a real HTTP receiver on loopback. */
+describe('webhook notifications', () => {
+  let db: TestDatabase;
+  let server: Server;
+  let url: string;
+  const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
+  let failuresLeft = 0;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body });
+        if (failuresLeft > 0) {
+          failuresLeft--;
+          res.writeHead(503).end();
+        } else res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/bpo`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    await db.drop();
+  });
+  beforeEach(() => {
+    received.length = 0;
+  });
+
+  const notice = (eventKey: string): Notice => ({
+    eventKey,
+    recipient: { role: 'account manager', email: 'am@vendor.example' },
+    subject: '[P1] IVR down: escalated to you',
+    body: 'Escalation climbed to level 2.',
+  });
+
+  it('signs the payload so the receiver can verify it', async () => {
+    const { notify } = createNotificationActivities(db.prisma, [new WebhookNotifier(url, SECRET)]);
+    await notify(notice('evt-signed'));
+    const [{ headers, body }] = received;
+    expect(headers['x-bpo-event-id']).toBe('evt-signed');
+    expect(headers['x-bpo-signature']).toBe(signWebhook(SECRET, String(headers['x-bpo-timestamp']), body));
+    expect(headers['x-bpo-signature']).not.toBe(
+      signWebhook('another-secret-entirely!!', String(headers['x-bpo-timestamp']), body),
+    );
+    expect(JSON.parse(body).subject).toBe('[P1] IVR down: escalated to you');
+  });
+
+  it('fails while the receiver fails (so Temporal retries the activity), and is sent once it succeeds', async () => {
+    const { notify } = createNotificationActivities(db.prisma, [new WebhookNotifier(url, SECRET)]);
+    failuresLeft = 2;
+    await expect(notify(notice('evt-retried'))).rejects.toThrow('answered 503');
+    await expect(notify(notice('evt-retried'))).rejects.toThrow('answered 503');
+    await expect(notify(notice('evt-retried'))).resolves.toEqual({ sent: true });
+    expect(received.map((r) => r.headers['x-bpo-event-id'])).toEqual(['evt-retried', 'evt-retried', 'evt-retried']);
+    expect(await db.prisma.notification.count({ where: { eventKey: 'evt-retried' } })).toBe(1);
+  });
+
+  it('does not send an event again once it was delivered', async () => {
+    const { notify } = createNotificationActivities(db.prisma, [new WebhookNotifier(url, SECRET)]);
+    await notify(notice('evt-once'));
+    await expect(notify(notice('evt-once'))).resolves.toEqual({ sent: false });
+    expect(received).toHaveLength(1);
+  });
+});

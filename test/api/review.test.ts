@@ -1,0 +1,81 @@
+import { createGovernanceActivities } from '../../activities/governance';
+import { firstPeriodFrom } from '../../src/domain/calendar';
+import { anEngagement, aVendor } from '../builders/engagement';
+import { startApiFixture } from '../helpers/api-fixture';
+import { putMeasurements } from '../helpers/kpi-data';
+
+type Fixture = Awaited<ReturnType<typeof startApiFixture>>;
+
+/** The review activity against a real PostgreSQL: scorecard, credits with arithmetic, action items, once per period. */
+describe('conducting a review', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await startApiFixture();
+  });
+  afterAll(() => f.close());
+
+  it('scores the month, computes capped credits, creates action items for breaches, and stores it once', async () => {
+    // given October data: FCR below its minimum, AHT at target; and September data for the trend
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    const { body: e } = await pm(
+      'POST',
+      '/engagements',
+      anEngagement(vendorId, { monthlyFee: '100000.00', atRiskPct: 10 }),
+    );
+    await putMeasurements(f.db.prisma, e.id, { start: '2026-09-01', end: '2026-09-30' }, { fcr: 72, aht: 350 });
+    await putMeasurements(f.db.prisma, e.id, { start: '2026-10-01', end: '2026-10-31' }, { fcr: 65, aht: 360 });
+    const { conductReview } = createGovernanceActivities(f.db.prisma);
+    const september = firstPeriodFrom('MONTHLY', Date.parse('2026-09-01T00:00:00Z'), 'UTC');
+    const october = firstPeriodFrom('MONTHLY', Date.parse('2026-10-01T00:00:00Z'), 'UTC');
+
+    // when both months are reviewed, October twice
+    await conductReview({ engagementId: e.id, period: september, timeZone: 'UTC' });
+    const outcome = await conductReview({ engagementId: e.id, period: october, timeZone: 'UTC' });
+    const again = await conductReview({ engagementId: e.id, period: october, timeZone: 'UTC' });
+
+    // then October has one review: FCR breached (10 below target → the open-ended 3% tier), trend −7
+    expect(again).toEqual(outcome);
+    expect(outcome).toMatchObject({ periodFrom: '2026-10-01', periodTo: '2026-10-31', creditsTotal: '3000.00' });
+    expect(outcome.breaches).toEqual([{ key: 'fcr', status: 'breached', value: 65, escalate: true }]);
+    const reviews = (await pm('GET', `/engagements/${e.id}/reviews`)).body.items;
+    expect(reviews).toHaveLength(2);
+    const [oct] = reviews;
+    expect(
+      oct.credits.map((c: { slaKey: string; amount: string; arithmetic: string }) => [
+        c.slaKey,
+        c.amount,
+        c.arithmetic,
+      ]),
+    ).toEqual([
+      [
+        'fcr',
+        '3000',
+        'fcr: shortfall 10 from target 75 → tier beyond the last bound → 3% × USD 100,000.00 = USD 3,000.00',
+      ],
+    ]);
+    const fcr = oct.scorecard.kpis.find((k: { key: string }) => k.key === 'fcr');
+    expect(fcr).toMatchObject({ value: 65, target: 75, minimum: 70, status: 'breached', trend: -7 });
+    const items = (await pm('GET', `/engagements/${e.id}/action-items`)).body.items;
+    expect(items.map((i: { title: string }) => i.title)).toEqual([
+      'Corrective action for fcr (65 breaches its minimum)',
+    ]);
+  });
+
+  it('counts a KPI without data as missing, a breach with the worst credit tier', async () => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    const { body: e } = await pm('POST', '/engagements', anEngagement(vendorId));
+    const { conductReview } = createGovernanceActivities(f.db.prisma);
+    const outcome = await conductReview({
+      engagementId: e.id,
+      period: firstPeriodFrom('MONTHLY', Date.parse('2026-10-01T00:00:00Z'), 'UTC'),
+      timeZone: 'UTC',
+    });
+    expect(outcome.breaches.map((b) => [b.key, b.status])).toEqual([
+      ['aht', 'missing'],
+      ['fcr', 'missing'],
+    ]);
+    expect(outcome.creditsTotal).toBe('3000.00');
+  });
+});

@@ -1,0 +1,142 @@
+import { escalationWorkflowId } from '../../src/domain/escalation';
+import { anEngagement, aVendor } from '../builders/engagement';
+import { startDevStack, type DevStack } from '../helpers/dev-worker';
+import { recordHistoryIfAsked } from '../helpers/record';
+import { eventually } from '../helpers/wait';
+
+/** Acknowledge/resolve races belong on the dev server: short deadlines come from the engagement's own matrix. */
+describe('escalations through the API (dev server)', () => {
+  let s: DevStack;
+  beforeAll(async () => {
+    s = await startDevStack('escalations');
+  });
+  afterAll(() => s.close());
+
+  async function anEngagementWithFastP1() {
+    const pm = await s.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    const { body: e } = await pm(
+      'POST',
+      '/engagements',
+      anEngagement(vendorId, {
+        escalationLevels: [
+          { level: 1, role: 'operations lead', contactName: 'Olu', contactEmail: 'ops@vendor.example' },
+          { level: 2, role: 'account manager', contactName: 'Ana', contactEmail: 'am@vendor.example' },
+          { level: 3, role: 'governance council', contactName: 'Sam', contactEmail: 'sam@client.example' },
+        ],
+        escalationPolicies: [{ severity: 'P1', acknowledgeWithin: '2s', resolveWithin: '1h' }],
+      }),
+    );
+    const vendor = await s.api.as('VENDOR', vendorId);
+    return { pm, vendor, engagementId: e.id as string };
+  }
+
+  it('climbs while unacknowledged and stops climbing once the vendor acknowledges', async () => {
+    const { pm, vendor, engagementId } = await anEngagementWithFastP1();
+    const raised = await pm('POST', `/engagements/${engagementId}/escalations`, {
+      severity: 'P1',
+      category: 'outage',
+      title: 'IVR down',
+      description: 'Callers cannot reach an agent',
+    });
+    expect(raised.status).toBe(201);
+    const id = raised.body.escalationId;
+    const read = () => pm('GET', `/escalations/${id}`).then((r) => r.body);
+
+    const climbed = await eventually(read, (e) => e.currentLevel === 2);
+    expect(climbed.steps.map((st: { action: string; level: number }) => [st.action, st.level])).toEqual([
+      ['raised', 1],
+      ['climbed', 2],
+    ]);
+
+    const acknowledged = await vendor('POST', `/escalations/${id}/acknowledge`, { note: 'on it' });
+    expect(acknowledged.status).toBe(200);
+    expect(acknowledged.body.status).toBe('ACKNOWLEDGED');
+    const level = acknowledged.body.level;
+    // the next climb now waits for the resolve deadline, an hour away
+    const after = await eventually(
+      read,
+      (e) => e.live?.nextClimbAt && Date.parse(e.live.nextClimbAt) - Date.now() > 50 * 60_000,
+    );
+    expect(after.live.level).toBe(level);
+    expect(after.status).toBe('ACKNOWLEDGED');
+    const again = await vendor('POST', `/escalations/${id}/acknowledge`, {});
+    expect([again.status, again.body.detail]).toEqual([409, 'the escalation is already acknowledged']);
+
+    const notices = await s.db.prisma.notification.findMany({ where: { engagementId }, orderBy: { sentAt: 'asc' } });
+    expect(notices.map((n) => n.recipient).slice(0, 2)).toEqual(['operations lead', 'account manager']);
+
+    const resolved = await vendor('POST', `/escalations/${id}/resolve`, {
+      resolution: 'IVR failover fixed',
+      rootCause: 'expired certificate',
+    });
+    expect(resolved.body.status).toBe('RESOLVED');
+    await s.env.client.workflow.getHandle(escalationWorkflowId(id)).result();
+    await recordHistoryIfAsked(
+      s.env.client.workflow.getHandle(escalationWorkflowId(id)),
+      'escalation-climbed-acknowledged-resolved',
+    );
+    const row = await s.db.prisma.escalation.findUniqueOrThrow({ where: { id } });
+    expect(row).toMatchObject({
+      status: 'RESOLVED',
+      resolution: 'IVR failover fixed',
+      rootCause: 'expired certificate',
+    });
+  });
+
+  it('refuses to resolve a repeated issue without a root cause, and says so', async () => {
+    const { pm, engagementId } = await anEngagementWithFastP1();
+    const raise = (n: number) =>
+      pm('POST', `/engagements/${engagementId}/escalations`, {
+        severity: 'P3',
+        category: 'billing',
+        title: `Invoice error ${n}`,
+        description: 'Wrong rates',
+      });
+    await raise(1);
+    await raise(2);
+    const third = (await raise(3)).body.escalationId;
+
+    const refused = await pm('POST', `/escalations/${third}/resolve`, { resolution: 'rates corrected' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toBe(
+      'a root-cause analysis is required: this is a repeated issue (3 or more "billing" escalations within 90 days)',
+    );
+    expect((await s.db.prisma.escalation.findUniqueOrThrow({ where: { id: third } })).status).toBe('OPEN');
+
+    const accepted = await pm('POST', `/escalations/${third}/resolve`, {
+      resolution: 'rates corrected',
+      rootCause: 'rate card not versioned',
+    });
+    expect(accepted.status).toBe(200);
+  });
+
+  it('reassigns and changes severity, recording each step; a vendor may not change severity', async () => {
+    const { pm, vendor, engagementId } = await anEngagementWithFastP1();
+    const id = (
+      await pm('POST', `/engagements/${engagementId}/escalations`, {
+        severity: 'P4',
+        category: 'reporting',
+        title: 'Late report',
+        description: 'Weekly report late',
+      })
+    ).body.escalationId;
+    await eventually(
+      () => pm('GET', `/escalations/${id}`).then((r) => r.body.live),
+      (l) => l !== null,
+    );
+    expect((await pm('POST', `/escalations/${id}/reassign`, { assignee: 'Priya (delivery head)' })).body.assignee).toBe(
+      'Priya (delivery head)',
+    );
+    expect((await pm('POST', `/escalations/${id}/severity`, { severity: 'P2' })).body.severity).toBe('P2');
+    expect((await vendor('POST', `/escalations/${id}/severity`, { severity: 'P1' })).status).toBe(403);
+    const same = await pm('POST', `/escalations/${id}/severity`, { severity: 'P2' });
+    expect([same.status, same.body.detail]).toEqual([409, 'the escalation is already P2']);
+    const row = await s.db.prisma.escalation.findUniqueOrThrow({
+      where: { id },
+      include: { steps: { orderBy: { occurredAt: 'asc' } } },
+    });
+    expect(row.severity).toBe('P2');
+    expect(row.steps.map((st) => st.action)).toEqual(['raised', 'reassigned', 'severity-changed']);
+  });
+});
