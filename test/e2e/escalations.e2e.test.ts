@@ -25,6 +25,8 @@ describe('escalations through the API (dev server)', () => {
           { level: 3, role: 'governance council', contactName: 'Sam', contactEmail: 'sam@client.example' },
         ],
         escalationPolicies: [{ severity: 'P1', acknowledgeWithin: '2s', resolveWithin: '1h' }],
+        // Last month's review is due at once on any day of this month.
+        reviewGrace: '1s',
       }),
     );
     const vendor = await s.api.as('VENDOR', vendorId);
@@ -138,5 +140,41 @@ describe('escalations through the API (dev server)', () => {
     });
     expect(row.severity).toBe('P2');
     expect(row.steps.map((st) => st.action)).toEqual(['raised', 'reassigned', 'severity-changed']);
+  });
+
+  it('runs the reviews of past periods from the date the engagement sets, counting missing data as breaches', async () => {
+    const { pm, engagementId } = await anEngagementWithFastP1();
+    const notYet = await pm('POST', `/engagements/${engagementId}/governance`, {});
+    expect([notYet.status, notYet.body.detail]).toEqual([
+      409,
+      'reviews start at steady state: give startOn to start them earlier',
+    ]);
+
+    // reviews from the first day of last month: last month's monthly review is due already
+    const now = new Date();
+    const startOn = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString().slice(0, 10);
+    expect((await pm('POST', `/engagements/${engagementId}/governance`, { startOn })).status).toBe(202);
+
+    const monthly = await eventually(
+      () =>
+        pm('GET', `/engagements/${engagementId}/reviews`).then((r) =>
+          r.body.items.filter((i: { cadence: string }) => i.cadence === 'MONTHLY'),
+        ),
+      (items) => items.length === 1,
+    );
+    expect(monthly[0].scorecard.kpis.map((k: { key: string; status: string }) => [k.key, k.status])).toEqual([
+      ['aht', 'missing'],
+      ['fcr', 'missing'],
+    ]);
+    const escalations = await eventually(
+      () => pm('GET', `/engagements/${engagementId}/escalations`).then((r) => r.body.items),
+      (items) => items.length === 2,
+    );
+    expect(escalations.map((e: { category: string; severity: string }) => [e.category, e.severity]).sort()).toEqual([
+      ['aht', 'P2'],
+      ['fcr', 'P2'],
+    ]);
+    const live = (await pm('GET', `/engagements/${engagementId}/governance`)).body.live;
+    expect(live.reviewsDone).toBeGreaterThanOrEqual(1);
   });
 });
