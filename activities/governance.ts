@@ -4,6 +4,7 @@ import { periodDates, type Period } from '../src/domain/calendar';
 import { computeServiceCredits } from '../src/domain/credits';
 import { meanValue, scoreKpi, weightedScore, type KpiResult } from '../src/domain/scorecard';
 import type { ReviewCadence } from '../src/domain/types';
+import { toKpiDefinition } from './kpis';
 
 /** Which KPIs a review of each cadence scores: a weekly review cannot judge a monthly figure before the month ends. */
 const SCORED: Record<ReviewCadence, Array<'WEEKLY' | 'MONTHLY' | 'QUARTERLY'>> = {
@@ -66,14 +67,7 @@ export function createGovernanceActivities(prisma: PrismaClient) {
       const previousKpis = ((previous?.scorecard as { kpis?: ScorecardKpi[] } | undefined)?.kpis ??
         []) as ScorecardKpi[];
 
-      const definitions = slas.map((s) => ({
-        key: s.key,
-        direction: s.direction,
-        target: s.target.toNumber(),
-        minimum: s.minimum.toNumber(),
-        weight: s.weight.toNumber(),
-        mandatoryForGates: s.mandatoryForGates,
-      }));
+      const definitions = slas.map(toKpiDefinition);
       const values: Record<string, number | null> = {};
       for (const s of slas)
         values[s.key] = meanValue(measurements.filter((m) => m.slaId === s.id).map((m) => m.value.toNumber())) ?? null;

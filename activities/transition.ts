@@ -2,6 +2,7 @@ import { Prisma } from '../src/generated/prisma/client';
 import type { PrismaClient } from '../src/db';
 import { evaluateGate as judgeGate, meanValue, type GateVerdict } from '../src/domain/scorecard';
 import type { PhasePlan } from '../src/domain/transition';
+import { toKpiDefinition } from './kpis';
 
 /** Effects of the transition workflow. Each is idempotent on a business key (engagement, phase, attempt). */
 export function createTransitionActivities(prisma: PrismaClient) {
@@ -73,18 +74,7 @@ export function createTransitionActivities(prisma: PrismaClient) {
         for (const sla of slas) {
           values[sla.key] = meanValue(measurements.filter((m) => m.slaId === sla.id).map((m) => m.value.toNumber()));
         }
-        const verdict = judgeGate(
-          slas.map((s) => ({
-            key: s.key,
-            direction: s.direction,
-            target: s.target.toNumber(),
-            minimum: s.minimum.toNumber(),
-            weight: s.weight.toNumber(),
-            mandatoryForGates: s.mandatoryForGates,
-          })),
-          values,
-          input.threshold,
-        );
+        const verdict = judgeGate(slas.map(toKpiDefinition), values, input.threshold);
         await tx.gateEvaluation.create({
           data: {
             phaseId: phase.id,

@@ -1,4 +1,4 @@
-import { WorkflowIdConflictPolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import { lifecycleStateQuery } from '../../workflows/lifecycle.messages';
 import { audit } from '../audit';
 import type { Config } from '../config';
@@ -10,7 +10,7 @@ import { actorOf, engagementScope, type Principal } from './auth';
 import { conflict, notFound, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
 import { createEngagementBody, idParams, listEngagementsQuery } from './schemas';
-import { callTemporal } from './temporal-calls';
+import { callTemporal, queryLive } from './temporal-calls';
 
 export const engagementDetail = {
   vendor: { select: { id: true, legalName: true, deliveryModel: true } },
@@ -130,16 +130,11 @@ export function engagementRoutes(
       if (!engagement) throw notFound(`engagement ${params.id}`);
       const workflowId = lifecycleWorkflowId(params.id);
       // Facts come from PostgreSQL; live state from the workflow, when Temporal answers.
-      let lifecycle = null;
-      let lifecycleUnavailable: string | undefined;
-      try {
-        lifecycle = await callTemporal(temporal, () =>
-          temporal.workflow.getHandle(workflowId).query(lifecycleStateQuery),
-        );
-      } catch (error) {
-        if (error instanceof ProblemError && error.status === 503) lifecycleUnavailable = error.detail;
-        else if (!(error instanceof WorkflowNotFoundError)) throw error;
-      }
+      const { live: lifecycle, liveUnavailable: lifecycleUnavailable } = await queryLive(
+        temporal,
+        workflowId,
+        lifecycleStateQuery,
+      );
       return {
         status: 200,
         body: {

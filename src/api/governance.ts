@@ -20,7 +20,7 @@ import type { PrismaClient } from '../db';
 import { escalationWorkflowId } from '../domain/escalation';
 import { actorOf, engagementScope, type Principal } from './auth';
 import { findVisibleEngagement, workflowUrl } from './engagements';
-import { conflict, notFound, ProblemError } from './problem';
+import { conflict, notFound } from './problem';
 import type { ApiRoutes } from './route';
 import {
   acknowledgeBody,
@@ -32,7 +32,7 @@ import {
   severityBody,
   startGovernanceBody,
 } from './schemas';
-import { callTemporal } from './temporal-calls';
+import { callTemporal, queryLive } from './temporal-calls';
 import { DateTime } from 'luxon';
 
 const UPDATE_DEADLINE_MS = 30_000;
@@ -99,14 +99,7 @@ export function governanceRoutes(
     },
     async ({ params, principal }) => {
       await findVisibleEngagement(prisma, principal, params.id);
-      let live = null;
-      try {
-        live = await callTemporal(temporal, () =>
-          temporal.workflow.getHandle(governanceWorkflowId(params.id)).query(governanceStateQuery),
-        );
-      } catch (error) {
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
-      }
+      const { live } = await queryLive(temporal, governanceWorkflowId(params.id), governanceStateQuery);
       return { status: 200, body: { live, workflowUrl: workflowUrl(config, governanceWorkflowId(params.id)) } };
     },
   );
@@ -160,17 +153,19 @@ export function governanceRoutes(
     },
     async ({ params, principal }) => {
       const escalation = await visibleEscalation(principal, params.id);
-      let live = null;
-      try {
-        live = await callTemporal(temporal, () =>
-          temporal.workflow.getHandle(escalationWorkflowId(params.id)).query(escalationStateQuery),
-        );
-      } catch (error) {
-        if (!(error instanceof WorkflowNotFoundError) && !(error instanceof ProblemError)) throw error;
-      }
+      const { live, liveUnavailable } = await queryLive(
+        temporal,
+        escalationWorkflowId(params.id),
+        escalationStateQuery,
+      );
       return {
         status: 200,
-        body: { ...escalation, live, workflowUrl: workflowUrl(config, escalationWorkflowId(params.id)) },
+        body: {
+          ...escalation,
+          live,
+          ...(liveUnavailable && { liveUnavailable }),
+          workflowUrl: workflowUrl(config, escalationWorkflowId(params.id)),
+        },
       };
     },
   );

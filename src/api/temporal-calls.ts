@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
-import type { Client } from '@temporalio/client';
-import { unavailable } from './problem';
+import { WorkflowNotFoundError, type Client, type QueryDefinition } from '@temporalio/client';
+import { ProblemError, unavailable } from './problem';
 
 const TEMPORAL_DEADLINE_MS = 3000;
 
@@ -32,4 +32,22 @@ function isUnavailable(error: unknown): boolean {
 
 function describe(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0];
+}
+
+/**
+ * A workflow's live state for a read endpoint: `live` is null when no such workflow runs, and `liveUnavailable`
+ * says why when Temporal cannot be reached (the facts from PostgreSQL are still served).
+ */
+export async function queryLive<T>(
+  client: Client,
+  workflowId: string,
+  query: QueryDefinition<T, []>,
+): Promise<{ live: T | null; liveUnavailable?: string }> {
+  try {
+    return { live: await callTemporal(client, () => client.workflow.getHandle(workflowId).query(query)) };
+  } catch (error) {
+    if (error instanceof ProblemError && error.status === 503) return { live: null, liveUnavailable: error.detail };
+    if (error instanceof WorkflowNotFoundError) return { live: null };
+    throw error;
+  }
 }

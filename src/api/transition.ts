@@ -27,7 +27,7 @@ import { findVisibleEngagement, workflowUrl } from './engagements';
 import { conflict, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
 import { changePlanBody, idParams, noteBody, overrideGateBody, pauseBody, startTransitionBody } from './schemas';
-import { callTemporal } from './temporal-calls';
+import { callTemporal, queryLive } from './temporal-calls';
 import { rootMessage } from './governance';
 
 /** Updates answer after the workflow has recorded the decision in PostgreSQL: allow for a slow database. */
@@ -102,18 +102,9 @@ export function transitionRoutes(
         }),
         prisma.volumeChange.findMany({ where: { engagementId: params.id }, orderBy: { occurredAt: 'asc' } }),
       ]);
-      let live = null;
-      let liveUnavailable: string | undefined;
-      if (plan) {
-        try {
-          live = await callTemporal(temporal, () =>
-            temporal.workflow.getHandle(transitionWorkflowId(params.id)).query(transitionStateQuery),
-          );
-        } catch (error) {
-          if (error instanceof ProblemError && error.status === 503) liveUnavailable = error.detail;
-          else if (!(error instanceof WorkflowNotFoundError)) throw error;
-        }
-      }
+      const { live, liveUnavailable } = plan
+        ? await queryLive(temporal, transitionWorkflowId(params.id), transitionStateQuery)
+        : { live: null, liveUnavailable: undefined };
       return {
         status: 200,
         body: {
