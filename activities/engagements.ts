@@ -12,7 +12,7 @@ export function activityIdempotencyKey(): string {
 export function createEngagementActivities(prisma: PrismaClient) {
   return {
     /** Moves an engagement to a stage and records the change once, however often it is retried; no-op if already there. */
-    async moveEngagementStage(input: { engagementId: string; to: LifecycleStage }): Promise<void> {
+    async moveEngagementStage(input: { engagementId: string; to: LifecycleStage; at?: string }): Promise<void> {
       const idempotencyKey = activityIdempotencyKey();
       await prisma.$transaction(async (tx) => {
         if (await tx.stageChange.findUnique({ where: { idempotencyKey } })) return;
@@ -20,7 +20,14 @@ export function createEngagementActivities(prisma: PrismaClient) {
         if (engagement.stage === input.to) return;
         await tx.engagement.update({ where: { id: input.engagementId }, data: { stage: input.to } });
         await tx.stageChange.create({
-          data: { engagementId: input.engagementId, fromStage: engagement.stage, toStage: input.to, idempotencyKey },
+          data: {
+            engagementId: input.engagementId,
+            fromStage: engagement.stage,
+            toStage: input.to,
+            idempotencyKey,
+            // Workflow time when the workflow says so (it is the real clock, except on a time-skipping test server).
+            ...(input.at && { occurredAt: new Date(input.at) }),
+          },
         });
       });
     },

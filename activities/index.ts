@@ -4,6 +4,7 @@ import type { Notifier } from '../src/notify/notifier';
 import { createEngagementActivities } from './engagements';
 import { createEscalationActivities } from './escalations';
 import { createGovernanceActivities } from './governance';
+import { createLifecycleActivities } from './lifecycle';
 import { createNotificationActivities } from './notifications';
 import { createTransitionActivities } from './transition';
 
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createEscalationActivities(deps.prisma, deps.client, deps.taskQueue),
     ...createGovernanceActivities(deps.prisma),
     ...createNotificationActivities(deps.prisma, deps.notifiers),
+    ...createLifecycleActivities(deps.prisma, deps.client, deps.taskQueue),
   };
 }
 

@@ -34,6 +34,9 @@ const db = proxyActivities<
  * One escalation: waits for acknowledgement, then resolution, each against its severity's deadline; a missed
  * deadline climbs one level of the matrix and notifies that level; at the top it keeps reminding the top.
  */
+/** How often the top of the matrix is reminded once an escalation has reached it. */
+const REMIND_EVERY_SECONDS = 86_400;
+
 export async function escalation(input: EscalationInput): Promise<EscalationState> {
   const state: EscalationState = input.resume ?? {
     escalationId: input.escalationId,
@@ -164,7 +167,12 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
 
   while (state.status !== 'RESOLVED') {
     const policy = input.policies[state.severity];
-    const seconds = state.status === 'OPEN' ? policy.acknowledgeSeconds : policy.resolveSeconds;
+    const deadlineSeconds = state.status === 'OPEN' ? policy.acknowledgeSeconds : policy.resolveSeconds;
+    // At the top of the matrix there is no one left to climb to: remind daily rather than at every deadline.
+    const seconds =
+      state.level >= top && state.steps.some((s) => s.level >= top && s.action !== 'raised')
+        ? Math.max(deadlineSeconds, REMIND_EVERY_SECONDS)
+        : deadlineSeconds;
     const deadline = deadlineAfter(Date.parse(state.levelSince), seconds, policy.businessHours, input.timeZone);
     state.nextClimbAt = new Date(deadline).toISOString();
     const seen = revision;

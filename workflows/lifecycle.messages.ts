@@ -1,18 +1,63 @@
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { LifecycleStage } from '../src/domain/lifecycle';
+import type { ExitStepKind, RenewalDecisionKind, RenewalMilestones } from '../src/domain/renewal';
+import type { TransitionPlanData } from '../src/domain/transition';
 
 /** Messages of the engagement lifecycle workflow, shared by the workflow and the API. */
 export interface LifecycleInput {
   engagementId: string;
   vendorId: string;
-  /** ISO date the transition starts (the contract's term start). */
-  transitionStartsAt: string;
+  termStart: string;
+  termEnd: string;
+  renewalNoticeDays: number;
+  autoRenew: boolean;
+  defaultDecision: RenewalDecisionKind;
+  /** The transition to run first; null when the engagement starts (or continues) in steady state. */
+  transitionPlan: TransitionPlanData | null;
+  /** Days before the notice deadline that the renewal evaluation starts (default 60). */
+  evaluationLeadDays?: number;
+  /** Carried across continue-as-new at a term boundary. */
+  resume?: LifecycleState;
+}
+
+export interface ExitStepState {
+  kind: ExitStepKind;
+  owner: string;
+  dueOn: string;
+  completedAt?: string;
+  completedBy?: string;
+  escalated?: boolean;
 }
 
 export interface LifecycleState {
   engagementId: string;
   stage: LifecycleStage;
-  transitionStartsAt: string;
+  term: number;
+  termStart: string;
+  termEnd: string;
+  milestones: RenewalMilestones;
+  renewal?: {
+    recommendation: RenewalDecisionKind;
+    reasons: string[];
+    decision?: RenewalDecisionKind;
+    decidedBy?: string;
+    reason?: string;
+    via?: 'executive' | 'auto-renew clause' | 'contract default';
+    councilEscalated?: boolean;
+  };
+  exit?: { reason: string; forCause: boolean; exitAt: string; steps: ExitStepState[] };
+  terminated?: { reason: string; by: string; at: string };
 }
 
 export const lifecycleStateQuery = defineQuery<LifecycleState>('lifecycleState');
+export const decideRenewalUpdate = defineUpdate<
+  LifecycleState,
+  [{ actor: string; decision: RenewalDecisionKind; reason?: string; newMonthlyFee?: string }]
+>('decideRenewal');
+export const completeExitStepUpdate = defineUpdate<
+  LifecycleState,
+  [{ actor: string; kind: ExitStepKind; evidence?: string }]
+>('completeExitStep');
+export const terminateForCauseUpdate = defineUpdate<LifecycleState, [{ actor: string; reason: string }]>(
+  'terminateForCause',
+);

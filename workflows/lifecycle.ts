@@ -1,35 +1,284 @@
-import { proxyActivities, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
-import type { createEngagementActivities } from '../activities/engagements';
-import { msUntil } from '../src/domain/lifecycle';
-import { lifecycleStateQuery, type LifecycleInput, type LifecycleState } from './lifecycle.messages';
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { msUntil, type LifecycleStage } from '../src/domain/lifecycle';
+import { EXIT_STEP_KINDS, exitPlan, renewalMilestones, type RenewalDecisionKind } from '../src/domain/renewal';
+import {
+  completeExitStepUpdate,
+  decideRenewalUpdate,
+  lifecycleStateQuery,
+  terminateForCauseUpdate,
+  type LifecycleInput,
+  type LifecycleState,
+} from './lifecycle.messages';
 import { EngagementIdKey, StageKey, VendorIdKey } from './search-attributes';
+import { transitionWorkflowId } from './transition.messages';
+import type { transition } from './transition';
 
-const { moveEngagementStage } = proxyActivities<ReturnType<typeof createEngagementActivities>>({
-  startToCloseTimeout: '30 seconds',
+const db = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
+const DAY_MS = 86_400_000;
+
 /**
- * One per engagement: waits for the contract's term to start, then opens the transition. Later stages
- * (transition, governance, renewal, exit) join this workflow as they are built.
+ * One per engagement, for its whole life: waits for the term to start, runs the transition, starts governance,
+ * evaluates renewal on a timer ahead of the notice deadline, takes the executive's decision (or the contract's
+ * default), then opens the next term (continue-as-new) or runs the exit plan to closure. Termination for cause
+ * jumps to the exit from any stage.
  */
 export async function engagementLifecycle(input: LifecycleInput): Promise<LifecycleState> {
-  const state: LifecycleState = {
+  const state: LifecycleState = input.resume ?? {
     engagementId: input.engagementId,
     stage: 'CONTRACTED',
-    transitionStartsAt: input.transitionStartsAt,
+    term: 1,
+    termStart: input.termStart,
+    termEnd: input.termEnd,
+    milestones: renewalMilestones(input.termEnd, input.renewalNoticeDays, input.evaluationLeadDays),
   };
+  let exitStepsChanged = 0;
+  const now = () => new Date(Date.now()).toISOString();
+  const illegal = (message: string) => ApplicationFailure.nonRetryable(message, 'IllegalLifecycleRequest');
+  const terminated = () => state.terminated !== undefined;
+  /** Sleeps until `iso`, waking early on termination for cause (or `also`). */
+  const waitUntil = (iso: string, also: () => boolean = () => false) =>
+    condition(() => terminated() || also(), msUntil(iso, Date.now()));
+
   setHandler(lifecycleStateQuery, () => state);
-  upsertSearchAttributes([
-    { key: EngagementIdKey, value: input.engagementId },
-    { key: VendorIdKey, value: input.vendorId },
-    { key: StageKey, value: state.stage },
-  ]);
+  setHandler(
+    decideRenewalUpdate,
+    async ({ actor, decision, reason }) => {
+      state.renewal!.decision = decision;
+      state.renewal!.decidedBy = actor;
+      state.renewal!.via = 'executive';
+      state.renewal!.reason = reason;
+      return state;
+    },
+    {
+      validator: ({ actor, decision }) => {
+        if (!actor) throw illegal('actor is required');
+        if (!['RENEW', 'RENEGOTIATE', 'EXIT'].includes(decision))
+          throw illegal('decision must be RENEW, RENEGOTIATE or EXIT');
+        if (state.stage !== 'RENEWAL' || !state.renewal) throw illegal('no renewal decision is pending');
+        if (state.renewal.decision) throw illegal(`the renewal was already decided: ${state.renewal.decision}`);
+      },
+    },
+  );
+  setHandler(
+    completeExitStepUpdate,
+    async ({ actor, kind, evidence }) => {
+      const step = state.exit!.steps.find((s) => s.kind === kind)!;
+      await db.completeExitStep({ engagementId: state.engagementId, kind, completedBy: actor, evidence, at: now() });
+      step.completedAt = now();
+      step.completedBy = actor;
+      exitStepsChanged++;
+      return state;
+    },
+    {
+      validator: ({ actor, kind }) => {
+        if (!actor) throw illegal('actor is required');
+        if (state.stage !== 'EXIT' || !state.exit) throw illegal('the engagement is not exiting');
+        const step = state.exit.steps.find((s) => s.kind === kind);
+        if (!step) throw illegal(`exit step must be one of ${EXIT_STEP_KINDS.join(', ')}`);
+        if (step.completedAt) throw illegal(`exit step ${kind} is already complete`);
+      },
+    },
+  );
+  setHandler(
+    terminateForCauseUpdate,
+    async ({ actor, reason }) => {
+      state.terminated = { reason, by: actor, at: now() };
+      await condition(() => state.stage === 'EXIT' || state.stage === 'CLOSED');
+      return state;
+    },
+    {
+      validator: ({ actor, reason }) => {
+        if (!actor) throw illegal('actor is required');
+        if (typeof reason !== 'string' || reason.trim().length < 3)
+          throw illegal('a reason is required to terminate for cause');
+        if (state.terminated || state.stage === 'EXIT' || state.stage === 'CLOSED')
+          throw illegal(`the engagement is already ${state.stage.toLowerCase()}`);
+      },
+    },
+  );
 
-  await sleep(msUntil(input.transitionStartsAt, Date.now()));
+  const moveTo = async (stage: LifecycleStage) => {
+    await db.moveEngagementStage({ engagementId: state.engagementId, to: stage, at: now() });
+    state.stage = stage;
+    upsertSearchAttributes([{ key: StageKey, value: stage }]);
+  };
 
-  await moveEngagementStage({ engagementId: input.engagementId, to: 'TRANSITION' });
-  state.stage = 'TRANSITION';
-  upsertSearchAttributes([{ key: StageKey, value: state.stage }]);
+  if (!input.resume) {
+    upsertSearchAttributes([
+      { key: EngagementIdKey, value: input.engagementId },
+      { key: VendorIdKey, value: input.vendorId },
+      { key: StageKey, value: state.stage },
+    ]);
+    await waitUntil(state.termStart);
+    if (!terminated() && input.transitionPlan) {
+      state.stage = 'TRANSITION';
+      await runTransition(input, terminated);
+    }
+    if (!terminated()) {
+      await moveTo('STEADY_STATE');
+      await db.startGovernance({ engagementId: state.engagementId, startAt: now() });
+    }
+  }
+
+  if (!terminated()) {
+    // Renewal evaluation starts on its own timer, ahead of the notice deadline.
+    await waitUntil(state.milestones.evaluationAt);
+  }
+  if (!terminated()) {
+    await moveTo('RENEWAL');
+    const evaluation = await db.evaluateRenewal({
+      engagementId: state.engagementId,
+      termStart: state.termStart,
+      termEnd: state.termEnd,
+    });
+    state.renewal = { recommendation: evaluation.recommendation, reasons: evaluation.reasons };
+    await db.notify({
+      eventKey: `renewal/${state.engagementId}/${state.termEnd}/evaluated`,
+      engagementId: state.engagementId,
+      recipient: { role: 'executive sponsor' },
+      subject: `Renewal decision due by ${state.milestones.noticeDeadline.slice(0, 10)}: recommended ${evaluation.recommendation}`,
+      body: evaluation.reasons.join('; '),
+    });
+    const decided = () => state.renewal?.decision !== undefined;
+    // With an auto-renew clause the contract decides; otherwise the council is asked before the deadline.
+    if (input.autoRenew) await waitUntil(state.milestones.noticeDeadline, decided);
+    else if (!(await waitUntil(state.milestones.councilEscalationAt, decided))) {
+      state.renewal.councilEscalated = true;
+      await db.raiseEscalation({
+        engagementId: state.engagementId,
+        severity: 'P2',
+        category: 'renewal-decision',
+        title: `Renewal decision due by ${state.milestones.noticeDeadline.slice(0, 10)} is not made`,
+        description: `Recommended ${evaluation.recommendation}. Without a decision the contract applies ${input.autoRenew ? 'its auto-renew clause' : `its default (${input.defaultDecision})`}.`,
+        raisedBy: 'workflow:lifecycle',
+        raisedAt: now(),
+        key: `renewal/${state.termEnd}/council`,
+      });
+      await waitUntil(state.milestones.noticeDeadline, decided);
+    }
+    if (!terminated()) {
+      if (!decided()) {
+        state.renewal.decision = input.autoRenew ? 'RENEW' : input.defaultDecision;
+        state.renewal.decidedBy = 'contract';
+        state.renewal.via = input.autoRenew ? 'auto-renew clause' : 'contract default';
+      }
+      await db.recordRenewalDecision({
+        engagementId: state.engagementId,
+        termEnd: state.termEnd,
+        decision: state.renewal.decision!,
+        decidedBy: state.renewal.decidedBy!,
+        via: state.renewal.via!,
+        reason: state.renewal.reason,
+        at: now(),
+      });
+      if (state.renewal.decision !== 'EXIT') return renewTerm(input, state, state.renewal.decision!);
+    }
+  }
+
+  // Exit: at the end of the term, or now for cause.
+  const forCause = terminated();
+  const exitAt = forCause ? new Date(Date.now() + 30 * DAY_MS).toISOString() : state.termEnd;
+  const reason = forCause
+    ? `terminated for cause: ${state.terminated!.reason}`
+    : `renewal decision: EXIT (${state.renewal?.via})`;
+  const steps = exitPlan(Date.now(), Date.parse(exitAt));
+  await db.createExitPlan({ engagementId: state.engagementId, reason, forCause, steps, at: now() });
+  state.exit = { reason, forCause, exitAt, steps: steps.map((s) => ({ ...s })) };
+  await moveTo('EXIT');
+
+  for (;;) {
+    const open = state.exit.steps.filter((s) => !s.completedAt);
+    if (open.length === 0) break;
+    const watched = open.filter((s) => !s.escalated).sort((a, b) => a.dueOn.localeCompare(b.dueOn));
+    const seen = exitStepsChanged;
+    if (watched.length === 0) {
+      await condition(() => exitStepsChanged !== seen);
+      continue;
+    }
+    const next = watched[0];
+    if (await condition(() => exitStepsChanged !== seen, msUntil(next.dueOn, Date.now()))) continue;
+    next.escalated = true;
+    await db.raiseEscalation({
+      engagementId: state.engagementId,
+      severity: 'P2',
+      category: 'exit-step',
+      title: `Exit step ${next.kind} is overdue`,
+      description: `${next.kind} (owner: ${next.owner}) was due ${next.dueOn.slice(0, 10)}.`,
+      raisedBy: 'workflow:lifecycle',
+      raisedAt: now(),
+      key: `exit/${next.kind}/overdue`,
+    });
+  }
+  await db.completeExitPlan({ engagementId: state.engagementId, at: now() });
+  await db.stopGovernance({ engagementId: state.engagementId });
+  await moveTo('CLOSED');
+  await condition(allHandlersFinished);
   return state;
+}
+
+/** The transition as a child workflow, cancelled (timers and all) if the engagement is terminated for cause. */
+async function runTransition(input: LifecycleInput, terminated: () => boolean): Promise<void> {
+  const scope = new CancellationScope();
+  const child = scope.run(() =>
+    executeChild<typeof transition>('transition', {
+      workflowId: transitionWorkflowId(input.engagementId),
+      args: [{ engagementId: input.engagementId, vendorId: input.vendorId, plan: input.transitionPlan! }],
+    }),
+  );
+  const outcome = await Promise.race([
+    child.then(() => 'done' as const),
+    condition(terminated).then(() => 'terminated' as const),
+  ]);
+  if (outcome === 'terminated') {
+    scope.cancel();
+    await child.catch((error: unknown) => {
+      if (!isCancellation(error)) throw error;
+    });
+  }
+}
+
+/** Opens the next term and continues as new, carrying only what the next term needs. */
+async function renewTerm(input: LifecycleInput, state: LifecycleState, decision: RenewalDecisionKind): Promise<never> {
+  const length = Date.parse(state.termEnd) - Date.parse(state.termStart);
+  const termStart = state.termEnd;
+  const termEnd = new Date(Date.parse(state.termEnd) + length).toISOString();
+  await db.openNewTerm({
+    engagementId: state.engagementId,
+    termStart,
+    termEnd,
+    actor: `renewal:${decision.toLowerCase()}`,
+  });
+  await db.moveEngagementStage({ engagementId: state.engagementId, to: 'STEADY_STATE' });
+  upsertSearchAttributes([{ key: StageKey, value: 'STEADY_STATE' }]);
+  await condition(allHandlersFinished);
+  return continueAsNew<typeof engagementLifecycle>({
+    ...input,
+    termStart,
+    termEnd,
+    transitionPlan: null,
+    resume: {
+      engagementId: state.engagementId,
+      stage: 'STEADY_STATE',
+      term: state.term + 1,
+      termStart,
+      termEnd,
+      milestones: renewalMilestones(termEnd, input.renewalNoticeDays, input.evaluationLeadDays),
+    },
+  });
 }

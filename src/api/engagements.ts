@@ -1,5 +1,21 @@
-import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
-import { lifecycleStateQuery } from '../../workflows/lifecycle.messages';
+import {
+  WorkflowIdConflictPolicy,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import type { z } from 'zod';
+import {
+  completeExitStepUpdate,
+  decideRenewalUpdate,
+  lifecycleStateQuery,
+  terminateForCauseUpdate,
+  type LifecycleInput,
+} from '../../workflows/lifecycle.messages';
+import type { Role } from '../generated/prisma/enums';
+import { rootMessage } from './governance';
+import { findOrCreatePlan, planFromBody } from './transition';
 import { audit } from '../audit';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db';
@@ -9,7 +25,16 @@ import { lifecycleWorkflowId } from '../domain/lifecycle';
 import { actorOf, engagementScope, type Principal } from './auth';
 import { conflict, notFound, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
-import { createEngagementBody, idParams, listEngagementsQuery } from './schemas';
+import {
+  completeExitStepBody,
+  createEngagementBody,
+  exitStepParams,
+  idParams,
+  listEngagementsQuery,
+  renewalDecisionBody,
+  startTransitionBody,
+  terminateBody,
+} from './schemas';
 import { callTemporal, queryLive } from './temporal-calls';
 
 export const engagementDetail = {
@@ -151,28 +176,42 @@ export function engagementRoutes(
     {
       method: 'post',
       path: '/engagements/:id/lifecycle',
-      summary: 'Start the engagement lifecycle (a repeat returns the running one)',
+      summary:
+        'Start the engagement lifecycle: transition, governance, renewal, exit (a repeat returns the running one)',
       tag: 'engagements',
       roles: ['PROGRAM_MANAGER'],
       params: idParams,
-      responses: { 202: 'Started or already running', 404: 'No such engagement', 409: 'Engagement is closed' },
+      body: startTransitionBody,
+      responses: { 202: 'Started or already running', 404: 'No such engagement', 409: 'The engagement is not ready' },
     },
-    async ({ params, principal }) => {
+    async ({ params, body, principal }) => {
       const engagement = await findVisibleEngagement(prisma, principal, params.id);
-      if (engagement.stage === 'CLOSED') throw conflict(`engagement ${params.id} is closed`);
+      if (['EXIT', 'CLOSED'].includes(engagement.stage))
+        throw conflict(`engagement is in stage ${engagement.stage}: it has exited`);
+      if ((await prisma.sla.count({ where: { engagementId: params.id } })) === 0) {
+        throw conflict('engagement has no SLAs: transition gates would have nothing to judge');
+      }
+      const transitionPlan =
+        engagement.stage === 'CONTRACTED' || engagement.stage === 'TRANSITION'
+          ? await findOrCreatePlan(prisma, params.id, planFromBody(body), actorOf(principal))
+          : null;
+      const input: LifecycleInput = {
+        engagementId: params.id,
+        vendorId: engagement.vendorId,
+        termStart: engagement.termStart.toISOString(),
+        termEnd: engagement.termEnd.toISOString(),
+        renewalNoticeDays: engagement.renewalNoticeDays,
+        autoRenew: engagement.autoRenew,
+        defaultDecision: engagement.defaultRenewalDecision,
+        transitionPlan,
+      };
       const workflowId = lifecycleWorkflowId(params.id);
       const handle = await callTemporal(temporal, () =>
         temporal.workflow.start('engagementLifecycle', {
           workflowId,
           taskQueue: config.temporal.taskQueue,
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-          args: [
-            {
-              engagementId: params.id,
-              vendorId: engagement.vendorId,
-              transitionStartsAt: engagement.termStart.toISOString(),
-            },
-          ],
+          args: [input],
         }),
       );
       return {
@@ -180,6 +219,71 @@ export function engagementRoutes(
         body: { workflowId, runId: handle.firstExecutionRunId, workflowUrl: workflowUrl(config, workflowId) },
       };
     },
+  );
+
+  const steer = <P extends z.ZodType, B extends z.ZodType>(
+    spec: { path: string; summary: string; roles: Role[]; params: P; body: B },
+    send: (handle: WorkflowHandle, actor: string, params: z.infer<P>, body: z.infer<B>) => Promise<unknown>,
+  ) =>
+    api.route(
+      {
+        method: 'post',
+        path: spec.path,
+        summary: spec.summary,
+        tag: 'lifecycle',
+        roles: spec.roles,
+        params: spec.params,
+        body: spec.body,
+        responses: { 200: 'The lifecycle state after the change', 404: 'No such engagement', 409: 'Not allowed now' },
+      },
+      async ({ params, body, principal }) => {
+        const { id } = params as { id: string };
+        await findVisibleEngagement(prisma, principal, id);
+        const handle = temporal.workflow.getHandle(lifecycleWorkflowId(id));
+        try {
+          return {
+            status: 200,
+            body: await callTemporal(temporal, () => send(handle, actorOf(principal), params, body), 30_000),
+          };
+        } catch (error) {
+          if (error instanceof WorkflowUpdateFailedError) throw conflict(rootMessage(error));
+          if (error instanceof WorkflowNotFoundError) throw conflict('the engagement lifecycle is not running');
+          throw error;
+        }
+      },
+    );
+
+  steer(
+    {
+      path: '/engagements/:id/renewal-decision',
+      summary: 'Decide the renewal (executives only, while a decision is pending)',
+      roles: ['EXECUTIVE'],
+      params: idParams,
+      body: renewalDecisionBody,
+    },
+    (handle, actor, _p, b) =>
+      handle.executeUpdate(decideRenewalUpdate, { args: [{ actor, decision: b.decision, reason: b.reason }] }),
+  );
+  steer(
+    {
+      path: '/engagements/:id/exit-steps/:kind/complete',
+      summary: 'Complete an exit step',
+      roles: ['PROGRAM_MANAGER', 'VENDOR'],
+      params: exitStepParams,
+      body: completeExitStepBody,
+    },
+    (handle, actor, p, b) =>
+      handle.executeUpdate(completeExitStepUpdate, { args: [{ actor, kind: p.kind, evidence: b.evidence }] }),
+  );
+  steer(
+    {
+      path: '/engagements/:id/terminate',
+      summary: 'Terminate for cause: stops the current stage and starts the exit',
+      roles: ['EXECUTIVE'],
+      params: idParams,
+      body: terminateBody,
+    },
+    (handle, actor, _p, b) => handle.executeUpdate(terminateForCauseUpdate, { args: [{ actor, reason: b.reason }] }),
   );
 }
 

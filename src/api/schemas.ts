@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from '../domain/duration';
 import { LIFECYCLE_STAGES } from '../domain/lifecycle';
 import { PHASE_KINDS } from '../domain/transition';
+import { EXIT_STEP_KINDS } from '../domain/renewal';
 import {
   CERTIFICATION_KINDS,
   COUNCIL_ROLES,
@@ -328,3 +329,15 @@ export const resolveBody = z.strictObject({
 });
 export const reassignBody = z.strictObject({ assignee: text() });
 export const severityBody = z.strictObject({ severity: z.enum(SEVERITIES) });
+
+// ── renewal and exit ──
+
+export const renewalDecisionBody = z.strictObject({
+  decision: z.enum(RENEWAL_DECISIONS),
+  reason: z.string().trim().min(3, 'must be at least 3 characters').max(2000).optional(),
+});
+export const exitStepParams = z.strictObject({ id: z.uuid('must be a UUID'), kind: z.enum(EXIT_STEP_KINDS) });
+export const completeExitStepBody = z.strictObject({ evidence: z.string().trim().max(2000).optional() });
+export const terminateBody = z.strictObject({
+  reason: z.string().trim().min(3, 'is required (at least 3 characters)').max(2000),
+});

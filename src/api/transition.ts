@@ -184,7 +184,7 @@ function toPhasePlan(p: z.infer<typeof changePlanBody>['phases'][number]): Phase
   };
 }
 
-function planFromBody(body: z.infer<typeof startTransitionBody>): TransitionPlanData {
+export function planFromBody(body: z.infer<typeof startTransitionBody>): TransitionPlanData {
   const base = defaultTransitionPlan(body.waves);
   const plan: TransitionPlanData = {
     phases: body.phases ? body.phases.map(toPhasePlan) : base.phases,
@@ -206,7 +206,12 @@ function planFromBody(body: z.infer<typeof startTransitionBody>): TransitionPlan
 }
 
 /** The stored plan, or this one stored now: a repeated or concurrent start finds the first one's plan. */
-async function findOrCreatePlan(prisma: PrismaClient, engagementId: string, plan: TransitionPlanData, actor: string) {
+export async function findOrCreatePlan(
+  prisma: PrismaClient,
+  engagementId: string,
+  plan: TransitionPlanData,
+  actor: string,
+) {
   const load = async (): Promise<TransitionPlanData | null> => {
     const row = await prisma.transitionPlan.findUnique({
       where: { engagementId },

@@ -8,6 +8,7 @@ import { aVendor, anEngagement } from '../builders/engagement';
 import { startTestApi, type TestApi } from '../helpers/app';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { connectDevServer, workflowBundle } from '../helpers/temporal';
+import { eventually } from '../helpers/wait';
 
 const TASK_QUEUE = 'foundation-e2e';
 
@@ -56,20 +57,19 @@ describe('API → Temporal dev server → worker → PostgreSQL', () => {
     expect(engagement.status).toBe(201);
 
     // when the program manager starts its lifecycle
-    const started = await pm('POST', `/engagements/${engagement.body.id}/lifecycle`);
+    const started = await pm('POST', `/engagements/${engagement.body.id}/lifecycle`, {});
     expect(started.status).toBe(202);
-    const result = await env.client.workflow.getHandle(started.body.workflowId).result();
 
-    // then the workflow completed and its fact is in PostgreSQL, once
-    expect(result.stage).toBe('TRANSITION');
-    const row = await db.prisma.engagement.findUniqueOrThrow({
-      where: { id: engagement.body.id },
-      include: { stageChanges: true },
-    });
-    expect(row.stage).toBe('TRANSITION');
-    expect(row.stageChanges.map((c) => [c.fromStage, c.toStage])).toEqual([['CONTRACTED', 'TRANSITION']]);
-    const read = await pm('GET', `/engagements/${engagement.body.id}`);
-    expect(read.body.lifecycle.stage).toBe('TRANSITION');
+    // then the worker opens the transition, and its fact is in PostgreSQL, once
+    const read = await eventually(
+      () => pm('GET', `/engagements/${engagement.body.id}`).then((r) => r.body),
+      (e) => e.lifecycle?.stage === 'TRANSITION' && e.stage === 'TRANSITION',
+    );
+    expect(read.lifecycle.milestones.noticeDeadline.slice(0, 10)).toBe('2028-10-02');
+    const changes = await db.prisma.stageChange.findMany({ where: { engagementId: engagement.body.id } });
+    expect(changes.map((c) => [c.fromStage, c.toStage])).toEqual([['CONTRACTED', 'TRANSITION']]);
+    // (the transition child is terminated with its parent)
+    await env.client.workflow.getHandle(started.body.workflowId).terminate('test over');
   });
 
   it('returns the running lifecycle when the start is repeated', async () => {
@@ -83,8 +83,8 @@ describe('API → Temporal dev server → worker → PostgreSQL', () => {
     );
 
     // when the start is sent twice
-    const first = await pm('POST', `/engagements/${engagement.body.id}/lifecycle`);
-    const second = await pm('POST', `/engagements/${engagement.body.id}/lifecycle`);
+    const first = await pm('POST', `/engagements/${engagement.body.id}/lifecycle`, {});
+    const second = await pm('POST', `/engagements/${engagement.body.id}/lifecycle`, {});
 
     // then both answers name the same run
     expect(second.body.runId).toBe(first.body.runId);

@@ -66,14 +66,14 @@ describe('escalation workflow (time-skipping)', () => {
     });
   }
 
-  it('climbs one level every 15 minutes while a P1 stays unacknowledged, then keeps reminding the top', async () => {
-    const { state, notices, raisedAt } = await run({}, 61 * 60_000);
+  it('climbs one level every 15 minutes while a P1 stays unacknowledged, then reminds the top daily', async () => {
+    const { state, notices, raisedAt } = await run({}, 45 * 60_000 + 24 * 3_600_000 + 60_000);
     expect(state.steps.map((s) => [s.action, s.level, Math.round((Date.parse(s.at) - raisedAt) / 1000) / 60])).toEqual([
       ['raised', 1, 0],
       ['climbed', 2, 15],
       ['climbed', 3, 30],
       ['climbed', 4, 45],
-      ['reminded', 4, 60],
+      ['reminded', 4, 45 + 24 * 60],
     ]);
     expect(notices.map((n) => n.split(':')[0])).toEqual([
       'operations lead',
@@ -82,7 +82,7 @@ describe('escalation workflow (time-skipping)', () => {
       'governance council',
       'governance council',
     ]);
-    expect(Math.round((Date.parse(state.nextClimbAt!) - raisedAt) / 1000)).toBe(75 * 60);
+    expect(Math.round((Date.parse(state.nextClimbAt!) - raisedAt) / 1000)).toBe((45 + 2 * 24 * 60) * 60);
   });
 
   it('counts a P3 deadline in business hours of the engagement time zone', async () => {

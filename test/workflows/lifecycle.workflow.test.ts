@@ -1,80 +1,197 @@
-import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Activities } from '../../activities';
-import { lifecycleStateQuery } from '../../workflows/lifecycle.messages';
+import { Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import { lifecycleWorkflowId } from '../../src/domain/lifecycle';
+import { renewalMilestones } from '../../src/domain/renewal';
+import {
+  completeExitStepUpdate,
+  lifecycleStateQuery,
+  terminateForCauseUpdate,
+} from '../../workflows/lifecycle.messages';
+import { transitionWorkflowId } from '../../workflows/transition.messages';
+import { anEngagement, aVendor } from '../builders/engagement';
+import { startTestApi, type TestApi } from '../helpers/app';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { GOOD, putMeasurements } from '../helpers/kpi-data';
+import { recordHistoryIfAsked } from '../helpers/record';
 import { createTimeSkippingEnv, workflowBundle } from '../helpers/temporal';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+const DAY_MS = 86_400_000;
+const SHORT_TRANSITION = {
+  phases: [
+    { kind: 'PILOT', name: 'wave-1', volumePct: 50, minDuration: '7d' },
+    { kind: 'RAMP_WAVE', name: 'wave-2', volumePct: 100, minDuration: '7d' },
+  ],
+};
 
-describe('engagement lifecycle workflow (time-skipping)', () => {
+/** Whole engagements, years long, on the time-skipping server with real activities and a real PostgreSQL. */
+describe('engagement lifecycle (time-skipping, real database)', () => {
   let env: TestWorkflowEnvironment;
+  let db: TestDatabase;
+  let api: TestApi;
+  let worker: Worker;
+  let running: Promise<void>;
 
-  beforeAll(async () => {
+  beforeEach(async () => {
     env = await createTimeSkippingEnv();
-  });
-  afterAll(async () => {
-    await env?.teardown();
-  });
-
-  it('waits 30 days for the term to start, then moves the engagement into transition', async () => {
-    // given a contract whose term starts 30 days from now
-    const stageMoves: Array<{ to: string; atMs: number }> = [];
-    const activities: Pick<Activities, 'moveEngagementStage'> = {
-      moveEngagementStage: async ({ to }) => {
-        stageMoves.push({ to, atMs: await env.currentTimeMs() });
-      },
-    };
-    const worker = await Worker.create({
+    db = await createTestDatabase();
+    worker = await Worker.create({
       connection: env.nativeConnection,
-      taskQueue: 'lifecycle-test',
+      taskQueue: 'lifecycle-ts',
       workflowBundle: await workflowBundle(),
-      activities,
+      activities: createActivities({ prisma: db.prisma, client: env.client, taskQueue: 'lifecycle-ts', notifiers: [] }),
     });
-    const startedAtMs = await env.currentTimeMs();
-    const termStart = new Date(startedAtMs + 30 * DAY_MS).toISOString();
+    running = worker.run();
+    api = await startTestApi({ prisma: db.prisma, temporal: env.client, taskQueue: 'lifecycle-ts' });
+  });
+  afterEach(async () => {
+    await api?.close();
+    worker?.shutdown();
+    await running;
+    await env?.teardown();
+    await db?.drop();
+  });
 
-    // when the lifecycle runs to the start of the term
-    const wallStart = Date.now();
-    const result = await worker.runUntil(
-      env.client.workflow.execute('engagementLifecycle', {
-        workflowId: 'engagement-e1-lifecycle',
-        taskQueue: 'lifecycle-test',
-        args: [{ engagementId: 'e1', vendorId: 'v1', transitionStartsAt: termStart }],
+  /** An engagement whose term starts tomorrow (workflow time), with monthly KPI data for its whole term. */
+  async function anEngagementStartingTomorrow(years: number, overrides: Record<string, unknown>) {
+    const pm = await api.as('PROGRAM_MANAGER');
+    const vendor = await pm('POST', '/vendors', aVendor());
+    const t0 = await env.currentTimeMs();
+    const start = new Date(t0 + DAY_MS);
+    const termStart = start.toISOString().slice(0, 10);
+    const termEnd = new Date(Date.UTC(start.getUTCFullYear() + years, start.getUTCMonth(), start.getUTCDate()))
+      .toISOString()
+      .slice(0, 10);
+    const { body: e } = await pm(
+      'POST',
+      '/engagements',
+      anEngagement(vendor.body.id, {
+        termStart,
+        termEnd,
+        reviewCadences: ['MONTHLY', 'QUARTERLY'],
+        reviewGrace: '1d',
+        ...overrides,
       }),
     );
-    const wallMs = Date.now() - wallStart;
+    for (let m = 0; m <= years * 12 + 2; m++) {
+      const from = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + m, 1));
+      const to = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + m + 1, 0));
+      await putMeasurements(
+        db.prisma,
+        e.id,
+        { start: from.toISOString().slice(0, 10), end: to.toISOString().slice(0, 10) },
+        GOOD,
+      );
+    }
+    return { pm, id: e.id as string, termEnd };
+  }
 
-    // then the stage moved exactly once, no earlier than 30 days of workflow time later
-    expect(result.stage).toBe('TRANSITION');
-    expect(stageMoves).toHaveLength(1);
-    expect(stageMoves[0].to).toBe('TRANSITION');
-    expect(stageMoves[0].atMs - startedAtMs).toBeGreaterThanOrEqual(30 * DAY_MS);
-    console.info(`30 days of workflow time took ${wallMs} ms of wall time`);
+  const sleepUntil = async (iso: string) => env.sleep(Math.max(0, Date.parse(iso) - (await env.currentTimeMs())));
+
+  it('runs a 3-year engagement from transition to a closed exit: renewal on time, the default decision, overdue steps escalated', async () => {
+    const { pm, id, termEnd } = await anEngagementStartingTomorrow(3, {
+      renewalNoticeDays: 90,
+      autoRenew: false,
+      defaultRenewalDecision: 'EXIT',
+    });
+    const wallStart = Date.now();
+    expect((await pm('POST', `/engagements/${id}/lifecycle`, SHORT_TRANSITION)).status).toBe(202);
+    const handle = env.client.workflow.getHandle(lifecycleWorkflowId(id));
+    const milestones = renewalMilestones(new Date(termEnd).toISOString(), 90);
+
+    // the renewal evaluation starts by itself, exactly at contract end − notice − lead time
+    await sleepUntil(new Date(Date.parse(milestones.evaluationAt) + DAY_MS).toISOString());
+    const renewal = await db.prisma.stageChange.findFirstOrThrow({ where: { engagementId: id, toStage: 'RENEWAL' } });
+    expect(Math.abs(renewal.occurredAt.getTime() - Date.parse(milestones.evaluationAt))).toBeLessThan(60_000);
+    const [evaluation] = (await pm('GET', `/engagements/${id}/renewal-evaluations`)).body.items;
+    expect(evaluation.recommendation).toBe('RENEW');
+    expect(evaluation.reasons[0]).toMatch(/^service levels were met in 100% of KPI-months$/);
+    const reviews = await db.prisma.review.count({ where: { engagementId: id, cadence: 'MONTHLY' } });
+    // every whole month from steady state (two weeks in) to the evaluation, 150 days before the end: 28 or 29
+    expect(reviews).toBeGreaterThanOrEqual(28);
+
+    // nobody decides: the council is asked, then the contract default (EXIT) applies at the notice deadline
+    await sleepUntil(new Date(Date.parse(milestones.noticeDeadline) + DAY_MS).toISOString());
+    const state = await handle.query(lifecycleStateQuery);
+    expect(state.renewal).toMatchObject({ decision: 'EXIT', via: 'contract default', councilEscalated: true });
+    expect(state.stage).toBe('EXIT');
+    const categories = (await pm('GET', `/engagements/${id}/escalations`)).body.items.map(
+      (e: { category: string }) => e.category,
+    );
+    expect(categories).toContain('renewal-decision');
+
+    // the first exit step is left overdue: it escalates
+    await sleepUntil(new Date(Date.parse(state.exit!.steps[0].dueOn) + DAY_MS).toISOString());
+    const overdue = (await pm('GET', `/engagements/${id}/escalations`)).body.items.filter(
+      (e: { category: string }) => e.category === 'exit-step',
+    );
+    expect(overdue.map((e: { title: string }) => e.title)).toEqual(['Exit step KNOWLEDGE_RETRANSFER is overdue']);
+
+    // every step completed: the engagement closes and its reviews stop
+    for (const step of state.exit!.steps) {
+      await handle.executeUpdate(completeExitStepUpdate, {
+        args: [{ actor: 'vendor:acme', kind: step.kind, evidence: 'done' }],
+      });
+    }
+    const closed = await handle.result();
+    expect(closed.stage).toBe('CLOSED');
+    const stages = await db.prisma.stageChange.findMany({
+      where: { engagementId: id },
+      orderBy: { occurredAt: 'asc' },
+    });
+    expect(stages.map((s) => s.toStage)).toEqual(['TRANSITION', 'STEADY_STATE', 'RENEWAL', 'EXIT', 'CLOSED']);
+    expect((await db.prisma.exitPlan.findUniqueOrThrow({ where: { engagementId: id } })).completedAt).not.toBeNull();
+    await recordHistoryIfAsked(handle, 'engagementLifecycle-3y-default-exit');
+    console.info(`3-year engagement, transition to closed exit: ${Date.now() - wallStart} ms of wall time`);
   });
 
-  it('answers the state query with the stage it is waiting in', async () => {
-    // given a lifecycle still waiting for its term to start
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue: 'lifecycle-query-test',
-      workflowBundle: await workflowBundle(),
-      activities: { moveEngagementStage: async () => undefined },
-    });
-    const termStart = new Date((await env.currentTimeMs()) + 90 * DAY_MS).toISOString();
+  it('renews by the auto-renew clause and keeps monthly reviews going across the term boundary, none missed or doubled', async () => {
+    const { pm, id, termEnd } = await anEngagementStartingTomorrow(1, { renewalNoticeDays: 30, autoRenew: true });
+    await pm('POST', `/engagements/${id}/lifecycle`, SHORT_TRANSITION);
+    const handle = env.client.workflow.getHandle(lifecycleWorkflowId(id));
 
-    const state = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start('engagementLifecycle', {
-        workflowId: 'engagement-e2-lifecycle',
-        taskQueue: 'lifecycle-query-test',
-        args: [{ engagementId: 'e2', vendorId: 'v1', transitionStartsAt: termStart }],
-      });
-      // when it is asked where it stands
-      const waiting = await handle.query(lifecycleStateQuery);
-      await handle.terminate('test over');
-      return waiting;
+    await sleepUntil(new Date(Date.parse(termEnd) + 100 * DAY_MS).toISOString());
+    const state = await handle.query(lifecycleStateQuery);
+    expect(state).toMatchObject({ stage: 'STEADY_STATE', term: 2 });
+    expect(state.termStart.slice(0, 10)).toBe(termEnd);
+    const [evaluation] = (await pm('GET', `/engagements/${id}/renewal-evaluations`)).body.items;
+    expect(evaluation).toMatchObject({ decision: 'RENEW', decidedBy: 'contract' });
+
+    const months = (
+      await db.prisma.review.findMany({
+        where: { engagementId: id, cadence: 'MONTHLY' },
+        orderBy: { periodStart: 'asc' },
+      })
+    ).map((r) => r.periodStart.toISOString().slice(0, 7));
+    expect(new Set(months).size).toBe(months.length);
+    months.forEach((m, i) => {
+      if (i === 0) return;
+      const [y, mo] = months[i - 1].split('-').map(Number);
+      expect(m).toBe(new Date(Date.UTC(y, mo, 1)).toISOString().slice(0, 7));
+    });
+    expect(months.some((m) => m > termEnd.slice(0, 7))).toBe(true);
+    await recordHistoryIfAsked(handle, 'engagementLifecycle-second-term-after-continue-as-new');
+    await handle.terminate('test over');
+  });
+
+  it('terminates for cause mid-transition: the ramp stops, the exit starts, no transition timer is left', async () => {
+    const { pm, id } = await anEngagementStartingTomorrow(3, {});
+    await pm('POST', `/engagements/${id}/lifecycle`, {
+      phases: [{ kind: 'RAMP_WAVE', name: 'wave-1', volumePct: 100, minDuration: '60d' }],
+    });
+    const handle = env.client.workflow.getHandle(lifecycleWorkflowId(id));
+    await env.sleep('10 days');
+
+    const state = await handle.executeUpdate(terminateForCauseUpdate, {
+      args: [{ actor: 'executive:ceo', reason: 'data breach at the vendor' }],
     });
 
-    // then it reports the contracted stage and the date it waits for
-    expect(state).toEqual({ engagementId: 'e2', stage: 'CONTRACTED', transitionStartsAt: termStart });
+    expect(state.stage).toBe('EXIT');
+    expect(state.exit).toMatchObject({ forCause: true, reason: 'terminated for cause: data breach at the vendor' });
+    const child = await env.client.workflow.getHandle(transitionWorkflowId(id)).describe();
+    expect(child.status.name).toBe('CANCELLED');
+    const plan = await db.prisma.exitPlan.findUniqueOrThrow({ where: { engagementId: id }, include: { steps: true } });
+    expect(plan.steps).toHaveLength(5);
+    await handle.terminate('test over');
   });
 });

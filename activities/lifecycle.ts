@@ -1,0 +1,235 @@
+import { WorkflowIdConflictPolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { Prisma } from '../src/generated/prisma/client';
+import type { PrismaClient } from '../src/db';
+import {
+  recommendRenewal,
+  type ExitStepPlan,
+  type Recommendation,
+  type RenewalDecisionKind,
+  type RenewalScorecard,
+} from '../src/domain/renewal';
+import { governanceWorkflowId, type GovernanceInput } from '../workflows/governance.messages';
+import { ignoreDuplicate } from './transition';
+
+/** Effects of the engagement lifecycle: governance on and off, renewal evaluation and decision, terms, exit. */
+export function createLifecycleActivities(prisma: PrismaClient, client: Client, taskQueue: string) {
+  const audit = (data: { actor: string; action: string; entityId: string; after: unknown; key: string }) =>
+    prisma.auditLog
+      .create({
+        data: {
+          actor: data.actor,
+          action: data.action,
+          entityType: 'Engagement',
+          entityId: data.entityId,
+          after: data.after as Prisma.InputJsonValue,
+          idempotencyKey: data.key,
+        },
+      })
+      .catch(ignoreDuplicate);
+
+  return {
+    /** Starts the engagement's recurring reviews (a repeat finds the running ones). */
+    async startGovernance(input: { engagementId: string; startAt: string }): Promise<void> {
+      const e = await prisma.engagement.findUniqueOrThrow({ where: { id: input.engagementId } });
+      const args: GovernanceInput = {
+        engagementId: e.id,
+        vendorId: e.vendorId,
+        timeZone: e.timeZone,
+        cadences: e.reviewCadences,
+        graceSeconds: e.reviewGraceSeconds,
+        startAt: input.startAt,
+      };
+      await client.workflow.start('governance', {
+        workflowId: governanceWorkflowId(e.id),
+        taskQueue,
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        args: [args],
+      });
+    },
+
+    async stopGovernance(input: { engagementId: string }): Promise<void> {
+      try {
+        await client.workflow.getHandle(governanceWorkflowId(input.engagementId)).terminate('engagement closed');
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
+    },
+
+    /** The renewal scorecard over the term and its recommendation, stored once per term. */
+    async evaluateRenewal(input: {
+      engagementId: string;
+      termStart: string;
+      termEnd: string;
+    }): Promise<Recommendation & { scorecard: RenewalScorecard }> {
+      const termEnd = new Date(input.termEnd);
+      const stored = await prisma.renewalEvaluation.findUnique({
+        where: { engagementId_termEnd: { engagementId: input.engagementId, termEnd } },
+      });
+      if (stored)
+        return {
+          recommendation: stored.recommendation,
+          reasons: stored.reasons,
+          scorecard: stored.scorecard as unknown as RenewalScorecard,
+        };
+
+      const range = { gte: new Date(input.termStart), lt: termEnd };
+      const e = await prisma.engagement.findUniqueOrThrow({
+        where: { id: input.engagementId },
+        include: { vendor: { include: { certifications: true } } },
+      });
+      const monthly = await prisma.review.findMany({
+        where: { engagementId: e.id, cadence: 'MONTHLY', periodStart: range },
+        orderBy: { periodStart: 'asc' },
+      });
+      const byKpi: Record<string, { met: number; total: number }> = {};
+      for (const review of monthly) {
+        for (const k of (review.scorecard as { kpis?: Array<{ key: string; status: string }> }).kpis ?? []) {
+          byKpi[k.key] ??= { met: 0, total: 0 };
+          byKpi[k.key].total++;
+          if (k.status === 'met' || k.status === 'at_risk') byKpi[k.key].met++;
+        }
+      }
+      const totals = Object.values(byKpi).reduce((a, b) => ({ met: a.met + b.met, total: a.total + b.total }), {
+        met: 0,
+        total: 0,
+      });
+      const escalations = await prisma.escalation.findMany({ where: { engagementId: e.id, raisedAt: range } });
+      const resolveHours = escalations
+        .filter((x) => x.resolvedAt)
+        .map((x) => (x.resolvedAt!.getTime() - x.raisedAt.getTime()) / 3_600_000)
+        .sort((a, b) => a - b);
+      const nextTermEnd = new Date(termEnd.getTime() + (termEnd.getTime() - Date.parse(input.termStart)));
+      const scorecard: RenewalScorecard = {
+        attainmentPct: totals.total ? Math.round((totals.met / totals.total) * 1000) / 10 : null,
+        attainmentByKpi: Object.fromEntries(
+          Object.entries(byKpi).map(([k, v]) => [k, Math.round((v.met / v.total) * 1000) / 10]),
+        ),
+        recentScores: monthly.slice(-6).map((r) => r.overallScore?.toNumber() ?? 0),
+        creditsPaid: monthly.reduce((sum, r) => sum.plus(r.creditsTotal), new Prisma.Decimal(0)).toFixed(2),
+        escalationsBySeverity: escalations.reduce<Record<string, number>>(
+          (acc, x) => ({ ...acc, [x.severity]: (acc[x.severity] ?? 0) + 1 }),
+          {},
+        ),
+        medianHoursToResolve: resolveHours.length
+          ? Math.round(resolveHours[Math.floor(resolveHours.length / 2)] * 10) / 10
+          : null,
+        openActionItems: await prisma.actionItem.count({ where: { engagementId: e.id, status: 'OPEN' } }),
+        certificationsExpiring: e.vendor.certifications
+          .filter((c) => c.expiresOn < nextTermEnd)
+          .map((c) => `${c.kind} (${c.expiresOn.toISOString().slice(0, 10)})`),
+      };
+      const recommendation = recommendRenewal(scorecard);
+      await prisma.renewalEvaluation
+        .create({
+          data: {
+            engagementId: e.id,
+            termEnd,
+            recommendation: recommendation.recommendation,
+            reasons: recommendation.reasons,
+            scorecard: scorecard as unknown as Prisma.InputJsonValue,
+          },
+        })
+        .catch(ignoreDuplicate);
+      return { ...recommendation, scorecard };
+    },
+
+    async recordRenewalDecision(input: {
+      engagementId: string;
+      termEnd: string;
+      decision: RenewalDecisionKind;
+      decidedBy: string;
+      via: string;
+      reason?: string;
+      at: string;
+    }) {
+      const termEnd = new Date(input.termEnd);
+      await prisma.renewalEvaluation.updateMany({
+        where: { engagementId: input.engagementId, termEnd, decision: null },
+        data: { decision: input.decision, decidedBy: input.decidedBy, decidedAt: new Date(input.at) },
+      });
+      await audit({
+        actor: input.decidedBy,
+        action: 'renewal.decide',
+        entityId: input.engagementId,
+        after: { decision: input.decision, via: input.via, reason: input.reason ?? null, termEnd: input.termEnd },
+        key: `${input.engagementId}/renewal/${input.termEnd}`,
+      });
+    },
+
+    /** Opens the next term (renewal or renegotiation), once. */
+    async openNewTerm(input: {
+      engagementId: string;
+      termStart: string;
+      termEnd: string;
+      monthlyFee?: string;
+      actor: string;
+    }) {
+      const e = await prisma.engagement.findUniqueOrThrow({ where: { id: input.engagementId } });
+      if (e.termEnd.toISOString() === new Date(input.termEnd).toISOString()) return;
+      await prisma.engagement.update({
+        where: { id: input.engagementId },
+        data: {
+          termStart: new Date(input.termStart),
+          termEnd: new Date(input.termEnd),
+          ...(input.monthlyFee && { monthlyFee: input.monthlyFee }),
+        },
+      });
+      await audit({
+        actor: input.actor,
+        action: 'engagement.new-term',
+        entityId: input.engagementId,
+        after: { termStart: input.termStart, termEnd: input.termEnd, monthlyFee: input.monthlyFee ?? null },
+        key: `${input.engagementId}/term/${input.termEnd}`,
+      });
+    },
+
+    async createExitPlan(input: {
+      engagementId: string;
+      reason: string;
+      forCause: boolean;
+      steps: ExitStepPlan[];
+      at: string;
+    }) {
+      if (await prisma.exitPlan.findUnique({ where: { engagementId: input.engagementId } })) return;
+      await prisma.exitPlan
+        .create({
+          data: {
+            engagementId: input.engagementId,
+            reason: input.reason,
+            forCause: input.forCause,
+            startedAt: new Date(input.at),
+            steps: { create: input.steps.map((s) => ({ kind: s.kind, owner: s.owner, dueOn: new Date(s.dueOn) })) },
+          },
+        })
+        .catch(ignoreDuplicate);
+    },
+
+    async completeExitStep(input: {
+      engagementId: string;
+      kind: ExitStepPlan['kind'];
+      completedBy: string;
+      evidence?: string;
+      at: string;
+    }) {
+      const plan = await prisma.exitPlan.findUniqueOrThrow({ where: { engagementId: input.engagementId } });
+      await prisma.exitStep.updateMany({
+        where: { planId: plan.id, kind: input.kind, completedAt: null },
+        data: { completedAt: new Date(input.at), completedBy: input.completedBy, evidence: input.evidence },
+      });
+      await audit({
+        actor: input.completedBy,
+        action: 'exit.step.complete',
+        entityId: input.engagementId,
+        after: { kind: input.kind, evidence: input.evidence ?? null },
+        key: `${input.engagementId}/exit/${input.kind}`,
+      });
+    },
+
+    async completeExitPlan(input: { engagementId: string; at: string }) {
+      await prisma.exitPlan.updateMany({
+        where: { engagementId: input.engagementId, completedAt: null },
+        data: { completedAt: new Date(input.at) },
+      });
+    },
+  };
+}

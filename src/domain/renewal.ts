@@ -1,0 +1,109 @@
+/** Renewal and exit as data and rules: milestone dates, the recommendation, the standard exit steps. Pure. */
+import type { RENEWAL_DECISIONS } from './types';
+
+export type RenewalDecisionKind = (typeof RENEWAL_DECISIONS)[number];
+
+const DAY_MS = 86_400_000;
+
+/** How long before the notice deadline the evaluation starts, so the executive has time to decide. */
+export const EVALUATION_LEAD_DAYS = 60;
+/** With no decision this many days before the notice deadline, the governance council is asked. */
+export const COUNCIL_ESCALATION_DAYS = 14;
+
+export interface RenewalMilestones {
+  evaluationAt: string;
+  councilEscalationAt: string;
+  noticeDeadline: string;
+  termEnd: string;
+}
+
+/** Evaluation at contract end − notice period − lead time; the decision is due at contract end − notice period. */
+export function renewalMilestones(
+  termEnd: string,
+  noticeDays: number,
+  leadDays = EVALUATION_LEAD_DAYS,
+): RenewalMilestones {
+  const end = Date.parse(termEnd);
+  const deadline = end - noticeDays * DAY_MS;
+  return {
+    evaluationAt: new Date(deadline - leadDays * DAY_MS).toISOString(),
+    councilEscalationAt: new Date(deadline - Math.min(COUNCIL_ESCALATION_DAYS, leadDays) * DAY_MS).toISOString(),
+    noticeDeadline: new Date(deadline).toISOString(),
+    termEnd: new Date(end).toISOString(),
+  };
+}
+
+export interface RenewalScorecard {
+  /** Share of KPI-months met (0–100), overall and per KPI. */
+  attainmentPct: number | null;
+  attainmentByKpi: Record<string, number>;
+  /** Overall monthly scores of the last two quarters, oldest first. */
+  recentScores: number[];
+  creditsPaid: string;
+  escalationsBySeverity: Record<string, number>;
+  medianHoursToResolve: number | null;
+  openActionItems: number;
+  certificationsExpiring: string[];
+}
+
+export interface Recommendation {
+  recommendation: RenewalDecisionKind;
+  reasons: string[];
+}
+
+/** Renew when service levels held and nothing blocks; renegotiate when they slipped; exit when they failed. */
+export function recommendRenewal(s: RenewalScorecard): Recommendation {
+  const reasons: string[] = [];
+  const attainment = s.attainmentPct;
+  if (attainment === null) reasons.push('no service-level data over the term');
+  else reasons.push(`service levels were met in ${attainment}% of KPI-months`);
+  const trend = s.recentScores.length >= 2 ? s.recentScores[s.recentScores.length - 1] - s.recentScores[0] : 0;
+  if (trend < -5)
+    reasons.push(`the overall score fell ${Math.abs(Math.round(trend))} points over the last two quarters`);
+  if (Number(s.creditsPaid) > 0) reasons.push(`service credits of ${s.creditsPaid} were owed over the term`);
+  const p1 = s.escalationsBySeverity.P1 ?? 0;
+  if (p1 > 0) reasons.push(`${p1} P1 escalation(s) during the term`);
+  if (s.openActionItems > 0) reasons.push(`${s.openActionItems} action item(s) still open`);
+  if (s.certificationsExpiring.length)
+    reasons.push(`certifications expiring before the next term: ${s.certificationsExpiring.join(', ')}`);
+
+  if (attainment === null || attainment < 70) return { recommendation: 'EXIT', reasons };
+  if (attainment < 90 || trend < -5 || p1 > 2 || s.certificationsExpiring.length > 0)
+    return { recommendation: 'RENEGOTIATE', reasons };
+  return { recommendation: 'RENEW', reasons };
+}
+
+export const EXIT_STEP_KINDS = [
+  'KNOWLEDGE_RETRANSFER',
+  'DATA_RETURN_AND_DELETION',
+  'IP_AND_ASSET_HANDOVER',
+  'ACCESS_REVOCATION',
+  'FINAL_RECONCILIATION',
+] as const;
+export type ExitStepKind = (typeof EXIT_STEP_KINDS)[number];
+
+export interface ExitStepPlan {
+  kind: ExitStepKind;
+  owner: string;
+  dueOn: string;
+}
+
+/**
+ * The standard exit plan, its steps spread over the time left before the exit date: knowledge first, the final
+ * reconciliation last.
+ */
+export function exitPlan(startMs: number, exitAtMs: number): ExitStepPlan[] {
+  const span = Math.max(exitAtMs - startMs, 5 * DAY_MS);
+  const owners: Record<ExitStepKind, string> = {
+    KNOWLEDGE_RETRANSFER: 'vendor delivery head',
+    DATA_RETURN_AND_DELETION: 'vendor security officer',
+    IP_AND_ASSET_HANDOVER: 'vendor account manager',
+    ACCESS_REVOCATION: 'client IT security',
+    FINAL_RECONCILIATION: 'client finance',
+  };
+  return EXIT_STEP_KINDS.map((kind, i) => ({
+    kind,
+    owner: owners[kind],
+    dueOn: new Date(startMs + Math.round((span * (i + 1)) / EXIT_STEP_KINDS.length)).toISOString(),
+  }));
+}
