@@ -42,6 +42,8 @@ export interface LifecycleState {
     decision?: RenewalDecisionKind;
     decidedBy?: string;
     reason?: string;
+    /** A renegotiated monthly fee for the next term. */
+    newMonthlyFee?: string;
     via?: 'executive' | 'auto-renew clause' | 'contract default';
     councilEscalated?: boolean;
   };

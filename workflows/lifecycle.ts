@@ -58,20 +58,23 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
   setHandler(lifecycleStateQuery, () => state);
   setHandler(
     decideRenewalUpdate,
-    async ({ actor, decision, reason }) => {
+    async ({ actor, decision, reason, newMonthlyFee }) => {
       state.renewal!.decision = decision;
       state.renewal!.decidedBy = actor;
       state.renewal!.via = 'executive';
       state.renewal!.reason = reason;
+      state.renewal!.newMonthlyFee = newMonthlyFee;
       return state;
     },
     {
-      validator: ({ actor, decision }) => {
+      validator: ({ actor, decision, newMonthlyFee }) => {
         if (!actor) throw illegal('actor is required');
         if (!['RENEW', 'RENEGOTIATE', 'EXIT'].includes(decision))
           throw illegal('decision must be RENEW, RENEGOTIATE or EXIT');
         if (state.stage !== 'RENEWAL' || !state.renewal) throw illegal('no renewal decision is pending');
         if (state.renewal.decision) throw illegal(`the renewal was already decided: ${state.renewal.decision}`);
+        if (newMonthlyFee !== undefined && decision !== 'RENEGOTIATE')
+          throw illegal('only a renegotiation changes the fee');
       },
     },
   );
@@ -262,6 +265,7 @@ async function renewTerm(input: LifecycleInput, state: LifecycleState, decision:
     engagementId: state.engagementId,
     termStart,
     termEnd,
+    monthlyFee: state.renewal?.newMonthlyFee,
     actor: `renewal:${decision.toLowerCase()}`,
   });
   await db.moveEngagementStage({ engagementId: state.engagementId, to: 'STEADY_STATE' });

@@ -262,7 +262,9 @@ export function engagementRoutes(
       body: renewalDecisionBody,
     },
     (handle, actor, _p, b) =>
-      handle.executeUpdate(decideRenewalUpdate, { args: [{ actor, decision: b.decision, reason: b.reason }] }),
+      handle.executeUpdate(decideRenewalUpdate, {
+        args: [{ actor, decision: b.decision, reason: b.reason, newMonthlyFee: b.newMonthlyFee }],
+      }),
   );
   steer(
     {

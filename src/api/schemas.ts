@@ -334,6 +334,8 @@ export const severityBody = z.strictObject({ severity: z.enum(SEVERITIES) });
 
 export const renewalDecisionBody = z.strictObject({
   decision: z.enum(RENEWAL_DECISIONS),
+  /** For RENEGOTIATE: the next term's monthly fee. */
+  newMonthlyFee: money.optional(),
   reason: z.string().trim().min(3, 'must be at least 3 characters').max(2000).optional(),
 });
 export const exitStepParams = z.strictObject({ id: z.uuid('must be a UUID'), kind: z.enum(EXIT_STEP_KINDS) });

@@ -5,6 +5,7 @@ import { lifecycleWorkflowId } from '../../src/domain/lifecycle';
 import { renewalMilestones } from '../../src/domain/renewal';
 import {
   completeExitStepUpdate,
+  decideRenewalUpdate,
   lifecycleStateQuery,
   terminateForCauseUpdate,
 } from '../../workflows/lifecycle.messages';
@@ -171,6 +172,40 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     });
     expect(months.some((m) => m > termEnd.slice(0, 7))).toBe(true);
     await recordHistoryIfAsked(handle, 'engagementLifecycle-second-term-after-continue-as-new');
+    await handle.terminate('test over');
+  });
+
+  it("renegotiates on the executive's decision: the next term gets the new fee, and the decision is audited", async () => {
+    const { pm, id, termEnd } = await anEngagementStartingTomorrow(1, {
+      renewalNoticeDays: 30,
+      monthlyFee: '100000.00',
+    });
+    await pm('POST', `/engagements/${id}/lifecycle`, SHORT_TRANSITION);
+    const handle = env.client.workflow.getHandle(lifecycleWorkflowId(id));
+    const milestones = renewalMilestones(new Date(termEnd).toISOString(), 30);
+    await sleepUntil(new Date(Date.parse(milestones.evaluationAt) + DAY_MS).toISOString());
+
+    await handle.executeUpdate(decideRenewalUpdate, {
+      args: [
+        {
+          actor: 'executive:cfo',
+          decision: 'RENEGOTIATE',
+          reason: 'volume up, unit price down',
+          newMonthlyFee: '92000.00',
+        },
+      ],
+    });
+    await env.sleep('1 day');
+
+    const engagement = await db.prisma.engagement.findUniqueOrThrow({ where: { id } });
+    expect(engagement.monthlyFee.toFixed(2)).toBe('92000.00');
+    expect(engagement.termStart.toISOString().slice(0, 10)).toBe(termEnd);
+    expect((await handle.query(lifecycleStateQuery)).term).toBe(2);
+    const decision = await db.prisma.auditLog.findFirstOrThrow({ where: { entityId: id, action: 'renewal.decide' } });
+    expect(decision).toMatchObject({
+      actor: 'executive:cfo',
+      after: { decision: 'RENEGOTIATE', via: 'executive', reason: 'volume up, unit price down' },
+    });
     await handle.terminate('test over');
   });
 
