@@ -1,10 +1,4 @@
-import {
-  WorkflowIdConflictPolicy,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  type Client,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import { WorkflowIdConflictPolicy, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
 import {
   completeExitStepUpdate,
@@ -14,7 +8,7 @@ import {
   type LifecycleInput,
 } from '../../workflows/lifecycle.messages';
 import type { Role } from '../generated/prisma/enums';
-import { rootMessage } from './governance';
+import { updateRoute } from './workflow-updates';
 import { findOrCreatePlan, planFromBody } from './transition';
 import { audit } from '../audit';
 import type { Config } from '../config';
@@ -225,32 +219,20 @@ export function engagementRoutes(
     spec: { path: string; summary: string; roles: Role[]; params: P; body: B },
     send: (handle: WorkflowHandle, actor: string, params: z.infer<P>, body: z.infer<B>) => Promise<unknown>,
   ) =>
-    api.route(
+    updateRoute(
+      api,
+      temporal,
       {
-        method: 'post',
-        path: spec.path,
-        summary: spec.summary,
+        ...spec,
         tag: 'lifecycle',
-        roles: spec.roles,
-        params: spec.params,
-        body: spec.body,
-        responses: { 200: 'The lifecycle state after the change', 404: 'No such engagement', 409: 'Not allowed now' },
+        workflowId: async (params, principal) => {
+          const { id } = params as { id: string };
+          await findVisibleEngagement(prisma, principal, id);
+          return lifecycleWorkflowId(id);
+        },
+        notRunning: 'the engagement lifecycle is not running',
       },
-      async ({ params, body, principal }) => {
-        const { id } = params as { id: string };
-        await findVisibleEngagement(prisma, principal, id);
-        const handle = temporal.workflow.getHandle(lifecycleWorkflowId(id));
-        try {
-          return {
-            status: 200,
-            body: await callTemporal(temporal, () => send(handle, actorOf(principal), params, body), 30_000),
-          };
-        } catch (error) {
-          if (error instanceof WorkflowUpdateFailedError) throw conflict(rootMessage(error));
-          if (error instanceof WorkflowNotFoundError) throw conflict('the engagement lifecycle is not running');
-          throw error;
-        }
-      },
+      send,
     );
 
   steer(

@@ -1,10 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  WorkflowIdConflictPolicy,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  type Client,
-} from '@temporalio/client';
+import { WorkflowIdConflictPolicy, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
 import { openEscalation } from '../../activities/escalations';
 import {
@@ -33,9 +28,9 @@ import {
   startGovernanceBody,
 } from './schemas';
 import { callTemporal, queryLive } from './temporal-calls';
+import { updateRoute } from './workflow-updates';
+import type { Role } from '../generated/prisma/enums';
 import { DateTime } from 'luxon';
-
-const UPDATE_DEADLINE_MS = 30_000;
 
 export function governanceRoutes(
   api: ApiRoutes,
@@ -173,57 +168,43 @@ export function governanceRoutes(
   const act = <B extends z.ZodType>(
     path: string,
     summary: string,
-    roles: Array<'PROGRAM_MANAGER' | 'VENDOR'>,
+    roles: Role[],
     body: B,
-    send: (id: string, actor: string, body: z.infer<B>) => Promise<unknown>,
+    send: (handle: WorkflowHandle, actor: string, body: z.infer<B>) => Promise<unknown>,
   ) =>
-    api.route(
+    updateRoute(
+      api,
+      temporal,
       {
-        method: 'post',
         path: `/escalations/:id/${path}`,
         summary,
         tag: 'escalations',
         roles,
         params: idParams,
         body,
-        responses: { 200: 'The escalation state after the change', 404: 'No such escalation', 409: 'Not allowed now' },
+        workflowId: async ({ id }, principal) => {
+          await visibleEscalation(principal, id);
+          return escalationWorkflowId(id);
+        },
+        notRunning: 'the escalation workflow is not running',
       },
-      async ({ params, body: parsed, principal }) => {
-        await visibleEscalation(principal, params.id);
-        try {
-          return {
-            status: 200,
-            body: await callTemporal(temporal, () => send(params.id, actorOf(principal), parsed), UPDATE_DEADLINE_MS),
-          };
-        } catch (error) {
-          if (error instanceof WorkflowUpdateFailedError) throw conflict(rootMessage(error));
-          if (error instanceof WorkflowNotFoundError) throw conflict('the escalation workflow is not running');
-          throw error;
-        }
-      },
+      (handle, actor, _params, parsed) => send(handle, actor, parsed),
     );
-  const handle = (id: string) => temporal.workflow.getHandle(escalationWorkflowId(id));
-  act('acknowledge', 'Acknowledge an escalation', ['PROGRAM_MANAGER', 'VENDOR'], acknowledgeBody, (id, actor, b) =>
-    handle(id).executeUpdate(acknowledgeUpdate, { args: [{ actor, note: b.note }] }),
+  act('acknowledge', 'Acknowledge an escalation', ['PROGRAM_MANAGER', 'VENDOR'], acknowledgeBody, (handle, actor, b) =>
+    handle.executeUpdate(acknowledgeUpdate, { args: [{ actor, note: b.note }] }),
   );
   act(
     'resolve',
     'Resolve an escalation, with its resolution and root cause',
     ['PROGRAM_MANAGER', 'VENDOR'],
     resolveBody,
-    (id, actor, b) =>
-      handle(id).executeUpdate(resolveUpdate, { args: [{ actor, resolution: b.resolution, rootCause: b.rootCause }] }),
+    (handle, actor, b) =>
+      handle.executeUpdate(resolveUpdate, { args: [{ actor, resolution: b.resolution, rootCause: b.rootCause }] }),
   );
-  act('reassign', 'Reassign an escalation', ['PROGRAM_MANAGER'], reassignBody, (id, actor, b) =>
-    handle(id).executeUpdate(reassignUpdate, { args: [{ actor, assignee: b.assignee }] }),
+  act('reassign', 'Reassign an escalation', ['PROGRAM_MANAGER'], reassignBody, (handle, actor, b) =>
+    handle.executeUpdate(reassignUpdate, { args: [{ actor, assignee: b.assignee }] }),
   );
-  act('severity', 'Change the severity of an escalation', ['PROGRAM_MANAGER'], severityBody, (id, actor, b) =>
-    handle(id).executeUpdate(changeSeverityUpdate, { args: [{ actor, severity: b.severity }] }),
+  act('severity', 'Change the severity of an escalation', ['PROGRAM_MANAGER'], severityBody, (handle, actor, b) =>
+    handle.executeUpdate(changeSeverityUpdate, { args: [{ actor, severity: b.severity }] }),
   );
-}
-
-export function rootMessage(error: Error): string {
-  let cause: Error | undefined = error;
-  while (cause?.cause instanceof Error) cause = cause.cause;
-  return cause?.message ?? error.message;
 }

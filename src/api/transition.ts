@@ -2,9 +2,8 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
   type Client,
+  type WorkflowHandle,
 } from '@temporalio/client';
 import type { z } from 'zod';
 import {
@@ -28,10 +27,7 @@ import { conflict, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
 import { changePlanBody, idParams, noteBody, overrideGateBody, pauseBody, startTransitionBody } from './schemas';
 import { callTemporal, queryLive } from './temporal-calls';
-import { rootMessage } from './governance';
-
-/** Updates answer after the workflow has recorded the decision in PostgreSQL: allow for a slow database. */
-const UPDATE_DEADLINE_MS = 30_000;
+import { updateRoute } from './workflow-updates';
 
 export function transitionRoutes(
   api: ApiRoutes,
@@ -122,9 +118,11 @@ export function transitionRoutes(
     path: string,
     summary: string,
     body: B,
-    send: (id: string, actor: string, body: z.infer<B>) => Promise<unknown>,
+    send: (handle: WorkflowHandle, actor: string, body: z.infer<B>) => Promise<unknown>,
   ) =>
-    api.route(
+    updateRoute(
+      api,
+      temporal,
       {
         method: path === 'plan' ? 'put' : 'post',
         path: `/engagements/:id/transition/${path}`,
@@ -133,44 +131,29 @@ export function transitionRoutes(
         roles: ['PROGRAM_MANAGER'],
         params: idParams,
         body,
-        responses: {
-          200: 'The transition state after the change',
-          404: 'No such engagement',
-          409: 'Not allowed in the current state',
+        workflowId: async ({ id }, principal) => {
+          await findVisibleEngagement(prisma, principal, id);
+          return transitionWorkflowId(id);
         },
+        notRunning: 'no transition is running for this engagement',
       },
-      async ({ params, body: parsed, principal }) => {
-        await findVisibleEngagement(prisma, principal, params.id);
-        try {
-          const state = await callTemporal(
-            temporal,
-            () => send(params.id, actorOf(principal), parsed),
-            UPDATE_DEADLINE_MS,
-          );
-          return { status: 200, body: state };
-        } catch (error) {
-          if (error instanceof WorkflowUpdateFailedError) throw conflict(rootMessage(error));
-          if (error instanceof WorkflowNotFoundError) throw conflict('no transition is running for this engagement');
-          throw error;
-        }
-      },
+      (handle, actor, _params, parsed) => send(handle, actor, parsed),
     );
 
-  const handle = (id: string) => temporal.workflow.getHandle(transitionWorkflowId(id));
-  steer('approve-gate', 'Approve the pending gate now', noteBody, (id, actor, b) =>
-    handle(id).executeUpdate(approveGateUpdate, { args: [{ actor, note: b.note }] }),
+  steer('approve-gate', 'Approve the pending gate now', noteBody, (handle, actor, b) =>
+    handle.executeUpdate(approveGateUpdate, { args: [{ actor, note: b.note }] }),
   );
-  steer('override-gate', 'Override a failed (held) gate, with a reason', overrideGateBody, (id, actor, b) =>
-    handle(id).executeUpdate(overrideGateUpdate, { args: [{ actor, reason: b.reason }] }),
+  steer('override-gate', 'Override a failed (held) gate, with a reason', overrideGateBody, (handle, actor, b) =>
+    handle.executeUpdate(overrideGateUpdate, { args: [{ actor, reason: b.reason }] }),
   );
-  steer('pause', 'Pause the transition (paused time does not count)', pauseBody, (id, actor, b) =>
-    handle(id).executeUpdate(pauseUpdate, { args: [{ actor, reason: b.reason }] }),
+  steer('pause', 'Pause the transition (paused time does not count)', pauseBody, (handle, actor, b) =>
+    handle.executeUpdate(pauseUpdate, { args: [{ actor, reason: b.reason }] }),
   );
-  steer('resume', 'Resume a paused transition', noteBody, (id, actor) =>
-    handle(id).executeUpdate(resumeUpdate, { args: [{ actor }] }),
+  steer('resume', 'Resume a paused transition', noteBody, (handle, actor) =>
+    handle.executeUpdate(resumeUpdate, { args: [{ actor }] }),
   );
-  steer('plan', 'Replace the phases after the current one', changePlanBody, (id, actor, b) =>
-    handle(id).executeUpdate(changePlanUpdate, { args: [{ actor, phases: b.phases.map(toPhasePlan) }] }),
+  steer('plan', 'Replace the phases after the current one', changePlanBody, (handle, actor, b) =>
+    handle.executeUpdate(changePlanUpdate, { args: [{ actor, phases: b.phases.map(toPhasePlan) }] }),
   );
 }
 
