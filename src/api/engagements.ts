@@ -1,4 +1,4 @@
-import { WorkflowIdConflictPolicy, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
 import {
   completeExitStepUpdate,
@@ -29,7 +29,7 @@ import {
   startTransitionBody,
   terminateBody,
 } from './schemas';
-import { callTemporal, queryLive } from './temporal-calls';
+import { queryLive, startOnce } from './temporal-calls';
 
 export const engagementDetail = {
   vendor: { select: { id: true, legalName: true, deliveryModel: true } },
@@ -200,18 +200,13 @@ export function engagementRoutes(
         transitionPlan,
       };
       const workflowId = lifecycleWorkflowId(params.id);
-      const handle = await callTemporal(temporal, () =>
-        temporal.workflow.start('engagementLifecycle', {
-          workflowId,
-          taskQueue: config.temporal.taskQueue,
-          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-          args: [input],
-        }),
-      );
-      return {
-        status: 202,
-        body: { workflowId, runId: handle.firstExecutionRunId, workflowUrl: workflowUrl(config, workflowId) },
-      };
+      return startOnce(temporal, {
+        type: 'engagementLifecycle',
+        workflowId,
+        taskQueue: config.temporal.taskQueue,
+        uiLink: workflowUrl(config, workflowId),
+        args: [input],
+      });
     },
   );
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowIdConflictPolicy, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
 import { openEscalation } from '../../activities/escalations';
 import {
@@ -27,7 +27,7 @@ import {
   severityBody,
   startGovernanceBody,
 } from './schemas';
-import { callTemporal, queryLive } from './temporal-calls';
+import { callTemporal, queryLive, startOnce } from './temporal-calls';
 import { updateRoute } from './workflow-updates';
 import type { Role } from '../generated/prisma/enums';
 import { DateTime } from 'luxon';
@@ -67,18 +67,13 @@ export function governanceRoutes(
         startAt,
       };
       const workflowId = governanceWorkflowId(e.id);
-      const handle = await callTemporal(temporal, () =>
-        temporal.workflow.start('governance', {
-          workflowId,
-          taskQueue: config.temporal.taskQueue,
-          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-          args: [input],
-        }),
-      );
-      return {
-        status: 202,
-        body: { workflowId, runId: handle.firstExecutionRunId, workflowUrl: workflowUrl(config, workflowId) },
-      };
+      return startOnce(temporal, {
+        type: 'governance',
+        workflowId,
+        taskQueue: config.temporal.taskQueue,
+        uiLink: workflowUrl(config, workflowId),
+        args: [input],
+      });
     },
   );
 

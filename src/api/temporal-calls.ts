@@ -1,5 +1,11 @@
 import { status } from '@grpc/grpc-js';
-import { WorkflowNotFoundError, type Client, type QueryDefinition } from '@temporalio/client';
+import {
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  type Client,
+  type QueryDefinition,
+} from '@temporalio/client';
 import { ProblemError, unavailable } from './problem';
 
 const TEMPORAL_DEADLINE_MS = 3000;
@@ -50,4 +56,34 @@ export async function queryLive<T>(
     if (error instanceof WorkflowNotFoundError) return { live: null };
     throw error;
   }
+}
+
+/**
+ * Starts a workflow under its business-key id; a repeat (or a concurrent twin) gets the running one back.
+ * Answers 202 with the ids and the Web UI link.
+ */
+export async function startOnce(
+  client: Client,
+  opts: {
+    type: string;
+    workflowId: string;
+    taskQueue: string;
+    uiLink: string;
+    args: unknown[];
+    rejectIfClosed?: boolean;
+  },
+): Promise<{ status: number; body: { workflowId: string; runId: string; workflowUrl: string } }> {
+  const handle = await callTemporal(client, () =>
+    client.workflow.start(opts.type, {
+      workflowId: opts.workflowId,
+      taskQueue: opts.taskQueue,
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      ...(opts.rejectIfClosed && { workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE }),
+      args: opts.args,
+    }),
+  );
+  return {
+    status: 202,
+    body: { workflowId: opts.workflowId, runId: handle.firstExecutionRunId, workflowUrl: opts.uiLink },
+  };
 }

@@ -1,10 +1,4 @@
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowIdConflictPolicy,
-  WorkflowIdReusePolicy,
-  type Client,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
 import {
   approveGateUpdate,
@@ -26,7 +20,7 @@ import { findVisibleEngagement, workflowUrl } from './engagements';
 import { conflict, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
 import { changePlanBody, idParams, noteBody, overrideGateBody, pauseBody, startTransitionBody } from './schemas';
-import { callTemporal, queryLive } from './temporal-calls';
+import { queryLive, startOnce } from './temporal-calls';
 import { updateRoute } from './workflow-updates';
 
 export function transitionRoutes(
@@ -57,19 +51,14 @@ export function transitionRoutes(
       const plan = await findOrCreatePlan(prisma, params.id, planFromBody(body), actorOf(principal));
       const workflowId = transitionWorkflowId(params.id);
       try {
-        const handle = await callTemporal(temporal, () =>
-          temporal.workflow.start('transition', {
-            workflowId,
-            taskQueue: config.temporal.taskQueue,
-            workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-            workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-            args: [{ engagementId: params.id, vendorId: engagement.vendorId, plan }],
-          }),
-        );
-        return {
-          status: 202,
-          body: { workflowId, runId: handle.firstExecutionRunId, workflowUrl: workflowUrl(config, workflowId) },
-        };
+        return await startOnce(temporal, {
+          type: 'transition',
+          workflowId,
+          taskQueue: config.temporal.taskQueue,
+          uiLink: workflowUrl(config, workflowId),
+          args: [{ engagementId: params.id, vendorId: engagement.vendorId, plan }],
+          rejectIfClosed: true,
+        });
       } catch (error) {
         if (error instanceof WorkflowExecutionAlreadyStartedError) throw conflict('the transition has already run');
         throw error;
