@@ -9,7 +9,7 @@ import {
 } from '../../workflows/lifecycle.messages';
 import type { Role } from '../generated/prisma/enums';
 import { updateRoute } from './workflow-updates';
-import { findOrCreatePlan, planFromBody } from './transition';
+import { assertReadyToStart, findOrCreatePlan, planFromBody } from './transition';
 import { audit } from '../audit';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db';
@@ -17,7 +17,7 @@ import { DEFAULT_ESCALATION_POLICIES } from '../domain/defaults';
 import { parseDuration } from '../domain/duration';
 import { lifecycleWorkflowId } from '../domain/lifecycle';
 import { actorOf, engagementScope, type Principal } from './auth';
-import { conflict, notFound, ProblemError } from './problem';
+import { notFound, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
 import {
   completeExitStepBody,
@@ -180,11 +180,7 @@ export function engagementRoutes(
     },
     async ({ params, body, principal }) => {
       const engagement = await findVisibleEngagement(prisma, principal, params.id);
-      if (['EXIT', 'CLOSED'].includes(engagement.stage))
-        throw conflict(`engagement is in stage ${engagement.stage}: it has exited`);
-      if ((await prisma.sla.count({ where: { engagementId: params.id } })) === 0) {
-        throw conflict('engagement has no SLAs: transition gates would have nothing to judge');
-      }
+      await assertReadyToStart(prisma, engagement);
       const transitionPlan =
         engagement.stage === 'CONTRACTED' || engagement.stage === 'TRANSITION'
           ? await findOrCreatePlan(prisma, params.id, planFromBody(body), actorOf(principal))

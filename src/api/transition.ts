@@ -42,12 +42,8 @@ export function transitionRoutes(
     },
     async ({ params, body, principal }) => {
       const engagement = await findVisibleEngagement(prisma, principal, params.id);
-      if (['EXIT', 'CLOSED'].includes(engagement.stage))
-        throw conflict(`engagement is in stage ${engagement.stage}: it has exited`);
+      await assertReadyToStart(prisma, engagement);
       if (['STEADY_STATE', 'RENEWAL'].includes(engagement.stage)) throw conflict('the transition is already complete');
-      if ((await prisma.sla.count({ where: { engagementId: params.id } })) === 0) {
-        throw conflict('engagement has no SLAs: transition gates would have nothing to judge');
-      }
       const plan = await findOrCreatePlan(prisma, params.id, planFromBody(body), actorOf(principal));
       const workflowId = transitionWorkflowId(params.id);
       try {
@@ -154,6 +150,18 @@ function toPhasePlan(p: z.infer<typeof changePlanBody>['phases'][number]): Phase
     minDurationSeconds: parseDuration(p.minDuration),
     gated: p.gated,
   };
+}
+
+/** 409 unless the engagement can start its life: not exited, and with SLAs for its gates and reviews to judge. */
+export async function assertReadyToStart(
+  prisma: PrismaClient,
+  engagement: { id: string; stage: string },
+): Promise<void> {
+  if (['EXIT', 'CLOSED'].includes(engagement.stage))
+    throw conflict(`engagement is in stage ${engagement.stage}: it has exited`);
+  if ((await prisma.sla.count({ where: { engagementId: engagement.id } })) === 0) {
+    throw conflict('engagement has no SLAs: transition gates would have nothing to judge');
+  }
 }
 
 export function planFromBody(body: z.infer<typeof startTransitionBody>): TransitionPlanData {

@@ -1,29 +1,26 @@
-import { Client, Connection } from '@temporalio/client';
 import { lifecycleWorkflowId } from '../../src/domain/lifecycle';
 import { EXIT_STEP_KINDS } from '../../src/domain/renewal';
 import { anEngagement, aVendor } from '../builders/engagement';
-import { startTestApi, type TestApi } from '../helpers/app';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { eventually } from '../helpers/wait';
-import { spawnWorkerProcess } from '../helpers/worker-process';
+import {
+  spawnWorkerProcess,
+  startStackForWorkerProcesses,
+  type StackForWorkerProcesses,
+} from '../helpers/worker-process';
 
 const TASK_QUEUE = 'lifecycle-crash';
 const DAY_MS = 86_400_000;
 
 describe('a worker killed while a lifecycle waits for the renewal decision, and again during the exit', () => {
-  let db: TestDatabase;
-  let client: Client;
-  let api: TestApi;
+  let db: StackForWorkerProcesses['db'];
+  let client: StackForWorkerProcesses['client'];
+  let api: StackForWorkerProcesses['api'];
+  let stack: StackForWorkerProcesses;
   beforeAll(async () => {
-    db = await createTestDatabase();
-    client = new Client({ connection: await Connection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! }) });
-    api = await startTestApi({ prisma: db.prisma, temporal: client, taskQueue: TASK_QUEUE });
+    stack = await startStackForWorkerProcesses(TASK_QUEUE);
+    ({ db, client, api } = stack);
   });
-  afterAll(async () => {
-    await api.close();
-    await client.connection.close();
-    await db.drop();
-  });
+  afterAll(() => stack.close());
 
   it('finishes with nothing lost or written twice', async () => {
     // given an engagement in steady state whose notice deadline is tomorrow: the evaluation is due at once

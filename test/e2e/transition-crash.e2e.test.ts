@@ -1,28 +1,25 @@
-import { Client, Connection } from '@temporalio/client';
 import { transitionWorkflowId } from '../../workflows/transition.messages';
 import { anEngagement, aVendor } from '../builders/engagement';
-import { startTestApi, type TestApi } from '../helpers/app';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { dayOffset, GOOD, putMeasurements } from '../helpers/kpi-data';
 import { eventually } from '../helpers/wait';
-import { spawnWorkerProcess } from '../helpers/worker-process';
+import {
+  spawnWorkerProcess,
+  startStackForWorkerProcesses,
+  type StackForWorkerProcesses,
+} from '../helpers/worker-process';
 
 const TASK_QUEUE = 'transition-crash';
 
 describe('a worker killed mid-wave', () => {
-  let db: TestDatabase;
-  let client: Client;
-  let api: TestApi;
+  let db: StackForWorkerProcesses['db'];
+  let client: StackForWorkerProcesses['client'];
+  let api: StackForWorkerProcesses['api'];
+  let stack: StackForWorkerProcesses;
   beforeAll(async () => {
-    db = await createTestDatabase();
-    client = new Client({ connection: await Connection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! }) });
-    api = await startTestApi({ prisma: db.prisma, temporal: client, taskQueue: TASK_QUEUE });
+    stack = await startStackForWorkerProcesses(TASK_QUEUE);
+    ({ db, client, api } = stack);
   });
-  afterAll(async () => {
-    await api.close();
-    await client.connection.close();
-    await db.drop();
-  });
+  afterAll(() => stack.close());
 
   it('is replaced by a new worker that finishes the transition with exactly one row per phase change and gate', async () => {
     // given a four-wave transition with good data, run by a worker process

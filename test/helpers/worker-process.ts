@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { startTestApi } from './app';
+import { createTestDatabase } from './database';
 
 /** The real worker entry point as a separate OS process, so a test can SIGKILL it like a crash would. */
 export interface WorkerProcess {
@@ -41,3 +44,25 @@ export function spawnWorkerProcess(env: { databaseUrl: string; taskQueue: string
     },
   };
 }
+
+/**
+ * A database, a client of the run's dev server and the API, with no worker in this process: crash tests run their
+ * workers as OS processes (spawnWorkerProcess) on `taskQueue`.
+ */
+export async function startStackForWorkerProcesses(taskQueue: string) {
+  const db = await createTestDatabase();
+  const client = new Client({ connection: await Connection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! }) });
+  const api = await startTestApi({ prisma: db.prisma, temporal: client, taskQueue });
+  return {
+    db,
+    client,
+    api,
+    close: async () => {
+      await api.close();
+      await client.connection.close();
+      await db.drop();
+    },
+  };
+}
+
+export type StackForWorkerProcesses = Awaited<ReturnType<typeof startStackForWorkerProcesses>>;
