@@ -10,4 +10,6 @@ module.exports = {
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
   testTimeout: 120_000,
+  // A failed test must fail the run, not hang it on a handle it left open (find those with --detectOpenHandles).
+  forceExit: true,
 };

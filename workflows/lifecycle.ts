@@ -25,8 +25,9 @@ import { EngagementIdKey, StageKey, VendorIdKey } from './search-attributes';
 import { transitionWorkflowId } from './transition.messages';
 import type { transition } from './transition';
 
+// Every activity here is a few queries; a short timeout lets another worker retry soon after one dies mid-call.
 const db = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
+  startToCloseTimeout: '15 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 

@@ -55,7 +55,8 @@ describe('a worker killed while a lifecycle waits for the renewal decision, and 
     expect(decided.status).toBe(200);
     const twice = await executive('POST', `/engagements/${e.id}/renewal-decision`, { decision: 'RENEW' });
     expect([twice.status, twice.body.detail]).toEqual([409, 'the renewal was already decided: EXIT']);
-    await eventually(read, (x) => x.lifecycle?.stage === 'EXIT');
+    // (the kill may have hit the council-escalation activity: it is retried after its 15 s start-to-close timeout)
+    await eventually(read, (x) => x.lifecycle?.stage === 'EXIT', 60_000);
 
     // and killed again half-way through the exit steps
     const [first, second, ...rest] = EXIT_STEP_KINDS;

@@ -11,6 +11,21 @@ export interface WorkerProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
+/** Every worker process still alive, so a failed test cannot leave one behind to keep jest from exiting. */
+const alive = new Set<ChildProcess>();
+
+export async function killAllWorkerProcesses(): Promise<void> {
+  await Promise.all(
+    [...alive].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+}
+
 export function spawnWorkerProcess(env: { databaseUrl: string; taskQueue: string }): WorkerProcess {
   const root = path.join(__dirname, '..', '..');
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
@@ -25,7 +40,13 @@ export function spawnWorkerProcess(env: { databaseUrl: string; taskQueue: string
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  alive.add(child);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      alive.delete(child);
+      resolve();
+    }),
+  );
   const ready = new Promise<void>((resolve, reject) => {
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -58,6 +79,7 @@ export async function startStackForWorkerProcesses(taskQueue: string) {
     client,
     api,
     close: async () => {
+      await killAllWorkerProcesses();
       await api.close();
       await client.connection.close();
       await db.drop();
