@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   await assertDatabaseReachable(prisma, config.databaseUrl);
   const result = await loadDemoPortfolio(prisma, { engagements });
   console.log(
-    `seeded ${result.vendors} vendors, ${result.engagements} new engagements, ${result.measurements} KPI measurements`,
+    `seeded ${result.vendors} vendors, ${result.engagements} new engagements, ${result.measurements} KPI measurements, ${result.reviews} monthly reviews`,
   );
   await prisma.$disconnect();
 }

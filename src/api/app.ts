@@ -5,12 +5,14 @@ import swaggerUi from 'swagger-ui-express';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db';
 import type { Logger } from '../logger';
+import { dashboardRouter } from '../dashboard/routes';
 import { apiKeyRoutes } from './api-keys';
 import { authenticate } from './auth';
 import { engagementRoutes } from './engagements';
 import { healthRouter } from './health';
 import { kpiRoutes } from './kpis';
 import { notFoundRoute, problemHandler } from './problem';
+import { portfolioRoutes } from './portfolio';
 import { readRoutes } from './reads';
 import { governanceRoutes } from './governance';
 import { ApiRoutes } from './route';
@@ -29,6 +31,7 @@ export function createApp(deps: { prisma: PrismaClient; temporal: Client; config
   transitionRoutes(api, deps);
   governanceRoutes(api, deps);
   readRoutes(api, deps);
+  portfolioRoutes(api, deps);
   const openapi = openApiDocument(api);
 
   const app = express();
@@ -40,9 +43,7 @@ export function createApp(deps: { prisma: PrismaClient; temporal: Client; config
     res.json(openapi);
   });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: 'BPO orchestrator API' }));
-  app.get('/', (_req, res) => {
-    res.type('html').send(dashboardPlaceholder(deps.config));
-  });
+  app.use(dashboardRouter());
   app.use(authenticate(deps.prisma), api.router);
   app.use(notFoundRoute);
   app.use(problemHandler((error) => deps.log.error({ err: error }, 'unhandled error')));
@@ -74,11 +75,4 @@ function openApiDocument(api: ApiRoutes) {
     },
   };
   return document;
-}
-
-function dashboardPlaceholder(config: Config): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>BPO lifecycle orchestrator</title></head>
-<body><main><h1>BPO lifecycle orchestrator</h1>
-<p>The dashboard arrives with the monitoring issue. Meanwhile: <a href="/health">health</a>, <a href="/docs">API docs</a> and the
-<a href="${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows">Temporal Web UI</a>.</p></main></body></html>`;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../db';
 import { DEFAULT_ESCALATION_POLICIES } from '../domain/defaults';
+import { createGovernanceActivities } from '../../activities/governance';
 import { demoPortfolio } from './portfolio';
 
 /**
@@ -8,7 +9,8 @@ import { demoPortfolio } from './portfolio';
  * (same vendor and name) is left alone, so running it twice changes nothing.
  */
 export async function loadDemoPortfolio(prisma: PrismaClient, opts: { engagements: number; today?: Date }) {
-  const portfolio = demoPortfolio({ engagements: opts.engagements, today: opts.today ?? new Date() });
+  const today = opts.today ?? new Date();
+  const portfolio = demoPortfolio({ engagements: opts.engagements, today });
   const vendorIds: string[] = [];
   for (const v of portfolio.vendors) {
     const existing = await prisma.vendor.findUnique({ where: { legalName: v.legalName } });
@@ -114,5 +116,32 @@ export async function loadDemoPortfolio(prisma: PrismaClient, opts: { engagement
     });
     created++;
   }
-  return { vendors: vendorIds.length, engagements: created, measurements };
+  const reviews = await reviewRecentMonths(prisma, today);
+  return { vendors: vendorIds.length, engagements: created, measurements, reviews };
+}
+
+/**
+ * Scores the last three calendar months of every engagement past its transition with the same review activity the
+ * governance workflow runs, so the portfolio shows scores, trends and credits. Idempotent like the activity.
+ */
+async function reviewRecentMonths(prisma: PrismaClient, today: Date): Promise<number> {
+  const { conductReview } = createGovernanceActivities(prisma);
+  const engagements = await prisma.engagement.findMany({
+    where: { stage: { in: ['STEADY_STATE', 'RENEWAL', 'EXIT'] } },
+    select: { id: true, timeZone: true },
+  });
+  let reviews = 0;
+  for (const e of engagements) {
+    for (let back = 3; back >= 1; back--) {
+      const start = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - back, 1));
+      const end = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - back + 1, 1));
+      await conductReview({
+        engagementId: e.id,
+        period: { cadence: 'MONTHLY', start: start.toISOString(), end: end.toISOString() },
+        timeZone: e.timeZone,
+      });
+      reviews++;
+    }
+  }
+  return reviews;
 }

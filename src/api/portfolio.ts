@@ -1,0 +1,316 @@
+import { z } from 'zod';
+import { Prisma } from '../generated/prisma/client';
+import type { Config } from '../config';
+import type { PrismaClient } from '../db';
+import { lifecycleWorkflowId } from '../domain/lifecycle';
+import {
+  HEALTHS,
+  healthOf,
+  nextMilestone,
+  trendOf,
+  type EngagementFacts,
+  type Health,
+  type Milestone,
+} from '../domain/portfolio';
+import { LIFECYCLE_STAGES, type LifecycleStage } from '../domain/lifecycle';
+import type { ReviewCadence, Severity } from '../domain/types';
+import { engagementScope } from './auth';
+import { workflowUrl } from './engagements';
+import type { ApiRoutes } from './route';
+
+export const PORTFOLIO_SORTS = [
+  'name',
+  'vendor',
+  'deliveryModel',
+  'stage',
+  'phase',
+  'volumePct',
+  'score',
+  'credits',
+  'escalations',
+  'nextMilestone',
+  'health',
+] as const;
+
+export const portfolioQuery = z.strictObject({
+  vendorId: z.uuid('must be a UUID').optional(),
+  stage: z.enum(LIFECYCLE_STAGES).optional(),
+  health: z.enum(HEALTHS).optional(),
+  q: z.string().max(100, 'must be at most 100 characters').optional(),
+  sort: z.enum(PORTFOLIO_SORTS).default('name'),
+  order: z.enum(['asc', 'desc']).default('asc'),
+  limit: z.coerce.number().int('must be a whole number').min(1).max(500, 'must be at most 500').default(50),
+  offset: z.coerce.number().int('must be a whole number').min(0, 'must not be negative').default(0),
+});
+
+export interface PortfolioRow {
+  id: string;
+  name: string;
+  clientOrganisation: string;
+  vendor: { id: string; legalName: string; deliveryModel: string };
+  stage: LifecycleStage;
+  phase: string | null;
+  phaseStatus: 'ACTIVE' | 'HELD' | null;
+  volumePct: number | null;
+  score: number | null;
+  trend: 'up' | 'down' | 'flat' | null;
+  creditsThisQuarter: string;
+  currency: string;
+  openEscalations: Record<Severity, number>;
+  nextMilestone: Milestone | null;
+  health: Health;
+  workflowUrl: string;
+}
+
+interface FactsRow {
+  id: string;
+  name: string;
+  clientOrganisation: string;
+  vendorId: string;
+  legalName: string;
+  deliveryModel: string;
+  stage: LifecycleStage;
+  termEnd: Date;
+  renewalNoticeDays: number;
+  timeZone: string;
+  reviewCadences: ReviewCadence[];
+  reviewGraceSeconds: number;
+  currency: string;
+  volumePct: number | null;
+  phaseName: string | null;
+  phaseStatus: 'ACTIVE' | 'HELD' | null;
+  phaseGated: boolean | null;
+  phaseStartedAt: Date | null;
+  phaseMinSeconds: number | null;
+  lastGateAt: Date | null;
+  holdSeconds: number | null;
+  latestScore: Prisma.Decimal | null;
+  previousScore: Prisma.Decimal | null;
+  credits: Prisma.Decimal | null;
+  p1: number;
+  p2: number;
+  p3: number;
+  p4: number;
+  exitKind: string | null;
+  exitDueOn: Date | null;
+}
+
+/**
+ * Every visible engagement's facts in one round trip: latest volume, the phase in progress, the last two monthly
+ * scores, this quarter's credits, open escalations by severity, the earliest open exit step.
+ */
+async function portfolioFacts(prisma: PrismaClient, vendorId: string | undefined, quarterStart: Date) {
+  const scope = vendorId ? Prisma.sql`WHERE e."vendorId" = ${vendorId}::uuid` : Prisma.empty;
+  return prisma.$queryRaw<FactsRow[]>`
+    SELECT e.id, e.name, e."clientOrganisation", e."vendorId", v."legalName", v."deliveryModel"::text,
+           e.stage::text AS stage, e."termEnd", e."renewalNoticeDays", e."timeZone",
+           e."reviewCadences"::text[] AS "reviewCadences", e."reviewGraceSeconds", e.currency,
+           vol."toPct" AS "volumePct",
+           ph.name AS "phaseName", ph.status::text AS "phaseStatus", ph.gated AS "phaseGated",
+           ph."startedAt" AS "phaseStartedAt", ph."minDurationSeconds" AS "phaseMinSeconds",
+           ph."lastGateAt", ph."holdSeconds",
+           sc.latest AS "latestScore", sc.previous AS "previousScore",
+           cr.total AS credits,
+           COALESCE(es.p1, 0)::int AS p1, COALESCE(es.p2, 0)::int AS p2,
+           COALESCE(es.p3, 0)::int AS p3, COALESCE(es.p4, 0)::int AS p4,
+           ex.kind::text AS "exitKind", ex."dueOn" AS "exitDueOn"
+    FROM "Engagement" e
+    JOIN "Vendor" v ON v.id = e."vendorId"
+    LEFT JOIN LATERAL (
+      SELECT "toPct" FROM "VolumeChange" WHERE "engagementId" = e.id ORDER BY "occurredAt" DESC LIMIT 1
+    ) vol ON true
+    LEFT JOIN LATERAL (
+      SELECT p.name, p.status, p.gated, p."startedAt", p."minDurationSeconds", tp."holdSeconds",
+             (SELECT max(g."evaluatedAt") FROM "GateEvaluation" g WHERE g."phaseId" = p.id) AS "lastGateAt"
+      FROM "TransitionPlan" tp JOIN "TransitionPhase" p ON p."planId" = tp.id
+      WHERE tp."engagementId" = e.id AND p.status IN ('ACTIVE', 'HELD')
+      ORDER BY p.sequence LIMIT 1
+    ) ph ON true
+    LEFT JOIN LATERAL (
+      SELECT (array_agg(r."overallScore" ORDER BY r."periodStart" DESC))[1] AS latest,
+             (array_agg(r."overallScore" ORDER BY r."periodStart" DESC))[2] AS previous
+      FROM (SELECT "overallScore", "periodStart" FROM "Review"
+            WHERE "engagementId" = e.id AND cadence = 'MONTHLY' ORDER BY "periodStart" DESC LIMIT 2) r
+    ) sc ON true
+    LEFT JOIN LATERAL (
+      SELECT sum("creditsTotal") AS total FROM "Review"
+      WHERE "engagementId" = e.id AND cadence = 'MONTHLY' AND "periodStart" >= ${quarterStart}
+    ) cr ON true
+    LEFT JOIN LATERAL (
+      SELECT count(*) FILTER (WHERE severity = 'P1') AS p1, count(*) FILTER (WHERE severity = 'P2') AS p2,
+             count(*) FILTER (WHERE severity = 'P3') AS p3, count(*) FILTER (WHERE severity = 'P4') AS p4
+      FROM "Escalation" WHERE "engagementId" = e.id AND status <> 'RESOLVED'
+    ) es ON true
+    LEFT JOIN LATERAL (
+      SELECT s.kind, s."dueOn" FROM "ExitPlan" xp JOIN "ExitStep" s ON s."planId" = xp.id
+      WHERE xp."engagementId" = e.id AND s."completedAt" IS NULL ORDER BY s."dueOn" LIMIT 1
+    ) ex ON true
+    ${scope}`;
+}
+
+function toRow(f: FactsRow, config: Config, nowMs: number): PortfolioRow {
+  const latestScore = f.latestScore === null ? null : Number(f.latestScore);
+  const facts: EngagementFacts = {
+    stage: f.stage,
+    termEnd: f.termEnd.toISOString(),
+    renewalNoticeDays: f.renewalNoticeDays,
+    timeZone: f.timeZone,
+    reviewCadences: f.reviewCadences,
+    reviewGraceSeconds: f.reviewGraceSeconds,
+    latestScore,
+    openEscalations: { P1: f.p1, P2: f.p2, P3: f.p3, P4: f.p4 },
+    phase: f.phaseName
+      ? {
+          name: f.phaseName,
+          status: f.phaseStatus!,
+          gated: f.phaseGated!,
+          startedAt: f.phaseStartedAt?.toISOString() ?? null,
+          minDurationSeconds: f.phaseMinSeconds!,
+          lastGateAt: f.lastGateAt?.toISOString() ?? null,
+          holdSeconds: f.holdSeconds!,
+        }
+      : null,
+    nextExitStep: f.exitKind ? { kind: f.exitKind, dueOn: f.exitDueOn!.toISOString() } : null,
+  };
+  return {
+    id: f.id,
+    name: f.name,
+    clientOrganisation: f.clientOrganisation,
+    vendor: { id: f.vendorId, legalName: f.legalName, deliveryModel: f.deliveryModel },
+    stage: f.stage,
+    phase: f.phaseName,
+    phaseStatus: f.phaseStatus,
+    // Before the transition moves volume the vendor handles none; a steady state reached without one handles all.
+    volumePct:
+      f.volumePct ?? (['STEADY_STATE', 'RENEWAL', 'EXIT'].includes(f.stage) ? 100 : f.stage === 'CLOSED' ? 0 : null),
+    score: latestScore,
+    trend: trendOf(latestScore, f.previousScore === null ? null : Number(f.previousScore)),
+    creditsThisQuarter: (f.credits ?? new Prisma.Decimal(0)).toFixed(2),
+    currency: f.currency,
+    openEscalations: facts.openEscalations,
+    nextMilestone: nextMilestone(facts, nowMs),
+    health: healthOf(facts),
+    workflowUrl: workflowUrl(config, lifecycleWorkflowId(f.id)),
+  };
+}
+
+const STAGE_ORDER = Object.fromEntries(LIFECYCLE_STAGES.map((s, i) => [s, i]));
+const HEALTH_ORDER = Object.fromEntries(HEALTHS.map((h, i) => [h, i]));
+const SORT_KEY: Record<(typeof PORTFOLIO_SORTS)[number], (r: PortfolioRow) => string | number | null> = {
+  name: (r) => r.name.toLowerCase(),
+  vendor: (r) => r.vendor.legalName.toLowerCase(),
+  deliveryModel: (r) => r.vendor.deliveryModel,
+  stage: (r) => STAGE_ORDER[r.stage],
+  phase: (r) => r.phase,
+  volumePct: (r) => r.volumePct,
+  score: (r) => r.score,
+  credits: (r) => Number(r.creditsThisQuarter),
+  escalations: (r) =>
+    r.openEscalations.P1 * 1e9 + r.openEscalations.P2 * 1e6 + r.openEscalations.P3 * 1e3 + r.openEscalations.P4,
+  nextMilestone: (r) => r.nextMilestone?.at ?? null,
+  health: (r) => HEALTH_ORDER[r.health],
+};
+
+/** Sorts by one column; rows without a value go last whichever the order, ties by name then id. */
+export function sortRows(rows: PortfolioRow[], sort: (typeof PORTFOLIO_SORTS)[number], order: 'asc' | 'desc') {
+  const key = SORT_KEY[sort];
+  const sign = order === 'asc' ? 1 : -1;
+  return rows
+    .map((row) => ({ row, k: key(row) }))
+    .sort((a, b) => {
+      if (a.k !== b.k) {
+        if (a.k === null) return 1;
+        if (b.k === null) return -1;
+        return (a.k < b.k ? -1 : 1) * sign;
+      }
+      return a.row.name.localeCompare(b.row.name) || a.row.id.localeCompare(b.row.id);
+    })
+    .map((x) => x.row);
+}
+
+function quarterStartUtc(nowMs: number): Date {
+  const now = new Date(nowMs);
+  return new Date(Date.UTC(now.getUTCFullYear(), Math.floor(now.getUTCMonth() / 3) * 3, 1));
+}
+
+export function portfolioRoutes(api: ApiRoutes, deps: { prisma: PrismaClient; config: Config }): void {
+  const { prisma, config } = deps;
+  api.route(
+    {
+      method: 'get',
+      path: '/portfolio',
+      summary:
+        'The portfolio: every visible engagement with stage, phase, volume, score, credits, escalations, next milestone and health',
+      tag: 'dashboard',
+      roles: [],
+      query: portfolioQuery,
+      responses: { 200: 'A page of portfolio rows, with counts by stage and health over the filtered set' },
+    },
+    async ({ query, principal }) => {
+      const nowMs = Date.now();
+      const scopedVendor = engagementScope(principal).vendorId ?? query.vendorId;
+      if (principal.role === 'VENDOR' && query.vendorId && query.vendorId !== scopedVendor)
+        return { status: 200, body: { items: [], total: 0, limit: query.limit, offset: query.offset, counts: {} } };
+      const all = (await portfolioFacts(prisma, scopedVendor, quarterStartUtc(nowMs))).map((f) =>
+        toRow(f, config, nowMs),
+      );
+      const needle = query.q?.toLowerCase();
+      const filtered = all.filter(
+        (r) =>
+          (!query.stage || r.stage === query.stage) &&
+          (!query.health || r.health === query.health) &&
+          (!needle ||
+            r.name.toLowerCase().includes(needle) ||
+            r.clientOrganisation.toLowerCase().includes(needle) ||
+            r.vendor.legalName.toLowerCase().includes(needle)),
+      );
+      const sorted = sortRows(filtered, query.sort, query.order);
+      const counts = {
+        byStage: countBy(filtered, (r) => r.stage),
+        byHealth: countBy(filtered, (r) => r.health),
+      };
+      return {
+        status: 200,
+        body: {
+          items: sorted.slice(query.offset, query.offset + query.limit),
+          total: filtered.length,
+          limit: query.limit,
+          offset: query.offset,
+          counts,
+        },
+      };
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/me',
+      summary: 'Who this API key is: name, role and, for a vendor key, its vendor',
+      tag: 'dashboard',
+      roles: [],
+      responses: { 200: 'The key holder' },
+    },
+    async ({ principal }) => {
+      const vendor = principal.vendorId
+        ? await prisma.vendor.findUnique({ where: { id: principal.vendorId }, select: { id: true, legalName: true } })
+        : null;
+      return {
+        status: 200,
+        body: {
+          name: principal.name,
+          role: principal.role,
+          vendor,
+          temporalUiUrl: config.temporal.uiUrl,
+          namespace: config.temporal.namespace,
+        },
+      };
+    },
+  );
+}
+
+function countBy<T>(rows: T[], key: (row: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const row of rows) counts[key(row)] = (counts[key(row)] ?? 0) + 1;
+  return counts;
+}

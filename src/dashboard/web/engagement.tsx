@@ -1,0 +1,732 @@
+import type { ChartDataset } from 'chart.js';
+import { useMemo, useState } from 'preact/hooks';
+import { api, type Me, type Page, type Severity } from './api';
+import { TimeChart, type Point } from './charts';
+import { date, dateTime, label, money, relative } from './format';
+import { useNow, usePolled } from './hooks';
+import { Problem, Section, StageBadge, WorkflowLink } from './parts';
+
+// ── the API's shapes, as far as the page reads them ──
+
+interface Sla {
+  key: string;
+  name: string;
+  unit: string;
+  direction: 'HIGHER_IS_BETTER' | 'LOWER_IS_BETTER';
+  target: string;
+  minimum: string;
+}
+interface Milestones {
+  evaluationAt: string;
+  councilEscalationAt: string;
+  noticeDeadline: string;
+  termEnd: string;
+}
+interface Engagement {
+  id: string;
+  name: string;
+  clientOrganisation: string;
+  stage: string;
+  termStart: string;
+  termEnd: string;
+  monthlyFee: string;
+  currency: string;
+  vendor: { id: string; legalName: string; deliveryModel: string };
+  slas: Sla[];
+  lifecycle: {
+    stage: string;
+    term: number;
+    milestones: Milestones;
+    renewal?: {
+      recommendation: string;
+      reasons: string[];
+      councilEscalated?: boolean;
+      decision?: string;
+      decidedBy?: string;
+      via?: string;
+      reason?: string;
+    };
+    exit?: { reason: string; exitAt: string };
+  } | null;
+  workflowUrl: string;
+}
+interface GateEvaluation {
+  attempt: number;
+  passed: boolean;
+  score: string | null;
+  evaluatedAt: string;
+  overriddenBy: string | null;
+  overrideReason: string | null;
+  details: { reasons?: string[] };
+}
+interface Phase {
+  sequence: number;
+  kind: string;
+  name: string;
+  volumePct: number;
+  status: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  gated: boolean;
+  gateEvaluations: GateEvaluation[];
+}
+interface Transition {
+  plan: { phases: Phase[]; gateThreshold: string } | null;
+  volumeChanges: Array<{ fromPct: number; toPct: number; reason: string; occurredAt: string }>;
+  live: {
+    status: 'RUNNING' | 'PAUSED' | 'COMPLETED';
+    currentIndex: number;
+    volumePct: number;
+    nextGateAt: string | null;
+    phases: Array<{ name: string; status: string; dueAt?: string }>;
+  } | null;
+  liveUnavailable?: string;
+  workflowUrl: string;
+}
+interface Measurement {
+  kpiKey: string;
+  periodStart: string;
+  periodEnd: string;
+  value: string;
+}
+interface ScorecardKpi {
+  key: string;
+  name?: string;
+  value: number | null;
+  target: number;
+  minimum: number;
+  status: string;
+  trend: number | null;
+}
+interface Review {
+  id: string;
+  cadence: string;
+  periodStart: string;
+  periodEnd: string;
+  overallScore: string | null;
+  creditsTotal: string;
+  scorecard: { kpis?: ScorecardKpi[] };
+  credits: Array<{ slaKey: string; amount: string; arithmetic: string }>;
+}
+interface Escalation {
+  id: string;
+  severity: Severity;
+  category: string;
+  title: string;
+  status: 'OPEN' | 'ACKNOWLEDGED' | 'RESOLVED';
+  currentLevel: number;
+  raisedAt: string;
+  assignee: string | null;
+  requiresRootCause: boolean;
+}
+interface EscalationDetail extends Escalation {
+  live: { level: number; nextClimbAt: string | null } | null;
+  workflowUrl: string;
+}
+interface Evaluation {
+  termEnd: string;
+  recommendation: string;
+  reasons: string[];
+  decision: string | null;
+  decidedBy: string | null;
+  decidedAt: string | null;
+}
+interface ExitPlan {
+  reason: string;
+  forCause: boolean;
+  startedAt: string;
+  steps: Array<{ kind: string; owner: string; dueOn: string; completedAt: string | null; completedBy: string | null }>;
+}
+interface StageChange {
+  fromStage: string | null;
+  toStage: string;
+  occurredAt: string;
+}
+
+interface View {
+  engagement: Engagement;
+  transition: Transition;
+  governance: { live: { next: Array<{ cadence: string; dueAt: string }> } | null; workflowUrl: string };
+  measurements: Measurement[];
+  reviews: Review[];
+  escalations: EscalationDetail[];
+  evaluations: Evaluation[];
+  exitPlan: ExitPlan | null;
+  stageChanges: StageChange[];
+}
+
+async function loadView(id: string): Promise<View> {
+  const base = `/engagements/${id}`;
+  const yearAgo = new Date(Date.now() - 400 * 86_400_000).toISOString().slice(0, 10);
+  const [engagement, transition, governance, measurements, reviews, escalations, evaluations, exit, stages] =
+    await Promise.all([
+      api<Engagement>('GET', base),
+      api<Transition>('GET', `${base}/transition`),
+      api<View['governance']>('GET', `${base}/governance`),
+      api<Page<Measurement>>('GET', `${base}/kpi-measurements?limit=200&from=${yearAgo}`),
+      api<Page<Review>>('GET', `${base}/reviews?limit=12`),
+      api<Page<Escalation>>('GET', `${base}/escalations?limit=20`),
+      api<{ items: Evaluation[] }>('GET', `${base}/renewal-evaluations`),
+      api<{ plan: ExitPlan | null }>('GET', `${base}/exit-plan`),
+      api<{ items: StageChange[] }>('GET', `${base}/stage-changes`),
+    ]);
+  // Open escalations carry their live clock (next climb) from their workflow.
+  const details = await Promise.all(
+    escalations.items.map((e) =>
+      e.status === 'RESOLVED'
+        ? Promise.resolve({ ...e, live: null, workflowUrl: '' })
+        : api<EscalationDetail>('GET', `/escalations/${e.id}`),
+    ),
+  );
+  return {
+    engagement,
+    transition,
+    governance,
+    measurements: measurements.items,
+    reviews: reviews.items,
+    escalations: details,
+    evaluations: evaluations.items,
+    exitPlan: exit.plan,
+    stageChanges: stages.items,
+  };
+}
+
+/** Runs one action through the API, shows its refusal text, and refreshes the view after it. */
+function useAction(after: () => Promise<void>) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<Error | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const run = async (what: string, call: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    try {
+      await call();
+      setDone(what);
+      await after();
+    } catch (e) {
+      setError(e as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const feedback = (
+    <div class="feedback" aria-live="polite">
+      {error && <Problem error={error} />}
+      {done && !error && <p class="ok">{done}.</p>}
+    </div>
+  );
+  return { busy, run, feedback };
+}
+
+const can = (me: Me, ...roles: Me['role'][]) => me.role === 'ADMIN' || roles.includes(me.role);
+
+export function EngagementPage({ id, me }: { id: string; me: Me }) {
+  const { data, error, reload } = usePolled(() => loadView(id), [id]);
+  if (!data) return error ? <Problem error={error} /> : <p>Loading…</p>;
+  const { engagement: e } = data;
+  return (
+    <article aria-labelledby="engagement-title">
+      <p class="crumbs">
+        <a href="#/">Portfolio</a> /
+      </p>
+      <div class="page-head">
+        <div>
+          <h1 id="engagement-title">{e.name}</h1>
+          <p class="sub">
+            {e.clientOrganisation} · {e.vendor.legalName} ({label(e.vendor.deliveryModel)}) · term {date(e.termStart)} –{' '}
+            {date(e.termEnd)} · {money(e.monthlyFee, e.currency)} a month
+          </p>
+        </div>
+        <div class="head-side">
+          <span data-testid="engagement-stage">
+            Stage: <StageBadge stage={e.stage} />
+          </span>
+          <WorkflowLink href={e.workflowUrl} what="engagement lifecycle" />
+        </div>
+      </div>
+      {error && <Problem error={error} />}
+      <Timeline view={data} />
+      <TransitionSection view={data} me={me} reload={reload} />
+      <KpiSection view={data} />
+      <ReviewSection view={data} />
+      <EscalationSection view={data} me={me} reload={reload} />
+      <RenewalSection view={data} me={me} reload={reload} />
+      <ExitSection view={data} me={me} reload={reload} />
+    </article>
+  );
+}
+
+const STAGES = ['CONTRACTED', 'TRANSITION', 'STEADY_STATE', 'RENEWAL', 'EXIT', 'CLOSED'];
+
+function Timeline({ view }: { view: View }) {
+  const current = STAGES.indexOf(view.engagement.stage);
+  const since = (stage: string) => view.stageChanges.filter((c) => c.toStage === stage).at(-1)?.occurredAt;
+  const phases = view.transition.plan?.phases ?? [];
+  return (
+    <Section id="timeline" title="Stage timeline">
+      <ol class="timeline">
+        {STAGES.map((stage, i) => (
+          <li
+            key={stage}
+            class={i < current ? 'done' : i === current ? 'current' : 'todo'}
+            aria-current={i === current ? 'step' : undefined}
+          >
+            <span class="step-name">{label(stage)}</span>
+            <span class="step-state">{i < current ? 'done' : i === current ? 'now' : 'ahead'}</span>
+            {since(stage) && <span class="sub">since {date(since(stage))}</span>}
+            {stage === 'TRANSITION' && phases.length > 0 && (
+              <ol class="phases">
+                {phases.map((p) => (
+                  <li key={p.sequence} class={`phase phase-${p.status}`}>
+                    {p.name} · {p.volumePct}% · {label(p.status)}
+                  </li>
+                ))}
+              </ol>
+            )}
+          </li>
+        ))}
+      </ol>
+    </Section>
+  );
+}
+
+function TransitionSection({ view, me, reload }: { view: View; me: Me; reload: () => Promise<void> }) {
+  const t = view.transition;
+  const action = useAction(reload);
+  const [reason, setReason] = useState('');
+  const ramp = useMemo(() => rampDatasets(t), [t]);
+  if (!t.plan) return null;
+  const id = view.engagement.id;
+  const phase = t.live ? t.live.phases[t.live.currentIndex] : undefined;
+  const running = t.live && t.live.status !== 'COMPLETED';
+  const steer = (path: string, what: string, body: unknown = {}) =>
+    action.run(what, () => api('POST', `/engagements/${id}/transition/${path}`, body));
+  return (
+    <Section id="transition" title="Transition" actions={<WorkflowLink href={t.workflowUrl} what="transition" />}>
+      <dl class="facts">
+        <dt>Status</dt>
+        <dd data-testid="transition-status">{t.live ? label(t.live.status) : (t.liveUnavailable ?? 'not running')}</dd>
+        <dt>Phase</dt>
+        <dd data-testid="transition-phase">{phase ? `${phase.name} (${label(phase.status)})` : '—'}</dd>
+        <dt>Volume</dt>
+        <dd>{t.live ? `${t.live.volumePct}%` : `${t.volumeChanges.at(-1)?.toPct ?? 0}%`}</dd>
+        <dt>Next gate</dt>
+        <dd>{t.live?.nextGateAt ? dateTime(t.live.nextGateAt) : '—'}</dd>
+      </dl>
+      {running && can(me, 'PROGRAM_MANAGER') && (
+        <div class="actions" role="group" aria-label="Steer the transition">
+          <button type="button" disabled={action.busy} onClick={() => steer('approve-gate', 'Gate approved')}>
+            Approve gate
+          </button>
+          <button type="button" disabled={action.busy} onClick={() => steer('pause', 'Transition paused')}>
+            Pause
+          </button>
+          <button type="button" disabled={action.busy} onClick={() => steer('resume', 'Transition resumed')}>
+            Resume
+          </button>
+          <label>
+            Override reason
+            <input value={reason} onInput={(ev) => setReason((ev.target as HTMLInputElement).value)} />
+          </label>
+          <button
+            type="button"
+            disabled={action.busy}
+            onClick={() => steer('override-gate', 'Gate overridden', { reason })}
+          >
+            Override gate
+          </button>
+        </div>
+      )}
+      {action.feedback}
+      <TimeChart
+        label="Volume handled by the vendor over time, with gate results"
+        yTitle="volume %"
+        yMax={100}
+        datasets={ramp}
+      />
+      <table class="compact">
+        <caption>Gate evaluations</caption>
+        <thead>
+          <tr>
+            <th scope="col">Phase</th>
+            <th scope="col">Attempt</th>
+            <th scope="col">When</th>
+            <th scope="col">Result</th>
+            <th scope="col">Score</th>
+            <th scope="col">Why</th>
+          </tr>
+        </thead>
+        <tbody>
+          {t.plan.phases.flatMap((p) =>
+            p.gateEvaluations.map((g) => (
+              <tr key={`${p.sequence}-${g.attempt}`}>
+                <td>{p.name}</td>
+                <td class="num">{g.attempt}</td>
+                <td>{dateTime(g.evaluatedAt)}</td>
+                <td>{g.overriddenBy ? `overridden by ${g.overriddenBy}` : g.passed ? 'passed ✓' : 'failed ✗'}</td>
+                <td class="num">{g.score ?? '—'}</td>
+                <td>{g.overrideReason ?? g.details.reasons?.join('; ') ?? ''}</td>
+              </tr>
+            )),
+          )}
+        </tbody>
+      </table>
+    </Section>
+  );
+}
+
+function rampDatasets(t: Transition): ChartDataset<'line' | 'scatter', Point[]>[] {
+  const steps = t.volumeChanges.map((v) => ({ x: Date.parse(v.occurredAt), y: v.toPct }));
+  if (steps.length) steps.push({ x: Date.now(), y: steps.at(-1)!.y });
+  const gates = (t.plan?.phases ?? []).flatMap((p) =>
+    p.gateEvaluations.map((g) => ({
+      x: Date.parse(g.evaluatedAt),
+      y: p.volumePct,
+      passed: g.passed || !!g.overriddenBy,
+    })),
+  );
+  return [
+    {
+      type: 'line',
+      label: 'volume %',
+      data: steps,
+      stepped: 'before',
+      borderColor: '#1f5fbf',
+      backgroundColor: '#1f5fbf33',
+      fill: true,
+    },
+    {
+      type: 'scatter',
+      label: 'gate passed',
+      data: gates.filter((g) => g.passed),
+      pointStyle: 'triangle',
+      pointRadius: 7,
+      backgroundColor: '#1b7f3b',
+    },
+    {
+      type: 'scatter',
+      label: 'gate failed',
+      data: gates.filter((g) => !g.passed),
+      pointStyle: 'crossRot',
+      pointRadius: 8,
+      borderColor: '#b3261e',
+      borderWidth: 3,
+    },
+  ];
+}
+
+function KpiSection({ view }: { view: View }) {
+  const { slas } = view.engagement;
+  if (!slas.length) return null;
+  return (
+    <Section id="kpis" title="KPI trends against target and minimum">
+      <div class="kpi-grid">
+        {slas.map((sla) => (
+          <KpiChart key={sla.key} sla={sla} measurements={view.measurements.filter((m) => m.kpiKey === sla.key)} />
+        ))}
+      </div>
+    </Section>
+  );
+}
+
+function KpiChart({ sla, measurements }: { sla: Sla; measurements: Measurement[] }) {
+  const datasets = useMemo(() => {
+    const points = measurements.map((m) => ({ x: Date.parse(m.periodStart), y: Number(m.value) }));
+    const span = points.length ? [points[0].x, points.at(-1)!.x] : [];
+    const flat = (y: number) => span.map((x) => ({ x, y }));
+    return [
+      { type: 'line' as const, label: sla.name, data: points, borderColor: '#1f5fbf', pointRadius: 3 },
+      {
+        type: 'line' as const,
+        label: 'target',
+        data: flat(Number(sla.target)),
+        borderColor: '#1b7f3b',
+        borderDash: [6, 4],
+        pointRadius: 0,
+      },
+      {
+        type: 'line' as const,
+        label: 'minimum',
+        data: flat(Number(sla.minimum)),
+        borderColor: '#b3261e',
+        borderDash: [2, 3],
+        pointRadius: 0,
+      },
+    ];
+  }, [sla, measurements]);
+  const last = measurements.at(-1);
+  return (
+    <figure class="kpi">
+      <figcaption>
+        <strong>{sla.name}</strong> ({sla.unit}, {sla.direction === 'HIGHER_IS_BETTER' ? 'higher' : 'lower'} is better)
+        · target {sla.target}, minimum {sla.minimum} · latest{' '}
+        {last ? `${last.value} (${date(last.periodStart)})` : 'none'}
+      </figcaption>
+      <TimeChart
+        label={`${sla.name}: ${measurements.length} measurements; latest ${last?.value ?? 'none'}; target ${sla.target}; minimum ${sla.minimum}`}
+        yTitle={sla.unit}
+        datasets={datasets}
+        height={180}
+      />
+    </figure>
+  );
+}
+
+function ReviewSection({ view }: { view: View }) {
+  const next = view.governance.live?.next ?? [];
+  return (
+    <Section
+      id="reviews"
+      title="Reviews and service credits"
+      actions={view.governance.live && <WorkflowLink href={view.governance.workflowUrl} what="governance" />}
+    >
+      {next.length > 0 && (
+        <p class="sub">Next: {next.map((n) => `${n.cadence.toLowerCase()} ${dateTime(n.dueAt)}`).join(' · ')}</p>
+      )}
+      {view.reviews.length === 0 ? (
+        <p>No reviews yet.</p>
+      ) : (
+        <table class="compact">
+          <thead>
+            <tr>
+              <th scope="col">Review</th>
+              <th scope="col">Period</th>
+              <th scope="col">Score</th>
+              <th scope="col">Credits</th>
+              <th scope="col">Scorecard</th>
+            </tr>
+          </thead>
+          <tbody>
+            {view.reviews.map((r) => (
+              <tr key={r.id}>
+                <td>{label(r.cadence)}</td>
+                <td>
+                  {date(r.periodStart)} – {date(r.periodEnd)}
+                </td>
+                <td class="num">{r.overallScore ?? '—'}</td>
+                <td class="num">{money(r.creditsTotal, view.engagement.currency)}</td>
+                <td>
+                  <details>
+                    <summary>{(r.scorecard.kpis ?? []).filter((k) => k.status !== 'met').length} not met</summary>
+                    <ul>
+                      {(r.scorecard.kpis ?? []).map((k) => (
+                        <li key={k.key}>
+                          {k.key}: {k.value ?? 'missing'} (target {k.target}, minimum {k.minimum}) — {k.status}
+                        </li>
+                      ))}
+                      {r.credits.map((c) => (
+                        <li key={c.slaKey}>
+                          credit {c.slaKey}: {c.arithmetic}
+                        </li>
+                      ))}
+                    </ul>
+                  </details>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Section>
+  );
+}
+
+function EscalationSection({ view, me, reload }: { view: View; me: Me; reload: () => Promise<void> }) {
+  const now = useNow();
+  const action = useAction(reload);
+  const [resolution, setResolution] = useState('');
+  const [rootCause, setRootCause] = useState('');
+  const mayAct = can(me, 'PROGRAM_MANAGER', 'VENDOR');
+  return (
+    <Section id="escalations" title="Escalations">
+      {action.feedback}
+      {view.escalations.length === 0 ? (
+        <p>No escalations.</p>
+      ) : (
+        <ul class="escalations">
+          {view.escalations.map((x) => (
+            <li key={x.id} class={`escalation status-${x.status}`} data-escalation-id={x.id}>
+              <div>
+                <span class={`sev sev-${x.severity}`}>{x.severity}</span> <strong>{x.title}</strong> · {label(x.status)}{' '}
+                · level {x.live?.level ?? x.currentLevel}
+                {x.live?.nextClimbAt && x.status !== 'RESOLVED' && (
+                  <span class="countdown">
+                    {' '}
+                    · climbs to level {(x.live.level ?? x.currentLevel) + 1} {relative(x.live.nextClimbAt, now)}
+                  </span>
+                )}
+              </div>
+              <div class="sub">
+                {x.category} · raised {dateTime(x.raisedAt)}
+                {x.assignee ? ` · assigned to ${x.assignee}` : ''} ·{' '}
+                {x.workflowUrl && <WorkflowLink href={x.workflowUrl} what={`escalation ${x.title}`} />}
+              </div>
+              {mayAct && x.status !== 'RESOLVED' && (
+                <div class="actions" role="group" aria-label={`Act on escalation ${x.title}`}>
+                  <button
+                    type="button"
+                    disabled={action.busy}
+                    onClick={() =>
+                      action.run('Escalation acknowledged', () => api('POST', `/escalations/${x.id}/acknowledge`, {}))
+                    }
+                  >
+                    Acknowledge
+                  </button>
+                  <label>
+                    Resolution
+                    <input value={resolution} onInput={(ev) => setResolution((ev.target as HTMLInputElement).value)} />
+                  </label>
+                  <label>
+                    Root cause
+                    <input value={rootCause} onInput={(ev) => setRootCause((ev.target as HTMLInputElement).value)} />
+                  </label>
+                  <button
+                    type="button"
+                    disabled={action.busy}
+                    onClick={() =>
+                      action.run('Escalation resolved', () =>
+                        api('POST', `/escalations/${x.id}/resolve`, {
+                          resolution,
+                          ...(rootCause ? { rootCause } : {}),
+                        }),
+                      )
+                    }
+                  >
+                    Resolve
+                  </button>
+                </div>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </Section>
+  );
+}
+
+function RenewalSection({ view, me, reload }: { view: View; me: Me; reload: () => Promise<void> }) {
+  const action = useAction(reload);
+  const [decision, setDecision] = useState('RENEW');
+  const [reason, setReason] = useState('');
+  const life = view.engagement.lifecycle;
+  const evaluation = view.evaluations.at(-1);
+  if (!life && !evaluation) return null;
+  const pending = life?.stage === 'RENEWAL' && life.renewal && !life.renewal.decision;
+  return (
+    <Section id="renewal" title="Renewal">
+      {life && (
+        <dl class="facts">
+          <dt>Evaluation</dt>
+          <dd>{date(life.milestones.evaluationAt)}</dd>
+          <dt>Decision due</dt>
+          <dd>{date(life.milestones.noticeDeadline)}</dd>
+          <dt>Term ends</dt>
+          <dd>{date(life.milestones.termEnd)}</dd>
+          <dt>Decision</dt>
+          <dd data-testid="renewal-decision">
+            {life.renewal?.decision
+              ? `${label(life.renewal.decision)} by ${life.renewal.decidedBy} (${life.renewal.via})`
+              : life.renewal
+                ? `pending${life.renewal.councilEscalated ? ' — escalated to the council' : ''}`
+                : 'not yet evaluated'}
+          </dd>
+        </dl>
+      )}
+      {evaluation && (
+        <p>
+          Recommendation for the term ending {date(evaluation.termEnd)}:{' '}
+          <strong>{label(evaluation.recommendation)}</strong> — {evaluation.reasons.join('; ')}
+        </p>
+      )}
+      {pending && can(me, 'EXECUTIVE') && (
+        <form
+          class="actions"
+          aria-label="Record the renewal decision"
+          onSubmit={(ev) => {
+            ev.preventDefault();
+            void action.run('Renewal decided', () =>
+              api('POST', `/engagements/${view.engagement.id}/renewal-decision`, {
+                decision,
+                ...(reason ? { reason } : {}),
+              }),
+            );
+          }}
+        >
+          <label>
+            Decision
+            <select value={decision} onChange={(ev) => setDecision((ev.target as HTMLSelectElement).value)}>
+              <option value="RENEW">Renew</option>
+              <option value="RENEGOTIATE">Renegotiate</option>
+              <option value="EXIT">Exit</option>
+            </select>
+          </label>
+          <label>
+            Reason
+            <input value={reason} onInput={(ev) => setReason((ev.target as HTMLInputElement).value)} />
+          </label>
+          <button type="submit" disabled={action.busy}>
+            Record decision
+          </button>
+        </form>
+      )}
+      {action.feedback}
+    </Section>
+  );
+}
+
+function ExitSection({ view, me, reload }: { view: View; me: Me; reload: () => Promise<void> }) {
+  const action = useAction(reload);
+  const plan = view.exitPlan;
+  if (!plan) return null;
+  const now = Date.now();
+  return (
+    <Section id="exit" title="Exit">
+      <p>
+        {plan.reason} · started {date(plan.startedAt)}
+      </p>
+      {action.feedback}
+      <table class="compact">
+        <thead>
+          <tr>
+            <th scope="col">Step</th>
+            <th scope="col">Owner</th>
+            <th scope="col">Due</th>
+            <th scope="col">Done</th>
+            <th scope="col">
+              <span class="visually-hidden">Action</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {plan.steps.map((s) => (
+            <tr key={s.kind}>
+              <td>{label(s.kind)}</td>
+              <td>{s.owner}</td>
+              <td class={!s.completedAt && Date.parse(s.dueOn) < now ? 'overdue' : ''}>
+                {date(s.dueOn)}
+                {!s.completedAt && Date.parse(s.dueOn) < now ? ' (overdue)' : ''}
+              </td>
+              <td>{s.completedAt ? `${date(s.completedAt)} by ${s.completedBy}` : 'open'}</td>
+              <td>
+                {!s.completedAt && can(me, 'PROGRAM_MANAGER', 'VENDOR') && (
+                  <button
+                    type="button"
+                    disabled={action.busy}
+                    onClick={() =>
+                      action.run('Exit step completed', () =>
+                        api('POST', `/engagements/${view.engagement.id}/exit-steps/${s.kind}/complete`, {}),
+                      )
+                    }
+                  >
+                    Complete
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Section>
+  );
+}

@@ -1,0 +1,60 @@
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+
+/** How often a view refreshes itself while the tab is visible. */
+export const POLL_MS = 3000;
+
+/**
+ * Loads on mount and again every POLL_MS while the page is visible, so the view stays current without a reload.
+ * `reload` refreshes at once (after an action). The last good data stays on screen while a refresh fails.
+ */
+export function usePolled<T>(load: () => Promise<T>, deps: unknown[]) {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<Error | undefined>(undefined);
+  const [loadedAt, setLoadedAt] = useState(0);
+  const generation = useRef(0);
+  const run = useCallback(load, deps);
+
+  const reload = useCallback(async () => {
+    const mine = ++generation.current;
+    try {
+      const value = await run();
+      if (mine !== generation.current) return;
+      setData(value);
+      setError(undefined);
+      setLoadedAt(Date.now());
+    } catch (e) {
+      if (mine === generation.current) setError(e as Error);
+    }
+  }, [run]);
+
+  useEffect(() => {
+    void reload();
+    const timer = setInterval(() => {
+      if (document.visibilityState === 'visible') void reload();
+    }, POLL_MS);
+    return () => clearInterval(timer);
+  }, [reload]);
+
+  return { data, error, loadedAt, reload };
+}
+
+/** Re-renders every second, for countdowns. */
+export function useNow(): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, []);
+  return now;
+}
+
+/** The location hash as a route: #/ or #/engagements/<id>. */
+export function useHashRoute(): string {
+  const [hash, setHash] = useState(location.hash || '#/');
+  useEffect(() => {
+    const onChange = () => setHash(location.hash || '#/');
+    addEventListener('hashchange', onChange);
+    return () => removeEventListener('hashchange', onChange);
+  }, []);
+  return hash;
+}

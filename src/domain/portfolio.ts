@@ -1,0 +1,109 @@
+/**
+ * What the portfolio view says about one engagement: its health and its next milestone. Pure: the API feeds it
+ * facts from PostgreSQL and the instant it works from.
+ */
+import { firstPeriodFrom } from './calendar';
+import { renewalMilestones } from './renewal';
+import type { LifecycleStage } from './lifecycle';
+import type { ReviewCadence, Severity } from './types';
+
+export const HEALTHS = ['GOOD', 'AT_RISK', 'CRITICAL'] as const;
+export type Health = (typeof HEALTHS)[number];
+
+/** A weighted score below the default gate threshold is at risk; this far below it is critical. */
+export const AT_RISK_BELOW = 95;
+export const CRITICAL_BELOW = 85;
+
+export interface EngagementFacts {
+  stage: LifecycleStage;
+  termEnd: string;
+  renewalNoticeDays: number;
+  timeZone: string;
+  reviewCadences: ReviewCadence[];
+  reviewGraceSeconds: number;
+  latestScore: number | null;
+  openEscalations: Record<Severity, number>;
+  /** The transition phase in progress, if any. */
+  phase: {
+    name: string;
+    status: 'ACTIVE' | 'HELD';
+    gated: boolean;
+    startedAt: string | null;
+    minDurationSeconds: number;
+    lastGateAt: string | null;
+    holdSeconds: number;
+  } | null;
+  /** The earliest open exit step. */
+  nextExitStep: { kind: string; dueOn: string } | null;
+}
+
+export interface Milestone {
+  kind: 'gate' | 'review' | 'renewal' | 'exit-step';
+  label: string;
+  at: string;
+}
+
+/** Critical: a P1/P2 escalation open, a held transition gate, or a score far below target; at risk: any open escalation or a score below target. */
+export function healthOf(f: Pick<EngagementFacts, 'latestScore' | 'openEscalations' | 'phase'>): Health {
+  const { P1, P2, P3, P4 } = f.openEscalations;
+  if (P1 + P2 > 0 || f.phase?.status === 'HELD' || (f.latestScore !== null && f.latestScore < CRITICAL_BELOW))
+    return 'CRITICAL';
+  if (P3 + P4 > 0 || (f.latestScore !== null && f.latestScore < AT_RISK_BELOW)) return 'AT_RISK';
+  return 'GOOD';
+}
+
+const CADENCE_ORDER: ReviewCadence[] = ['WEEKLY', 'MONTHLY', 'QUARTERLY', 'ANNUAL'];
+const SECOND = 1000;
+
+/** The earliest thing due: an overdue one (in the past) comes first, so it is not hidden behind a later date. */
+export function nextMilestone(f: EngagementFacts, nowMs: number): Milestone | null {
+  const candidates: Milestone[] = [];
+  if (f.stage === 'TRANSITION' && f.phase?.gated) {
+    const held = f.phase.status === 'HELD' && f.phase.lastGateAt;
+    const from = held ? Date.parse(f.phase.lastGateAt!) : f.phase.startedAt ? Date.parse(f.phase.startedAt) : null;
+    const wait = held ? f.phase.holdSeconds : f.phase.minDurationSeconds;
+    if (from !== null)
+      candidates.push({
+        kind: 'gate',
+        label: `${held ? 'gate re-evaluation' : 'gate'}: ${f.phase.name}`,
+        at: iso(from + wait * SECOND),
+      });
+  }
+  if (f.stage === 'STEADY_STATE' || f.stage === 'RENEWAL') {
+    const cadence = CADENCE_ORDER.find((c) => f.reviewCadences.includes(c));
+    if (cadence) {
+      // The period running now closes at the start of the next one; its review follows after the grace period.
+      const next = firstPeriodFrom(cadence, nowMs + 1, f.timeZone);
+      candidates.push({
+        kind: 'review',
+        label: `${cadence.toLowerCase()} review`,
+        at: iso(Date.parse(next.start) + f.reviewGraceSeconds * SECOND),
+      });
+    }
+    const m = renewalMilestones(f.termEnd, f.renewalNoticeDays);
+    const renewal = [
+      { label: 'renewal evaluation', at: m.evaluationAt },
+      { label: 'renewal decision due', at: m.noticeDeadline },
+    ].find((r) => Date.parse(r.at) > nowMs);
+    if (renewal) candidates.push({ kind: 'renewal', ...renewal });
+  }
+  if (f.stage === 'EXIT' && f.nextExitStep)
+    candidates.push({
+      kind: 'exit-step',
+      label: `exit step: ${f.nextExitStep.kind.toLowerCase().replaceAll('_', ' ')}`,
+      at: iso(Date.parse(f.nextExitStep.dueOn)),
+    });
+  return candidates.sort((a, b) => a.at.localeCompare(b.at))[0] ?? null;
+}
+
+/** Up when the latest score beats the one before by more than a point, down when it trails by more. */
+export function trendOf(latest: number | null, previous: number | null): 'up' | 'down' | 'flat' | null {
+  if (latest === null || previous === null) return null;
+  if (latest - previous > 1) return 'up';
+  if (previous - latest > 1) return 'down';
+  return 'flat';
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -1,0 +1,150 @@
+import type { Browser, Page } from 'playwright-core';
+import { issueApiKey } from '../../src/auth/api-keys';
+import { loadDemoPortfolio } from '../../src/seed/load';
+import { anEngagement, aVendor } from '../builders/engagement';
+import { launchChromium, openDashboard, screenshot } from '../helpers/browser';
+import { startDevStack, type DevStack } from '../helpers/dev-worker';
+
+const TASK_QUEUE = 'dashboard-browser';
+const STAGE_LABEL: Record<string, string> = {
+  CONTRACTED: 'Contracted',
+  TRANSITION: 'Transition',
+  STEADY_STATE: 'Steady state',
+  RENEWAL: 'Renewal',
+  EXIT: 'Exit',
+  CLOSED: 'Closed',
+};
+
+/** The portfolio table as the page shows it: engagement name → stage text. */
+async function portfolioStages(page: Page): Promise<Map<string, string>> {
+  const rows = page.locator('tr[data-engagement-id]');
+  const pairs = await rows.evaluateAll((trs) =>
+    trs.map((tr) => [tr.getAttribute('data-engagement-id')!, tr.querySelector('[data-testid=stage]')!.textContent!]),
+  );
+  return new Map(pairs as Array<[string, string]>);
+}
+
+describe('the web dashboard, in Chromium, against the running app with the seed data', () => {
+  let stack: DevStack;
+  let browser: Browser;
+  let pmKey: string;
+
+  beforeAll(async () => {
+    stack = await startDevStack(TASK_QUEUE);
+    await loadDemoPortfolio(stack.db.prisma, { engagements: 30 });
+    pmKey = (await issueApiKey(stack.db.prisma, { name: 'pat-pm', role: 'PROGRAM_MANAGER' })).key;
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  it('lists every engagement of the portfolio with its stage', async () => {
+    const page = await openDashboard(browser, stack.api.url, pmKey);
+    await page.getByTestId('portfolio').waitFor();
+    const expected = await stack.db.prisma.engagement.findMany({ select: { id: true, stage: true } });
+    expect(expected).toHaveLength(30);
+
+    const shown = await portfolioStages(page);
+    expect(shown.size).toBe(30);
+    for (const e of expected) expect(shown.get(e.id)).toBe(STAGE_LABEL[e.stage]);
+    await expect(page.getByTestId('portfolio-summary').textContent()).resolves.toMatch(/^30 engagements/);
+
+    // sorting and filtering are the server's: the stage filter leaves only that stage
+    await page.getByLabel('Stage').selectOption('EXIT');
+    await page.waitForFunction(() => document.querySelectorAll('tr[data-engagement-id]').length === 4, undefined, {
+      timeout: 10_000,
+    });
+    expect(new Set((await portfolioStages(page)).values())).toEqual(new Set(['Exit']));
+    await page.getByLabel('Stage').selectOption('');
+    await page.waitForFunction(() => document.querySelectorAll('tr[data-engagement-id]').length === 30);
+    await screenshot(page, 'portfolio');
+    await page.close();
+  });
+
+  it('a vendor key sees only its own engagements', async () => {
+    const vendor = await stack.db.prisma.vendor.findFirstOrThrow({
+      where: { engagements: { some: {} } },
+      include: { _count: { select: { engagements: true } } },
+    });
+    const { key } = await issueApiKey(stack.db.prisma, { name: 'vera-vendor', role: 'VENDOR', vendorId: vendor.id });
+    const page = await openDashboard(browser, stack.api.url, key);
+    await page.getByTestId('portfolio').waitFor();
+
+    const own = await stack.db.prisma.engagement.findMany({ where: { vendorId: vendor.id }, select: { id: true } });
+    expect(own.length).toBeLessThan(30);
+    const shown = await portfolioStages(page);
+    expect([...shown.keys()].sort()).toEqual(own.map((e) => e.id).sort());
+    // another vendor's engagement page is not found for this key
+    const other = await stack.db.prisma.engagement.findFirstOrThrow({ where: { vendorId: { not: vendor.id } } });
+    await page.goto(`${stack.api.url}/#/engagements/${other.id}`);
+    await expect(page.getByTestId('problem').textContent()).resolves.toContain('404');
+    await page.close();
+  });
+
+  it('a gate approved in the page moves the phase and then the stage without a reload; a refused action shows the reason', async () => {
+    const pm = await stack.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('POST', '/vendors', aVendor({ legalName: 'Gatehouse BPO Ltd' }))).body.id;
+    const { body: engagement } = await pm(
+      'POST',
+      '/engagements',
+      anEngagement(vendorId, { name: 'Claims intake pilot' }),
+    );
+    const started = await pm('POST', `/engagements/${engagement.id}/transition`, {
+      phases: [
+        { kind: 'PILOT', name: 'pilot', volumePct: 25, minDuration: '30d' },
+        { kind: 'RAMP_WAVE', name: 'full-volume', volumePct: 100, minDuration: '30d' },
+      ],
+    });
+    expect(started.status).toBe(202);
+
+    const page = await openDashboard(browser, stack.api.url, pmKey);
+    await page.goto(`${stack.api.url}/#/engagements/${engagement.id}`);
+    const phase = page.getByTestId('transition-phase');
+    await expect(phase.filter({ hasText: 'pilot (Active)' }).waitFor()).resolves.toBeUndefined();
+    await expect(page.getByTestId('engagement-stage').textContent()).resolves.toContain('Transition');
+    await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'same page'));
+
+    // refused: resuming a transition that is not paused; the page shows the API's reason
+    await page.getByRole('button', { name: 'Resume' }).click();
+    const refusal = page.getByTestId('problem');
+    await expect(refusal.textContent()).resolves.toBe('409 Conflict: the transition is not paused');
+
+    await page.getByRole('button', { name: 'Approve gate' }).click();
+    await phase.filter({ hasText: 'full-volume (Active)' }).waitFor();
+    await page.getByRole('button', { name: 'Approve gate' }).click();
+    await page.getByTestId('engagement-stage').filter({ hasText: 'Steady state' }).waitFor();
+    await expect(page.getByTestId('transition-status').textContent()).resolves.toBe('Completed');
+    // no reload happened: the marker set on the page is still there
+    await expect(page.evaluate(() => (window as unknown as { marker?: string }).marker)).resolves.toBe('same page');
+
+    const gates = await stack.db.prisma.gateEvaluation.findMany({
+      where: { phase: { plan: { engagementId: engagement.id } } },
+    });
+    expect(gates.map((g) => g.overriddenBy ?? g.passed)).toEqual([
+      expect.stringContaining('pat-pm'),
+      expect.stringContaining('pat-pm'),
+    ]);
+    await page.close();
+  });
+
+  it('an engagement page shows its timeline, KPI charts, reviews and a link to its workflow', async () => {
+    const engagement = await stack.db.prisma.engagement.findFirstOrThrow({
+      where: { stage: 'STEADY_STATE', reviews: { some: {} } },
+      include: { slas: true },
+    });
+    const page = await openDashboard(browser, stack.api.url, pmKey);
+    await page.goto(`${stack.api.url}/#/engagements/${engagement.id}`);
+    await page.getByRole('heading', { name: engagement.name, level: 1 }).waitFor();
+    await expect(page.locator('[aria-current=step] .step-name').textContent()).resolves.toBe('Steady state');
+    await expect(page.locator('figure.kpi canvas').count()).resolves.toBe(engagement.slas.length);
+    await expect(page.locator('section[aria-labelledby=reviews] tbody tr').count()).resolves.toBe(3);
+    const link = page.getByRole('link', { name: 'Open the engagement lifecycle in the Temporal Web UI' });
+    await expect(link.getAttribute('href')).resolves.toBe(
+      `${stack.api.config.temporal.uiUrl}/namespaces/default/workflows/engagement-${engagement.id}-lifecycle`,
+    );
+    await screenshot(page, 'engagement');
+    await page.close();
+  });
+});
