@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -6,7 +7,10 @@ export interface DashboardAssets {
   css: string;
 }
 
-const WEB = path.join(__dirname, 'web');
+// Next to this file when run from source; from dist/src/dashboard (the built image) the sources are at the root.
+const WEB = [path.join(__dirname, 'web'), path.join(__dirname, '..', '..', '..', 'src', 'dashboard', 'web')].find(
+  (dir) => fs.existsSync(path.join(dir, 'main.tsx')),
+)!;
 
 /**
  * Bundles the dashboard (Preact, Chart.js and our code) into one script and one stylesheet, in memory. Everything
