@@ -1,0 +1,97 @@
+import { loadDemoPortfolio } from '../../src/seed/load';
+import { startApiFixture } from '../helpers/api-fixture';
+
+type Fixture = Awaited<ReturnType<typeof startApiFixture>>;
+interface Row {
+  id: string;
+  name: string;
+  stage: string;
+  vendor: { id: string };
+  score: number | null;
+  health: string;
+  volumePct: number | null;
+  creditsThisQuarter: string;
+  nextMilestone: { at: string } | null;
+  workflowUrl: string;
+}
+
+describe('GET /portfolio', () => {
+  let f: Fixture;
+  let pm: Awaited<ReturnType<Fixture['api']['as']>>;
+  beforeAll(async () => {
+    f = await startApiFixture();
+    await loadDemoPortfolio(f.db.prisma, { engagements: 30, today: new Date() });
+    pm = await f.api.as('PROGRAM_MANAGER');
+  });
+  afterAll(() => f.close());
+
+  const rows = async (query: string) => {
+    const res = await pm('GET', `/portfolio?${query}`);
+    expect(res.status).toBe(200);
+    return res.body as { items: Row[]; total: number; counts: { byStage: Record<string, number> } };
+  };
+
+  it('lists every engagement with its stage, counts by stage, and a link to its lifecycle workflow', async () => {
+    const all = await rows('limit=500');
+    const stored = await f.db.prisma.engagement.findMany({ select: { id: true, stage: true } });
+    expect(all.total).toBe(30);
+    expect(new Map(all.items.map((r) => [r.id, r.stage]))).toEqual(new Map(stored.map((e) => [e.id, e.stage])));
+    expect(Object.values(all.counts.byStage).reduce((a, b) => a + b, 0)).toBe(30);
+    expect(all.items[0].workflowUrl).toMatch(/\/namespaces\/default\/workflows\/engagement-.+-lifecycle$/);
+    // the seed reviewed the last three months of everything past its transition
+    const reviewed = all.items.filter((r) => ['STEADY_STATE', 'RENEWAL', 'EXIT'].includes(r.stage));
+    expect(reviewed.every((r) => r.score !== null && r.volumePct === 100)).toBe(true);
+  });
+
+  it('filters by stage and vendor, sorts by a computed column, and pages', async () => {
+    const steady = await rows('stage=STEADY_STATE&limit=500');
+    expect(steady.items.every((r) => r.stage === 'STEADY_STATE')).toBe(true);
+    const vendorId = steady.items[0].vendor.id;
+    const ofVendor = await rows(`vendorId=${vendorId}&limit=500`);
+    expect(ofVendor.items.length).toBeGreaterThan(0);
+    expect(ofVendor.items.every((r) => r.vendor.id === vendorId)).toBe(true);
+
+    const byScore = await rows('sort=score&order=desc&limit=500');
+    const scores = byScore.items.map((r) => r.score).filter((s): s is number => s !== null);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    // rows without a score go last, whichever the order
+    expect(byScore.items.slice(scores.length).every((r) => r.score === null)).toBe(true);
+
+    const first = await rows('sort=name&limit=10&offset=0');
+    const second = await rows('sort=name&limit=10&offset=10');
+    expect(first.items).toHaveLength(10);
+    expect(first.items.map((r) => r.id)).not.toEqual(expect.arrayContaining(second.items.map((r) => r.id)));
+    const names = [...first.items, ...second.items].map((r) => r.name.toLowerCase());
+    expect(names).toEqual([...names].sort());
+  });
+
+  it('a vendor key sees only its own engagements, whatever vendor it asks for', async () => {
+    const vendor = await f.db.prisma.vendor.findFirstOrThrow({ where: { engagements: { some: {} } } });
+    const other = await f.db.prisma.vendor.findFirstOrThrow({
+      where: { id: { not: vendor.id }, engagements: { some: {} } },
+    });
+    const asVendor = await f.api.as('VENDOR', vendor.id);
+    const own = await asVendor('GET', '/portfolio?limit=500');
+    const expected = await f.db.prisma.engagement.count({ where: { vendorId: vendor.id } });
+    expect(own.body.total).toBe(expected);
+    expect(own.body.items.every((r: Row) => r.vendor.id === vendor.id)).toBe(true);
+    expect((await asVendor('GET', `/portfolio?vendorId=${other.id}`)).body.total).toBe(0);
+  });
+
+  it('refuses an unknown sort column with the field and the reason', async () => {
+    const res = await pm('GET', '/portfolio?sort=colour');
+    expect(res.status).toBe(400);
+    expect(res.contentType).toContain('application/problem+json');
+    expect(res.body.invalidFields).toEqual([{ field: 'query.sort', reason: expect.stringContaining('name') }]);
+  });
+
+  it('tells the dashboard who the key belongs to', async () => {
+    const me = await pm('GET', '/me');
+    expect(me.body).toMatchObject({
+      name: 'test-program_manager',
+      role: 'PROGRAM_MANAGER',
+      vendor: null,
+      namespace: 'default',
+    });
+  });
+});

@@ -1,0 +1,109 @@
+import { healthOf, nextMilestone, trendOf, type EngagementFacts } from '../../src/domain/portfolio';
+
+const NOW = Date.parse('2026-11-23T10:00:00Z');
+const none = { P1: 0, P2: 0, P3: 0, P4: 0 };
+
+function facts(overrides: Partial<EngagementFacts> = {}): EngagementFacts {
+  return {
+    stage: 'STEADY_STATE',
+    termEnd: '2028-01-01T00:00:00Z',
+    renewalNoticeDays: 90,
+    timeZone: 'UTC',
+    reviewCadences: ['MONTHLY', 'QUARTERLY'],
+    reviewGraceSeconds: 3 * 86_400,
+    latestScore: 97,
+    openEscalations: none,
+    phase: null,
+    nextExitStep: null,
+    ...overrides,
+  };
+}
+
+describe('portfolio health', () => {
+  it.each([
+    [{}, 'GOOD'],
+    [{ latestScore: null }, 'GOOD'],
+    [{ latestScore: 94.9 }, 'AT_RISK'],
+    [{ openEscalations: { ...none, P4: 1 } }, 'AT_RISK'],
+    [{ latestScore: 84.9 }, 'CRITICAL'],
+    [{ openEscalations: { ...none, P2: 1 } }, 'CRITICAL'],
+  ] as Array<[Partial<EngagementFacts>, string]>)('%j is %s', (overrides, health) => {
+    expect(healthOf(facts(overrides))).toBe(health);
+  });
+
+  it('a held transition gate is critical', () => {
+    const phase = {
+      name: 'wave-2',
+      status: 'HELD' as const,
+      gated: true,
+      startedAt: '2026-11-01T00:00:00Z',
+      minDurationSeconds: 7 * 86_400,
+      lastGateAt: '2026-11-20T00:00:00Z',
+      holdSeconds: 7 * 86_400,
+    };
+    expect(healthOf(facts({ phase }))).toBe('CRITICAL');
+  });
+});
+
+describe('next milestone', () => {
+  it('in steady state: the next review after its grace period, before a renewal far away', () => {
+    // the month running now closes on 1 December; its review runs three days later
+    expect(nextMilestone(facts(), NOW)).toEqual({
+      kind: 'review',
+      label: 'monthly review',
+      at: '2026-12-04T00:00:00.000Z',
+    });
+  });
+
+  it('a renewal evaluation due before the next review comes first', () => {
+    // notice deadline = 2027-02-28 − 90 d = 2026-11-30; evaluation 60 days earlier has passed, the deadline has not
+    const m = nextMilestone(facts({ termEnd: '2027-02-28T00:00:00Z' }), NOW);
+    expect(m).toEqual({ kind: 'renewal', label: 'renewal decision due', at: '2026-11-30T00:00:00.000Z' });
+  });
+
+  it('in transition: the gate at the end of the minimum duration, or after the hold when held', () => {
+    const phase = {
+      name: 'wave-1',
+      status: 'ACTIVE' as const,
+      gated: true,
+      startedAt: '2026-11-20T00:00:00Z',
+      minDurationSeconds: 14 * 86_400,
+      lastGateAt: null,
+      holdSeconds: 7 * 86_400,
+    };
+    expect(nextMilestone(facts({ stage: 'TRANSITION', phase }), NOW)).toEqual({
+      kind: 'gate',
+      label: 'gate: wave-1',
+      at: '2026-12-04T00:00:00.000Z',
+    });
+    const held = { ...phase, status: 'HELD' as const, lastGateAt: '2026-12-04T00:00:00Z' };
+    expect(nextMilestone(facts({ stage: 'TRANSITION', phase: held }), NOW)?.at).toBe('2026-12-11T00:00:00.000Z');
+  });
+
+  it('in exit: the earliest open step, even when overdue', () => {
+    const m = nextMilestone(
+      facts({ stage: 'EXIT', nextExitStep: { kind: 'DATA_RETURN_AND_DELETION', dueOn: '2026-11-01T00:00:00Z' } }),
+      NOW,
+    );
+    expect(m).toEqual({
+      kind: 'exit-step',
+      label: 'exit step: data return and deletion',
+      at: '2026-11-01T00:00:00.000Z',
+    });
+  });
+
+  it('nothing is due for a contracted engagement', () => {
+    expect(nextMilestone(facts({ stage: 'CONTRACTED' }), NOW)).toBeNull();
+  });
+});
+
+describe('trend', () => {
+  it.each([
+    [95, 90, 'up'],
+    [90, 95, 'down'],
+    [95, 94.5, 'flat'],
+    [95, null, null],
+  ] as Array<[number, number | null, string | null]>)('%s after %s is %s', (latest, previous, trend) => {
+    expect(trendOf(latest, previous)).toBe(trend);
+  });
+});
