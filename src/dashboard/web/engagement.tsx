@@ -125,6 +125,15 @@ interface EscalationDetail extends Escalation {
 }
 interface Evaluation {
   termEnd: string;
+  scorecard: {
+    attainmentPct?: number | null;
+    recentScores?: number[];
+    creditsPaid?: string;
+    escalationsBySeverity?: Record<string, number>;
+    medianHoursToResolve?: number | null;
+    openActionItems?: number;
+    certificationsExpiring?: string[];
+  };
   recommendation: string;
   reasons: string[];
   decision: string | null;
