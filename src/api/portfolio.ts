@@ -7,10 +7,12 @@ import {
   HEALTHS,
   healthOf,
   nextMilestone,
+  periodEndsAt,
   trendOf,
   type EngagementFacts,
   type Health,
   type Milestone,
+  type PeriodEnd,
 } from '../domain/portfolio';
 import { LIFECYCLE_STAGES, type LifecycleStage } from '../domain/lifecycle';
 import type { ReviewCadence, Severity } from '../domain/types';
@@ -84,9 +86,10 @@ interface FactsRow {
   phaseMinSeconds: number | null;
   lastGateAt: Date | null;
   holdSeconds: number | null;
-  latestScore: Prisma.Decimal | null;
-  previousScore: Prisma.Decimal | null;
-  credits: Prisma.Decimal | null;
+  latestScore: number | null;
+  previousScore: number | null;
+  /** Decimal as text: money stays exact. */
+  credits: string;
   p1: number;
   p2: number;
   p3: number;
@@ -97,59 +100,59 @@ interface FactsRow {
 
 /**
  * Every visible engagement's facts in one round trip: latest volume, the phase in progress, the last two monthly
- * scores, this quarter's credits, open escalations by severity, the earliest open exit step.
+ * scores, this quarter's credits, open escalations by severity, the earliest open exit step. Set-based (one pass
+ * over each table, hash-joined), so it stays fast with thousands of engagements.
  */
-async function portfolioFacts(prisma: PrismaClient, vendorId: string | undefined, quarterStart: Date) {
+export async function portfolioFacts(prisma: PrismaClient, vendorId: string | undefined, quarterStart: Date) {
   const scope = vendorId ? Prisma.sql`WHERE e."vendorId" = ${vendorId}::uuid` : Prisma.empty;
   return prisma.$queryRaw<FactsRow[]>`
+    WITH vol AS (
+      SELECT DISTINCT ON ("engagementId") "engagementId", "toPct"
+      FROM "VolumeChange" ORDER BY "engagementId", "occurredAt" DESC
+    ), ph AS (
+      SELECT DISTINCT ON (tp."engagementId") tp."engagementId", p.id AS "phaseId", p.name, p.status, p.gated,
+             p."startedAt", p."minDurationSeconds", tp."holdSeconds"
+      FROM "TransitionPlan" tp JOIN "TransitionPhase" p ON p."planId" = tp.id
+      WHERE p.status IN ('ACTIVE', 'HELD') ORDER BY tp."engagementId", p.sequence
+    ), gate AS (
+      SELECT g."phaseId", max(g."evaluatedAt") AS at FROM "GateEvaluation" g JOIN ph USING ("phaseId") GROUP BY 1
+    ), sc AS (
+      SELECT "engagementId", (array_agg("overallScore"::float8 ORDER BY "periodStart" DESC))[1:2] AS scores,
+             sum("creditsTotal") FILTER (WHERE "periodStart" >= ${quarterStart}) AS credits
+      FROM "Review" WHERE cadence = 'MONTHLY' GROUP BY 1
+    ), es AS (
+      SELECT "engagementId", count(*) FILTER (WHERE severity = 'P1') AS p1, count(*) FILTER (WHERE severity = 'P2') AS p2,
+             count(*) FILTER (WHERE severity = 'P3') AS p3, count(*) FILTER (WHERE severity = 'P4') AS p4
+      FROM "Escalation" WHERE status <> 'RESOLVED' GROUP BY 1
+    ), ex AS (
+      SELECT DISTINCT ON (xp."engagementId") xp."engagementId", s.kind, s."dueOn"
+      FROM "ExitPlan" xp JOIN "ExitStep" s ON s."planId" = xp.id
+      WHERE s."completedAt" IS NULL ORDER BY xp."engagementId", s."dueOn"
+    )
     SELECT e.id, e.name, e."clientOrganisation", e."vendorId", v."legalName", v."deliveryModel"::text,
            e.stage::text AS stage, e."termEnd", e."renewalNoticeDays", e."timeZone",
            e."reviewCadences"::text[] AS "reviewCadences", e."reviewGraceSeconds", e.currency,
            vol."toPct" AS "volumePct",
            ph.name AS "phaseName", ph.status::text AS "phaseStatus", ph.gated AS "phaseGated",
            ph."startedAt" AS "phaseStartedAt", ph."minDurationSeconds" AS "phaseMinSeconds",
-           ph."lastGateAt", ph."holdSeconds",
-           sc.latest AS "latestScore", sc.previous AS "previousScore",
-           cr.total AS credits,
+           gate.at AS "lastGateAt", ph."holdSeconds",
+           sc.scores[1] AS "latestScore", sc.scores[2] AS "previousScore", COALESCE(sc.credits, 0)::text AS credits,
            COALESCE(es.p1, 0)::int AS p1, COALESCE(es.p2, 0)::int AS p2,
            COALESCE(es.p3, 0)::int AS p3, COALESCE(es.p4, 0)::int AS p4,
            ex.kind::text AS "exitKind", ex."dueOn" AS "exitDueOn"
     FROM "Engagement" e
     JOIN "Vendor" v ON v.id = e."vendorId"
-    LEFT JOIN LATERAL (
-      SELECT "toPct" FROM "VolumeChange" WHERE "engagementId" = e.id ORDER BY "occurredAt" DESC LIMIT 1
-    ) vol ON true
-    LEFT JOIN LATERAL (
-      SELECT p.name, p.status, p.gated, p."startedAt", p."minDurationSeconds", tp."holdSeconds",
-             (SELECT max(g."evaluatedAt") FROM "GateEvaluation" g WHERE g."phaseId" = p.id) AS "lastGateAt"
-      FROM "TransitionPlan" tp JOIN "TransitionPhase" p ON p."planId" = tp.id
-      WHERE tp."engagementId" = e.id AND p.status IN ('ACTIVE', 'HELD')
-      ORDER BY p.sequence LIMIT 1
-    ) ph ON true
-    LEFT JOIN LATERAL (
-      SELECT (array_agg(r."overallScore" ORDER BY r."periodStart" DESC))[1] AS latest,
-             (array_agg(r."overallScore" ORDER BY r."periodStart" DESC))[2] AS previous
-      FROM (SELECT "overallScore", "periodStart" FROM "Review"
-            WHERE "engagementId" = e.id AND cadence = 'MONTHLY' ORDER BY "periodStart" DESC LIMIT 2) r
-    ) sc ON true
-    LEFT JOIN LATERAL (
-      SELECT sum("creditsTotal") AS total FROM "Review"
-      WHERE "engagementId" = e.id AND cadence = 'MONTHLY' AND "periodStart" >= ${quarterStart}
-    ) cr ON true
-    LEFT JOIN LATERAL (
-      SELECT count(*) FILTER (WHERE severity = 'P1') AS p1, count(*) FILTER (WHERE severity = 'P2') AS p2,
-             count(*) FILTER (WHERE severity = 'P3') AS p3, count(*) FILTER (WHERE severity = 'P4') AS p4
-      FROM "Escalation" WHERE "engagementId" = e.id AND status <> 'RESOLVED'
-    ) es ON true
-    LEFT JOIN LATERAL (
-      SELECT s.kind, s."dueOn" FROM "ExitPlan" xp JOIN "ExitStep" s ON s."planId" = xp.id
-      WHERE xp."engagementId" = e.id AND s."completedAt" IS NULL ORDER BY s."dueOn" LIMIT 1
-    ) ex ON true
+    LEFT JOIN vol ON vol."engagementId" = e.id
+    LEFT JOIN ph ON ph."engagementId" = e.id
+    LEFT JOIN gate ON gate."phaseId" = ph."phaseId"
+    LEFT JOIN sc ON sc."engagementId" = e.id
+    LEFT JOIN es ON es."engagementId" = e.id
+    LEFT JOIN ex ON ex."engagementId" = e.id
     ${scope}`;
 }
 
-function toRow(f: FactsRow, config: Config, nowMs: number): PortfolioRow {
-  const latestScore = f.latestScore === null ? null : Number(f.latestScore);
+export function toRow(f: FactsRow, config: Config, nowMs: number, periodEnd: PeriodEnd): PortfolioRow {
+  const latestScore = f.latestScore;
   const facts: EngagementFacts = {
     stage: f.stage,
     termEnd: f.termEnd.toISOString(),
@@ -184,11 +187,11 @@ function toRow(f: FactsRow, config: Config, nowMs: number): PortfolioRow {
     volumePct:
       f.volumePct ?? (['STEADY_STATE', 'RENEWAL', 'EXIT'].includes(f.stage) ? 100 : f.stage === 'CLOSED' ? 0 : null),
     score: latestScore,
-    trend: trendOf(latestScore, f.previousScore === null ? null : Number(f.previousScore)),
-    creditsThisQuarter: (f.credits ?? new Prisma.Decimal(0)).toFixed(2),
+    trend: trendOf(latestScore, f.previousScore),
+    creditsThisQuarter: new Prisma.Decimal(f.credits).toFixed(2),
     currency: f.currency,
     openEscalations: facts.openEscalations,
-    nextMilestone: nextMilestone(facts, nowMs),
+    nextMilestone: nextMilestone(facts, nowMs, periodEnd),
     health: healthOf(facts),
     workflowUrl: workflowUrl(config, lifecycleWorkflowId(f.id)),
   };
@@ -233,8 +236,29 @@ function quarterStartUtc(nowMs: number): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), Math.floor(now.getUTCMonth() / 3) * 3, 1));
 }
 
+/**
+ * How long one computed portfolio serves further requests of the same scope. Every open dashboard polls it, so
+ * under load the rows are computed at most once a second per scope (concurrent requests share one computation)
+ * instead of once per request; a row is never more than this much behind the database.
+ */
+export const PORTFOLIO_SNAPSHOT_MS = 1000;
+
 export function portfolioRoutes(api: ApiRoutes, deps: { prisma: PrismaClient; config: Config }): void {
   const { prisma, config } = deps;
+  const snapshots = new Map<string, { at: number; rows: Promise<PortfolioRow[]> }>();
+  const snapshot = (vendorId: string | undefined): Promise<PortfolioRow[]> => {
+    const key = vendorId ?? '*';
+    const nowMs = Date.now();
+    const cached = snapshots.get(key);
+    if (cached && nowMs - cached.at < PORTFOLIO_SNAPSHOT_MS) return cached.rows;
+    const periodEnd = periodEndsAt(nowMs);
+    const rows = portfolioFacts(prisma, vendorId, quarterStartUtc(nowMs)).then((facts) =>
+      facts.map((f) => toRow(f, config, nowMs, periodEnd)),
+    );
+    snapshots.set(key, { at: nowMs, rows });
+    rows.catch(() => snapshots.get(key)?.rows === rows && snapshots.delete(key));
+    return rows;
+  };
   api.route(
     {
       method: 'get',
@@ -247,13 +271,10 @@ export function portfolioRoutes(api: ApiRoutes, deps: { prisma: PrismaClient; co
       responses: { 200: 'A page of portfolio rows, with counts by stage and health over the filtered set' },
     },
     async ({ query, principal }) => {
-      const nowMs = Date.now();
       const scopedVendor = engagementScope(principal).vendorId ?? query.vendorId;
       if (principal.role === 'VENDOR' && query.vendorId && query.vendorId !== scopedVendor)
         return { status: 200, body: { items: [], total: 0, limit: query.limit, offset: query.offset, counts: {} } };
-      const all = (await portfolioFacts(prisma, scopedVendor, quarterStartUtc(nowMs))).map((f) =>
-        toRow(f, config, nowMs),
-      );
+      const all = await snapshot(scopedVendor);
       const needle = query.q?.toLowerCase();
       const filtered = all.filter(
         (r) =>

@@ -55,8 +55,29 @@ export function healthOf(f: Pick<EngagementFacts, 'latestScore' | 'openEscalatio
 const CADENCE_ORDER: ReviewCadence[] = ['WEEKLY', 'MONTHLY', 'QUARTERLY', 'ANNUAL'];
 const SECOND = 1000;
 
+/** When the period of `cadence` running at `nowMs` ends (the next one starts), in `timeZone`. */
+export type PeriodEnd = (cadence: ReviewCadence, timeZone: string) => string;
+
+/** PeriodEnd for one instant, remembered per cadence and zone: a portfolio asks the same question many times. */
+export function periodEndsAt(nowMs: number): PeriodEnd {
+  const known = new Map<string, string>();
+  return (cadence, timeZone) => {
+    const key = `${cadence} ${timeZone}`;
+    let end = known.get(key);
+    if (end === undefined) {
+      end = firstPeriodFrom(cadence, nowMs + 1, timeZone).start;
+      known.set(key, end);
+    }
+    return end;
+  };
+}
+
 /** The earliest thing due: an overdue one (in the past) comes first, so it is not hidden behind a later date. */
-export function nextMilestone(f: EngagementFacts, nowMs: number): Milestone | null {
+export function nextMilestone(
+  f: EngagementFacts,
+  nowMs: number,
+  periodEnd: PeriodEnd = periodEndsAt(nowMs),
+): Milestone | null {
   const candidates: Milestone[] = [];
   if (f.stage === 'TRANSITION' && f.phase?.gated) {
     const held = f.phase.status === 'HELD' && f.phase.lastGateAt;
@@ -73,11 +94,10 @@ export function nextMilestone(f: EngagementFacts, nowMs: number): Milestone | nu
     const cadence = CADENCE_ORDER.find((c) => f.reviewCadences.includes(c));
     if (cadence) {
       // The period running now closes at the start of the next one; its review follows after the grace period.
-      const next = firstPeriodFrom(cadence, nowMs + 1, f.timeZone);
       candidates.push({
         kind: 'review',
         label: `${cadence.toLowerCase()} review`,
-        at: iso(Date.parse(next.start) + f.reviewGraceSeconds * SECOND),
+        at: iso(Date.parse(periodEnd(cadence, f.timeZone)) + f.reviewGraceSeconds * SECOND),
       });
     }
     const m = renewalMilestones(f.termEnd, f.renewalNoticeDays);

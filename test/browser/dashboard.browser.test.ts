@@ -53,12 +53,10 @@ describe('the web dashboard, in Chromium, against the running app with the seed 
 
     // sorting and filtering are the server's: the stage filter leaves only that stage
     await page.getByLabel('Stage').selectOption('EXIT');
-    await page.waitForFunction(() => document.querySelectorAll('tr[data-engagement-id]').length === 4, undefined, {
-      timeout: 10_000,
-    });
+    await page.waitForFunction("document.querySelectorAll('tr[data-engagement-id]').length === 4");
     expect(new Set((await portfolioStages(page)).values())).toEqual(new Set(['Exit']));
     await page.getByLabel('Stage').selectOption('');
-    await page.waitForFunction(() => document.querySelectorAll('tr[data-engagement-id]').length === 30);
+    await page.waitForFunction("document.querySelectorAll('tr[data-engagement-id]').length === 30");
     await screenshot(page, 'portfolio');
     await page.close();
   });
@@ -104,7 +102,7 @@ describe('the web dashboard, in Chromium, against the running app with the seed 
     const phase = page.getByTestId('transition-phase');
     await expect(phase.filter({ hasText: 'pilot (Active)' }).waitFor()).resolves.toBeUndefined();
     await expect(page.getByTestId('engagement-stage').textContent()).resolves.toContain('Transition');
-    await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'same page'));
+    await page.evaluate("window.marker = 'same page'");
 
     // refused: resuming a transition that is not paused; the page shows the API's reason
     await page.getByRole('button', { name: 'Resume' }).click();
@@ -117,7 +115,7 @@ describe('the web dashboard, in Chromium, against the running app with the seed 
     await page.getByTestId('engagement-stage').filter({ hasText: 'Steady state' }).waitFor();
     await expect(page.getByTestId('transition-status').textContent()).resolves.toBe('Completed');
     // no reload happened: the marker set on the page is still there
-    await expect(page.evaluate(() => (window as unknown as { marker?: string }).marker)).resolves.toBe('same page');
+    await expect(page.evaluate('window.marker')).resolves.toBe('same page');
 
     const gates = await stack.db.prisma.gateEvaluation.findMany({
       where: { phase: { plan: { engagementId: engagement.id } } },
