@@ -17,6 +17,9 @@ Chart.register(LineController, ScatterController, LineElement, PointElement, Lin
 export type Point = { x: number; y: number };
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+/** Dates on a long axis, date and time (UTC) on one shorter than two days. */
+const when = (ms: number, spanMs: number) =>
+  spanMs < 2 * 86_400_000 ? new Date(ms).toISOString().slice(5, 16).replace('T', ' ') : day(ms);
 
 /**
  * A Chart.js line chart over time (x in epoch ms). The canvas carries a text summary for screen readers; the page
@@ -43,7 +46,15 @@ export function TimeChart(props: {
         parsing: false,
         interaction: { mode: 'nearest', intersect: false },
         scales: {
-          x: { type: 'linear', ticks: { callback: (v) => day(Number(v)), maxTicksLimit: 6 } },
+          x: {
+            type: 'linear',
+            ticks: {
+              maxTicksLimit: 6,
+              callback(v) {
+                return when(Number(v), this.max - this.min);
+              },
+            },
+          },
           y: {
             title: { display: true, text: props.yTitle },
             ...(props.yMax ? { min: 0, max: props.yMax } : { grace: '10%' }),

@@ -442,7 +442,12 @@ function KpiSection({ view }: { view: View }) {
 function KpiChart({ sla, measurements }: { sla: Sla; measurements: Measurement[] }) {
   const datasets = useMemo(() => {
     const points = measurements.map((m) => ({ x: Date.parse(m.periodStart), y: Number(m.value) }));
-    const span = points.length ? [points[0].x, points.at(-1)!.x] : [];
+    // Target and minimum span the data (a month either side of a single point).
+    const span = !points.length
+      ? []
+      : points.length === 1
+        ? [points[0].x - 15 * 86_400_000, points[0].x + 15 * 86_400_000]
+        : [points[0].x, points.at(-1)!.x];
     const flat = (y: number) => span.map((x) => ({ x, y }));
     return [
       { type: 'line' as const, label: sla.name, data: points, borderColor: '#1f5fbf', pointRadius: 3 },
