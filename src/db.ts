@@ -19,3 +19,38 @@ export async function assertDatabaseReachable(prisma: PrismaClient, databaseUrl:
     throw new Error(`cannot reach PostgreSQL at ${host}:${port}/${database} (check DATABASE_URL): ${reason}`);
   }
 }
+
+/**
+ * True when an error means PostgreSQL cannot be reached right now (refused, dropped or shutting down), as opposed
+ * to a query that is wrong: the API answers 503 for it, and a retry later can succeed.
+ */
+export function isDatabaseUnreachable(error: unknown): boolean {
+  for (let e = error as UnreachableCandidate | undefined, depth = 0; e && depth < 5; e = e.cause, depth++) {
+    if (typeof e.code === 'string' && UNREACHABLE_PRISMA_CODES.has(e.code)) return true;
+    const adapterCause = e.meta?.driverAdapterError?.cause;
+    if (adapterCause && isUnreachableDriverError(adapterCause)) return true;
+    if (isUnreachableDriverError(e)) return true;
+    if (typeof e.message === 'string' && UNREACHABLE_MESSAGE.test(e.message)) return true;
+  }
+  return false;
+}
+
+interface UnreachableCandidate {
+  code?: unknown;
+  kind?: unknown;
+  message?: unknown;
+  meta?: { driverAdapterError?: { cause?: { kind?: unknown; code?: unknown } } };
+  cause?: UnreachableCandidate;
+}
+
+/** P1001 cannot reach the server, P1002 it timed out, P1017 it closed the connection. */
+const UNREACHABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017']);
+const UNREACHABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout']);
+/** What pg throws, unmapped by the adapter, when the server vanishes without a goodbye (a crash, a cut network). */
+const UNREACHABLE_MESSAGE = /Connection terminated unexpectedly|Client has encountered a connection error/;
+
+function isUnreachableDriverError(e: { kind?: unknown; code?: unknown }): boolean {
+  if (typeof e.kind === 'string' && UNREACHABLE_KINDS.has(e.kind)) return true;
+  // SQLSTATE classes 08 (connection exception) and 57P (operator intervention: shutdown, cannot connect now).
+  return e.kind === 'postgres' && typeof e.code === 'string' && /^(08|57P)/.test(e.code);
+}

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { z } from 'zod';
+import { isDatabaseUnreachable } from '../db';
 
 /** RFC 9457 problem details: every refusal names what was wrong, and where. */
 export interface InvalidField {
@@ -35,7 +36,10 @@ export const notFoundRoute: RequestHandler = (req) => {
   throw new ProblemError(404, 'Not Found', `no route ${req.method} ${req.path}`);
 };
 
-/** Turns every error into problem+json; body-parser's own errors (bad JSON, too large) keep their 4xx status. */
+/**
+ * Turns every error into problem+json; body-parser's own errors (bad JSON, too large) keep their 4xx status, and an
+ * unreachable database is a 503, not a bug.
+ */
 export function problemHandler(onUnexpected: (error: unknown) => void): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     let problem: ProblemError;
@@ -50,6 +54,8 @@ export function problemHandler(onUnexpected: (error: unknown) => void): ErrorReq
               'Invalid request',
               `body: ${error.type === 'entity.parse.failed' ? 'malformed JSON' : error.message}`,
             );
+    } else if (isDatabaseUnreachable(error)) {
+      problem = unavailable('PostgreSQL is unreachable; try again shortly');
     } else {
       onUnexpected(error);
       problem = new ProblemError(500, 'Internal Server Error', 'unexpected error; see the server log');

@@ -10,6 +10,8 @@ export interface DevServerHandle {
   address: string;
   uiUrl?: string;
   stop(): Promise<void>;
+  /** Ends the server at once (SIGKILL), as a crash would: what it had committed to its database file stays. */
+  kill(): Promise<void>;
 }
 
 export function searchAttributeFlags(): string[] {
@@ -55,6 +57,10 @@ export async function startTemporalDevServer(opts: {
     address,
     uiUrl: opts.uiPort ? `http://localhost:${opts.uiPort}` : undefined,
     stop: () => stopChild(child, exited),
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
   };
 }
 

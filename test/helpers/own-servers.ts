@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/infra/embedded-postgres';
+import { findOrInstallTemporalCli } from '../../src/infra/temporal-cli';
+import { startTemporalDevServer, type DevServerHandle } from '../../src/infra/temporal-dev-server';
+import { createLogger } from '../../src/logger';
+import { applyMigrations } from './database';
+import { freePort } from './global-setup';
+import { cacheDir, tmpRoot } from './paths';
+
+/**
+ * Servers a fault test owns, unlike the run's shared ones: it may kill or stop them and start them again on the same
+ * port and the same data, as an outage would. `close` removes them, whatever state they were left in.
+ */
+export interface OwnTemporal {
+  address: string;
+  /** SIGKILL, as a crash would. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and database file. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OwnPostgres {
+  /** A migrated database `bpo` on this server. */
+  databaseUrl: string;
+  /** A fast shutdown (SIGINT): sessions are ended, the data stays. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and data directory. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const log = createLogger('fault-servers', 'error');
+
+function ownDir(prefix: string): string {
+  fs.mkdirSync(tmpRoot, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(tmpRoot, prefix));
+  // PostgreSQL runs as its own system user when we are root: it must be able to reach its data dir.
+  fs.chmodSync(dir, 0o755);
+  return dir;
+}
+
+export async function startOwnTemporal(): Promise<OwnTemporal> {
+  const dir = ownDir('temporal-');
+  const cliPath = await findOrInstallTemporalCli({ explicitPath: process.env.TEMPORAL_CLI_PATH, cacheDir, log });
+  const options = { cliPath, port: await freePort(), namespace: 'default', dbFile: path.join(dir, 'temporal.db'), log };
+  let server: DevServerHandle | undefined = await startTemporalDevServer(options);
+  return {
+    address: server.address,
+    kill: async () => {
+      await server?.kill();
+      server = undefined;
+    },
+    restart: async () => {
+      server = await startTemporalDevServer(options);
+    },
+    close: async () => {
+      await server?.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startOwnPostgres(): Promise<OwnPostgres> {
+  const dir = ownDir('postgres-');
+  const options = { dataDir: path.join(dir, 'data'), port: await freePort(), database: 'bpo', persistent: true };
+  let server: EmbeddedPostgresHandle | undefined = await startEmbeddedPostgres(options);
+  await applyMigrations(server.databaseUrl);
+  return {
+    databaseUrl: server.databaseUrl,
+    stop: async () => {
+      await server?.stop();
+      server = undefined;
+    },
+    restart: async () => {
+      server = await startEmbeddedPostgres(options);
+    },
+    close: async () => {
+      await server?.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
