@@ -4,10 +4,10 @@ import type { PrismaClient } from '../db';
 
 const CHECK_TIMEOUT_MS = 2000;
 
-/** GET /health: 200 when PostgreSQL and Temporal both answer, else 503 naming the one that does not. */
+/** GET /health: 200 when PostgreSQL and Temporal both answer, else a 503 problem naming the one that does not. */
 export function healthRouter(deps: { prisma: PrismaClient; temporal: Client }): Router {
   const router = Router();
-  router.get('/health', async (_req, res) => {
+  router.get('/health', async (req, res) => {
     const [postgres, temporal] = await Promise.all([
       check(() => deps.prisma.$queryRaw`SELECT 1`),
       check(() =>
@@ -17,11 +17,23 @@ export function healthRouter(deps: { prisma: PrismaClient; temporal: Client }): 
       ),
     ]);
     const down = [postgres.ok ? null : 'postgres', temporal.ok ? null : 'temporal'].filter(Boolean);
-    res.status(down.length ? 503 : 200).json({
-      status: down.length ? 'unavailable' : 'ok',
-      ...(down.length ? { detail: `${down.join(' and ')} unreachable` } : {}),
-      dependencies: { postgres, temporal },
-    });
+    const dependencies = { postgres, temporal };
+    if (!down.length) {
+      res.status(200).json({ status: 'ok', dependencies });
+      return;
+    }
+    // A problem like every other refusal, so a load balancer or a client reads the reason the same way.
+    res
+      .status(503)
+      .type('application/problem+json')
+      .json({
+        type: 'about:blank',
+        title: 'Service Unavailable',
+        status: 503,
+        detail: `${down.join(' and ')} unreachable`,
+        instance: req.originalUrl,
+        dependencies,
+      });
   });
   return router;
 }

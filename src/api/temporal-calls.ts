@@ -20,6 +20,13 @@ export async function callTemporal<T>(
   deadlineMs = TEMPORAL_DEADLINE_MS,
 ): Promise<T> {
   try {
+    if (deadlineMs > TEMPORAL_DEADLINE_MS) {
+      // A long deadline is for waiting on a workflow, not on the network: while Temporal is down the caller hears
+      // so in seconds, not after the client's retries have run their course.
+      await client.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
+        client.workflowService.getSystemInfo({}),
+      );
+    }
     return await client.connection.withDeadline(Date.now() + deadlineMs, fn);
   } catch (error) {
     if (isUnavailable(error)) throw unavailable(`Temporal is unreachable: ${describe(error)}`);

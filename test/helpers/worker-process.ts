@@ -26,7 +26,12 @@ export async function killAllWorkerProcesses(): Promise<void> {
   );
 }
 
-export function spawnWorkerProcess(env: { databaseUrl: string; taskQueue: string }): WorkerProcess {
+export function spawnWorkerProcess(env: {
+  databaseUrl: string;
+  taskQueue: string;
+  /** A Temporal frontend of the test's own; the run's shared dev server by default. */
+  temporalAddress?: string;
+}): WorkerProcess {
   const root = path.join(__dirname, '..', '..');
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
     cwd: root,
@@ -34,7 +39,7 @@ export function spawnWorkerProcess(env: { databaseUrl: string; taskQueue: string
       ...process.env,
       NODE_OPTIONS: '',
       DATABASE_URL: env.databaseUrl,
-      TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+      TEMPORAL_ADDRESS: env.temporalAddress ?? process.env.TEST_TEMPORAL_ADDRESS,
       TEMPORAL_TASK_QUEUE: env.taskQueue,
       LOG_LEVEL: 'info',
     },
