@@ -72,8 +72,9 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
         if (!actor) throw illegal('actor is required');
         if (!['RENEW', 'RENEGOTIATE', 'EXIT'].includes(decision))
           throw illegal('decision must be RENEW, RENEGOTIATE or EXIT');
+        // A repeated decision hears that it was taken, also once the workflow has moved on to the exit.
+        if (state.renewal?.decision) throw illegal(`the renewal was already decided: ${state.renewal.decision}`);
         if (state.stage !== 'RENEWAL' || !state.renewal) throw illegal('no renewal decision is pending');
-        if (state.renewal.decision) throw illegal(`the renewal was already decided: ${state.renewal.decision}`);
         if (newMonthlyFee !== undefined && decision !== 'RENEGOTIATE')
           throw illegal('only a renegotiation changes the fee');
       },
