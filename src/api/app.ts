@@ -73,6 +73,20 @@ function openApiDocument(api: ApiRoutes) {
     '/openapi.json': {
       get: { summary: 'This document', tags: ['operations'], responses: { '200': { description: 'OpenAPI 3.1' } } },
     },
+    '/dashboard/app.js': {
+      get: {
+        summary: 'The web dashboard script (Preact and Chart.js bundled; the page at / loads it)',
+        tags: ['dashboard'],
+        responses: { '200': { description: 'JavaScript module' } },
+      },
+    },
+    '/dashboard/app.css': {
+      get: {
+        summary: 'The web dashboard stylesheet',
+        tags: ['dashboard'],
+        responses: { '200': { description: 'CSS' } },
+      },
+    },
   };
   return document;
 }
