@@ -120,7 +120,7 @@ async function storeSubmission(
         'Unprocessable Content',
         `unknown KPI key(s) for this engagement: ${unknown.map((m) => m.kpiKey).join(', ')}`,
         unknown.map((m) => ({
-          field: `body.measurements[${body.measurements.indexOf(m)}].kpiKey`,
+          field: `body.measurements.${body.measurements.indexOf(m)}.kpiKey`,
           reason: `no SLA "${m.kpiKey}"`,
         })),
       );
@@ -132,7 +132,7 @@ async function storeSubmission(
         'Invalid request',
         `percentage KPI value(s) above 100: ${outOfRange.map((m) => m.kpiKey).join(', ')}`,
         outOfRange.map((m) => ({
-          field: `body.measurements[${body.measurements.indexOf(m)}].value`,
+          field: `body.measurements.${body.measurements.indexOf(m)}.value`,
           reason: 'must be between 0 and 100 %',
         })),
       );

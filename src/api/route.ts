@@ -1,9 +1,10 @@
 import { OpenAPIRegistry, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
+import { ROLES } from '../domain/types';
 import type { Role } from '../generated/prisma/enums';
 import type { Principal } from './auth';
-import { ProblemError, validationProblem } from './problem';
+import { ProblemError, validationProblem, type InvalidField } from './problem';
 
 /**
  * Declares a route once: the same zod schemas validate the request in Express and describe it in the OpenAPI
@@ -56,13 +57,23 @@ export class ApiRoutes {
     handler: (ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<{ status: number; body: unknown }>,
   ): void {
     this.registry.registerPath(openApiPath(spec));
+    const roles = allowedRoles(spec);
     this.router[spec.method](spec.path, async (req, res) => {
       const principal = req.principal!;
-      if (spec.roles.length && principal.role !== 'ADMIN' && !spec.roles.includes(principal.role)) {
+      if (!roles.includes(principal.role)) {
         throw new ProblemError(403, 'Forbidden', `role ${principal.role} may not ${spec.summary.toLowerCase()}`);
       }
       const params = parse(spec.params, req.params, 'path');
       const query = parse(spec.query, req.query, 'query');
+      // express.json leaves any other body unread: refuse it rather than act on a body we never saw. (An empty
+      // body, `Content-Length: 0` as fetch sends on a bare POST, is no body.)
+      if (spec.body && req.get('content-length') !== '0' && req.is(JSON_TYPES) === false) {
+        throw new ProblemError(
+          415,
+          'Unsupported Media Type',
+          `body: must be application/json, not ${req.get('content-type') ?? 'untyped'}`,
+        );
+      }
       const body = parse(spec.body, req.body ?? {}, 'body');
       const result = await handler({ params, query, body, principal, req, res });
       res.status(result.status).json(result.body);
@@ -70,11 +81,36 @@ export class ApiRoutes {
   }
 }
 
+const JSON_TYPES = ['application/json', 'application/*+json'];
+
+/** Who may call a route: ADMIN always, then the declared roles (every role when none are declared). */
+function allowedRoles(spec: { roles: Role[] }): Role[] {
+  return spec.roles.length ? ['ADMIN', ...spec.roles.filter((role) => role !== 'ADMIN')] : [...ROLES];
+}
+
 function parse<S extends z.ZodType>(schema: S | undefined, value: unknown, where: 'path' | 'query' | 'body') {
   if (!schema) return {} as z.infer<S>;
   const result = schema.safeParse(value);
   if (!result.success) throw validationProblem(where, result.error);
+  const unstorable = unstorableStrings(result.data, [where]);
+  if (unstorable.length) {
+    const detail = unstorable.map((f) => `${f.field}: ${f.reason}`).join('; ');
+    throw new ProblemError(400, 'Invalid request', detail, unstorable);
+  }
   return result.data;
+}
+
+/** JSON and URLs can carry what PostgreSQL text cannot store: NUL characters and unpaired UTF-16 surrogates. */
+const UNSTORABLE = /[\0\p{Cs}]/u;
+
+function unstorableStrings(value: unknown, path: string[]): InvalidField[] {
+  if (typeof value === 'string') {
+    return UNSTORABLE.test(value)
+      ? [{ field: path.join('.'), reason: 'must not contain NUL characters or unpaired surrogates' }]
+      : [];
+  }
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, child]) => unstorableStrings(child, [...path, key]));
 }
 
 function openApiPath(spec: RouteSpec<z.ZodType, z.ZodType, z.ZodType>): RouteConfig {
@@ -85,13 +121,16 @@ function openApiPath(spec: RouteSpec<z.ZodType, z.ZodType, z.ZodType>): RouteCon
   }
   responses['400'] ??= { description: 'Invalid request: each failing field is named', ...problem };
   responses['401'] = { description: 'Missing or unknown API key', ...problem };
-  if (spec.roles.length) responses['403'] = { description: `Only ${['ADMIN', ...spec.roles].join(', ')}`, ...problem };
+  if (spec.body) responses['415'] = { description: 'A body that is not application/json', ...problem };
+  const roles = allowedRoles(spec);
+  if (roles.length < ROLES.length) responses['403'] = { description: `Only ${roles.join(', ')}`, ...problem };
   return {
     method: spec.method,
     path: spec.path.replace(/:(\w+)/g, '{$1}'),
     summary: spec.summary,
     tags: [spec.tag],
     security: [{ apiKey: [] }],
+    'x-roles': roles,
     request: {
       params: spec.params as z.ZodObject | undefined,
       query: spec.query as z.ZodObject | undefined,

@@ -22,9 +22,18 @@ import {
 
 export const idParams = z.strictObject({ id: z.uuid('must be a UUID') });
 
-const duration = z.string().regex(DURATION_PATTERN, 'must be a duration like 14d, 36h, 90m or 5s');
+/** Ten years: longer than any phase, hold or deadline, and within the database's 32-bit seconds columns. */
+const MAX_DURATION_SECONDS = 3650 * 86_400;
 
-export const isoDate = z.iso.date('must be an ISO 8601 date (YYYY-MM-DD)');
+const duration = z
+  .string()
+  .regex(DURATION_PATTERN, { error: 'must be a duration like 14d, 36h, 90m or 5s', abort: true })
+  .refine((value) => parseDuration(value) <= MAX_DURATION_SECONDS, 'must be at most 3650d');
+
+/** Year 0000 matches the pattern but PostgreSQL has no year zero; nothing here is dated before 1900. */
+export const isoDate = z.iso
+  .date({ error: 'must be an ISO 8601 date (YYYY-MM-DD)', abort: true })
+  .refine((date) => date >= '1900-01-01', 'must not be before 1900-01-01');
 const text = (max = 200) => z.string().trim().min(1, 'is required').max(max, `must be at most ${max} characters`);
 
 /** Money travels as a decimal string (or a finite number) and is stored exactly, never as a float. */
@@ -42,11 +51,23 @@ const finite = (what: string) =>
         : `${what} must be a number, not ${typeof issue.input}`,
   });
 
+/** KPI targets, minimums and shortfalls: the same range as measurements, which their Decimal(14, 4) columns hold. */
+const kpiNumber = (what: string) =>
+  finite(what).min(-1e9, 'must be between -1e9 and 1e9').max(1e9, 'must be between -1e9 and 1e9');
+
 const percent = finite('percentage').min(0, 'must be between 0 and 100').max(100, 'must be between 0 and 100');
 
-const timeZone = z
-  .string()
-  .refine((tz) => Intl.supportedValuesOf('timeZone').includes(tz) || tz === 'UTC', 'must be an IANA time zone');
+const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone');
+
+/** Aliases too: ICU lists Asia/Calcutta and Europe/Kiev, while Asia/Kolkata and Europe/Kyiv are what people write. */
+function isTimeZone(tz: string): boolean {
+  try {
+    const canonical = new Intl.DateTimeFormat('en', { timeZone: tz }).resolvedOptions().timeZone;
+    return canonical === 'UTC' || Intl.supportedValuesOf('timeZone').includes(canonical);
+  } catch {
+    return false;
+  }
+}
 
 export const pageQuery = {
   limit: z.coerce.number().int('must be a whole number').min(1).max(200, 'must be at most 200').default(50),
@@ -68,15 +89,24 @@ const contact = z.strictObject({
   phone: text(40).optional(),
 });
 
-export const createVendorBody = z.strictObject({
+const vendorFields = {
   legalName: text(),
   deliveryModel: z.enum(DELIVERY_MODELS),
-  serviceLines: z.array(z.enum(SERVICE_LINES)).max(6).default([]).refine(unique, 'must not repeat a service line'),
-  certifications: z.array(certification).max(50).default([]),
-  contacts: z.array(contact).max(50).default([]),
+  serviceLines: z.array(z.enum(SERVICE_LINES)).max(6).refine(unique, 'must not repeat a service line'),
+  certifications: z.array(certification).max(50),
+  contacts: z.array(contact).max(50),
+};
+
+export const createVendorBody = z.strictObject({
+  ...vendorFields,
+  serviceLines: vendorFields.serviceLines.default([]),
+  certifications: vendorFields.certifications.default([]),
+  contacts: vendorFields.contacts.default([]),
 });
 
-export const updateVendorBody = createVendorBody
+/** No defaults here: a field left out stays as it is (a default would wipe the vendor's lists). */
+export const updateVendorBody = z
+  .strictObject(vendorFields)
   .partial()
   .refine((b) => Object.keys(b).length > 0, 'must change a field');
 
@@ -86,7 +116,7 @@ export const listVendorsQuery = z.strictObject({ ...pageQuery, deliveryModel: z.
 
 const creditTier = z.strictObject({
   /** Shortfall from target (in the KPI's unit) this tier covers; omit on the last tier for "any larger shortfall". */
-  maxShortfall: finite('maxShortfall').positive('must be positive').nullable().default(null),
+  maxShortfall: kpiNumber('maxShortfall').positive('must be positive').nullable().default(null),
   creditPct: percent,
 });
 
@@ -96,8 +126,8 @@ export const slaInput = z
     name: text(),
     unit: text(20),
     direction: z.enum(KPI_DIRECTIONS),
-    target: finite('target'),
-    minimum: finite('minimum'),
+    target: kpiNumber('target'),
+    minimum: kpiNumber('minimum'),
     weight: finite('weight').positive('must be positive').max(100),
     measurementPeriod: z.enum(MEASUREMENT_PERIODS).default('MONTHLY'),
     mandatoryForGates: z.boolean().default(false),

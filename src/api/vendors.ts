@@ -83,7 +83,8 @@ export function vendorRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient 
       responses: { 200: 'The vendor', 404: 'No such vendor' },
     },
     async ({ params, principal }) => {
-      const vendor = await prisma.vendor.findFirst({ where: { id: params.id, ...scope(principal) }, include });
+      // AND, not a spread: the scope's own `id` would replace the requested one and answer with the caller's vendor.
+      const vendor = await prisma.vendor.findFirst({ where: { AND: [{ id: params.id }, scope(principal)] }, include });
       if (!vendor) throw notFound(`vendor ${params.id}`);
       return { status: 200, body: vendor };
     },

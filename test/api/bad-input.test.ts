@@ -232,7 +232,7 @@ describe('bad input', () => {
       path: () => `/engagements/${engagementId}/kpi-submissions`,
       body: () => aKpiSubmission({ measurements: [{ kpiKey: 'fcr', value: 130 }] }),
       status: 400,
-      mentions: ['body.measurements[0].value', '100'],
+      mentions: ['body.measurements.0.value', '100'],
     },
     {
       name: 'a negative KPI value',
@@ -265,7 +265,7 @@ describe('bad input', () => {
       path: () => `/engagements/${engagementId}/kpi-submissions`,
       body: () => aKpiSubmission({ measurements: [{ kpiKey: 'nps', value: 40 }] }),
       status: 422,
-      mentions: ['body.measurements[0].kpiKey', 'nps'],
+      mentions: ['body.measurements.0.kpiKey', 'nps'],
     },
     {
       name: 'a period ending before it starts',
