@@ -23,7 +23,7 @@ export const notFound = (what: string) => new ProblemError(404, 'Not Found', `${
 export const conflict = (detail: string) => new ProblemError(409, 'Conflict', detail);
 export const unavailable = (detail: string) => new ProblemError(503, 'Service Unavailable', detail);
 
-export function validationProblem(where: 'body' | 'query' | 'path', error: z.ZodError): ProblemError {
+export function validationProblem(where: 'body' | 'query' | 'path' | 'header', error: z.ZodError): ProblemError {
   const invalidFields = error.issues.map((issue) => ({
     field: [where, ...issue.path.map(String)].join('.'),
     reason: issue.message,
@@ -54,6 +54,17 @@ export function problemHandler(onUnexpected: (error: unknown) => void): ErrorReq
               'Invalid request',
               `body: ${error.type === 'entity.parse.failed' ? 'malformed JSON' : error.message}`,
             );
+    } else if (clientErrorStatus(error)) {
+      // Express and its parsers raise 4xx errors of their own (a malformed %-escape in the path, a body whose
+      // Content-Encoding lies): the client's mistake, said as such.
+      const message = (error as Error).message;
+      problem = new ProblemError(
+        clientErrorStatus(error)!,
+        'Invalid request',
+        /decode param/i.test(message)
+          ? `path: ${message}`
+          : `body: cannot be read as sent (${message}; check Content-Encoding)`,
+      );
     } else if (isDatabaseUnreachable(error)) {
       problem = unavailable('PostgreSQL is unreachable; try again shortly');
     } else {
@@ -72,6 +83,13 @@ export function problemHandler(onUnexpected: (error: unknown) => void): ErrorReq
         ...(problem.invalidFields ? { invalidFields: problem.invalidFields } : {}),
       });
   };
+}
+
+function clientErrorStatus(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { status, statusCode } = error as { status?: unknown; statusCode?: unknown };
+  const code = typeof status === 'number' ? status : statusCode;
+  return typeof code === 'number' && code >= 400 && code < 500 ? code : undefined;
 }
 
 function isBodyParserError(error: unknown): error is { type: string; status: number; limit?: number; message: string } {

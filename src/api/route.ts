@@ -65,6 +65,7 @@ export class ApiRoutes {
       }
       const params = parse(spec.params, req.params, 'path');
       const query = parse(spec.query, req.query, 'query');
+      parse(spec.headers, req.headers, 'header');
       // express.json leaves any other body unread: refuse it rather than act on a body we never saw. (An empty
       // body, `Content-Length: 0` as fetch sends on a bare POST, is no body.)
       if (spec.body && req.get('content-length') !== '0' && req.is(JSON_TYPES) === false) {
@@ -88,7 +89,11 @@ function allowedRoles(spec: { roles: Role[] }): Role[] {
   return spec.roles.length ? ['ADMIN', ...spec.roles.filter((role) => role !== 'ADMIN')] : [...ROLES];
 }
 
-function parse<S extends z.ZodType>(schema: S | undefined, value: unknown, where: 'path' | 'query' | 'body') {
+function parse<S extends z.ZodType>(
+  schema: S | undefined,
+  value: unknown,
+  where: 'path' | 'query' | 'body' | 'header',
+) {
   if (!schema) return {} as z.infer<S>;
   const result = schema.safeParse(value);
   if (!result.success) throw validationProblem(where, result.error);

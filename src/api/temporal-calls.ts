@@ -2,6 +2,8 @@ import { status } from '@grpc/grpc-js';
 import {
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
+  QueryNotRegisteredError,
+  QueryRejectedError,
   WorkflowNotFoundError,
   type Client,
   type QueryDefinition,
@@ -43,6 +45,13 @@ function isUnavailable(error: unknown): boolean {
   return /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|Failed to connect/i.test(message);
 }
 
+function isFailedPrecondition(error: unknown): boolean {
+  const code =
+    (error as { code?: number; cause?: { code?: number } })?.code ??
+    (error as { cause?: { code?: number } })?.cause?.code;
+  return code === status.FAILED_PRECONDITION || /FAILED_PRECONDITION|before.*task/i.test(describe(error));
+}
+
 function describe(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0];
 }
@@ -61,6 +70,9 @@ export async function queryLive<T>(
   } catch (error) {
     if (error instanceof ProblemError && error.status === 503) return { live: null, liveUnavailable: error.detail };
     if (error instanceof WorkflowNotFoundError) return { live: null };
+    // A workflow closed before any worker ran it (terminated at once, say) has no state to query.
+    if (error instanceof QueryNotRegisteredError || error instanceof QueryRejectedError || isFailedPrecondition(error))
+      return { live: null, liveUnavailable: `the workflow cannot answer: ${describe(error)}` };
     throw error;
   }
 }
