@@ -1,3 +1,4 @@
+import { audit } from '../src/audit';
 import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import type { PrismaClient } from '../src/db';
 import { DEFAULT_ESCALATION_POLICIES } from '../src/domain/defaults';
@@ -45,7 +46,7 @@ export async function openEscalation(
     const earlier = await tx.escalation.count({
       where: { engagementId: input.engagementId, category: input.category, raisedAt: { gte: since } },
     });
-    return tx.escalation.create({
+    const created = await tx.escalation.create({
       data: {
         engagementId: input.engagementId,
         severity: input.severity,
@@ -67,6 +68,14 @@ export async function openEscalation(
         },
       },
     });
+    await audit(tx, {
+      actor: input.raisedBy,
+      action: 'escalation.raise',
+      entityType: 'Escalation',
+      entityId: created.id,
+      after: created,
+    });
+    return created;
   });
   const policies = Object.fromEntries(
     DEFAULT_ESCALATION_POLICIES.map((d) => {

@@ -43,6 +43,8 @@ describe('escalations through the API (dev server)', () => {
     });
     expect(raised.status).toBe(201);
     const id = raised.body.escalationId;
+    const audited = await s.db.prisma.auditLog.findMany({ where: { entityId: id, action: 'escalation.raise' } });
+    expect(audited.map((a) => a.actor)).toEqual(['program_manager:test-program_manager']);
     const read = () => pm('GET', `/escalations/${id}`).then((r) => r.body);
 
     const climbed = await eventually(read, (e) => e.currentLevel === 2);
