@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startEmbeddedPostgres } from '../../src/infra/embedded-postgres';
+import { findOrInstallTemporalCli } from '../../src/infra/temporal-cli';
+import { startTemporalDevServer } from '../../src/infra/temporal-dev-server';
+import { createLogger } from '../../src/logger';
+import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
+import { applyMigrations } from '../../test/helpers/database';
+import { freePort } from '../../test/helpers/global-setup';
+import { cacheDir, testServerPath } from '../../test/helpers/paths';
+import { keepSignalsToOurselves, onCleanup } from './cleanup';
+
+/**
+ * The servers a benchmark needs, started by the benchmark itself on free loopback ports with throwaway data, and
+ * stopped by its cleanup (bench/lib/cleanup.ts) however the run ends.
+ */
+const log = createLogger('bench', 'error');
+
+function benchDir(prefix: string): string {
+  const root = path.join(os.tmpdir(), 'bpo-bench');
+  fs.mkdirSync(root, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(root, prefix));
+  // PostgreSQL runs as its own system user when we are root: it must be able to reach its data dir.
+  fs.chmodSync(dir, 0o755);
+  return dir;
+}
+
+/** Embedded PostgreSQL with a migrated database `bench`; returns its URL. */
+export async function startPostgres(): Promise<string> {
+  const dir = benchDir('postgres-');
+  onCleanup('remove the PostgreSQL data dir', async () => fs.rmSync(dir, { recursive: true, force: true }));
+  const server = await startEmbeddedPostgres({
+    dataDir: path.join(dir, 'data'),
+    port: await freePort(),
+    database: 'bench',
+    persistent: false,
+  });
+  onCleanup('stop PostgreSQL', () => server.stop());
+  keepSignalsToOurselves();
+  await applyMigrations(server.databaseUrl);
+  return server.databaseUrl;
+}
+
+/** The Temporal CLI dev server (in-memory, headless) with the product's search attributes; returns its address. */
+export async function startDevServer(): Promise<string> {
+  const server = await startTemporalDevServer({
+    cliPath: await findOrInstallTemporalCli({ explicitPath: process.env.TEMPORAL_CLI_PATH, cacheDir, log }),
+    port: await freePort(),
+    namespace: 'default',
+    log,
+  });
+  onCleanup('stop the Temporal dev server', () => server.stop());
+  return server.address;
+}
+
+/** The Java time-skipping test server, from the project's cache like the workflow tests use it. */
+export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
+  if (!fs.existsSync(testServerPath)) {
+    throw new Error(`no time-skipping test server at ${testServerPath}: run \`npm run temporal:test-server\` once`);
+  }
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: testServerPath } },
+  });
+  onCleanup('stop the time-skipping server', () => env.teardown());
+  await ensureSearchAttributes(env.client, log);
+  return env;
+}

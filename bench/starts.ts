@@ -1,0 +1,239 @@
+/**
+ * `npm run bench:starts`: how many engagements per second the API starts, against raw `client.workflow.start` of a
+ * no-op workflow on the same dev server, in the same run, at the same concurrency. The engagements exist before
+ * the clock starts: what is timed is the start request alone (authentication, validation, the database reads and
+ * writes of the start, the workflow start), POST /engagements/:id/lifecycle and POST /engagements/:id/transition.
+ *
+ * Two phases: first with the worker process running (each start's first workflow tasks run while the next starts
+ * arrive, as in production), then with it stopped (the start path alone). Rounds alternate the three kinds so a
+ * noisy neighbour hurts each about as much; a ratio is the median of its rounds' ratios. CPU time is counted per
+ * process and kind of start: on two cores, throughput follows the CPU one start costs.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { anEngagement, aVendor } from '../test/builders/engagement';
+import { startTestApi } from '../test/helpers/app';
+import { onCleanup, runBenchmark } from './lib/cleanup';
+import { countedPrisma } from './lib/counted-prisma';
+import { cpuBetween, cpuSnapshot } from './lib/cpu';
+import { closedLoop, median, type PassResult } from './lib/load';
+import { machine, printTable, round, writeResults, type Row } from './lib/report';
+import { startDevServer, startPostgres } from './lib/servers';
+import { startWorkerProcess } from './lib/worker-process';
+
+const TASK_QUEUE = 'bench-starts';
+const NOOP_TASK_QUEUE = 'bench-starts-noop';
+const CONCURRENCY = 16;
+const ROUNDS = 3;
+const PER_PASS = 100;
+const WARM_UP = 20;
+const GOAL_RATIO = 0.7;
+const KINDS = ['raw', 'lifecycle', 'transition'] as const;
+const ORDERS: Kind[][] = [
+  ['raw', 'lifecycle', 'transition'],
+  ['lifecycle', 'transition', 'raw'],
+  ['transition', 'raw', 'lifecycle'],
+];
+
+type Kind = (typeof KINDS)[number];
+type ApiKind = Exclude<Kind, 'raw'>;
+
+interface Phase {
+  ratios: Record<ApiKind, number>;
+  totals: Record<Kind, { perSecond: number; p50Ms: number; p99Ms: number }>;
+  cpuMsPerStart: Record<Kind, Record<string, number>>;
+  /** SQL statements the API sent per start, and their database time (the API's Prisma client counts them). */
+  sqlPerStart: Record<ApiKind, { statements: number; ms: number }>;
+  rounds: Array<Record<Kind, PassResult>>;
+}
+
+runBenchmark('bench:starts', async () => {
+  const databaseUrl = await startPostgres();
+  const address = await startDevServer();
+  const { prisma, sql } = countedPrisma(databaseUrl);
+  onCleanup('disconnect Prisma', () => prisma.$disconnect());
+  const client = new Client({ connection: await Connection.connect({ address }) });
+  onCleanup('close the Temporal client', () => client.connection.close());
+  // One worker process runs the product's workflows and the no-op alike.
+  const worker = await startWorkerProcess({
+    databaseUrl,
+    temporalAddress: address,
+    taskQueue: TASK_QUEUE,
+    noopTaskQueue: NOOP_TASK_QUEUE,
+  });
+  const api = await startTestApi({ prisma, temporal: client, taskQueue: TASK_QUEUE });
+  onCleanup('stop the API', () => api.close());
+  const pm = await api.as('PROGRAM_MANAGER');
+
+  // Engagements created beforehand (not timed), a year ahead so a started lifecycle waits for its term.
+  const perKind = 2 * (WARM_UP + ROUNDS * PER_PASS);
+  const vendor = await pm('POST', '/vendors', aVendor());
+  const nextYear = new Date().getUTCFullYear() + 1;
+  const engagements: Record<ApiKind, string[]> = { lifecycle: [], transition: [] };
+  await closedLoop(perKind * 2, 8, async (i) => {
+    const { status, body } = await pm(
+      'POST',
+      '/engagements',
+      anEngagement(vendor.body.id, {
+        name: `Engagement ${i}`,
+        termStart: `${nextYear}-01-01`,
+        termEnd: `${nextYear + 2}-12-31`,
+      }),
+    );
+    if (status !== 201) throw new Error(`engagement not created: ${JSON.stringify(body)}`);
+    engagements[i % 2 ? 'transition' : 'lifecycle'].push(body.id);
+  });
+
+  const used = { lifecycle: 0, transition: 0, raw: 0 };
+  const start: Record<Kind, () => Promise<void>> = {
+    raw: async () => {
+      await client.workflow.start('noop', { taskQueue: NOOP_TASK_QUEUE, workflowId: `noop-${used.raw++}` });
+    },
+    lifecycle: () =>
+      expectAccepted(pm('POST', `/engagements/${engagements.lifecycle[used.lifecycle++]}/lifecycle`, {})),
+    transition: () =>
+      expectAccepted(pm('POST', `/engagements/${engagements.transition[used.transition++]}/transition`, {})),
+  };
+
+  const measurePhase = async (): Promise<Phase> => {
+    for (const kind of KINDS) await closedLoop(WARM_UP, CONCURRENCY, start[kind]);
+    const rounds: Array<Record<Kind, PassResult>> = [];
+    const cpu: Record<Kind, Record<string, number>> = { raw: {}, lifecycle: {}, transition: {} };
+    const sqlOf = { lifecycle: { statements: 0, ms: 0 }, transition: { statements: 0, ms: 0 } };
+    for (let r = 0; r < ROUNDS; r++) {
+      const pass = {} as Record<Kind, PassResult>;
+      for (const kind of ORDERS[r % ORDERS.length]) {
+        const before = cpuSnapshot();
+        const sqlBefore = { ...sql };
+        pass[kind] = await closedLoop(PER_PASS, CONCURRENCY, start[kind]);
+        if (kind !== 'raw') {
+          sqlOf[kind].statements += sql.statements - sqlBefore.statements;
+          sqlOf[kind].ms += sql.ms - sqlBefore.ms;
+        }
+        for (const [command, seconds] of Object.entries(cpuBetween(before, cpuSnapshot())))
+          cpu[kind][command] = (cpu[kind][command] ?? 0) + seconds;
+      }
+      rounds.push(pass);
+    }
+    const ratio = (kind: ApiKind) => round(median(rounds.map((r) => r[kind].perSecond / r.raw.perSecond)));
+    const total = (kind: Kind) => ({
+      perSecond: round((ROUNDS * PER_PASS * 1000) / rounds.reduce((sum, r) => sum + r[kind].elapsedMs, 0), 1),
+      p50Ms: round(median(rounds.map((r) => r[kind].p50Ms)), 1),
+      p99Ms: round(median(rounds.map((r) => r[kind].p99Ms)), 1),
+    });
+    const perStart = (kind: Kind) =>
+      Object.fromEntries(
+        Object.entries(cpu[kind])
+          .map(([command, seconds]) => [
+            processName[command] ?? command,
+            round((seconds * 1000) / (ROUNDS * PER_PASS), 1),
+          ])
+          .filter(([, ms]) => Number(ms) >= 0.1),
+      );
+    return {
+      ratios: { lifecycle: ratio('lifecycle'), transition: ratio('transition') },
+      totals: { raw: total('raw'), lifecycle: total('lifecycle'), transition: total('transition') },
+      cpuMsPerStart: { raw: perStart('raw'), lifecycle: perStart('lifecycle'), transition: perStart('transition') },
+      sqlPerStart: {
+        lifecycle: {
+          statements: round(sqlOf.lifecycle.statements / (ROUNDS * PER_PASS), 1),
+          ms: round(sqlOf.lifecycle.ms / (ROUNDS * PER_PASS), 1),
+        },
+        transition: {
+          statements: round(sqlOf.transition.statements / (ROUNDS * PER_PASS), 1),
+          ms: round(sqlOf.transition.ms / (ROUNDS * PER_PASS), 1),
+        },
+      },
+      rounds,
+    };
+  };
+
+  const withWorker = await measurePhase();
+  await worker.stop();
+  const startPathOnly = await measurePhase();
+
+  const rows: Row[] = [];
+  for (const [title, phase] of [
+    ['worker running', withWorker],
+    ['start path only, no worker', startPathOnly],
+  ] as const) {
+    rows.push(
+      ...(['lifecycle', 'transition'] as const).map((kind) => ({
+        metric: `${title}: ratio ${label[kind]} ÷ raw start`,
+        value: String(phase.ratios[kind]),
+        goal: `≥ ${GOAL_RATIO}`,
+        met: phase.ratios[kind] >= GOAL_RATIO,
+      })),
+    );
+  }
+  for (const [title, phase] of [
+    ['worker running', withWorker],
+    ['start path only', startPathOnly],
+  ] as const) {
+    for (const kind of KINDS) {
+      const t = phase.totals[kind];
+      rows.push({
+        metric: `${title}: ${label[kind]}`,
+        value: `${t.perSecond}/s, p50 ${t.p50Ms} ms, p99 ${t.p99Ms} ms`,
+      });
+    }
+    for (const kind of ['lifecycle', 'transition'] as const) {
+      rows.push({
+        metric: `${title}: SQL statements per start, ${kind} (database time)`,
+        value: `${phase.sqlPerStart[kind].statements} (${phase.sqlPerStart[kind].ms} ms)`,
+      });
+    }
+    for (const kind of KINDS) {
+      rows.push({
+        metric: `${title}: CPU ms per start, ${kind}`,
+        value: Object.entries(phase.cpuMsPerStart[kind])
+          .map(([command, ms]) => `${command} ${ms}`)
+          .join(', '),
+      });
+    }
+  }
+  printTable(
+    `Start throughput (engagement already created; the start request alone), concurrency ${CONCURRENCY}, ` +
+      `${ROUNDS} rounds of ${PER_PASS} per kind and phase`,
+    rows,
+  );
+  const file = await writeResults('starts', {
+    benchmark: 'starts',
+    description:
+      'Starts per second through the API (engagement already created; the start request alone) against raw ' +
+      'client.workflow.start of a no-op workflow, same dev server, same run, same concurrency',
+    ranAt: new Date().toISOString(),
+    machine: machine(),
+    settings: { concurrency: CONCURRENCY, rounds: ROUNDS, perPass: PER_PASS, warmUp: WARM_UP },
+    goals: {
+      ratioAtLeast: GOAL_RATIO,
+      workerRunning: {
+        lifecycleMet: withWorker.ratios.lifecycle >= GOAL_RATIO,
+        transitionMet: withWorker.ratios.transition >= GOAL_RATIO,
+      },
+      startPathOnly: {
+        lifecycleMet: startPathOnly.ratios.lifecycle >= GOAL_RATIO,
+        transitionMet: startPathOnly.ratios.transition >= GOAL_RATIO,
+      },
+    },
+    workerRunning: withWorker,
+    startPathOnly,
+  });
+  console.log(`results: ${file}`);
+});
+
+const processName: Record<string, string> = {
+  'bench (node)': 'API+client',
+  node: 'worker',
+  temporal: 'Temporal',
+};
+
+const label: Record<Kind, string> = {
+  raw: 'raw client.workflow.start (no-op)',
+  lifecycle: 'POST /engagements/:id/lifecycle',
+  transition: 'POST /engagements/:id/transition',
+};
+
+async function expectAccepted(response: Promise<{ status: number; body: unknown }>): Promise<void> {
+  const { status, body } = await response;
+  if (status !== 202) throw new Error(`start answered ${status}: ${JSON.stringify(body)}`);
+}
