@@ -32,10 +32,15 @@ export function machine() {
  * The code measured: the commit, and whether the product's own files (not bench/) differed from it when the run
  * started; other engineers change them while benchmarks run.
  */
-const git = (...args: string[]) =>
-  execFileSync('git', args, { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8' });
+const git = (...args: string[]) => {
+  try {
+    return execFileSync('git', args, { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8', stdio: 'pipe' });
+  } catch {
+    return '';
+  }
+};
 const revisionAtStart = {
-  commit: git('rev-parse', '--short', 'HEAD').trim(),
+  commit: git('rev-parse', '--short', 'HEAD').trim() || 'unknown (no git checkout)',
   uncommittedProductChanges: git('status', '--porcelain', '--', 'src', 'activities', 'workflows', 'prisma')
     .split('\n')
     .filter(Boolean)
