@@ -6,10 +6,10 @@ import { toKpiDefinition } from './kpis';
 
 /** Effects of the transition workflow. Each is idempotent on a business key (engagement, phase, attempt). */
 export function createTransitionActivities(prisma: PrismaClient) {
-  const phaseOf = async (tx: Prisma.TransactionClient, engagementId: string, sequence: number) => {
-    const plan = await tx.transitionPlan.findUniqueOrThrow({ where: { engagementId } });
-    return tx.transitionPhase.findUniqueOrThrow({ where: { planId_sequence: { planId: plan.id, sequence } } });
-  };
+  // One statement (the plan is a relation filter), not two: every transition activity starts here, and on a busy
+  // worker each statement's client-side cost is what limits throughput (docs/performance.md, concurrency).
+  const phaseOf = (tx: Prisma.TransactionClient, engagementId: string, sequence: number) =>
+    tx.transitionPhase.findFirstOrThrow({ where: { plan: { engagementId }, sequence } });
 
   return {
     /** Marks a phase started and records the volume it brings, once. */
