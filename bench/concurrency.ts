@@ -13,7 +13,7 @@
  * hypothesis, e.g. '{"workflowTaskPollerBehavior":{"type":"autoscaling"},"poolMax":40}'. It runs second, on a dev
  * server already holding the first burst's workflows: the comparison leans against it.
  */
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { createPrisma, type PrismaClient } from '../src/db';
 import { anEngagement, aVendor } from '../test/builders/engagement';
 import { startTestApi } from '../test/helpers/app';
@@ -24,7 +24,7 @@ import { months, writeMeasurements } from './lib/kpi-data';
 import { closedLoop } from './lib/load';
 import { histogramMeanMs, histogramPercentileMs, names, scrape, sum, type Metrics } from './lib/prometheus';
 import { machine, percentile, printTable, round, writeResults, type Row } from './lib/report';
-import { startDevServer, startPostgres } from './lib/servers';
+import { connectClient, startDevServer, startPostgres } from './lib/servers';
 import { startWorkerProcess } from './lib/worker-process';
 
 const ENGAGEMENTS = 1000;
@@ -48,8 +48,7 @@ runBenchmark('bench:concurrency', async () => {
   const address = await startDevServer();
   const prisma = createPrisma(databaseUrl);
   onCleanup('disconnect Prisma', () => prisma.$disconnect());
-  const client = new Client({ connection: await Connection.connect({ address }) });
-  onCleanup('close the Temporal client', () => client.connection.close());
+  const client = await connectClient(address);
   const context = { databaseUrl, address, prisma, client };
 
   const defaults = await burst(context, { label: 'product defaults' }, 'bench-concurrency-defaults');

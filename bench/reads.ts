@@ -15,7 +15,6 @@
  * building blocks of GET /engagements/:id are timed one by one (CPU per call) to say where its cost lies.
  */
 import autocannon from 'autocannon';
-import { Client, Connection } from '@temporalio/client';
 import { engagementDetail } from '../src/api/engagements';
 import { issueApiKey } from '../src/auth/api-keys';
 import { createPrisma } from '../src/db';
@@ -28,7 +27,7 @@ import { onCleanup, runBenchmark } from './lib/cleanup';
 import { cpuBetween, cpuSnapshot } from './lib/cpu';
 import { closedLoop } from './lib/load';
 import { machine, printTable, round, writeResults, type Row } from './lib/report';
-import { startDevServer, startPostgres } from './lib/servers';
+import { connectClient, startDevServer, startPostgres } from './lib/servers';
 import { startWorkerProcess } from './lib/worker-process';
 
 const ENGAGEMENTS = 1000;
@@ -67,8 +66,7 @@ runBenchmark('bench:reads', async () => {
   const address = await startDevServer();
   const prisma = createPrisma(databaseUrl);
   onCleanup('disconnect Prisma', () => prisma.$disconnect());
-  const client = new Client({ connection: await Connection.connect({ address }) });
-  onCleanup('close the Temporal client', () => client.connection.close());
+  const client = await connectClient(address);
 
   const seeded = await loadDemoPortfolio(prisma, { engagements: ENGAGEMENTS });
   const worker = await startWorkerProcess({ databaseUrl, temporalAddress: address, taskQueue: TASK_QUEUE });

@@ -9,7 +9,6 @@
  * noisy neighbour hurts each about as much; a ratio is the median of its rounds' ratios. CPU time is counted per
  * process and kind of start: on two cores, throughput follows the CPU one start costs.
  */
-import { Client, Connection } from '@temporalio/client';
 import { anEngagement, aVendor } from '../test/builders/engagement';
 import { startTestApi } from '../test/helpers/app';
 import { onCleanup, runBenchmark } from './lib/cleanup';
@@ -17,7 +16,7 @@ import { countedPrisma } from './lib/counted-prisma';
 import { cpuBetween, cpuSnapshot } from './lib/cpu';
 import { closedLoop, median, type PassResult } from './lib/load';
 import { machine, printTable, round, writeResults, type Row } from './lib/report';
-import { startDevServer, startPostgres } from './lib/servers';
+import { connectClient, startDevServer, startPostgres } from './lib/servers';
 import { startWorkerProcess } from './lib/worker-process';
 
 const TASK_QUEUE = 'bench-starts';
@@ -51,8 +50,7 @@ runBenchmark('bench:starts', async () => {
   const address = await startDevServer();
   const { prisma, sql } = countedPrisma(databaseUrl);
   onCleanup('disconnect Prisma', () => prisma.$disconnect());
-  const client = new Client({ connection: await Connection.connect({ address }) });
-  onCleanup('close the Temporal client', () => client.connection.close());
+  const client = await connectClient(address);
   // One worker process runs the product's workflows and the no-op alike.
   const worker = await startWorkerProcess({
     databaseUrl,

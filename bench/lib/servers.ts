@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startEmbeddedPostgres } from '../../src/infra/embedded-postgres';
 import { findOrInstallTemporalCli } from '../../src/infra/temporal-cli';
@@ -53,6 +54,13 @@ export async function startDevServer(): Promise<string> {
   });
   onCleanup('stop the Temporal dev server', () => server.stop());
   return server.address;
+}
+
+/** A client of the dev server at `address`, closed by the benchmark's cleanup. */
+export async function connectClient(address: string): Promise<Client> {
+  const client = new Client({ connection: await Connection.connect({ address }) });
+  onCleanup('close the Temporal client', () => client.connection.close());
+  return client;
 }
 
 /** The Java time-skipping test server, from the project's cache like the workflow tests use it. */

@@ -36,20 +36,21 @@ export async function callTemporal<T>(
   }
 }
 
+/** The gRPC status of an error from the client, on it or on its cause. */
+function grpcCode(error: unknown): number | undefined {
+  const e = error as { code?: number; cause?: { code?: number } } | undefined;
+  return e?.code ?? e?.cause?.code;
+}
+
 function isUnavailable(error: unknown): boolean {
-  const code =
-    (error as { code?: number; cause?: { code?: number } })?.code ??
-    (error as { cause?: { code?: number } })?.cause?.code;
+  const code = grpcCode(error);
   if (code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED) return true;
   const message = error instanceof Error ? error.message : String(error);
   return /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|Failed to connect/i.test(message);
 }
 
 function isFailedPrecondition(error: unknown): boolean {
-  const code =
-    (error as { code?: number; cause?: { code?: number } })?.code ??
-    (error as { cause?: { code?: number } })?.cause?.code;
-  return code === status.FAILED_PRECONDITION || /FAILED_PRECONDITION|before.*task/i.test(describe(error));
+  return grpcCode(error) === status.FAILED_PRECONDITION || /FAILED_PRECONDITION|before.*task/i.test(describe(error));
 }
 
 function describe(error: unknown): string {
