@@ -4,7 +4,7 @@ import { api, type Me, type Page, type Severity } from './api';
 import { TimeChart, type Point } from './charts';
 import { date, dateTime, label, money, relative } from './format';
 import { useNow, usePolled } from './hooks';
-import { Problem, Section, StageBadge, WorkflowLink } from './parts';
+import { ColumnHeads, Problem, Section, StageBadge, WorkflowLink } from './parts';
 
 // ── the API's shapes, as far as the page reads them ──
 
@@ -356,16 +356,7 @@ function TransitionSection({ view, me, reload }: { view: View; me: Me; reload: (
       />
       <table class="compact">
         <caption>Gate evaluations</caption>
-        <thead>
-          <tr>
-            <th scope="col">Phase</th>
-            <th scope="col">Attempt</th>
-            <th scope="col">When</th>
-            <th scope="col">Result</th>
-            <th scope="col">Score</th>
-            <th scope="col">Why</th>
-          </tr>
-        </thead>
+        <ColumnHeads columns={['Phase', 'Attempt', 'When', 'Result', 'Score', 'Why']} />
         <tbody>
           {t.plan.phases.flatMap((p) =>
             p.gateEvaluations.map((g) => (
@@ -502,15 +493,7 @@ function ReviewSection({ view }: { view: View }) {
         <p>No reviews yet.</p>
       ) : (
         <table class="compact">
-          <thead>
-            <tr>
-              <th scope="col">Review</th>
-              <th scope="col">Period</th>
-              <th scope="col">Score</th>
-              <th scope="col">Credits</th>
-              <th scope="col">Scorecard</th>
-            </tr>
-          </thead>
+          <ColumnHeads columns={['Review', 'Period', 'Score', 'Credits', 'Scorecard']} />
           <tbody>
             {view.reviews.map((r) => (
               <tr key={r.id}>
@@ -701,17 +684,7 @@ function ExitSection({ view, me, reload }: { view: View; me: Me; reload: () => P
       </p>
       {action.feedback}
       <table class="compact">
-        <thead>
-          <tr>
-            <th scope="col">Step</th>
-            <th scope="col">Owner</th>
-            <th scope="col">Due</th>
-            <th scope="col">Done</th>
-            <th scope="col">
-              <span class="visually-hidden">Action</span>
-            </th>
-          </tr>
-        </thead>
+        <ColumnHeads columns={['Step', 'Owner', 'Due', 'Done', <span class="visually-hidden">Action</span>]} />
         <tbody>
           {plan.steps.map((s) => (
             <tr key={s.kind}>

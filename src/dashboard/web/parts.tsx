@@ -62,3 +62,18 @@ export function Section(props: {
     </section>
   );
 }
+
+/** A table's column headings. */
+export function ColumnHeads({ columns }: { columns: ComponentChildren[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c, i) => (
+          <th key={i} scope="col">
+            {c}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
