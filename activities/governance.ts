@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Prisma } from '../src/generated/prisma/client';
 import type { PrismaClient } from '../src/db';
 import { periodDates, type Period } from '../src/domain/calendar';
@@ -39,33 +40,32 @@ export function createGovernanceActivities(prisma: PrismaClient) {
       const dates = periodDates(input.period, input.timeZone);
       const periodStart = new Date(dates.from);
       const periodEnd = new Date(dates.to);
-      const stored = await prisma.review.findUnique({
-        where: { engagementId_cadence_periodStart: { engagementId: input.engagementId, cadence, periodStart } },
-      });
-      if (stored) return (stored.scorecard as unknown as { outcome: ReviewOutcome }).outcome;
-
-      const engagement = await prisma.engagement.findUniqueOrThrow({
-        where: { id: input.engagementId },
-        include: {
-          slas: { include: { creditTiers: true }, orderBy: { key: 'asc' } },
-          escalationLevels: { orderBy: { level: 'asc' } },
-        },
-      });
+      // The latest review on or before this period: this period's own (a retry returns it) or the one before it.
+      const [latest, engagement, measurements] = await Promise.all([
+        prisma.review.findFirst({
+          where: { engagementId: input.engagementId, cadence, periodStart: { lte: periodStart } },
+          orderBy: { periodStart: 'desc' },
+        }),
+        prisma.engagement.findUniqueOrThrow({
+          where: { id: input.engagementId },
+          include: {
+            slas: { include: { creditTiers: true }, orderBy: { key: 'asc' } },
+            escalationLevels: { orderBy: { level: 'asc' } },
+          },
+        }),
+        prisma.kpiMeasurement.findMany({
+          where: {
+            engagementId: input.engagementId,
+            supersededAt: null,
+            periodStart: { gte: periodStart },
+            periodEnd: { lte: periodEnd },
+          },
+        }),
+      ]);
+      if (latest?.periodStart.getTime() === periodStart.getTime()) return storedOutcome(latest);
+      // Otherwise `latest` is the previous review, the baseline of each KPI's trend.
       const slas = engagement.slas.filter((s) => SCORED[cadence].includes(s.measurementPeriod));
-      const measurements = await prisma.kpiMeasurement.findMany({
-        where: {
-          engagementId: input.engagementId,
-          supersededAt: null,
-          periodStart: { gte: periodStart },
-          periodEnd: { lte: periodEnd },
-        },
-      });
-      const previous = await prisma.review.findFirst({
-        where: { engagementId: input.engagementId, cadence, periodStart: { lt: periodStart } },
-        orderBy: { periodStart: 'desc' },
-      });
-      const previousKpis = ((previous?.scorecard as { kpis?: ScorecardKpi[] } | undefined)?.kpis ??
-        []) as ScorecardKpi[];
+      const previousKpis = ((latest?.scorecard as { kpis?: ScorecardKpi[] } | undefined)?.kpis ?? []) as ScorecardKpi[];
 
       const definitions = slas.map(toKpiDefinition);
       const values: Record<string, number | null> = {};
@@ -113,8 +113,10 @@ export function createGovernanceActivities(prisma: PrismaClient) {
           escalate: k.measurementPeriod === cadence,
         }));
       const creditsTotal = credits ? (credits.totalCents / 100).toFixed(2) : '0.00';
+      // The id is chosen here so the review is stored with its final scorecard in one statement.
+      const reviewId = randomUUID();
       const outcome: ReviewOutcome = {
-        reviewId: '',
+        reviewId,
         cadence,
         periodFrom: dates.from,
         periodTo: dates.to,
@@ -123,72 +125,76 @@ export function createGovernanceActivities(prisma: PrismaClient) {
         breaches,
       };
       const owner = engagement.escalationLevels[0]?.role ?? 'vendor operations lead';
+      const due = new Date(periodEnd.getTime() + 14 * 86_400_000);
 
       try {
-        return await prisma.$transaction(async (tx) => {
-          const review = await tx.review.create({
+        await prisma.$transaction([
+          prisma.review.create({
             data: {
+              id: reviewId,
               engagementId: input.engagementId,
               cadence,
               periodStart,
               periodEnd,
               overallScore,
               creditsTotal,
-              scorecard: {} as Prisma.InputJsonValue,
-            },
-          });
-          const full = { ...outcome, reviewId: review.id };
-          await tx.review.update({
-            where: { id: review.id },
-            data: {
               scorecard: {
                 kpis,
                 overallScore,
                 credits: credits && { ...credits, lines: credits.lines },
                 summary,
-                outcome: full,
+                outcome,
               } as unknown as Prisma.InputJsonValue,
             },
-          });
-          if (credits?.lines.length) {
-            await tx.serviceCredit.createMany({
-              data: credits.lines.map((l) => ({
-                reviewId: review.id,
-                slaKey: l.key,
-                amount: (l.amountCents / 100).toFixed(2),
-                arithmetic: l.arithmetic,
-              })),
-            });
-          }
-          if (breaches.length) {
-            const due = new Date(periodEnd.getTime() + 14 * 86_400_000);
-            await tx.actionItem.createMany({
-              data: breaches.map((b) => ({
-                engagementId: input.engagementId,
-                reviewId: review.id,
-                title:
-                  b.status === 'missing'
-                    ? `Submit ${b.key} data for ${dates.from} – ${dates.to}`
-                    : `Corrective action for ${b.key} (${b.value} breaches its minimum)`,
-                owner,
-                dueOn: due,
-              })),
-            });
-          }
-          return full;
-        });
+            select: { id: true },
+          }),
+          ...(credits?.lines.length
+            ? [
+                prisma.serviceCredit.createMany({
+                  data: credits.lines.map((l) => ({
+                    reviewId,
+                    slaKey: l.key,
+                    amount: (l.amountCents / 100).toFixed(2),
+                    arithmetic: l.arithmetic,
+                  })),
+                }),
+              ]
+            : []),
+          ...(breaches.length
+            ? [
+                prisma.actionItem.createMany({
+                  data: breaches.map((b) => ({
+                    engagementId: input.engagementId,
+                    reviewId,
+                    title:
+                      b.status === 'missing'
+                        ? `Submit ${b.key} data for ${dates.from} – ${dates.to}`
+                        : `Corrective action for ${b.key} (${b.value} breaches its minimum)`,
+                    owner,
+                    dueOn: due,
+                  })),
+                }),
+              ]
+            : []),
+        ]);
+        return outcome;
       } catch (error) {
         // A concurrent retry stored the same period first: return its outcome.
         if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-          const winner = await prisma.review.findUniqueOrThrow({
-            where: { engagementId_cadence_periodStart: { engagementId: input.engagementId, cadence, periodStart } },
-          });
-          return (winner.scorecard as unknown as { outcome: ReviewOutcome }).outcome;
+          return storedOutcome(
+            await prisma.review.findUniqueOrThrow({
+              where: { engagementId_cadence_periodStart: { engagementId: input.engagementId, cadence, periodStart } },
+            }),
+          );
         }
         throw error;
       }
     },
   };
+}
+
+function storedOutcome(review: { scorecard: Prisma.JsonValue }): ReviewOutcome {
+  return (review.scorecard as unknown as { outcome: ReviewOutcome }).outcome;
 }
 
 /** A QBR's (or annual review's) look back: monthly scores, credits, and open action items. */

@@ -62,6 +62,32 @@ describe('conducting a review', () => {
     ]);
   });
 
+  it('stores one review, with one set of credits and action items, when two attempts for a period run at once', async () => {
+    // given an engagement with no October data
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    const { body: e } = await pm('POST', '/engagements', anEngagement(vendorId));
+    const { conductReview } = createGovernanceActivities(f.db.prisma);
+    const october = firstPeriodFrom('MONTHLY', Date.parse('2026-10-01T00:00:00Z'), 'UTC');
+
+    // when a retry of the review runs while the first attempt is still running
+    const [first, second] = await Promise.all([
+      conductReview({ engagementId: e.id, period: october, timeZone: 'UTC' }),
+      conductReview({ engagementId: e.id, period: october, timeZone: 'UTC' }),
+    ]);
+
+    // then both return the one stored outcome, and its credits and action items exist once
+    expect(second).toEqual(first);
+    const reviews = (await pm('GET', `/engagements/${e.id}/reviews`)).body.items;
+    expect(reviews.map((r: { id: string }) => r.id)).toEqual([first.reviewId]);
+    expect(reviews[0].credits.map((c: { slaKey: string }) => c.slaKey)).toEqual(['fcr']);
+    const items = (await pm('GET', `/engagements/${e.id}/action-items`)).body.items;
+    expect(items.map((i: { title: string }) => i.title).sort()).toEqual([
+      'Submit aht data for 2026-10-01 – 2026-10-31',
+      'Submit fcr data for 2026-10-01 – 2026-10-31',
+    ]);
+  });
+
   it('counts a KPI without data as missing, a breach with the worst credit tier', async () => {
     const pm = await f.api.as('PROGRAM_MANAGER');
     const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
