@@ -34,6 +34,12 @@ const schema = z.object({
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_UI_URL: z.url().optional(),
   API_PORT: port.default(3000),
+  API_READ_CACHE_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int('must be a whole number')
+    .min(0, 'must be 0 (no cache) or more')
+    .max(60_000, 'must be at most 60000')
+    .default(1000),
   DATA_DIR: z.string().min(1).default('.data'),
   CACHE_DIR: z.string().min(1).optional(),
   LOG_LEVEL: logLevel.default('info'),
@@ -62,6 +68,12 @@ export interface Config {
     uiUrl: string;
   };
   apiPort: number;
+  /**
+   * How long the API may serve a read it has already answered (API keys, engagement detail, portfolio pages):
+   * under load each is loaded at most once per this period, and writes through the same API process drop the
+   * entries they change at once. 0 turns the cache off.
+   */
+  readCacheMs: number;
   dataDir: string;
   /** Downloaded or built tools (Temporal CLI, test server) live here, outside the checkout, shared by clones. */
   cacheDir: string;
@@ -107,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       uiUrl: e.TEMPORAL_UI_URL ?? `http://localhost:${e.TEMPORAL_UI_PORT}`,
     },
     apiPort: e.API_PORT,
+    readCacheMs: e.API_READ_CACHE_MS,
     dataDir,
     cacheDir: path.resolve(
       e.CACHE_DIR ?? path.join(given.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'bpo-orchestrator'),

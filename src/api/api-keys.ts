@@ -1,12 +1,16 @@
 import { issueApiKey } from '../auth/api-keys';
 import { audit } from '../audit';
 import type { PrismaClient } from '../db';
-import { actorOf } from './auth';
-import { ProblemError } from './problem';
+import { actorOf, type KeyHolder } from './auth';
+import { notFound, ProblemError } from './problem';
+import type { ReadCache } from './read-cache';
 import type { ApiRoutes } from './route';
-import { createApiKeyBody } from './schemas';
+import { createApiKeyBody, idParams } from './schemas';
 
-export function apiKeyRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient }): void {
+export function apiKeyRoutes(
+  api: ApiRoutes,
+  { prisma, holders }: { prisma: PrismaClient; holders: ReadCache<KeyHolder> },
+): void {
   api.route(
     {
       method: 'post',
@@ -56,6 +60,37 @@ export function apiKeyRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient 
         orderBy: { createdAt: 'asc' },
       });
       return { status: 200, body: { items } };
+    },
+  );
+
+  api.route(
+    {
+      method: 'delete',
+      path: '/api-keys/:id',
+      summary: 'Revoke an API key: refused from the next request on (a repeat is harmless)',
+      tag: 'access',
+      roles: ['ADMIN'],
+      params: idParams,
+      responses: { 200: 'The key, revoked', 404: 'No such key' },
+    },
+    async ({ params, principal }) => {
+      const revoked = await prisma.$transaction(async (tx) => {
+        const key = await tx.apiKey.findUnique({ where: { id: params.id } });
+        if (!key) throw notFound(`API key ${params.id}`);
+        if (key.revokedAt) return key;
+        const updated = await tx.apiKey.update({ where: { id: key.id }, data: { revokedAt: new Date() } });
+        await audit(tx, {
+          actor: actorOf(principal),
+          action: 'api-key.revoke',
+          entityType: 'ApiKey',
+          entityId: key.id,
+          after: { revokedAt: updated.revokedAt },
+        });
+        return updated;
+      });
+      holders.forget(revoked.keyHash);
+      const { id, name, role, vendorId, createdAt, revokedAt } = revoked;
+      return { status: 200, body: { id, name, role, vendorId, createdAt, revokedAt } };
     },
   );
 }

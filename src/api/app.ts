@@ -7,7 +7,7 @@ import type { PrismaClient } from '../db';
 import type { Logger } from '../logger';
 import { dashboardRouter } from '../dashboard/routes';
 import { apiKeyRoutes } from './api-keys';
-import { authenticate } from './auth';
+import { authenticate, keyHolders } from './auth';
 import { engagementRoutes } from './engagements';
 import { healthRouter } from './health';
 import { kpiRoutes } from './kpis';
@@ -24,7 +24,8 @@ export const BODY_LIMIT = '256kb';
 /** The Express app, with no listening socket: the server process and the tests both mount it. */
 export function createApp(deps: { prisma: PrismaClient; temporal: Client; config: Config; log: Logger }) {
   const api = new ApiRoutes(Router());
-  apiKeyRoutes(api, deps);
+  const holders = keyHolders(deps.prisma, deps.config.readCacheMs);
+  apiKeyRoutes(api, { ...deps, holders });
   vendorRoutes(api, deps);
   engagementRoutes(api, deps);
   kpiRoutes(api, deps);
@@ -44,7 +45,7 @@ export function createApp(deps: { prisma: PrismaClient; temporal: Client; config
   });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: 'BPO orchestrator API' }));
   app.use(dashboardRouter());
-  app.use(authenticate(deps.prisma), api.router);
+  app.use(authenticate(holders), api.router);
   app.use(notFoundRoute);
   app.use(problemHandler((error) => deps.log.error({ err: error }, 'unhandled error')));
   return app;

@@ -29,6 +29,7 @@ import {
   startTransitionBody,
   terminateBody,
 } from './schemas';
+import { readCache } from './read-cache';
 import { queryLive, startOnce } from './temporal-calls';
 
 export const engagementDetail = {
@@ -54,6 +55,29 @@ export function engagementRoutes(
   deps: { prisma: PrismaClient; temporal: Client; config: Config },
 ): void {
   const { prisma, temporal, config } = deps;
+  const details = readCache({
+    ttlMs: config.readCacheMs,
+    max: 10_000,
+    load: async (id) => {
+      const engagement = await prisma.engagement.findUnique({ where: { id }, include: engagementDetail });
+      if (!engagement) return undefined;
+      const workflowId = lifecycleWorkflowId(id);
+      // Facts come from PostgreSQL; live state from the workflow, when Temporal answers.
+      const { live: lifecycle, liveUnavailable: lifecycleUnavailable } = await queryLive(
+        temporal,
+        workflowId,
+        lifecycleStateQuery,
+      );
+      return {
+        ...engagement,
+        lifecycle,
+        ...(lifecycleUnavailable && { lifecycleUnavailable }),
+        workflowUrl: workflowUrl(config, workflowId),
+      };
+    },
+  });
+  // Whatever a write under /engagements/:id changes, the next read of that engagement loads it afresh.
+  api.afterWrite((params) => typeof params.id === 'string' && details.forget(params.id));
 
   api.route(
     {
@@ -142,27 +166,11 @@ export function engagementRoutes(
       responses: { 200: 'The engagement', 404: 'No such engagement' },
     },
     async ({ params, principal }) => {
-      const engagement = await prisma.engagement.findFirst({
-        where: { id: params.id, ...engagementScope(principal) },
-        include: engagementDetail,
-      });
-      if (!engagement) throw notFound(`engagement ${params.id}`);
-      const workflowId = lifecycleWorkflowId(params.id);
-      // Facts come from PostgreSQL; live state from the workflow, when Temporal answers.
-      const { live: lifecycle, liveUnavailable: lifecycleUnavailable } = await queryLive(
-        temporal,
-        workflowId,
-        lifecycleStateQuery,
-      );
-      return {
-        status: 200,
-        body: {
-          ...engagement,
-          lifecycle,
-          ...(lifecycleUnavailable && { lifecycleUnavailable }),
-          workflowUrl: workflowUrl(config, workflowId),
-        },
-      };
+      const detail = await details.get(params.id);
+      // A vendor key never learns that another vendor's engagement exists.
+      if (!detail || (principal.role === 'VENDOR' && detail.vendorId !== principal.vendorId))
+        throw notFound(`engagement ${params.id}`);
+      return { status: 200, body: detail };
     },
   );
 

@@ -18,6 +18,7 @@ import { LIFECYCLE_STAGES, type LifecycleStage } from '../domain/lifecycle';
 import type { ReviewCadence, Severity } from '../domain/types';
 import { engagementScope } from './auth';
 import { workflowUrl } from './engagements';
+import { readCache } from './read-cache';
 import type { ApiRoutes } from './route';
 
 export const PORTFOLIO_SORTS = [
@@ -44,6 +45,7 @@ export const portfolioQuery = z.strictObject({
   limit: z.coerce.number().int('must be a whole number').min(1).max(500, 'must be at most 500').default(50),
   offset: z.coerce.number().int('must be a whole number').min(0, 'must not be negative').default(0),
 });
+type PortfolioQuery = z.infer<typeof portfolioQuery>;
 
 export interface PortfolioRow {
   id: string;
@@ -237,28 +239,30 @@ function quarterStartUtc(nowMs: number): Date {
 }
 
 /**
- * How long one computed portfolio serves further requests of the same scope. Every open dashboard polls it, so
- * under load the rows are computed at most once a second per scope (concurrent requests share one computation)
- * instead of once per request; a row is never more than this much behind the database.
+ * One computed portfolio per scope serves further requests for the read cache's period: every open dashboard polls
+ * it, so under load the rows are computed at most once per period and scope (concurrent requests share one
+ * computation), and each page asked of those rows is computed once. A row is never more than that period behind
+ * the database.
  */
-export const PORTFOLIO_SNAPSHOT_MS = 1000;
+interface PortfolioSnapshot {
+  rows: PortfolioRow[];
+  pages: Map<string, PortfolioPage>;
+}
+type PortfolioPage = ReturnType<typeof pageOf>;
+const PAGES_PER_SNAPSHOT = 100;
 
 export function portfolioRoutes(api: ApiRoutes, deps: { prisma: PrismaClient; config: Config }): void {
   const { prisma, config } = deps;
-  const snapshots = new Map<string, { at: number; rows: Promise<PortfolioRow[]> }>();
-  const snapshot = (vendorId: string | undefined): Promise<PortfolioRow[]> => {
-    const key = vendorId ?? '*';
-    const nowMs = Date.now();
-    const cached = snapshots.get(key);
-    if (cached && nowMs - cached.at < PORTFOLIO_SNAPSHOT_MS) return cached.rows;
-    const periodEnd = periodEndsAt(nowMs);
-    const rows = portfolioFacts(prisma, vendorId, quarterStartUtc(nowMs)).then((facts) =>
-      facts.map((f) => toRow(f, config, nowMs, periodEnd)),
-    );
-    snapshots.set(key, { at: nowMs, rows });
-    rows.catch(() => snapshots.get(key)?.rows === rows && snapshots.delete(key));
-    return rows;
-  };
+  const snapshots = readCache<PortfolioSnapshot>({
+    ttlMs: config.readCacheMs,
+    max: 1_000,
+    load: async (scope) => {
+      const nowMs = Date.now();
+      const periodEnd = periodEndsAt(nowMs);
+      const facts = await portfolioFacts(prisma, scope === '*' ? undefined : scope, quarterStartUtc(nowMs));
+      return { rows: facts.map((f) => toRow(f, config, nowMs, periodEnd)), pages: new Map() };
+    },
+  });
   api.route(
     {
       method: 'get',
@@ -274,32 +278,14 @@ export function portfolioRoutes(api: ApiRoutes, deps: { prisma: PrismaClient; co
       const scopedVendor = engagementScope(principal).vendorId ?? query.vendorId;
       if (principal.role === 'VENDOR' && query.vendorId && query.vendorId !== scopedVendor)
         return { status: 200, body: { items: [], total: 0, limit: query.limit, offset: query.offset, counts: {} } };
-      const all = await snapshot(scopedVendor);
-      const needle = query.q?.toLowerCase();
-      const filtered = all.filter(
-        (r) =>
-          (!query.stage || r.stage === query.stage) &&
-          (!query.health || r.health === query.health) &&
-          (!needle ||
-            r.name.toLowerCase().includes(needle) ||
-            r.clientOrganisation.toLowerCase().includes(needle) ||
-            r.vendor.legalName.toLowerCase().includes(needle)),
-      );
-      const sorted = sortRows(filtered, query.sort, query.order);
-      const counts = {
-        byStage: countBy(filtered, (r) => r.stage),
-        byHealth: countBy(filtered, (r) => r.health),
-      };
-      return {
-        status: 200,
-        body: {
-          items: sorted.slice(query.offset, query.offset + query.limit),
-          total: filtered.length,
-          limit: query.limit,
-          offset: query.offset,
-          counts,
-        },
-      };
+      const snapshot = (await snapshots.get(scopedVendor ?? '*'))!;
+      const pageKey = JSON.stringify(query);
+      let page = snapshot.pages.get(pageKey);
+      if (!page) {
+        page = pageOf(snapshot.rows, query);
+        if (snapshot.pages.size < PAGES_PER_SNAPSHOT) snapshot.pages.set(pageKey, page);
+      }
+      return { status: 200, body: page };
     },
   );
 
@@ -328,6 +314,26 @@ export function portfolioRoutes(api: ApiRoutes, deps: { prisma: PrismaClient; co
       };
     },
   );
+}
+
+function pageOf(all: PortfolioRow[], query: PortfolioQuery) {
+  const needle = query.q?.toLowerCase();
+  const filtered = all.filter(
+    (r) =>
+      (!query.stage || r.stage === query.stage) &&
+      (!query.health || r.health === query.health) &&
+      (!needle ||
+        r.name.toLowerCase().includes(needle) ||
+        r.clientOrganisation.toLowerCase().includes(needle) ||
+        r.vendor.legalName.toLowerCase().includes(needle)),
+  );
+  return {
+    items: sortRows(filtered, query.sort, query.order).slice(query.offset, query.offset + query.limit),
+    total: filtered.length,
+    limit: query.limit,
+    offset: query.offset,
+    counts: { byStage: countBy(filtered, (r) => r.stage), byHealth: countBy(filtered, (r) => r.health) },
+  };
 }
 
 function countBy<T>(rows: T[], key: (row: T) => string): Record<string, number> {

@@ -47,9 +47,15 @@ export const problemSchema = z.object({
 
 export class ApiRoutes {
   readonly registry = new OpenAPIRegistry();
+  private readonly writeListeners: Array<(params: Record<string, unknown>) => void> = [];
 
   constructor(readonly router: Router) {
     this.registry.registerComponent('securitySchemes', 'apiKey', { type: 'http', scheme: 'bearer' });
+  }
+
+  /** Called with the path parameters after every write route's handler has run, before the response is sent. */
+  afterWrite(listener: (params: Record<string, unknown>) => void): void {
+    this.writeListeners.push(listener);
   }
 
   route<P extends z.ZodType = z.ZodObject, Q extends z.ZodType = z.ZodObject, B extends z.ZodType = z.ZodUnknown>(
@@ -76,7 +82,14 @@ export class ApiRoutes {
         );
       }
       const body = parse(spec.body, req.body ?? {}, 'body');
-      const result = await handler({ params, query, body, principal, req, res });
+      let result;
+      try {
+        result = await handler({ params, query, body, principal, req, res });
+      } finally {
+        // Also after a failure: a write may have happened before it.
+        if (spec.method !== 'get')
+          for (const listener of this.writeListeners) listener(params as Record<string, unknown>);
+      }
       res.status(result.status).json(result.body);
     });
   }

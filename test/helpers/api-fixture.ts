@@ -7,10 +7,12 @@ import { createTestDatabase, type TestDatabase } from './database';
  * API tests against a real PostgreSQL (a database of their own). Temporal is a lazy client to a closed port:
  * these routes do not touch it, and a route that did would fail loudly.
  */
-export async function startApiFixture(): Promise<{ db: TestDatabase; api: TestApi; close(): Promise<void> }> {
+export async function startApiFixture(
+  options: { readCacheMs?: number } = {},
+): Promise<{ db: TestDatabase; api: TestApi; close(): Promise<void> }> {
   const db = await createTestDatabase();
   const temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 200 }) });
-  const api = await startTestApi({ prisma: db.prisma, temporal, taskQueue: 'api-tests' });
+  const api = await startTestApi({ prisma: db.prisma, temporal, taskQueue: 'api-tests', ...options });
   return {
     db,
     api,

@@ -37,9 +37,15 @@ export async function startTestApi(deps: {
   prisma: PrismaClient;
   temporal: Client;
   taskQueue: string;
+  /** The API's read cache period, when a test needs another than the default. */
+  readCacheMs?: number;
 }): Promise<TestApi> {
   const base = loadConfig({ TEMPORAL_TASK_QUEUE: deps.taskQueue, LOG_LEVEL: 'silent' });
-  const config: Config = { ...base, temporal: { ...base.temporal, namespace: deps.temporal.options.namespace } };
+  const config: Config = {
+    ...base,
+    readCacheMs: deps.readCacheMs ?? base.readCacheMs,
+    temporal: { ...base.temporal, namespace: deps.temporal.options.namespace },
+  };
   const app = createApp({ prisma: deps.prisma, temporal: deps.temporal, config, log: createLogger('api', 'silent') });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -1,0 +1,72 @@
+import { readCache } from '../../src/api/read-cache';
+
+/** A load whose calls the test counts and finishes by hand. */
+function controlledLoad() {
+  const pending: Array<{ key: string; finish: (value: { n: number } | undefined) => void; fail: (e: Error) => void }> =
+    [];
+  let calls = 0;
+  const load = (key: string) =>
+    new Promise<{ n: number } | undefined>((resolve, reject) => {
+      calls += 1;
+      pending.push({ key, finish: resolve, fail: reject });
+    });
+  return { load, pending, calls: () => calls };
+}
+
+/** Lets the cache's promise chains run. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('read cache', () => {
+  it('shares one load between concurrent reads of a key and serves the next read from it', async () => {
+    const l = controlledLoad();
+    const cache = readCache({ ttlMs: 60_000, max: 10, load: l.load });
+    const reads = [cache.get('a'), cache.get('a'), cache.get('a')];
+    await settle();
+    l.pending[0].finish({ n: 1 });
+    expect(await Promise.all(reads)).toEqual([{ n: 1 }, { n: 1 }, { n: 1 }]);
+    expect(await cache.get('a')).toEqual({ n: 1 });
+    expect(l.calls()).toBe(1);
+  });
+
+  it('loads again after forget, and a load overlapping a forget is answered by a fresh load', async () => {
+    const l = controlledLoad();
+    const cache = readCache({ ttlMs: 60_000, max: 10, load: l.load });
+    const read = cache.get('a');
+    await settle();
+    cache.forget('a');
+    l.pending[0].finish({ n: 1 });
+    await settle();
+    expect(l.calls()).toBe(2);
+    l.pending[1].finish({ n: 2 });
+    expect(await read).toEqual({ n: 2 });
+    cache.forget('a');
+    const next = cache.get('a');
+    await settle();
+    l.pending[2].finish({ n: 3 });
+    expect(await next).toEqual({ n: 3 });
+  });
+
+  it('keeps neither a failed load nor one that found nothing', async () => {
+    const l = controlledLoad();
+    const cache = readCache({ ttlMs: 60_000, max: 10, load: l.load });
+    const failed = cache.get('a');
+    await settle();
+    l.pending[0].fail(new Error('database down'));
+    await expect(failed).rejects.toThrow('database down');
+    const missing = cache.get('a');
+    await settle();
+    l.pending[1].finish(undefined);
+    expect(await missing).toBeUndefined();
+    const found = cache.get('a');
+    await settle();
+    l.pending[2].finish({ n: 3 });
+    expect(await found).toEqual({ n: 3 });
+    expect(l.calls()).toBe(3);
+  });
+
+  it('loads on every read when its period is 0', async () => {
+    let calls = 0;
+    const cache = readCache({ ttlMs: 0, max: 10, load: async () => ({ n: ++calls }) });
+    expect([await cache.get('a'), await cache.get('a')]).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+});
