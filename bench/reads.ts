@@ -5,14 +5,14 @@
  *   - GET /engagements/:id of engagements with a running lifecycle (the live state comes from a workflow query,
  *     answered by a worker process), and of engagements without one (Temporal answers "not found");
  *   - GET /portfolio (the default first page: every engagement is computed, 50 rows are returned).
- * A fixed-rate pass at 200 requests per second (autocannon `overallRate`) gives p50/p99 at that rate; a
- * max-throughput pass gives requests per second, as a ratio to the bare route's (measured before and after the
- * others, averaged). autocannon paces per connection and per second: each of the 10 connections sends its 20
- * requests back to back, then waits for the next second. Its coordinated-omission correction assumes a request
- * every ceil(1 / 20) = 1 ms and back-fills a sample for every such millisecond of a slow response, which weighs
- * latencies by themselves; the latencies here are uncorrected (`ignoreCoordinatedOmission`), and the achieved rate
- * is reported next to them: below 200 req/s the target is saturated and its latency is its queue. Last, the
- * building blocks of GET /engagements/:id are timed one by one (CPU per call) to say where its cost lies.
+ * A fixed-rate pass at 200 requests per second gives p50/p99 at that rate: an open-model generator
+ * (bench/lib/open-loop.ts: one request every 5 ms whatever the server does, latency counted from the request's
+ * due time, as wrk2 does); autocannon's `overallRate` would send each connection's share of a second back to back
+ * at the start of the second. A max-throughput pass (autocannon, 10 connections flat out) gives requests per
+ * second, as a ratio to the bare route's (measured before and after the others, averaged). The API runs with its
+ * default read cache (API_READ_CACHE_MS, 1 s), and each engagement target cycles through 100 engagements, so every
+ * engagement is read twice a second at 200 req/s. Last, the building blocks of GET /engagements/:id are timed one
+ * by one (CPU per call) to say where its cost lies.
  */
 import autocannon from 'autocannon';
 import { engagementDetail } from '../src/api/engagements';
@@ -26,6 +26,7 @@ import { startApiProcess } from './lib/api-process';
 import { onCleanup, runBenchmark } from './lib/cleanup';
 import { cpuBetween, cpuSnapshot } from './lib/cpu';
 import { closedLoop } from './lib/load';
+import { openLoop } from './lib/open-loop';
 import { machine, printTable, round, writeResults, type Row } from './lib/report';
 import { connectClient, startDevServer, startPostgres } from './lib/servers';
 import { startWorkerProcess } from './lib/worker-process';
@@ -129,13 +130,14 @@ runBenchmark('bench:reads', async () => {
   ];
   const names = { [server.pid]: 'API', [worker.pid]: 'worker', [process.pid]: 'autocannon' };
   const run = async (target: Target, seconds: number, rate?: number): Promise<Pass> => {
+    const headers = { authorization: `Bearer ${viewerKey}` };
+    if (rate) return openLoop({ url: target.url, paths: target.paths, headers, rate, seconds });
     let next = 0;
     const result = await autocannon({
       url: target.url,
       connections: CONNECTIONS,
       duration: seconds,
-      ...(rate && { overallRate: rate, ignoreCoordinatedOmission: true }),
-      headers: { authorization: `Bearer ${viewerKey}` },
+      headers,
       ...(target.paths && {
         requests: [
           { method: 'GET', setupRequest: (req) => ({ ...req, path: target.paths![next++ % target.paths!.length] }) },

@@ -69,9 +69,9 @@ export interface Config {
   };
   apiPort: number;
   /**
-   * How long the API may serve a read it has already answered (API keys, engagement detail, portfolio pages):
-   * under load each is loaded at most once per this period, and writes through the same API process drop the
-   * entries they change at once. 0 turns the cache off.
+   * The longest the API may serve a read it has already loaded (API keys, engagement detail, portfolio pages)
+   * behind a change made elsewhere; writes through the same API process drop what they change at once. 0 turns the
+   * cache off.
    */
   readCacheMs: number;
   dataDir: string;

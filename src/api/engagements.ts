@@ -56,7 +56,7 @@ export function engagementRoutes(
 ): void {
   const { prisma, temporal, config } = deps;
   const details = readCache({
-    ttlMs: config.readCacheMs,
+    maxAgeMs: config.readCacheMs,
     max: 10_000,
     load: async (id) => {
       const engagement = await prisma.engagement.findUnique({ where: { id }, include: engagementDetail });

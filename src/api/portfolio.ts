@@ -254,7 +254,7 @@ const PAGES_PER_SNAPSHOT = 100;
 export function portfolioRoutes(api: ApiRoutes, deps: { prisma: PrismaClient; config: Config }): void {
   const { prisma, config } = deps;
   const snapshots = readCache<PortfolioSnapshot>({
-    ttlMs: config.readCacheMs,
+    maxAgeMs: config.readCacheMs,
     max: 1_000,
     load: async (scope) => {
       const nowMs = Date.now();

@@ -1,42 +1,86 @@
 import { LRUCache } from 'lru-cache';
 
 /**
- * A short-lived cache for reads every open dashboard repeats: an entry serves for `ttlMs`, concurrent misses of one
- * key share one load, a failed load is not kept, and a load that finds nothing (`undefined`) is not kept either.
- * Writes through this process call `forget` for what they change; other processes' writes show within `ttlMs`.
+ * A short-lived cache for reads every open dashboard repeats: a value is never served once `maxAgeMs` have passed
+ * since its load began. In the first half of that it is served as it is; in the second half it is still served,
+ * while one load refreshes it in the background (a busy key's reads never wait for a refresh). Concurrent loads of
+ * one key are one load; a failed load or one that found nothing (`undefined`) is not kept. Writes through this
+ * process call `forget` for what they change, and the next read waits for a load that began after the write; other
+ * processes' writes show within `maxAgeMs`.
  */
 export interface ReadCache<V> {
   get(key: string): Promise<V | undefined>;
   forget(key: string): void;
 }
 
+interface Load<V> {
+  promise: Promise<V | undefined>;
+  /** Set by `forget`: the load may have read what the write changed, so nobody may use its result. */
+  forgotten: boolean;
+}
+
 export function readCache<V extends object>(opts: {
-  ttlMs: number;
+  maxAgeMs: number;
   max: number;
   load: (key: string) => Promise<V | undefined>;
+  clock?: { now(): number };
 }): ReadCache<V> {
-  if (opts.ttlMs === 0) return { get: opts.load, forget: () => undefined };
-  const cache = new LRUCache<string, V>({
+  if (opts.maxAgeMs === 0) return { get: opts.load, forget: () => undefined };
+  const clock = opts.clock ?? performance;
+  const entries = new LRUCache<string, { value: V; loadedAt: number }>({
     max: opts.max,
-    ttl: opts.ttlMs,
-    fetchMethod: (key) => opts.load(key),
+    ttl: opts.maxAgeMs,
+    perf: clock,
+    // Read the clock on every check rather than reuse it for a millisecond: the age bound is exact.
+    ttlResolution: 0,
   });
-  let forgets = 0;
+  const loads = new Map<string, Load<V>>();
+
+  const loadOnce = (key: string): Load<V> => {
+    const running = loads.get(key);
+    if (running) return running;
+    const loadedAt = clock.now();
+    const load: Load<V> = {
+      forgotten: false,
+      promise: opts.load(key).then(
+        (value) => {
+          if (load.forgotten) return value;
+          loads.delete(key);
+          if (value !== undefined) entries.set(key, { value, loadedAt }, { start: loadedAt });
+          return value;
+        },
+        (error: unknown) => {
+          if (!load.forgotten) loads.delete(key);
+          throw error;
+        },
+      ),
+    };
+    loads.set(key, load);
+    return load;
+  };
+
   return {
     async get(key) {
+      const entry = entries.get(key);
+      if (entry) {
+        if (clock.now() - entry.loadedAt >= opts.maxAgeMs / 2) loadOnce(key).promise.catch(() => undefined);
+        return entry.value;
+      }
       for (;;) {
-        const seen = forgets;
+        const load = loadOnce(key);
         try {
-          return await cache.fetch(key);
+          const value = await load.promise;
+          if (!load.forgotten) return value;
         } catch (error) {
-          // `forget` during a load aborts it (its result may predate the write): load again.
-          if (forgets === seen) throw error;
+          if (!load.forgotten) throw error;
         }
       }
     },
     forget(key) {
-      forgets += 1;
-      cache.delete(key);
+      entries.delete(key);
+      const load = loads.get(key);
+      if (load) load.forgotten = true;
+      loads.delete(key);
     },
   };
 }

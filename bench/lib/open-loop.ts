@@ -1,0 +1,85 @@
+import http from 'node:http';
+
+export interface OpenLoopResult {
+  /** Responses with a 2xx status per second of the pass. */
+  requestsPerSecond: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+}
+
+/**
+ * An open-model load generator (constant arrival rate, as wrk2 and k6's constant-arrival-rate executor): request i
+ * is due at start + i / rate whatever the previous ones are doing, and its latency counts from that due time, so
+ * a slow server (or a late generator) shows in the latencies instead of lowering the rate. autocannon's
+ * `overallRate` cannot do this: it lets each connection send its share of a second back to back at the start of
+ * the second, so 200 req/s arrives as bursts.
+ */
+export async function openLoop(opts: {
+  url: string;
+  /** Paths to request in turn; the URL's own path when absent. */
+  paths?: string[];
+  headers: Record<string, string>;
+  rate: number;
+  seconds: number;
+}): Promise<OpenLoopResult> {
+  const url = new URL(opts.url);
+  const paths = opts.paths ?? [url.pathname + url.search];
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const total = Math.round(opts.rate * opts.seconds);
+  const latencies: number[] = [];
+  let non2xx = 0;
+  let errors = 0;
+  let ok = 0;
+
+  const send = (path: string, dueAt: number) =>
+    new Promise<void>((resolve) => {
+      const req = http.get({ host: url.hostname, port: url.port, path, headers: opts.headers, agent }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          latencies.push(performance.now() - dueAt);
+          if (res.statusCode! >= 200 && res.statusCode! < 300) ok += 1;
+          else non2xx += 1;
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        errors += 1;
+        resolve();
+      });
+    });
+
+  const startedAt = performance.now();
+  const inFlight: Array<Promise<void>> = [];
+  let sent = 0;
+  while (sent < total) {
+    const now = performance.now();
+    while (sent < total && startedAt + (sent * 1000) / opts.rate <= now) {
+      inFlight.push(send(paths[sent % paths.length], startedAt + (sent * 1000) / opts.rate));
+      sent += 1;
+    }
+    const nextDue = startedAt + (sent * 1000) / opts.rate;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, nextDue - performance.now())));
+  }
+  await Promise.all(inFlight);
+  const elapsedS = (performance.now() - startedAt) / 1000;
+  agent.destroy();
+
+  latencies.sort((a, b) => a - b);
+  const tenth = (ms: number) => Math.round(ms * 10) / 10;
+  const at = (q: number) => tenth(latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]);
+  return {
+    requestsPerSecond: Math.round((ok / elapsedS) * 10) / 10,
+    p50Ms: at(0.5),
+    p90Ms: at(0.9),
+    p99Ms: at(0.99),
+    maxMs: tenth(latencies[latencies.length - 1]),
+    requests: latencies.length,
+    non2xx,
+    errors,
+  };
+}
