@@ -22,6 +22,7 @@ import {
   type EscalationState,
   type EscalationStepRecord,
 } from './escalation.messages';
+import { notifyLocally } from './notify';
 
 const db = proxyActivities<
   ReturnType<typeof createEscalationActivities> & ReturnType<typeof createNotificationActivities>
@@ -29,6 +30,7 @@ const db = proxyActivities<
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
+const notify = notifyLocally(db.notify);
 
 /**
  * One escalation: waits for acknowledgement, then resolution, each against its severity's deadline; a missed
@@ -71,7 +73,7 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
 
   const notifyLevel = async (reason: string) => {
     const contact = input.levels.find((l) => l.level === state.level) ?? input.levels[input.levels.length - 1];
-    await db.notify({
+    await notify({
       eventKey: `escalation/${input.escalationId}/step-${state.steps.length}`,
       engagementId: input.engagementId,
       recipient: { role: contact.role, name: contact.contactName, email: contact.contactEmail },

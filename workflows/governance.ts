@@ -18,6 +18,7 @@ import {
   type GovernanceInput,
   type GovernanceState,
 } from './governance.messages';
+import { notifyLocally } from './notify';
 
 const db = proxyActivities<
   ReturnType<typeof createGovernanceActivities> &
@@ -27,6 +28,7 @@ const db = proxyActivities<
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
+const notify = notifyLocally(db.notify);
 
 /**
  * Steady-state governance of one engagement: every enabled cadence's review runs shortly after its calendar
@@ -84,7 +86,7 @@ export async function governance(input: GovernanceInput): Promise<void> {
         key: `review/${cadence}/${outcome.periodFrom}/${breach.key}`,
       });
     }
-    await db.notify({
+    await notify({
       eventKey: `review/${outcome.reviewId}`,
       engagementId: input.engagementId,
       recipient: { role: 'governance council' },

@@ -21,6 +21,7 @@ import {
   type LifecycleInput,
   type LifecycleState,
 } from './lifecycle.messages';
+import { notifyLocally } from './notify';
 import { EngagementIdKey, StageKey, VendorIdKey } from './search-attributes';
 import { transitionWorkflowId } from './transition.messages';
 import type { transition } from './transition';
@@ -30,6 +31,7 @@ const db = proxyActivities<Activities>({
   startToCloseTimeout: '15 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
+const notify = notifyLocally(db.notify);
 
 const DAY_MS = 86_400_000;
 
@@ -153,7 +155,7 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
       termEnd: state.termEnd,
     });
     state.renewal = { recommendation: evaluation.recommendation, reasons: evaluation.reasons };
-    await db.notify({
+    await notify({
       eventKey: `renewal/${state.engagementId}/${state.termEnd}/evaluated`,
       engagementId: state.engagementId,
       recipient: { role: 'executive sponsor' },

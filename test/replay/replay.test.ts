@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
+import { NOTIFY_AS_LOCAL_ACTIVITY_PATCH } from '../../workflows/notify';
 import { workflowBundle } from '../helpers/temporal';
 
 /**
@@ -10,14 +11,47 @@ import { workflowBundle } from '../helpers/temporal';
 const dir = path.join(__dirname, '..', 'fixtures', 'histories');
 const fixtures = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
 const workflowTypes = ['engagementLifecycle', 'transition', 'governance', 'escalation'];
+/** Workflow types that send notices: `notify` became a local activity behind a patch. */
+const notifyingTypes = ['engagementLifecycle', 'governance', 'escalation'];
+
+interface HistoryEvent {
+  activityTaskScheduledEventAttributes?: { activityType?: { name?: string } };
+  markerRecordedEventAttributes?: {
+    markerName?: string;
+    details?: Record<string, { payloads?: Array<{ data?: string }> }>;
+  };
+}
+
+function readHistory(fixture: string): { events: HistoryEvent[] } {
+  return JSON.parse(fs.readFileSync(path.join(dir, fixture), 'utf8'));
+}
+
+/** The ids of the patches (`patched()`) a history's markers record. */
+function patchIds(events: HistoryEvent[]): string[] {
+  return events
+    .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
+    .map((e) => e.markerRecordedEventAttributes!.details!['patch-data'].payloads![0].data!)
+    .map((data) => JSON.parse(Buffer.from(data, 'base64').toString('utf8')).id);
+}
 
 describe('replay of recorded histories', () => {
   it.each(workflowTypes)('has at least one recorded history for %s', (type) => {
     expect(fixtures.some((f) => f.startsWith(`${type}-`))).toBe(true);
   });
 
+  it.each(notifyingTypes)('has %s histories from before and after notify became a local activity', (type) => {
+    const histories = fixtures.filter((f) => f.startsWith(`${type}-`)).map((f) => readHistory(f).events);
+    const before = histories.filter(
+      (events) =>
+        !patchIds(events).includes(NOTIFY_AS_LOCAL_ACTIVITY_PATCH) &&
+        events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'notify'),
+    );
+    const after = histories.filter((events) => patchIds(events).includes(NOTIFY_AS_LOCAL_ACTIVITY_PATCH));
+    expect({ before: before.length > 0, after: after.length > 0 }).toEqual({ before: true, after: true });
+  });
+
   it.each(fixtures)('replays %s without nondeterminism', async (fixture) => {
-    const history = JSON.parse(fs.readFileSync(path.join(dir, fixture), 'utf8'));
+    const history = readHistory(fixture);
     await expect(
       Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, fixture.replace(/\.json$/, '')),
     ).resolves.toBeUndefined();

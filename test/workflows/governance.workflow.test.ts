@@ -96,7 +96,7 @@ describe('governance workflow (time-skipping)', () => {
           ['MONTHLY', '2029-12-31T23:00:00.000Z', '2030-02-03T23:00:00.000Z'],
           ['QUARTERLY', '2029-12-31T23:00:00.000Z', '2030-04-03T22:00:00.000Z'],
         ]);
-        await recordHistoryIfAsked(handle, 'governance-year-time-skipping');
+        await recordHistoryIfAsked(handle, 'governance-year-time-skipping-local-notify');
       },
     );
   });

@@ -142,7 +142,7 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     });
     expect(stages.map((s) => s.toStage)).toEqual(['TRANSITION', 'STEADY_STATE', 'RENEWAL', 'EXIT', 'CLOSED']);
     expect((await db.prisma.exitPlan.findUniqueOrThrow({ where: { engagementId: id } })).completedAt).not.toBeNull();
-    await recordHistoryIfAsked(handle, 'engagementLifecycle-3y-default-exit');
+    await recordHistoryIfAsked(handle, 'engagementLifecycle-3y-default-exit-local-notify');
     console.info(`3-year engagement, transition to closed exit: ${Date.now() - wallStart} ms of wall time`);
   });
 

@@ -1,0 +1,26 @@
+import { patched, proxyLocalActivities } from '@temporalio/workflow';
+import type { createNotificationActivities } from '../activities/notifications';
+import type { Notice } from '../src/notify/notifier';
+
+type NotificationActivities = ReturnType<typeof createNotificationActivities>;
+
+/**
+ * Marks where a run began sending notices by a local activity. Runs started earlier (years-long ones among them)
+ * have `notify` activity tasks in their histories: on replay they keep scheduling one, up to this marker.
+ */
+export const NOTIFY_AS_LOCAL_ACTIVITY_PATCH = 'notify-as-local-activity';
+
+// One lookup, the notifiers and one insert: run within the workflow task that asks for it, with no round trip of its
+// own through the server. The timeout leaves room for the webhook's own 10 s.
+const local = proxyLocalActivities<NotificationActivities>({
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+/**
+ * The workflow's `notify`: a local activity in runs that reach this code with the patch, `regular` (the workflow's
+ * own `notify` activity) where a history recorded before the patch is replayed.
+ */
+export function notifyLocally(regular: NotificationActivities['notify']): NotificationActivities['notify'] {
+  return (notice: Notice) => (patched(NOTIFY_AS_LOCAL_ACTIVITY_PATCH) ? local.notify(notice) : regular(notice));
+}
