@@ -69,9 +69,9 @@ export interface Config {
   };
   apiPort: number;
   /**
-   * The longest the API may serve a read it has already loaded (API keys, engagement detail, portfolio pages)
-   * behind a change made elsewhere; writes through the same API process drop what they change at once. 0 turns the
-   * cache off.
+   * How long the API serves a read it has loaded (API keys, engagement detail, portfolio pages) before it refreshes
+   * it; a change made elsewhere shows within twice this, and writes through the same API process drop what they
+   * change at once. 0 turns the cache off.
    */
   readCacheMs: number;
   dataDir: string;

@@ -28,11 +28,11 @@ export type KeyHolder = { principal: Principal; revoked: boolean };
 /**
  * Every request asks who its key belongs to: kept for the read cache's period, keyed by the key's hash (unknown
  * keys are not kept). Revoking through the API forgets the key at once; a revocation written to the database by
- * other means takes effect within `maxAgeMs`.
+ * other means takes effect within twice `freshMs`.
  */
-export function keyHolders(prisma: PrismaClient, maxAgeMs: number): ReadCache<KeyHolder> {
+export function keyHolders(prisma: PrismaClient, freshMs: number): ReadCache<KeyHolder> {
   return readCache({
-    maxAgeMs,
+    freshMs,
     max: 10_000,
     load: async (keyHash) => {
       // A plain parameterised query costs a quarter of the model query's time.

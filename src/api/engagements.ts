@@ -56,7 +56,7 @@ export function engagementRoutes(
 ): void {
   const { prisma, temporal, config } = deps;
   const details = readCache({
-    maxAgeMs: config.readCacheMs,
+    freshMs: config.readCacheMs,
     max: 10_000,
     load: async (id) => {
       const engagement = await prisma.engagement.findUnique({ where: { id }, include: engagementDetail });
@@ -68,12 +68,14 @@ export function engagementRoutes(
         workflowId,
         lifecycleStateQuery,
       );
-      return {
+      const body = {
         ...engagement,
         lifecycle,
         ...(lifecycleUnavailable && { lifecycleUnavailable }),
         workflowUrl: workflowUrl(config, workflowId),
       };
+      // Serialised once per load: every read it serves sends the same bytes.
+      return { vendorId: engagement.vendorId, json: JSON.stringify(body) };
     },
   });
   // Whatever a write under /engagements/:id changes, the next read of that engagement loads it afresh.
@@ -170,7 +172,7 @@ export function engagementRoutes(
       // A vendor key never learns that another vendor's engagement exists.
       if (!detail || (principal.role === 'VENDOR' && detail.vendorId !== principal.vendorId))
         throw notFound(`engagement ${params.id}`);
-      return { status: 200, body: detail };
+      return { status: 200, json: detail.json };
     },
   );
 

@@ -246,15 +246,15 @@ function quarterStartUtc(nowMs: number): Date {
  */
 interface PortfolioSnapshot {
   rows: PortfolioRow[];
-  pages: Map<string, PortfolioPage>;
+  /** Pages asked of these rows, by query, serialised once. */
+  pages: Map<string, string>;
 }
-type PortfolioPage = ReturnType<typeof pageOf>;
 const PAGES_PER_SNAPSHOT = 100;
 
 export function portfolioRoutes(api: ApiRoutes, deps: { prisma: PrismaClient; config: Config }): void {
   const { prisma, config } = deps;
   const snapshots = readCache<PortfolioSnapshot>({
-    maxAgeMs: config.readCacheMs,
+    freshMs: config.readCacheMs,
     max: 1_000,
     load: async (scope) => {
       const nowMs = Date.now();
@@ -282,10 +282,10 @@ export function portfolioRoutes(api: ApiRoutes, deps: { prisma: PrismaClient; co
       const pageKey = JSON.stringify(query);
       let page = snapshot.pages.get(pageKey);
       if (!page) {
-        page = pageOf(snapshot.rows, query);
+        page = JSON.stringify(pageOf(snapshot.rows, query));
         if (snapshot.pages.size < PAGES_PER_SNAPSHOT) snapshot.pages.set(pageKey, page);
       }
-      return { status: 200, body: page };
+      return { status: 200, json: page };
     },
   );
 

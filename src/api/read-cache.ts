@@ -1,12 +1,12 @@
 import { LRUCache } from 'lru-cache';
 
 /**
- * A short-lived cache for reads every open dashboard repeats: a value is never served once `maxAgeMs` have passed
- * since its load began. In the first half of that it is served as it is; in the second half it is still served,
- * while one load refreshes it in the background (a busy key's reads never wait for a refresh). Concurrent loads of
- * one key are one load; a failed load or one that found nothing (`undefined`) is not kept. Writes through this
- * process call `forget` for what they change, and the next read waits for a load that began after the write; other
- * processes' writes show within `maxAgeMs`.
+ * A short-lived cache for reads every open dashboard repeats. A value is served as it is for `freshMs` after its
+ * load began; for another `freshMs` it is still served, while one load refreshes it in the background (a busy key's
+ * reads never wait for a refresh, and it is loaded at most once per `freshMs`); after that it is gone and the next
+ * read waits for a load. Concurrent loads of one key are one load; a failed load or one that found nothing
+ * (`undefined`) is not kept. Writes through this process call `forget` for what they change, and the next read
+ * waits for a load that began after the write; other processes' writes show within twice `freshMs`.
  */
 export interface ReadCache<V> {
   get(key: string): Promise<V | undefined>;
@@ -20,16 +20,16 @@ interface Load<V> {
 }
 
 export function readCache<V extends object>(opts: {
-  maxAgeMs: number;
+  freshMs: number;
   max: number;
   load: (key: string) => Promise<V | undefined>;
   clock?: { now(): number };
 }): ReadCache<V> {
-  if (opts.maxAgeMs === 0) return { get: opts.load, forget: () => undefined };
+  if (opts.freshMs === 0) return { get: opts.load, forget: () => undefined };
   const clock = opts.clock ?? performance;
   const entries = new LRUCache<string, { value: V; loadedAt: number }>({
     max: opts.max,
-    ttl: opts.maxAgeMs,
+    ttl: 2 * opts.freshMs,
     perf: clock,
     // Read the clock on every check rather than reuse it for a millisecond: the age bound is exact.
     ttlResolution: 0,
@@ -63,7 +63,7 @@ export function readCache<V extends object>(opts: {
     async get(key) {
       const entry = entries.get(key);
       if (entry) {
-        if (clock.now() - entry.loadedAt >= opts.maxAgeMs / 2) loadOnce(key).promise.catch(() => undefined);
+        if (clock.now() - entry.loadedAt >= opts.freshMs) loadOnce(key).promise.catch(() => undefined);
         return entry.value;
       }
       for (;;) {

@@ -27,6 +27,9 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   /** Handler's success status (first key of `responses` when omitted). */
 }
 
+/** A handler's answer: a body to serialise, or JSON already serialised (a cached read serves it as it is). */
+export type RouteResult = { status: number; body: unknown } | { status: number; json: string };
+
 export interface RouteContext<P, Q, B> {
   params: P;
   query: Q;
@@ -60,7 +63,7 @@ export class ApiRoutes {
 
   route<P extends z.ZodType = z.ZodObject, Q extends z.ZodType = z.ZodObject, B extends z.ZodType = z.ZodUnknown>(
     spec: RouteSpec<P, Q, B>,
-    handler: (ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<{ status: number; body: unknown }>,
+    handler: (ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<RouteResult>,
   ): void {
     this.registry.registerPath(openApiPath(spec));
     const roles = allowedRoles(spec);
@@ -90,7 +93,8 @@ export class ApiRoutes {
         if (spec.method !== 'get')
           for (const listener of this.writeListeners) listener(params as Record<string, unknown>);
       }
-      res.status(result.status).json(result.body);
+      if ('json' in result) res.status(result.status).type('application/json').send(result.json);
+      else res.status(result.status).json(result.body);
     });
   }
 }

@@ -19,7 +19,7 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 describe('read cache', () => {
   it('shares one load between concurrent reads of a key and serves the next read from it', async () => {
     const l = controlledLoad();
-    const cache = readCache({ maxAgeMs: 60_000, max: 10, load: l.load });
+    const cache = readCache({ freshMs: 60_000, max: 10, load: l.load });
     const reads = [cache.get('a'), cache.get('a'), cache.get('a')];
     await settle();
     l.pending[0].finish({ n: 1 });
@@ -30,7 +30,7 @@ describe('read cache', () => {
 
   it('loads again after forget, and a load overlapping a forget is answered by a fresh load', async () => {
     const l = controlledLoad();
-    const cache = readCache({ maxAgeMs: 60_000, max: 10, load: l.load });
+    const cache = readCache({ freshMs: 60_000, max: 10, load: l.load });
     const read = cache.get('a');
     await settle();
     cache.forget('a');
@@ -48,7 +48,7 @@ describe('read cache', () => {
 
   it('keeps neither a failed load nor one that found nothing', async () => {
     const l = controlledLoad();
-    const cache = readCache({ maxAgeMs: 60_000, max: 10, load: l.load });
+    const cache = readCache({ freshMs: 60_000, max: 10, load: l.load });
     const failed = cache.get('a');
     await settle();
     l.pending[0].fail(new Error('database down'));
@@ -66,14 +66,14 @@ describe('read cache', () => {
 
   it('loads on every read when its period is 0', async () => {
     let calls = 0;
-    const cache = readCache({ maxAgeMs: 0, max: 10, load: async () => ({ n: ++calls }) });
+    const cache = readCache({ freshMs: 0, max: 10, load: async () => ({ n: ++calls }) });
     expect([await cache.get('a'), await cache.get('a')]).toEqual([{ n: 1 }, { n: 2 }]);
   });
 
-  it('serves a value in the second half of its age while one load refreshes it, and never after its age', async () => {
+  it('serves a value past its fresh period while one load refreshes it, and never after twice that', async () => {
     const l = controlledLoad();
     const clock = { t: 0, now: () => clock.t };
-    const cache = readCache({ maxAgeMs: 1000, max: 10, load: l.load, clock });
+    const cache = readCache({ freshMs: 500, max: 10, load: l.load, clock });
     const first = cache.get('a');
     await settle();
     l.pending[0].finish({ n: 1 });
