@@ -1,8 +1,9 @@
 import { LRUCache } from 'lru-cache';
 
 /**
- * A short-lived cache for reads every open dashboard repeats. A value is served as it is for `freshMs` after its
- * load began; for another `freshMs` it is still served, while one load refreshes it in the background (a busy key's
+ * A short-lived cache for reads every open dashboard repeats. A value is served as it is for up to `freshMs` after
+ * its load began (between half and all of it, at random, so that keys loaded together are not all refreshed
+ * together); until twice `freshMs` it is still served, while one load refreshes it in the background (a busy key's
  * reads never wait for a refresh, and it is loaded at most once per `freshMs`); after that it is gone and the next
  * read waits for a load. Concurrent loads of one key are one load; a failed load or one that found nothing
  * (`undefined`) is not kept. Writes through this process call `forget` for what they change, and the next read
@@ -27,7 +28,7 @@ export function readCache<V extends object>(opts: {
 }): ReadCache<V> {
   if (opts.freshMs === 0) return { get: opts.load, forget: () => undefined };
   const clock = opts.clock ?? performance;
-  const entries = new LRUCache<string, { value: V; loadedAt: number }>({
+  const entries = new LRUCache<string, { value: V; refreshAt: number }>({
     max: opts.max,
     ttl: 2 * opts.freshMs,
     perf: clock,
@@ -46,7 +47,10 @@ export function readCache<V extends object>(opts: {
         (value) => {
           if (load.forgotten) return value;
           loads.delete(key);
-          if (value !== undefined) entries.set(key, { value, loadedAt }, { start: loadedAt });
+          if (value !== undefined) {
+            const refreshAt = loadedAt + opts.freshMs * (1 - Math.random() / 2);
+            entries.set(key, { value, refreshAt }, { start: loadedAt });
+          }
           return value;
         },
         (error: unknown) => {
@@ -63,7 +67,7 @@ export function readCache<V extends object>(opts: {
     async get(key) {
       const entry = entries.get(key);
       if (entry) {
-        if (clock.now() - entry.loadedAt >= opts.freshMs) loadOnce(key).promise.catch(() => undefined);
+        if (clock.now() >= entry.refreshAt) loadOnce(key).promise.catch(() => undefined);
         return entry.value;
       }
       for (;;) {

@@ -79,7 +79,7 @@ describe('read cache', () => {
     l.pending[0].finish({ n: 1 });
     expect(await first).toEqual({ n: 1 });
 
-    clock.t = 499;
+    clock.t = 249;
     expect(await cache.get('a')).toEqual({ n: 1 });
     expect(l.calls()).toBe(1);
 
