@@ -2,12 +2,23 @@ import type { Prisma } from './generated/prisma/client';
 
 type Tx = Pick<Prisma.TransactionClient, 'auditLog'>;
 
+type AuditEntry = {
+  actor: string;
+  action: string;
+  entityType: string;
+  entityId: string;
+  before?: unknown;
+  after?: unknown;
+};
+
 /** Records one write: who did what to which entity, with its state before and after. Call inside the write's transaction. */
-export async function audit(
-  tx: Tx,
-  entry: { actor: string; action: string; entityType: string; entityId: string; before?: unknown; after?: unknown },
-): Promise<void> {
-  await tx.auditLog.create({
+export async function audit(tx: Tx, entry: AuditEntry): Promise<void> {
+  await auditRow(tx, entry);
+}
+
+/** The audit row's insert, not yet sent: for a batch `$transaction([...])` with the write it records. */
+export function auditRow(tx: Tx, entry: AuditEntry) {
+  return tx.auditLog.create({
     data: {
       actor: entry.actor,
       action: entry.action,

@@ -9,7 +9,7 @@ import {
 } from '../../workflows/lifecycle.messages';
 import type { Role } from '../generated/prisma/enums';
 import { updateRoute } from './workflow-updates';
-import { assertReadyToStart, findOrCreatePlan, planFromBody } from './transition';
+import { findOrCreatePlan, findStartableEngagement, planFromBody } from './transition';
 import { audit } from '../audit';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db';
@@ -189,11 +189,10 @@ export function engagementRoutes(
       responses: { 202: 'Started or already running', 404: 'No such engagement', 409: 'The engagement is not ready' },
     },
     async ({ params, body, principal }) => {
-      const engagement = await findVisibleEngagement(prisma, principal, params.id);
-      await assertReadyToStart(prisma, engagement);
+      const engagement = await findStartableEngagement(prisma, principal, params.id);
       const transitionPlan =
         engagement.stage === 'CONTRACTED' || engagement.stage === 'TRANSITION'
-          ? await findOrCreatePlan(prisma, params.id, planFromBody(body), actorOf(principal))
+          ? await findOrCreatePlan(prisma, engagement, planFromBody(body), actorOf(principal))
           : null;
       const input: LifecycleInput = {
         engagementId: params.id,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
 import {
@@ -10,14 +11,14 @@ import {
   transitionWorkflowId,
 } from '../../workflows/transition.messages';
 import { Prisma } from '../generated/prisma/client';
-import { audit } from '../audit';
+import { auditRow } from '../audit';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db';
 import { parseDuration } from '../domain/duration';
 import { defaultTransitionPlan, planProblems, type PhasePlan, type TransitionPlanData } from '../domain/transition';
-import { actorOf } from './auth';
+import { actorOf, engagementScope, type Principal } from './auth';
 import { findVisibleEngagement, workflowUrl } from './engagements';
-import { conflict, ProblemError } from './problem';
+import { conflict, notFound, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
 import { changePlanBody, idParams, noteBody, overrideGateBody, pauseBody, startTransitionBody } from './schemas';
 import { queryLive, startOnce } from './temporal-calls';
@@ -41,10 +42,9 @@ export function transitionRoutes(
       responses: { 202: 'Started or already running', 404: 'No such engagement', 409: 'The engagement is not ready' },
     },
     async ({ params, body, principal }) => {
-      const engagement = await findVisibleEngagement(prisma, principal, params.id);
-      await assertReadyToStart(prisma, engagement);
+      const engagement = await findStartableEngagement(prisma, principal, params.id);
       if (['STEADY_STATE', 'RENEWAL'].includes(engagement.stage)) throw conflict('the transition is already complete');
-      const plan = await findOrCreatePlan(prisma, params.id, planFromBody(body), actorOf(principal));
+      const plan = await findOrCreatePlan(prisma, engagement, planFromBody(body), actorOf(principal));
       const workflowId = transitionWorkflowId(params.id);
       try {
         return await startOnce(temporal, {
@@ -153,15 +153,25 @@ function toPhasePlan(p: z.infer<typeof changePlanBody>['phases'][number]): Phase
 }
 
 /** 409 unless the engagement can start its life: not exited, and with SLAs for its gates and reviews to judge. */
-export async function assertReadyToStart(
-  prisma: PrismaClient,
-  engagement: { id: string; stage: string },
-): Promise<void> {
+/**
+ * The engagement a start needs, in one query: visible to the principal, not exited, with SLAs for its gates to
+ * judge, and with its stored transition plan if it has one.
+ */
+export async function findStartableEngagement(prisma: PrismaClient, principal: Principal, id: string) {
+  const engagement = await prisma.engagement.findFirst({
+    where: { id, ...engagementScope(principal) },
+    include: {
+      _count: { select: { slas: true } },
+      transitionPlan: { include: { phases: { orderBy: { sequence: 'asc' } } } },
+    },
+  });
+  if (!engagement) throw notFound(`engagement ${id}`);
   if (['EXIT', 'CLOSED'].includes(engagement.stage))
     throw conflict(`engagement is in stage ${engagement.stage}: it has exited`);
-  if ((await prisma.sla.count({ where: { engagementId: engagement.id } })) === 0) {
+  if (engagement._count.slas === 0) {
     throw conflict('engagement has no SLAs: transition gates would have nothing to judge');
   }
+  return engagement;
 }
 
 export function planFromBody(body: z.infer<typeof startTransitionBody>): TransitionPlanData {
@@ -185,51 +195,57 @@ export function planFromBody(body: z.infer<typeof startTransitionBody>): Transit
   return plan;
 }
 
-/** The stored plan, or this one stored now: a repeated or concurrent start finds the first one's plan. */
+type StoredPlan = Prisma.TransitionPlanGetPayload<{ include: { phases: true } }>;
+
+function planData(row: StoredPlan): TransitionPlanData {
+  return {
+    gateThreshold: row.gateThreshold.toNumber(),
+    holdSeconds: row.holdSeconds,
+    maxConsecutiveFailures: row.maxConsecutiveFailures,
+    rollbackOnEscalation: row.rollbackOnEscalation,
+    phases: row.phases.map((p) => ({
+      kind: p.kind as PhasePlan['kind'],
+      name: p.name,
+      volumePct: p.volumePct,
+      minDurationSeconds: p.minDurationSeconds,
+      gated: p.gated,
+    })),
+  };
+}
+
+/**
+ * The stored plan, or this one stored now (as stored: the threshold rounded to the column) with its audit row in
+ * one batch transaction; a concurrent start that stored first wins, and this one returns that plan.
+ */
 export async function findOrCreatePlan(
   prisma: PrismaClient,
-  engagementId: string,
+  engagement: { id: string; transitionPlan: StoredPlan | null },
   plan: TransitionPlanData,
   actor: string,
-) {
-  const load = async (): Promise<TransitionPlanData | null> => {
-    const row = await prisma.transitionPlan.findUnique({
-      where: { engagementId },
-      include: { phases: { orderBy: { sequence: 'asc' } } },
-    });
-    if (!row) return null;
-    return {
-      gateThreshold: row.gateThreshold.toNumber(),
-      holdSeconds: row.holdSeconds,
-      maxConsecutiveFailures: row.maxConsecutiveFailures,
-      rollbackOnEscalation: row.rollbackOnEscalation,
-      phases: row.phases.map((p) => ({
-        kind: p.kind as PhasePlan['kind'],
-        name: p.name,
-        volumePct: p.volumePct,
-        minDurationSeconds: p.minDurationSeconds,
-        gated: p.gated,
-      })),
-    };
-  };
-  const existing = await load();
-  if (existing) return existing;
+): Promise<TransitionPlanData> {
+  if (engagement.transitionPlan) return planData(engagement.transitionPlan);
+  const { phases, ...rules } = plan;
+  const id = randomUUID();
   try {
-    await prisma.$transaction(async (tx) => {
-      const { phases, ...rules } = plan;
-      const created = await tx.transitionPlan.create({
-        data: { engagementId, ...rules, phases: { create: phases.map((p, i) => ({ ...p, sequence: i + 1 })) } },
-      });
-      await audit(tx, {
-        actor,
-        action: 'transition.plan',
-        entityType: 'TransitionPlan',
-        entityId: created.id,
-        after: plan,
-      });
-    });
+    const [created] = await prisma.$transaction([
+      prisma.transitionPlan.create({
+        data: {
+          id,
+          engagementId: engagement.id,
+          ...rules,
+          phases: { create: phases.map((p, i) => ({ ...p, sequence: i + 1 })) },
+        },
+        include: { phases: { orderBy: { sequence: 'asc' } } },
+      }),
+      auditRow(prisma, { actor, action: 'transition.plan', entityType: 'TransitionPlan', entityId: id, after: plan }),
+    ]);
+    return planData(created);
   } catch (error) {
     if (!(error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')) throw error;
+    const stored = await prisma.transitionPlan.findUniqueOrThrow({
+      where: { engagementId: engagement.id },
+      include: { phases: { orderBy: { sequence: 'asc' } } },
+    });
+    return planData(stored);
   }
-  return (await load())!;
 }
