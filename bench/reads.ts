@@ -59,6 +59,7 @@ interface Pass {
   requests: number;
   non2xx: number;
   errors: number;
+  errorMessages?: string[];
 }
 
 runBenchmark('bench:reads', async () => {
@@ -258,7 +259,11 @@ runBenchmark('bench:reads', async () => {
   const failures = targets.flatMap((t) =>
     [fixed[t.name], max[t.name]]
       .filter((p) => p.non2xx || p.errors)
-      .map((p) => `${t.name}: ${p.non2xx} non-2xx, ${p.errors} errors`),
+      .map(
+        (p) =>
+          `${t.name}: ${p.non2xx} non-2xx, ${p.errors} errors` +
+          (p.errorMessages ? ` (${p.errorMessages.join('; ')})` : ''),
+      ),
   );
   rows.push({ metric: 'non-2xx responses or errors', value: failures.length ? failures.join('; ') : 'none' });
   printTable(

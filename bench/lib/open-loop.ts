@@ -10,6 +10,8 @@ export interface OpenLoopResult {
   requests: number;
   non2xx: number;
   errors: number;
+  /** The first few errors' messages, to say what they were. */
+  errorMessages?: string[];
 }
 
 /**
@@ -29,11 +31,13 @@ export async function openLoop(opts: {
 }): Promise<OpenLoopResult> {
   const url = new URL(opts.url);
   const paths = opts.paths ?? [url.pathname + url.search];
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  // Idle sockets close before the server's keep-alive timeout (5 s) would close them under a request being sent.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64, timeout: 4000 });
   const total = Math.round(opts.rate * opts.seconds);
   const latencies: number[] = [];
   let non2xx = 0;
   let errors = 0;
+  const errorMessages: string[] = [];
   let ok = 0;
 
   const send = (path: string, dueAt: number) =>
@@ -47,8 +51,9 @@ export async function openLoop(opts: {
           resolve();
         });
       });
-      req.on('error', () => {
+      req.on('error', (error) => {
         errors += 1;
+        if (errorMessages.length < 3) errorMessages.push(error.message);
         resolve();
       });
     });
@@ -81,5 +86,6 @@ export async function openLoop(opts: {
     requests: latencies.length,
     non2xx,
     errors,
+    ...(errors && { errorMessages }),
   };
 }
