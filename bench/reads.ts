@@ -11,14 +11,17 @@
  * at the start of the second. A max-throughput pass (autocannon, 10 connections flat out) gives requests per
  * second, as a ratio to the bare route's (measured before and after the others, averaged). The API runs with its
  * default read cache (API_READ_CACHE_MS, 1 s), and each engagement target cycles through 100 engagements, so every
- * engagement is read twice a second at 200 req/s. Last, the building blocks of GET /engagements/:id are timed one
- * by one (CPU per call) to say where its cost lies.
+ * engagement is read twice a second at 200 req/s. Last, what the routes' cache refreshes are made of (the portfolio
+ * snapshot, the engagement query, the Temporal query) is timed one block at a time (CPU per call).
  */
 import autocannon from 'autocannon';
 import { engagementDetail } from '../src/api/engagements';
+import { portfolioFacts, toRow } from '../src/api/portfolio';
+import { loadConfig } from '../src/config';
 import { issueApiKey } from '../src/auth/api-keys';
 import { createPrisma } from '../src/db';
 import { lifecycleWorkflowId } from '../src/domain/lifecycle';
+import { periodEndsAt } from '../src/domain/portfolio';
 import { renewalMilestones } from '../src/domain/renewal';
 import { loadDemoPortfolio } from '../src/seed/load';
 import { lifecycleStateQuery } from '../workflows/lifecycle.messages';
@@ -229,7 +232,17 @@ runBenchmark('bench:reads', async () => {
   }
   // What one GET /engagements/:id is made of, each building block called 300 times in a row from this process:
   // CPU of this process per call (client side: Prisma and pg, or the gRPC client); wall time per call.
+  const config = loadConfig({});
   const blocks = {
+    // What a GET /portfolio refresh does on the API's thread once a second: every engagement's facts, mapped to rows.
+    'portfolio snapshot, 1,000 engagements (portfolioFacts and toRow)': async () => {
+      const nowMs = Date.now();
+      const periodEnd = periodEndsAt(nowMs);
+      const now = new Date(nowMs);
+      const quarterStart = new Date(Date.UTC(now.getUTCFullYear(), Math.floor(now.getUTCMonth() / 3) * 3, 1));
+      const facts = await portfolioFacts(prisma, undefined, quarterStart);
+      return facts.map((f) => toRow(f, config, nowMs, periodEnd));
+    },
     'engagement with engagementDetail, the route’s query': (i: number) =>
       prisma.engagement.findFirst({ where: { id: withoutWorkflow[i % SAMPLE] }, include: engagementDetail }),
     'engagement row alone, for comparison': (i: number) =>
