@@ -1,4 +1,4 @@
-import { patched, proxyLocalActivities } from '@temporalio/workflow';
+import { isCancellation, patched, proxyLocalActivities } from '@temporalio/workflow';
 import type { createNotificationActivities } from '../activities/notifications';
 import type { Notice } from '../src/notify/notifier';
 
@@ -11,16 +11,27 @@ type NotificationActivities = ReturnType<typeof createNotificationActivities>;
 export const NOTIFY_AS_LOCAL_ACTIVITY_PATCH = 'notify-as-local-activity';
 
 // One lookup, the notifiers and one insert: run within the workflow task that asks for it, with no round trip of its
-// own through the server. The timeout leaves room for the webhook's own 10 s.
+// own through the server. The attempt timeout leaves room for the webhook's own 10 s. A local activity retrying holds
+// the workflow task open and adds heartbeat events to the history, so it gives up after a minute.
 const local = proxyLocalActivities<NotificationActivities>({
   startToCloseTimeout: '15 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  scheduleToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
 });
 
 /**
  * The workflow's `notify`: a local activity in runs that reach this code with the patch, `regular` (the workflow's
- * own `notify` activity) where a history recorded before the patch is replayed.
+ * own `notify` activity) where a history recorded before the patch is replayed, and also when the local activity
+ * gave up: a notifier down for longer is retried by the server, with no events added while it waits.
  */
 export function notifyLocally(regular: NotificationActivities['notify']): NotificationActivities['notify'] {
-  return (notice: Notice) => (patched(NOTIFY_AS_LOCAL_ACTIVITY_PATCH) ? local.notify(notice) : regular(notice));
+  return async (notice: Notice) => {
+    if (!patched(NOTIFY_AS_LOCAL_ACTIVITY_PATCH)) return regular(notice);
+    try {
+      return await local.notify(notice);
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      return regular(notice);
+    }
+  };
 }

@@ -1,5 +1,7 @@
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import { periodDates, type Period } from '../../src/domain/calendar';
@@ -25,6 +27,7 @@ describe('governance workflow (time-skipping)', () => {
     input: Omit<GovernanceInput, 'engagementId' | 'vendorId'>,
     until: string,
     inspect: (handle: WorkflowHandleWithFirstExecutionRunId, conducted: Conducted[]) => Promise<void>,
+    notify: Activities['notify'] = async () => ({ sent: true }),
   ) {
     const conducted: Conducted[] = [];
     const activities: Pick<Activities, 'conductReview' | 'raiseEscalation' | 'notify'> = {
@@ -42,7 +45,7 @@ describe('governance workflow (time-skipping)', () => {
         };
       },
       raiseEscalation: async () => ({ escalationId: 'none' }),
-      notify: async () => ({ sent: true }),
+      notify,
     };
     const worker = await Worker.create({
       connection: env.nativeConnection,
@@ -97,6 +100,27 @@ describe('governance workflow (time-skipping)', () => {
           ['QUARTERLY', '2029-12-31T23:00:00.000Z', '2030-04-03T22:00:00.000Z'],
         ]);
         await recordHistoryIfAsked(handle, 'governance-year-time-skipping-local-notify');
+      },
+    );
+  });
+
+  it('sends a notice by a regular activity, retried by the server, when the local activity gives up', async () => {
+    const attempts: Array<{ subject: string; local: boolean }> = [];
+    await runGovernance(
+      'governance-notifier-down',
+      { timeZone: 'UTC', cadences: ['MONTHLY'], graceSeconds: 86_400, startAt: '2029-01-01T00:00:00.000Z' },
+      '2029-03-03T00:00:00.000Z',
+      async (_handle, conducted) => {
+        expect(conducted).toHaveLength(2);
+        expect(attempts.map((a) => a.local)).toEqual([true, false, true, false]);
+        expect(attempts[0].subject).toBe(attempts[1].subject);
+      },
+      async (notice) => {
+        const local = Context.current().info.isLocal;
+        attempts.push({ subject: notice.subject, local });
+        // As a webhook that keeps refusing would, once the local activity's minute is over.
+        if (local) throw ApplicationFailure.nonRetryable('webhook refused the notice');
+        return { sent: true };
       },
     );
   });
