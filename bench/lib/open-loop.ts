@@ -42,20 +42,27 @@ export async function openLoop(opts: {
 
   const send = (path: string, dueAt: number) =>
     new Promise<void>((resolve) => {
+      let done = false;
+      const finish = (outcome: 'ok' | 'non2xx' | Error) => {
+        if (done) return;
+        done = true;
+        if (outcome instanceof Error) {
+          errors += 1;
+          if (errorMessages.length < 3) errorMessages.push(outcome.message);
+        } else {
+          if (outcome === 'ok') ok += 1;
+          else non2xx += 1;
+          latencies.push(performance.now() - dueAt);
+        }
+        resolve();
+      };
       const req = http.get({ host: url.hostname, port: url.port, path, headers: opts.headers, agent }, (res) => {
         res.resume();
-        res.on('end', () => {
-          latencies.push(performance.now() - dueAt);
-          if (res.statusCode! >= 200 && res.statusCode! < 300) ok += 1;
-          else non2xx += 1;
-          resolve();
-        });
+        res.on('end', () => finish(res.statusCode! >= 200 && res.statusCode! < 300 ? 'ok' : 'non2xx'));
+        // A response cut off mid-body ends neither with 'end' nor with an error on the request.
+        res.on('close', () => finish(new Error('response closed before its end')));
       });
-      req.on('error', (error) => {
-        errors += 1;
-        if (errorMessages.length < 3) errorMessages.push(error.message);
-        resolve();
-      });
+      req.on('error', (error) => finish(error));
     });
 
   const startedAt = performance.now();
@@ -74,6 +81,7 @@ export async function openLoop(opts: {
   const elapsedS = (performance.now() - startedAt) / 1000;
   agent.destroy();
 
+  if (latencies.length === 0) throw new Error(`no request of ${total} answered: ${errorMessages.join('; ')}`);
   latencies.sort((a, b) => a - b);
   const tenth = (ms: number) => Math.round(ms * 10) / 10;
   const at = (q: number) => tenth(latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]);
@@ -83,7 +91,7 @@ export async function openLoop(opts: {
     p90Ms: at(0.9),
     p99Ms: at(0.99),
     maxMs: tenth(latencies[latencies.length - 1]),
-    requests: latencies.length,
+    requests: latencies.length + errors,
     non2xx,
     errors,
     ...(errors && { errorMessages }),

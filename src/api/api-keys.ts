@@ -75,18 +75,23 @@ export function apiKeyRoutes(
     },
     async ({ params, principal }) => {
       const revoked = await prisma.$transaction(async (tx) => {
+        // Only the first of concurrent revocations changes the row and writes the audit entry.
+        const { count } = await tx.apiKey.updateMany({
+          where: { id: params.id, revokedAt: null },
+          data: { revokedAt: new Date() },
+        });
         const key = await tx.apiKey.findUnique({ where: { id: params.id } });
         if (!key) throw notFound(`API key ${params.id}`);
-        if (key.revokedAt) return key;
-        const updated = await tx.apiKey.update({ where: { id: key.id }, data: { revokedAt: new Date() } });
-        await audit(tx, {
-          actor: actorOf(principal),
-          action: 'api-key.revoke',
-          entityType: 'ApiKey',
-          entityId: key.id,
-          after: { revokedAt: updated.revokedAt },
-        });
-        return updated;
+        if (count === 1) {
+          await audit(tx, {
+            actor: actorOf(principal),
+            action: 'api-key.revoke',
+            entityType: 'ApiKey',
+            entityId: key.id,
+            after: { revokedAt: key.revokedAt },
+          });
+        }
+        return key;
       });
       holders.forget(revoked.keyHash);
       const { id, name, role, vendorId, createdAt, revokedAt } = revoked;

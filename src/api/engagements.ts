@@ -78,8 +78,12 @@ export function engagementRoutes(
       return { vendorId: engagement.vendorId, json: JSON.stringify(body) };
     },
   });
-  // Whatever a write under /engagements/:id changes, the next read of that engagement loads it afresh.
-  api.afterWrite((params) => typeof params.id === 'string' && details.forget(params.id));
+  // Whatever a write under /engagements/:id changes, the next read of that engagement loads it afresh; a vendor's
+  // name and delivery model are in every one of its engagements.
+  api.afterWrite(({ path, params }) => {
+    if (path.startsWith('/vendors/')) details.clear();
+    else if (path.startsWith('/engagements/') && typeof params.id === 'string') details.forget(params.id);
+  });
 
   api.route(
     {

@@ -238,30 +238,33 @@ function quarterStartUtc(nowMs: number): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), Math.floor(now.getUTCMonth() / 3) * 3, 1));
 }
 
-/**
- * One computed portfolio per scope serves further requests for the read cache's period: every open dashboard polls
- * it, so under load the rows are computed at most once per period and scope (concurrent requests share one
- * computation), and each page asked of those rows is computed once. A row is never more than that period behind
- * the database.
- */
 interface PortfolioSnapshot {
   rows: PortfolioRow[];
   /** Pages asked of these rows, by query, serialised once. */
   pages: Map<string, string>;
 }
-const PAGES_PER_SNAPSHOT = 100;
+const PAGES_PER_SNAPSHOT = 20;
 
+/**
+ * One computed portfolio per scope serves further requests through the read cache: every open dashboard polls it,
+ * so under load the rows are computed about once per period and scope (concurrent requests share one computation),
+ * and each page asked of those rows is computed once. Any write through this API computes it afresh; what workflows
+ * change shows within twice the period.
+ */
 export function portfolioRoutes(api: ApiRoutes, deps: { prisma: PrismaClient; config: Config }): void {
   const { prisma, config } = deps;
   const snapshots = readCache<PortfolioSnapshot>({
     freshMs: config.readCacheMs,
-    max: 1_000,
+    max: 200,
     load: async (scope) => {
       const nowMs = Date.now();
       const periodEnd = periodEndsAt(nowMs);
       const facts = await portfolioFacts(prisma, scope === '*' ? undefined : scope, quarterStartUtc(nowMs));
       return { rows: facts.map((f) => toRow(f, config, nowMs, periodEnd)), pages: new Map() };
     },
+  });
+  api.afterWrite(({ path }) => {
+    if (!path.startsWith('/api-keys')) snapshots.clear();
   });
   api.route(
     {

@@ -1,22 +1,24 @@
 import { LRUCache } from 'lru-cache';
 
 /**
- * A short-lived cache for reads every open dashboard repeats. A value is served as it is for up to `freshMs` after
- * its load began (between half and all of it, at random, so that keys loaded together are not all refreshed
- * together); until twice `freshMs` it is still served, while one load refreshes it in the background (a busy key's
- * reads never wait for a refresh, and it is loaded at most once per `freshMs`); after that it is gone and the next
- * read waits for a load. Concurrent loads of one key are one load; a failed load or one that found nothing
- * (`undefined`) is not kept. Writes through this process call `forget` for what they change, and the next read
- * waits for a load that began after the write; other processes' writes show within twice `freshMs`.
+ * A short-lived cache for reads every open dashboard repeats. A value is served as it is until a random 50–100 %
+ * of `freshMs` after its load began (so that keys loaded together are not all refreshed together); from then until
+ * twice `freshMs` it is still served, while one load refreshes it in the background (a busy key's reads never wait
+ * for a refresh); after that it is gone and the next read waits for a load. Concurrent loads of one key are one
+ * load; a failed load or one that found nothing (`undefined`) is not kept. Writes through this process call
+ * `forget` (or `clear`) for what they change: the next read waits for a load that begins after the write, and a
+ * load already running answers the reads that joined it (they overlap the write) but is not kept. Other processes'
+ * writes show within twice `freshMs`.
  */
 export interface ReadCache<V> {
   get(key: string): Promise<V | undefined>;
   forget(key: string): void;
+  clear(): void;
 }
 
 interface Load<V> {
   promise: Promise<V | undefined>;
-  /** Set by `forget`: the load may have read what the write changed, so nobody may use its result. */
+  /** Set by `forget`: the load may have read what the write changed, so it is not kept. */
   forgotten: boolean;
 }
 
@@ -26,12 +28,14 @@ export function readCache<V extends object>(opts: {
   load: (key: string) => Promise<V | undefined>;
   clock?: { now(): number };
 }): ReadCache<V> {
-  if (opts.freshMs === 0) return { get: opts.load, forget: () => undefined };
+  if (opts.freshMs === 0) return { get: opts.load, forget: () => undefined, clear: () => undefined };
   const clock = opts.clock ?? performance;
   const entries = new LRUCache<string, { value: V; refreshAt: number }>({
     max: opts.max,
     ttl: 2 * opts.freshMs,
     perf: clock,
+    // Entries leave at their age limit, read again or not: a quiet API holds nothing.
+    ttlAutopurge: true,
     // Read the clock on every check rather than reuse it for a millisecond: the age bound is exact.
     ttlResolution: 0,
   });
@@ -70,21 +74,18 @@ export function readCache<V extends object>(opts: {
         if (clock.now() >= entry.refreshAt) loadOnce(key).promise.catch(() => undefined);
         return entry.value;
       }
-      for (;;) {
-        const load = loadOnce(key);
-        try {
-          const value = await load.promise;
-          if (!load.forgotten) return value;
-        } catch (error) {
-          if (!load.forgotten) throw error;
-        }
-      }
+      return loadOnce(key).promise;
     },
     forget(key) {
       entries.delete(key);
       const load = loads.get(key);
       if (load) load.forgotten = true;
       loads.delete(key);
+    },
+    clear() {
+      entries.clear();
+      for (const load of loads.values()) load.forgotten = true;
+      loads.clear();
     },
   };
 }

@@ -27,6 +27,12 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   /** Handler's success status (first key of `responses` when omitted). */
 }
 
+/** A write route that ran: its declared path (e.g. /vendors/:id) and its parsed path parameters. */
+export interface Write {
+  path: string;
+  params: Record<string, unknown>;
+}
+
 /** A handler's answer: a body to serialise, or JSON already serialised (a cached read serves it as it is). */
 export type RouteResult = { status: number; body: unknown } | { status: number; json: string };
 
@@ -50,14 +56,14 @@ export const problemSchema = z.object({
 
 export class ApiRoutes {
   readonly registry = new OpenAPIRegistry();
-  private readonly writeListeners: Array<(params: Record<string, unknown>) => void> = [];
+  private readonly writeListeners: Array<(write: Write) => void> = [];
 
   constructor(readonly router: Router) {
     this.registry.registerComponent('securitySchemes', 'apiKey', { type: 'http', scheme: 'bearer' });
   }
 
-  /** Called with the path parameters after every write route's handler has run, before the response is sent. */
-  afterWrite(listener: (params: Record<string, unknown>) => void): void {
+  /** Called after every write route's handler has run (also when it failed), before the response is sent. */
+  afterWrite(listener: (write: Write) => void): void {
     this.writeListeners.push(listener);
   }
 
@@ -91,7 +97,8 @@ export class ApiRoutes {
       } finally {
         // Also after a failure: a write may have happened before it.
         if (spec.method !== 'get')
-          for (const listener of this.writeListeners) listener(params as Record<string, unknown>);
+          for (const listener of this.writeListeners)
+            listener({ path: spec.path, params: params as Record<string, unknown> });
       }
       if ('json' in result) res.status(result.status).type('application/json').send(result.json);
       else res.status(result.status).json(result.body);

@@ -152,7 +152,6 @@ function toPhasePlan(p: z.infer<typeof changePlanBody>['phases'][number]): Phase
   };
 }
 
-/** 409 unless the engagement can start its life: not exited, and with SLAs for its gates and reviews to judge. */
 /**
  * The engagement a start needs, in one query: visible to the principal, not exited, with SLAs for its gates to
  * judge, and with its stored transition plan if it has one.

@@ -28,22 +28,33 @@ describe('read cache', () => {
     expect(l.calls()).toBe(1);
   });
 
-  it('loads again after forget, and a load overlapping a forget is answered by a fresh load', async () => {
+  it('answers the reads that joined a load a forget overtook, but keeps it not: the next read loads again', async () => {
     const l = controlledLoad();
     const cache = readCache({ freshMs: 60_000, max: 10, load: l.load });
-    const read = cache.get('a');
+    const overlapping = cache.get('a');
     await settle();
     cache.forget('a');
     l.pending[0].finish({ n: 1 });
+    expect(await overlapping).toEqual({ n: 1 });
+    const next = cache.get('a');
     await settle();
     expect(l.calls()).toBe(2);
     l.pending[1].finish({ n: 2 });
-    expect(await read).toEqual({ n: 2 });
-    cache.forget('a');
-    const next = cache.get('a');
-    await settle();
-    l.pending[2].finish({ n: 3 });
-    expect(await next).toEqual({ n: 3 });
+    expect(await next).toEqual({ n: 2 });
+    expect(await cache.get('a')).toEqual({ n: 2 });
+    expect(l.calls()).toBe(2);
+  });
+
+  it('loads every key again after clear', async () => {
+    let calls = 0;
+    const cache = readCache({ freshMs: 60_000, max: 10, load: async (key) => ({ key, n: ++calls }) });
+    await cache.get('a');
+    await cache.get('b');
+    cache.clear();
+    expect([await cache.get('a'), await cache.get('b')]).toEqual([
+      { key: 'a', n: 3 },
+      { key: 'b', n: 4 },
+    ]);
   });
 
   it('keeps neither a failed load nor one that found nothing', async () => {
@@ -72,25 +83,26 @@ describe('read cache', () => {
 
   it('serves a value past its fresh period while one load refreshes it, and never after twice that', async () => {
     const l = controlledLoad();
-    const clock = { t: 0, now: () => clock.t };
+    // lru-cache takes a start time of 0 for "no start": the clock starts later.
+    const clock = { t: 1000, now: () => clock.t };
     const cache = readCache({ freshMs: 500, max: 10, load: l.load, clock });
     const first = cache.get('a');
     await settle();
     l.pending[0].finish({ n: 1 });
     expect(await first).toEqual({ n: 1 });
 
-    clock.t = 249;
+    clock.t = 1249;
     expect(await cache.get('a')).toEqual({ n: 1 });
     expect(l.calls()).toBe(1);
 
-    clock.t = 600;
+    clock.t = 1600;
     expect(await Promise.all([cache.get('a'), cache.get('a')])).toEqual([{ n: 1 }, { n: 1 }]);
     expect(l.calls()).toBe(2);
     l.pending[1].finish({ n: 2 });
     await settle();
     expect(await cache.get('a')).toEqual({ n: 2 });
 
-    clock.t = 600 + 1001;
+    clock.t = 1600 + 1001;
     const late = cache.get('a');
     await settle();
     expect(l.calls()).toBe(3);
