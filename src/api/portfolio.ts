@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import { z } from 'zod';
 import { Prisma } from '../generated/prisma/client';
 import type { Config } from '../config';
@@ -244,6 +245,7 @@ interface PortfolioSnapshot {
   pages: Map<string, string>;
 }
 const PAGES_PER_SNAPSHOT = 20;
+const ROWS_PER_SLICE = 100;
 
 /**
  * One computed portfolio per scope serves further requests through the read cache: every open dashboard polls it,
@@ -260,7 +262,14 @@ export function portfolioRoutes(api: ApiRoutes, deps: { prisma: PrismaClient; co
       const nowMs = Date.now();
       const periodEnd = periodEndsAt(nowMs);
       const facts = await portfolioFacts(prisma, scope === '*' ? undefined : scope, quarterStartUtc(nowMs));
-      return { rows: facts.map((f) => toRow(f, config, nowMs, periodEnd)), pages: new Map() };
+      // Mapping a thousand rows takes about 10 ms of the API's only thread: it yields every hundred rows, so the
+      // requests that arrive meanwhile (cached pages, a fraction of a millisecond each) are not kept waiting.
+      const rows: PortfolioRow[] = [];
+      for (const [i, f] of facts.entries()) {
+        if (i > 0 && i % ROWS_PER_SLICE === 0) await setImmediate();
+        rows.push(toRow(f, config, nowMs, periodEnd));
+      }
+      return { rows, pages: new Map() };
     },
   });
   api.afterWrite(({ path }) => {
