@@ -7,6 +7,7 @@
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import express from 'express';
+import { loadConfig } from '../src/config';
 import { startTestApi } from '../test/helpers/app';
 import type { FromApi, ToApi } from './lib/api-process';
 import { countedPrisma } from './lib/counted-prisma';
@@ -14,7 +15,12 @@ import { countedPrisma } from './lib/counted-prisma';
 async function main(): Promise<void> {
   const { prisma, sql } = countedPrisma(process.env.BENCH_DATABASE_URL!);
   const client = new Client({ connection: await Connection.connect({ address: process.env.BENCH_TEMPORAL_ADDRESS! }) });
-  const api = await startTestApi({ prisma, temporal: client, taskQueue: process.env.BENCH_TASK_QUEUE! });
+  const api = await startTestApi({
+    prisma,
+    temporal: client,
+    taskQueue: process.env.BENCH_TASK_QUEUE!,
+    readCacheMs: loadConfig({ API_READ_CACHE_MS: process.env.API_READ_CACHE_MS }).readCacheMs,
+  });
 
   const bare = express();
   bare.disable('x-powered-by');
