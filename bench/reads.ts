@@ -292,7 +292,9 @@ runBenchmark('bench:reads', async () => {
     `Read latency: ${ENGAGEMENTS} seeded engagements, ${CONNECTIONS} connections, ${FIXED_SECONDS} s at ${RATE} req/s and ${MAX_SECONDS} s flat out per target, API_READ_CACHE_MS=${READ_CACHE_MS}`,
     rows,
   );
-  const file = await writeResults('reads', {
+  // A run with another cache period than the product's default keeps its results beside the default's.
+  const resultsName = READ_CACHE_MS === loadConfig({}).readCacheMs ? 'reads' : `reads-cache-${READ_CACHE_MS}ms`;
+  const file = await writeResults(resultsName, {
     benchmark: 'reads',
     description: `GET /engagements/:id and GET /portfolio with ${ENGAGEMENTS} seeded engagements against a bare Express JSON route in the same process`,
     ranAt: new Date().toISOString(),
