@@ -30,7 +30,7 @@ import { startApiProcess } from './lib/api-process';
 import { onCleanup, runBenchmark } from './lib/cleanup';
 import { cpuBetween, cpuSnapshot } from './lib/cpu';
 import { closedLoop } from './lib/load';
-import { openLoop } from './lib/open-loop';
+import { openLoop, type OpenLoopResult } from './lib/open-loop';
 import { machine, printTable, round, writeResults, type Row } from './lib/report';
 import { connectClient, startDevServer, startPostgres } from './lib/servers';
 import { startWorkerProcess } from './lib/worker-process';
@@ -56,17 +56,8 @@ interface Target {
   url: string;
   paths?: string[];
 }
-interface Pass {
-  requestsPerSecond: number;
-  p50Ms: number;
-  p90Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  requests: number;
-  non2xx: number;
-  errors: number;
-  errorMessages?: string[];
-}
+/** A pass of either generator, in the open-loop generator's terms. */
+type Pass = OpenLoopResult;
 
 runBenchmark('bench:reads', async () => {
   const setupStarted = Date.now();
