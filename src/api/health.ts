@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import type { PrismaClient } from '../db';
+import { sendProblem, unavailable } from './problem';
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -23,17 +24,7 @@ export function healthRouter(deps: { prisma: PrismaClient; temporal: Client }): 
       return;
     }
     // A problem like every other refusal, so a load balancer or a client reads the reason the same way.
-    res
-      .status(503)
-      .type('application/problem+json')
-      .json({
-        type: 'about:blank',
-        title: 'Service Unavailable',
-        status: 503,
-        detail: `${down.join(' and ')} unreachable`,
-        instance: req.originalUrl,
-        dependencies,
-      });
+    sendProblem(req, res, unavailable(`${down.join(' and ')} unreachable`), { dependencies });
   });
   return router;
 }

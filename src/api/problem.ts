@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
 import { isDatabaseUnreachable } from '../db';
 
@@ -43,6 +43,7 @@ export const notFoundRoute: RequestHandler = (req) => {
 export function problemHandler(onUnexpected: (error: unknown) => void): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     let problem: ProblemError;
+    const clientStatus = clientErrorStatus(error);
     if (error instanceof ProblemError) {
       problem = error;
     } else if (isBodyParserError(error)) {
@@ -54,12 +55,12 @@ export function problemHandler(onUnexpected: (error: unknown) => void): ErrorReq
               'Invalid request',
               `body: ${error.type === 'entity.parse.failed' ? 'malformed JSON' : error.message}`,
             );
-    } else if (clientErrorStatus(error)) {
+    } else if (clientStatus) {
       // Express and its parsers raise 4xx errors of their own (a malformed %-escape in the path, a body whose
       // Content-Encoding lies): the client's mistake, said as such.
       const message = (error as Error).message;
       problem = new ProblemError(
-        clientErrorStatus(error)!,
+        clientStatus,
         'Invalid request',
         /decode param/i.test(message)
           ? `path: ${message}`
@@ -71,18 +72,24 @@ export function problemHandler(onUnexpected: (error: unknown) => void): ErrorReq
       onUnexpected(error);
       problem = new ProblemError(500, 'Internal Server Error', 'unexpected error; see the server log');
     }
-    res
-      .status(problem.status)
-      .type('application/problem+json')
-      .json({
-        type: 'about:blank',
-        title: problem.title,
-        status: problem.status,
-        detail: problem.detail,
-        instance: req.originalUrl,
-        ...(problem.invalidFields ? { invalidFields: problem.invalidFields } : {}),
-      });
+    sendProblem(req, res, problem);
   };
+}
+
+/** Writes a problem as application/problem+json; `extra` members (RFC 9457 extensions) go beside the standard ones. */
+export function sendProblem(req: Request, res: Response, problem: ProblemError, extra: Record<string, unknown> = {}) {
+  res
+    .status(problem.status)
+    .type('application/problem+json')
+    .json({
+      type: 'about:blank',
+      title: problem.title,
+      status: problem.status,
+      detail: problem.detail,
+      instance: req.originalUrl,
+      ...(problem.invalidFields ? { invalidFields: problem.invalidFields } : {}),
+      ...extra,
+    });
 }
 
 function clientErrorStatus(error: unknown): number | undefined {
