@@ -152,6 +152,10 @@ function toPhasePlan(p: z.infer<typeof changePlanBody>['phases'][number]): Phase
   };
 }
 
+/** A stored plan with its phases in order, as every start reads it. */
+const planWithPhases = { phases: { orderBy: { sequence: 'asc' } } } as const;
+type StoredPlan = Prisma.TransitionPlanGetPayload<{ include: typeof planWithPhases }>;
+
 /**
  * The engagement a start needs, in one query: visible to the principal, not exited, with SLAs for its gates to
  * judge, and with its stored transition plan if it has one.
@@ -161,7 +165,7 @@ export async function findStartableEngagement(prisma: PrismaClient, principal: P
     where: { id, ...engagementScope(principal) },
     include: {
       _count: { select: { slas: true } },
-      transitionPlan: { include: { phases: { orderBy: { sequence: 'asc' } } } },
+      transitionPlan: { include: planWithPhases },
     },
   });
   if (!engagement) throw notFound(`engagement ${id}`);
@@ -193,8 +197,6 @@ export function planFromBody(body: z.infer<typeof startTransitionBody>): Transit
   }
   return plan;
 }
-
-type StoredPlan = Prisma.TransitionPlanGetPayload<{ include: { phases: true } }>;
 
 function planData(row: StoredPlan): TransitionPlanData {
   return {
@@ -234,7 +236,7 @@ export async function findOrCreatePlan(
           ...rules,
           phases: { create: phases.map((p, i) => ({ ...p, sequence: i + 1 })) },
         },
-        include: { phases: { orderBy: { sequence: 'asc' } } },
+        include: planWithPhases,
       }),
       auditRow(prisma, { actor, action: 'transition.plan', entityType: 'TransitionPlan', entityId: id, after: plan }),
     ]);
@@ -243,7 +245,7 @@ export async function findOrCreatePlan(
     if (!(error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')) throw error;
     const stored = await prisma.transitionPlan.findUniqueOrThrow({
       where: { engagementId: engagement.id },
-      include: { phases: { orderBy: { sequence: 'asc' } } },
+      include: planWithPhases,
     });
     return planData(stored);
   }
