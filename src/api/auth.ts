@@ -69,3 +69,8 @@ export function actorOf(principal: Principal): string {
 export function engagementScope(principal: Principal): { vendorId?: string } {
   return principal.role === 'VENDOR' ? { vendorId: principal.vendorId ?? '00000000-0000-0000-0000-000000000000' } : {};
 }
+
+/** Whether the principal may see what belongs to this vendor: a vendor key only its own, every other key all. */
+export function seesVendor(principal: Principal, vendorId: string): boolean {
+  return principal.role !== 'VENDOR' || principal.vendorId === vendorId;
+}

@@ -16,7 +16,7 @@ import type { PrismaClient } from '../db';
 import { DEFAULT_ESCALATION_POLICIES } from '../domain/defaults';
 import { parseDuration } from '../domain/duration';
 import { lifecycleWorkflowId } from '../domain/lifecycle';
-import { actorOf, engagementScope, type Principal } from './auth';
+import { actorOf, engagementScope, seesVendor, type Principal } from './auth';
 import { notFound, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
 import {
@@ -174,8 +174,7 @@ export function engagementRoutes(
     async ({ params, principal }) => {
       const detail = await details.get(params.id);
       // A vendor key never learns that another vendor's engagement exists.
-      if (!detail || (principal.role === 'VENDOR' && detail.vendorId !== principal.vendorId))
-        throw notFound(`engagement ${params.id}`);
+      if (!detail || !seesVendor(principal, detail.vendorId)) throw notFound(`engagement ${params.id}`);
       return { status: 200, json: detail.json };
     },
   );

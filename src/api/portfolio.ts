@@ -17,7 +17,7 @@ import {
 } from '../domain/portfolio';
 import { LIFECYCLE_STAGES, type LifecycleStage } from '../domain/lifecycle';
 import type { ReviewCadence, Severity } from '../domain/types';
-import { engagementScope } from './auth';
+import { engagementScope, seesVendor } from './auth';
 import { workflowUrl } from './engagements';
 import { readCache } from './read-cache';
 import type { ApiRoutes } from './route';
@@ -288,7 +288,7 @@ export function portfolioRoutes(api: ApiRoutes, deps: { prisma: PrismaClient; co
     },
     async ({ query, principal }) => {
       const scopedVendor = engagementScope(principal).vendorId ?? query.vendorId;
-      if (principal.role === 'VENDOR' && query.vendorId && query.vendorId !== scopedVendor)
+      if (query.vendorId && !seesVendor(principal, query.vendorId))
         return { status: 200, body: { items: [], total: 0, limit: query.limit, offset: query.offset, counts: {} } };
       const snapshot = (await snapshots.get(scopedVendor ?? '*'))!;
       const pageKey = JSON.stringify(query);
