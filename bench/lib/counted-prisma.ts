@@ -4,11 +4,11 @@ import { PrismaClient } from '../../src/generated/prisma/client';
 
 /**
  * The product's Prisma client (as src/db.ts makes it) that also counts the SQL statements it sends and their
- * database time, so a benchmark can say how many statements one request costs. `poolMax` is for experiments only.
+ * database time, so a benchmark can say how many statements one request costs.
  */
-export function countedPrisma(databaseUrl: string, poolMax?: number) {
+export function countedPrisma(databaseUrl: string) {
   const prisma = new PrismaClient({
-    adapter: new PrismaPg({ ...pgPoolConfig(databaseUrl), ...(poolMax && { max: poolMax }) }),
+    adapter: new PrismaPg(pgPoolConfig(databaseUrl)),
     log: [{ level: 'query', emit: 'event' }],
   });
   const sql = { statements: 0, ms: 0 };

@@ -47,10 +47,6 @@ const revisionAtStart = {
     .map((line) => line.slice(3)),
 };
 
-export function revision() {
-  return revisionAtStart;
-}
-
 export function printTable(title: string, rows: Row[]): void {
   const cells = rows.map((r) => [
     r.metric,

@@ -239,6 +239,25 @@ function quarterStartUtc(nowMs: number): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), Math.floor(now.getUTCMonth() / 3) * 3, 1));
 }
 
+/** Every visible engagement's portfolio row at `nowMs`: what one snapshot of the route computes. */
+export async function portfolioRows(
+  prisma: PrismaClient,
+  config: Config,
+  vendorId: string | undefined,
+  nowMs: number,
+): Promise<PortfolioRow[]> {
+  const periodEnd = periodEndsAt(nowMs);
+  const facts = await portfolioFacts(prisma, vendorId, quarterStartUtc(nowMs));
+  // Mapping a thousand rows takes about 10 ms of the API's only thread: it yields every hundred rows, so the
+  // requests that arrive meanwhile (cached pages, a fraction of a millisecond each) are not kept waiting.
+  const rows: PortfolioRow[] = [];
+  for (const [i, f] of facts.entries()) {
+    if (i > 0 && i % ROWS_PER_SLICE === 0) await setImmediate();
+    rows.push(toRow(f, config, nowMs, periodEnd));
+  }
+  return rows;
+}
+
 interface PortfolioSnapshot {
   rows: PortfolioRow[];
   /** Pages asked of these rows, by query, serialised once. */
@@ -258,19 +277,10 @@ export function portfolioRoutes(api: ApiRoutes, deps: { prisma: PrismaClient; co
   const snapshots = readCache<PortfolioSnapshot>({
     freshMs: config.readCacheMs,
     max: 200,
-    load: async (scope) => {
-      const nowMs = Date.now();
-      const periodEnd = periodEndsAt(nowMs);
-      const facts = await portfolioFacts(prisma, scope === '*' ? undefined : scope, quarterStartUtc(nowMs));
-      // Mapping a thousand rows takes about 10 ms of the API's only thread: it yields every hundred rows, so the
-      // requests that arrive meanwhile (cached pages, a fraction of a millisecond each) are not kept waiting.
-      const rows: PortfolioRow[] = [];
-      for (const [i, f] of facts.entries()) {
-        if (i > 0 && i % ROWS_PER_SLICE === 0) await setImmediate();
-        rows.push(toRow(f, config, nowMs, periodEnd));
-      }
-      return { rows, pages: new Map() };
-    },
+    load: async (scope) => ({
+      rows: await portfolioRows(prisma, config, scope === '*' ? undefined : scope, Date.now()),
+      pages: new Map(),
+    }),
   });
   api.afterWrite(({ path }) => {
     if (!path.startsWith('/api-keys')) snapshots.clear();
