@@ -184,6 +184,7 @@ describe('security matrix', () => {
           urls.push(`${urlFor(op, f.a)}?vendorId=${f.b.vendorId}`);
         for (const url of urls) {
           const res = await call(op, url, auth);
+          if (res.status !== 200) failures.push(`GET ${url}: answered ${res.status}, not a list`);
           const text = JSON.stringify(res.body);
           const leaked = Object.values(f.b).filter((id) => text.includes(id));
           if (leaked.length) failures.push(`GET ${url}: shows vendor B's ${leaked.join(', ')}`);
