@@ -10,7 +10,7 @@ import { createLogger } from '../../src/logger';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
 import { applyMigrations } from '../../test/helpers/database';
 import { freePort } from '../../test/helpers/global-setup';
-import { cacheDir, testServerPath } from '../../test/helpers/paths';
+import { cacheDir, makeTmpDir, testServerPath } from '../../test/helpers/paths';
 import { keepSignalsToOurselves, onCleanup } from './cleanup';
 
 /**
@@ -19,18 +19,9 @@ import { keepSignalsToOurselves, onCleanup } from './cleanup';
  */
 const log = createLogger('bench', 'error');
 
-function benchDir(prefix: string): string {
-  const root = path.join(os.tmpdir(), 'bpo-bench');
-  fs.mkdirSync(root, { recursive: true });
-  const dir = fs.mkdtempSync(path.join(root, prefix));
-  // PostgreSQL runs as its own system user when we are root: it must be able to reach its data dir.
-  fs.chmodSync(dir, 0o755);
-  return dir;
-}
-
 /** Embedded PostgreSQL with a migrated database `bench`; returns its URL. */
 export async function startPostgres(): Promise<string> {
-  const dir = benchDir('postgres-');
+  const dir = makeTmpDir('postgres-', path.join(os.tmpdir(), 'bpo-bench'));
   onCleanup('remove the PostgreSQL data dir', async () => fs.rmSync(dir, { recursive: true, force: true }));
   const server = await startEmbeddedPostgres({
     dataDir: path.join(dir, 'data'),

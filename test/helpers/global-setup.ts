@@ -1,21 +1,17 @@
-import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { startEmbeddedPostgres } from '../../src/infra/embedded-postgres';
 import { startTemporalDevServer } from '../../src/infra/temporal-dev-server';
 import { createLogger } from '../../src/logger';
 import { findOrInstallTemporalCli } from '../../src/infra/temporal-cli';
-import { cacheDir, tmpRoot } from './paths';
+import { cacheDir, makeTmpDir } from './paths';
 
 /**
  * One real PostgreSQL and one real Temporal dev server for the whole run, on free loopback ports, thrown away at
  * the end. Each test file makes its own database on this server (test/helpers/database.ts).
  */
 export default async function globalSetup(): Promise<void> {
-  fs.mkdirSync(tmpRoot, { recursive: true });
-  const runDir = fs.mkdtempSync(path.join(tmpRoot, 'run-'));
-  // PostgreSQL runs as its own system user when we are root: it must be able to reach its data dir.
-  fs.chmodSync(runDir, 0o755);
+  const runDir = makeTmpDir('run-');
   const log = createLogger('test-setup', 'error');
 
   const postgres = await startEmbeddedPostgres({

@@ -6,7 +6,7 @@ import { startTemporalDevServer, type DevServerHandle } from '../../src/infra/te
 import { createLogger } from '../../src/logger';
 import { applyMigrations } from './database';
 import { freePort } from './global-setup';
-import { cacheDir, tmpRoot } from './paths';
+import { cacheDir, makeTmpDir } from './paths';
 
 /**
  * Servers a fault test owns, unlike the run's shared ones: it may kill or stop them and start them again on the same
@@ -33,16 +33,8 @@ export interface OwnPostgres {
 
 const log = createLogger('fault-servers', 'error');
 
-function ownDir(prefix: string): string {
-  fs.mkdirSync(tmpRoot, { recursive: true });
-  const dir = fs.mkdtempSync(path.join(tmpRoot, prefix));
-  // PostgreSQL runs as its own system user when we are root: it must be able to reach its data dir.
-  fs.chmodSync(dir, 0o755);
-  return dir;
-}
-
 export async function startOwnTemporal(): Promise<OwnTemporal> {
-  const dir = ownDir('temporal-');
+  const dir = makeTmpDir('temporal-');
   const cliPath = await findOrInstallTemporalCli({ explicitPath: process.env.TEMPORAL_CLI_PATH, cacheDir, log });
   const options = { cliPath, port: await freePort(), namespace: 'default', dbFile: path.join(dir, 'temporal.db'), log };
   let server: DevServerHandle | undefined = await startTemporalDevServer(options);
@@ -63,7 +55,7 @@ export async function startOwnTemporal(): Promise<OwnTemporal> {
 }
 
 export async function startOwnPostgres(): Promise<OwnPostgres> {
-  const dir = ownDir('postgres-');
+  const dir = makeTmpDir('postgres-');
   const options = { dataDir: path.join(dir, 'data'), port: await freePort(), database: 'bpo', persistent: true };
   let server: EmbeddedPostgresHandle | undefined = await startEmbeddedPostgres(options);
   await applyMigrations(server.databaseUrl);
