@@ -86,19 +86,9 @@ runBenchmark('bench:lifecycle', async () => {
       renewalNoticeDays: 90,
       autoRenew: false,
       defaultRenewalDecision: 'EXIT',
+      // The builder's first call resolution and handle time, plus the two KPIs this run needs.
       slas: [
-        aSla(),
-        aSla({
-          key: 'aht',
-          name: 'Average handle time',
-          unit: 's',
-          direction: 'LOWER_IS_BETTER',
-          target: 360,
-          minimum: 420,
-          weight: 1,
-          mandatoryForGates: false,
-          creditTiers: [],
-        }),
+        ...anEngagement(vendor.body.id).slas,
         aSla({
           key: 'csat',
           name: 'Customer satisfaction',
