@@ -17,6 +17,8 @@ async function main(): Promise<void> {
   const client = new Client({ connection: await Connection.connect({ address: process.env.BENCH_TEMPORAL_ADDRESS! }) });
   const api = await startTestApi({
     prisma,
+    // As the API process does: cached engagements are dropped when PostgreSQL announces a change to them.
+    databaseUrl: process.env.BENCH_DATABASE_URL!,
     temporal: client,
     taskQueue: process.env.BENCH_TASK_QUEUE!,
     readCacheMs: loadConfig({ API_READ_CACHE_MS: process.env.API_READ_CACHE_MS }).readCacheMs,

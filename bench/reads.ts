@@ -13,7 +13,8 @@
  * default read cache (API_READ_CACHE_MS, 1 s; `API_READ_CACHE_MS=5000 npm run bench:reads` measures another
  * period), and each engagement target cycles through 100 engagements, so every engagement is read twice a second at
  * 200 req/s. Last, what the routes' cache refreshes are made of (the portfolio snapshot, the engagement query, the
- * Temporal query) is timed one block at a time (CPU per call).
+ * Temporal query, and the describe that stands in for it while a workflow has not moved) is timed one block at a
+ * time (CPU per call).
  */
 import autocannon from 'autocannon';
 import { engagementDetail } from '../src/api/engagements';
@@ -231,6 +232,11 @@ runBenchmark('bench:reads', async () => {
   }
   // What one GET /engagements/:id is made of, each building block called 300 times in a row from this process:
   // CPU of this process per call (client side: Prisma and pg, or the gRPC client); wall time per call.
+  const describe = (workflowId: string) =>
+    client.workflowService.describeWorkflowExecution({
+      namespace: client.options.namespace,
+      execution: { workflowId },
+    });
   const blocks = {
     // What a GET /portfolio refresh does on the API's thread once a second: every engagement's facts, mapped to rows.
     'portfolio snapshot, 1,000 engagements (portfolioFacts and toRow)': () =>
@@ -246,6 +252,10 @@ runBenchmark('bench:reads', async () => {
         .catch(() => null),
     'Temporal query, running lifecycle': (i: number) =>
       client.workflow.getHandle(lifecycleWorkflowId(live[i % SAMPLE])).query(lifecycleStateQuery),
+    // What a refresh of an unchanged engagement asks instead of the query (liveStateSince).
+    'Temporal describe, no workflow (not found)': (i: number) =>
+      describe(lifecycleWorkflowId(withoutWorkflow[i % SAMPLE])).catch(() => null),
+    'Temporal describe, running lifecycle': (i: number) => describe(lifecycleWorkflowId(live[i % SAMPLE])),
   };
   const buildingBlocks: Record<string, { cpuMs: number; wallMs: number }> = {};
   for (const [name, call] of Object.entries(blocks)) {

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { createApp } from './api/app';
+import { EngagementChanges } from './api/engagement-changes';
 import { assertDatabaseReachable, createPrisma } from './db';
 import { runMain } from './main';
 import { connectTemporal } from './temporal/connection';
@@ -10,7 +11,9 @@ runMain('api', async ({ config, log, onShutdown }) => {
   await assertDatabaseReachable(prisma, config.databaseUrl);
   // Lazy: the API comes up (and /health says why) even while Temporal is still starting or down.
   const temporal = await connectTemporal(config.temporal, { lazy: true });
-  const app = createApp({ prisma, temporal, config, log });
+  const changes = new EngagementChanges(config.databaseUrl, log);
+  await changes.open();
+  const app = createApp({ prisma, temporal, config, log, changes });
 
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(config.apiPort, () => resolve(s));
@@ -19,6 +22,7 @@ runMain('api', async ({ config, log, onShutdown }) => {
   await new Promise<void>((resolve) => {
     onShutdown(async () => {
       await new Promise((done) => server.close(done));
+      await changes.close();
       await prisma.$disconnect();
       await temporal.connection.close();
       resolve();

@@ -8,6 +8,7 @@ import type { Logger } from '../logger';
 import { dashboardRouter } from '../dashboard/routes';
 import { apiKeyRoutes } from './api-keys';
 import { authenticate, keyHolders } from './auth';
+import type { EngagementChanges } from './engagement-changes';
 import { engagementRoutes } from './engagements';
 import { healthRouter } from './health';
 import { kpiRoutes } from './kpis';
@@ -22,7 +23,14 @@ import { vendorRoutes } from './vendors';
 export const BODY_LIMIT = '256kb';
 
 /** The Express app, with no listening socket: the server process and the tests both mount it. */
-export function createApp(deps: { prisma: PrismaClient; temporal: Client; config: Config; log: Logger }) {
+export function createApp(deps: {
+  prisma: PrismaClient;
+  temporal: Client;
+  config: Config;
+  log: Logger;
+  /** Changes heard from PostgreSQL: without them cached engagement details expire by age alone. */
+  changes?: EngagementChanges;
+}) {
   const api = new ApiRoutes(Router());
   const holders = keyHolders(deps.prisma, deps.config.readCacheMs);
   apiKeyRoutes(api, { ...deps, holders });

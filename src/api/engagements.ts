@@ -6,6 +6,7 @@ import {
   lifecycleStateQuery,
   terminateForCauseUpdate,
   type LifecycleInput,
+  type LifecycleState,
 } from '../../workflows/lifecycle.messages';
 import type { Role } from '../generated/prisma/enums';
 import { updateRoute } from './workflow-updates';
@@ -30,7 +31,8 @@ import {
   terminateBody,
 } from './schemas';
 import { readCache } from './read-cache';
-import { queryLive, startOnce } from './temporal-calls';
+import { liveStateSince, startOnce, type LiveState } from './temporal-calls';
+import type { EngagementChanges } from './engagement-changes';
 
 export const engagementDetail = {
   vendor: { select: { id: true, legalName: true, deliveryModel: true } },
@@ -43,6 +45,26 @@ export const engagementDetail = {
   councilMembers: true,
 } as const;
 
+/**
+ * How long an engagement's facts are served without asking PostgreSQL again, while every change to them is heard
+ * (`EngagementChanges`): a change drops them at once, so this only bounds what an unheard change could cost.
+ */
+const FACTS_KEPT_MS = 60_000;
+
+type EngagementWithDetail = NonNullable<Awaited<ReturnType<typeof loadEngagementDetail>>>;
+
+function loadEngagementDetail(prisma: PrismaClient, id: string) {
+  return prisma.engagement.findUnique({ where: { id }, include: engagementDetail });
+}
+
+interface CachedDetail {
+  engagement: EngagementWithDetail;
+  /** Until when (performance.now()) the facts may be served without a read; 0: read them on every refresh. */
+  factsUntil: number;
+  lifecycle: LiveState<LifecycleState>;
+  json: string;
+}
+
 /** Loads an engagement the principal may see, or 404: a vendor key never learns that another vendor's id exists. */
 export async function findVisibleEngagement(prisma: PrismaClient, principal: Principal, id: string) {
   const engagement = await prisma.engagement.findFirst({ where: { id, ...engagementScope(principal) } });
@@ -52,38 +74,45 @@ export async function findVisibleEngagement(prisma: PrismaClient, principal: Pri
 
 export function engagementRoutes(
   api: ApiRoutes,
-  deps: { prisma: PrismaClient; temporal: Client; config: Config },
+  deps: { prisma: PrismaClient; temporal: Client; config: Config; changes?: EngagementChanges },
 ): void {
-  const { prisma, temporal, config } = deps;
-  const details = readCache({
+  const { prisma, temporal, config, changes } = deps;
+  const details = readCache<CachedDetail>({
     freshMs: config.readCacheMs,
     max: 10_000,
-    load: async (id) => {
-      const engagement = await prisma.engagement.findUnique({ where: { id }, include: engagementDetail });
+    load: async (id, replacing) => {
+      const now = performance.now();
+      // Read before the facts: a change committed after this reaches `forget`, which keeps this load from being kept.
+      const heard = changes?.listening ?? false;
+      const keepFacts = replacing !== undefined && now < replacing.factsUntil;
+      const engagement = keepFacts ? replacing.engagement : await loadEngagementDetail(prisma, id);
       if (!engagement) return undefined;
       const workflowId = lifecycleWorkflowId(id);
       // Facts come from PostgreSQL; live state from the workflow, when Temporal answers.
-      const { live: lifecycle, liveUnavailable: lifecycleUnavailable } = await queryLive(
-        temporal,
-        workflowId,
-        lifecycleStateQuery,
-      );
+      const lifecycle = await liveStateSince(temporal, workflowId, lifecycleStateQuery, replacing?.lifecycle);
+      if (keepFacts && lifecycle === replacing.lifecycle) return replacing;
       const body = {
         ...engagement,
-        lifecycle,
-        ...(lifecycleUnavailable && { lifecycleUnavailable }),
+        lifecycle: lifecycle.live,
+        ...(lifecycle.liveUnavailable && { lifecycleUnavailable: lifecycle.liveUnavailable }),
         workflowUrl: workflowUrl(config, workflowId),
       };
-      // Serialised once per load: every read it serves sends the same bytes.
-      return { vendorId: engagement.vendorId, json: JSON.stringify(body) };
+      return {
+        engagement,
+        factsUntil: keepFacts ? replacing.factsUntil : heard ? now + FACTS_KEPT_MS : 0,
+        lifecycle,
+        // Serialised once per load: every read it serves sends the same bytes.
+        json: JSON.stringify(body),
+      };
     },
   });
   // Whatever a write under /engagements/:id changes, the next read of that engagement loads it afresh; a vendor's
-  // name and delivery model are in every one of its engagements.
+  // name and delivery model are in every one of its engagements. Changes made elsewhere arrive through `changes`.
   api.afterWrite(({ path, params }) => {
     if (path.startsWith('/vendors/')) details.clear();
     else if (path.startsWith('/engagements/') && typeof params.id === 'string') details.forget(params.id);
   });
+  changes?.subscribe({ change: (id) => details.forget(id), gap: () => details.clear() });
 
   api.route(
     {
@@ -174,7 +203,7 @@ export function engagementRoutes(
     async ({ params, principal }) => {
       const detail = await details.get(params.id);
       // A vendor key never learns that another vendor's engagement exists.
-      if (!detail || !seesVendor(principal, detail.vendorId)) throw notFound(`engagement ${params.id}`);
+      if (!detail || !seesVendor(principal, detail.engagement.vendorId)) throw notFound(`engagement ${params.id}`);
       return { status: 200, json: detail.json };
     },
   );

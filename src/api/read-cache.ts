@@ -5,7 +5,8 @@ import { LRUCache } from 'lru-cache';
  * of `freshMs` after its load began (so that keys loaded together are not all refreshed together); from then until
  * twice `freshMs` it is still served, while one load refreshes it in the background (a busy key's reads never wait
  * for a refresh); after that it is gone and the next read waits for a load. Concurrent loads of one key are one
- * load; a failed load or one that found nothing (`undefined`) is not kept. Writes through this process call
+ * load; a failed load or one that found nothing (`undefined`) is not kept. A refresh is handed the value it replaces,
+ * so that it can revalidate parts of it instead of loading them again. Writes through this process call
  * `forget` (or `clear`) for what they change: the next read waits for a load that begins after the write, and a
  * load already running answers the reads that joined it (they overlap the write) but is not kept. Other processes'
  * writes show within twice `freshMs`.
@@ -25,10 +26,10 @@ interface Load<V> {
 export function readCache<V extends object>(opts: {
   freshMs: number;
   max: number;
-  load: (key: string) => Promise<V | undefined>;
+  load: (key: string, replacing?: V) => Promise<V | undefined>;
   clock?: { now(): number };
 }): ReadCache<V> {
-  if (opts.freshMs === 0) return { get: opts.load, forget: () => undefined, clear: () => undefined };
+  if (opts.freshMs === 0) return { get: (key) => opts.load(key), forget: () => undefined, clear: () => undefined };
   const clock = opts.clock ?? performance;
   const entries = new LRUCache<string, { value: V; refreshAt: number }>({
     max: opts.max,
@@ -41,13 +42,13 @@ export function readCache<V extends object>(opts: {
   });
   const loads = new Map<string, Load<V>>();
 
-  const loadOnce = (key: string): Load<V> => {
+  const loadOnce = (key: string, replacing?: V): Load<V> => {
     const running = loads.get(key);
     if (running) return running;
     const loadedAt = clock.now();
     const load: Load<V> = {
       forgotten: false,
-      promise: opts.load(key).then(
+      promise: opts.load(key, replacing).then(
         (value) => {
           if (load.forgotten) return value;
           loads.delete(key);
@@ -71,7 +72,7 @@ export function readCache<V extends object>(opts: {
     async get(key) {
       const entry = entries.get(key);
       if (entry) {
-        if (clock.now() >= entry.refreshAt) loadOnce(key).promise.catch(() => undefined);
+        if (clock.now() >= entry.refreshAt) loadOnce(key, entry.value).promise.catch(() => undefined);
         return entry.value;
       }
       return loadOnce(key).promise;

@@ -78,6 +78,48 @@ export async function queryLive<T>(
   }
 }
 
+/** A workflow's live state as `queryLive` gives it, with the point of its history it was read at. */
+export interface LiveState<T> {
+  live: T | null;
+  liveUnavailable?: string;
+  /** `runId:historyLength` when the state was read, absent when nothing was read. */
+  readAt?: string;
+}
+
+/**
+ * `queryLive`, asked only when the workflow has moved on since `previous` was read. A workflow's state changes only
+ * with the workflow tasks that add events to its history, so an unchanged run id and history length mean an
+ * unchanged state: a describe (answered by the Temporal server alone) then stands in for a query (which the server
+ * hands to a worker that runs the workflow's code).
+ */
+export async function liveStateSince<T>(
+  client: Client,
+  workflowId: string,
+  query: QueryDefinition<T, []>,
+  previous?: LiveState<T>,
+): Promise<LiveState<T>> {
+  let readAt: string;
+  try {
+    // Described before the query: a state read later than its recorded point is asked again, never kept too long.
+    const { workflowExecutionInfo: info } = await callTemporal(client, () =>
+      client.workflowService.describeWorkflowExecution({
+        namespace: client.options.namespace,
+        execution: { workflowId },
+      }),
+    );
+    // A server that does not report the length (none known to) leaves every read a query.
+    readAt = info?.historyLength ? `${info.execution?.runId}:${String(info.historyLength)}` : '';
+  } catch (error) {
+    if (error instanceof ProblemError && error.status === 503) return { live: null, liveUnavailable: error.detail };
+    if (grpcCode(error) === status.NOT_FOUND) return { live: null };
+    throw error;
+  }
+  if (readAt && previous?.readAt === readAt) return previous;
+  const state = await queryLive(client, workflowId, query);
+  // A state that could not be read is asked for again next time, whether or not the workflow moved.
+  return state.liveUnavailable === undefined && readAt ? { ...state, readAt } : state;
+}
+
 /**
  * Starts a workflow under its business-key id; a repeat (or a concurrent twin) gets the running one back.
  * Answers 202 with the ids and the Web UI link.

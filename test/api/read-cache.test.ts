@@ -1,11 +1,12 @@
 import { aKpiSubmission, anEngagement, aVendor } from '../builders/engagement';
 import { startApiFixture } from '../helpers/api-fixture';
+import { eventually } from '../helpers/wait';
 
 type Fixture = Awaited<ReturnType<typeof startApiFixture>>;
 
 /**
  * The API's read cache, with a period long enough that nothing in a test expires by itself: what it serves without
- * asking the database, and what makes it ask again.
+ * asking the database, and what makes it ask again (a write through the API, a change PostgreSQL announces).
  */
 describe('read cache in the API', () => {
   let f: Fixture;
@@ -24,15 +25,81 @@ describe('read cache in the API', () => {
     return { pm, id: engagement.body.id as string, vendorId: vendor.body.id as string };
   }
 
-  it('serves a repeated engagement read from the cache, and reads afresh after a write to that engagement', async () => {
+  /** A change PostgreSQL does not announce (its triggers off for the transaction): only the cache's own rules apply. */
+  async function renameUnannounced(id: string, name: string) {
+    await f.db.prisma.$transaction([
+      f.db.prisma.$executeRaw`SET LOCAL session_replication_role = replica`,
+      f.db.prisma.engagement.update({ where: { id }, data: { name } }),
+    ]);
+  }
+
+  const nameOf = async (pm: Awaited<ReturnType<typeof anEngagementRead>>['pm'], id: string) =>
+    (await pm('GET', `/engagements/${id}`)).body.name as string;
+
+  it('serves an unchanged engagement from the cache, and reads it afresh after a write through the API', async () => {
     const { pm, id } = await anEngagementRead();
 
-    // Another process (a worker, another API instance) changes the row: this process learns of it within the period.
-    await f.db.prisma.engagement.update({ where: { id }, data: { name: 'Renamed elsewhere' } });
-    expect((await pm('GET', `/engagements/${id}`)).body.name).toBe('Tier-1 customer support');
+    await renameUnannounced(id, 'Renamed unannounced');
+    expect(await nameOf(pm, id)).toBe('Tier-1 customer support');
 
     expect((await pm('POST', `/engagements/${id}/kpi-submissions`, aKpiSubmission())).status).toBe(201);
-    expect((await pm('GET', `/engagements/${id}`)).body.name).toBe('Renamed elsewhere');
+    expect(await nameOf(pm, id)).toBe('Renamed unannounced');
+  });
+
+  it('reads an engagement afresh once PostgreSQL announces a change to it, whoever made it', async () => {
+    const { pm, id, vendorId } = await anEngagementRead();
+    const read = () => pm('GET', `/engagements/${id}`).then((r) => r.body);
+
+    // A worker's activity, another API process or a person with psql: the period (a minute here) is not waited for.
+    await f.db.prisma.engagement.update({ where: { id }, data: { name: 'Renamed elsewhere' } });
+    await eventually(read, (e) => e.name === 'Renamed elsewhere', 5_000);
+
+    const sla = await f.db.prisma.sla.findFirstOrThrow({
+      where: { engagementId: id, creditTiers: { some: {} } },
+      include: { creditTiers: true },
+    });
+    await f.db.prisma.sla.update({ where: { id: sla.id }, data: { target: 0.5 } });
+    await eventually(read, (e) => Number(e.slas.find((s: { id: string }) => s.id === sla.id).target) === 0.5, 5_000);
+
+    await f.db.prisma.serviceCreditTier.update({ where: { id: sla.creditTiers[0].id }, data: { creditPct: 9 } });
+    await eventually(
+      read,
+      (e) =>
+        e.slas
+          .find((s: { id: string }) => s.id === sla.id)
+          .creditTiers.some((t: { creditPct: string }) => Number(t.creditPct) === 9),
+      5_000,
+    );
+
+    await f.db.prisma.vendor.update({ where: { id: vendorId }, data: { legalName: 'Renamed vendor elsewhere' } });
+    await eventually(read, (e) => e.vendor.legalName === 'Renamed vendor elsewhere', 5_000);
+  });
+
+  it('drops what it keeps when it stops hearing changes, and hears them again once reconnected', async () => {
+    const { pm, id } = await anEngagementRead();
+    const listener = () =>
+      f.db.prisma.$queryRaw<Array<{ pid: number }>>`
+        SELECT pid FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = 'bpo-api engagement changes'`;
+    const [{ pid }] = await listener();
+
+    // While the listening connection is gone, a change could go unheard: nothing kept on the strength of it stays.
+    await f.db.prisma.$queryRaw`SELECT pg_terminate_backend(${pid}::int)`;
+    await renameUnannounced(id, 'Renamed while deaf');
+    await eventually(
+      () => nameOf(pm, id),
+      (name) => name === 'Renamed while deaf',
+      5_000,
+    );
+
+    // It listens again on a new connection, and a change is heard as before.
+    await eventually(listener, (rows) => rows.length === 1 && rows[0].pid !== pid, 10_000);
+    await f.db.prisma.engagement.update({ where: { id }, data: { name: 'Renamed after reconnecting' } });
+    await eventually(
+      () => nameOf(pm, id),
+      (name) => name === 'Renamed after reconnecting',
+      5_000,
+    );
   });
 
   it('reads every engagement of a vendor afresh after a change to the vendor', async () => {

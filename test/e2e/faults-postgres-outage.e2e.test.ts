@@ -30,7 +30,7 @@ describe('PostgreSQL stopped while a transition runs', () => {
     postgres = await startOwnPostgres();
     prisma = createPrisma(postgres.databaseUrl);
     client = await connectTemporal(loadConfig({ TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS }).temporal);
-    api = await startTestApi({ prisma, temporal: client, taskQueue: TASK_QUEUE });
+    api = await startTestApi({ prisma, databaseUrl: postgres.databaseUrl, temporal: client, taskQueue: TASK_QUEUE });
   });
   afterAll(async () => {
     await killAllWorkerProcesses();

@@ -31,7 +31,7 @@ describe('the Temporal server killed and restarted mid-transition', () => {
     // As the API process connects: lazily, so it starts and recovers while Temporal is down.
     client = await connectTemporal(loadConfig({ TEMPORAL_ADDRESS: temporal.address }).temporal, { lazy: true });
     await waitForNamespace(client, 30_000);
-    api = await startTestApi({ prisma: db.prisma, temporal: client, taskQueue: TASK_QUEUE });
+    api = await startTestApi({ prisma: db.prisma, databaseUrl: db.url, temporal: client, taskQueue: TASK_QUEUE });
   });
   afterAll(async () => {
     await killAllWorkerProcesses();

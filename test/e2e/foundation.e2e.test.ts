@@ -32,7 +32,7 @@ describe('API → Temporal dev server → worker → PostgreSQL', () => {
       overrides: { workflowBundle: await workflowBundle(), workflowsPath: undefined },
     });
     running = worker.run();
-    api = await startTestApi({ prisma: db.prisma, temporal: env.client, taskQueue: TASK_QUEUE });
+    api = await startTestApi({ prisma: db.prisma, databaseUrl: db.url, temporal: env.client, taskQueue: TASK_QUEUE });
   });
 
   afterAll(async () => {
@@ -98,7 +98,7 @@ describe('/health with a dependency down', () => {
     // given a client for a port where nothing listens
     const connection = Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 500 });
     const temporal = new Client({ connection });
-    const api = await startTestApi({ prisma: db.prisma, temporal, taskQueue: 'none' });
+    const api = await startTestApi({ prisma: db.prisma, databaseUrl: db.url, temporal, taskQueue: 'none' });
     try {
       const res = await api.request('GET', '/health');
       expect(res.status).toBe(503);

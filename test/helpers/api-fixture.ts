@@ -12,7 +12,13 @@ export async function startApiFixture(
 ): Promise<{ db: TestDatabase; api: TestApi; close(): Promise<void> }> {
   const db = await createTestDatabase();
   const temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 200 }) });
-  const api = await startTestApi({ prisma: db.prisma, temporal, taskQueue: 'api-tests', ...options });
+  const api = await startTestApi({
+    prisma: db.prisma,
+    temporal,
+    taskQueue: 'api-tests',
+    databaseUrl: db.url,
+    ...options,
+  });
   return {
     db,
     api,

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import { createApp } from '../../src/api/app';
+import { EngagementChanges } from '../../src/api/engagement-changes';
 import { issueApiKey } from '../../src/auth/api-keys';
 import { loadConfig, type Config } from '../../src/config';
 import type { PrismaClient } from '../../src/db';
@@ -39,6 +40,8 @@ export async function startTestApi(deps: {
   taskQueue: string;
   /** The API's read cache period, when a test needs another than the default. */
   readCacheMs?: number;
+  /** The database `prisma` is on: given, the API listens for its engagement changes, as the API process does. */
+  databaseUrl?: string;
 }): Promise<TestApi> {
   const base = loadConfig({ TEMPORAL_TASK_QUEUE: deps.taskQueue, LOG_LEVEL: 'silent' });
   const config: Config = {
@@ -46,7 +49,10 @@ export async function startTestApi(deps: {
     readCacheMs: deps.readCacheMs ?? base.readCacheMs,
     temporal: { ...base.temporal, namespace: deps.temporal.options.namespace },
   };
-  const app = createApp({ prisma: deps.prisma, temporal: deps.temporal, config, log: createLogger('api', 'silent') });
+  const log = createLogger('api', 'silent');
+  const changes = deps.databaseUrl ? new EngagementChanges(deps.databaseUrl, log) : undefined;
+  await changes?.open();
+  const app = createApp({ prisma: deps.prisma, temporal: deps.temporal, config, log, changes });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -72,6 +78,9 @@ export async function startTestApi(deps: {
       return (method, path, body, headers = {}) =>
         request(method, path, body, { authorization: `Bearer ${key}`, ...headers });
     },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await changes?.close();
+    },
   };
 }

@@ -33,7 +33,12 @@ export interface TwoVendorFixture {
 export async function startTwoVendorFixture(): Promise<TwoVendorFixture> {
   const db = await createTestDatabase();
   const env = await connectDevServer();
-  const api = await startTestApi({ prisma: db.prisma, temporal: env.client, taskQueue: `no-worker-${randomUUID()}` });
+  const api = await startTestApi({
+    prisma: db.prisma,
+    databaseUrl: db.url,
+    temporal: env.client,
+    taskQueue: `no-worker-${randomUUID()}`,
+  });
   const key = async (role: Role, vendorId?: string) =>
     (await issueApiKey(db.prisma, { name: `fixture-${role.toLowerCase()}`, role, vendorId })).key;
   const admin = await api.as('ADMIN');

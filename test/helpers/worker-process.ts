@@ -78,7 +78,7 @@ export function spawnWorkerProcess(env: {
 export async function startStackForWorkerProcesses(taskQueue: string) {
   const db = await createTestDatabase();
   const client = new Client({ connection: await Connection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! }) });
-  const api = await startTestApi({ prisma: db.prisma, temporal: client, taskQueue });
+  const api = await startTestApi({ prisma: db.prisma, databaseUrl: db.url, temporal: client, taskQueue });
   return {
     db,
     client,

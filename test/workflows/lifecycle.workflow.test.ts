@@ -43,7 +43,12 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
       activities: createActivities({ prisma: db.prisma, client: env.client, taskQueue: 'lifecycle-ts', notifiers: [] }),
     });
     running = worker.run();
-    api = await startTestApi({ prisma: db.prisma, temporal: env.client, taskQueue: 'lifecycle-ts' });
+    api = await startTestApi({
+      prisma: db.prisma,
+      databaseUrl: db.url,
+      temporal: env.client,
+      taskQueue: 'lifecycle-ts',
+    });
   });
   afterEach(async () => {
     await api?.close();

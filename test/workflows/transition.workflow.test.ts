@@ -33,7 +33,12 @@ describe('transition workflow (time-skipping, real database)', () => {
       }),
     });
     running = worker.run();
-    api = await startTestApi({ prisma: db.prisma, temporal: env.client, taskQueue: 'transition-ts' });
+    api = await startTestApi({
+      prisma: db.prisma,
+      databaseUrl: db.url,
+      temporal: env.client,
+      taskQueue: 'transition-ts',
+    });
   });
   afterAll(async () => {
     await api?.close();
