@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { audit } from '../src/audit';
 import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import type { PrismaClient } from '../src/db';
@@ -117,6 +118,9 @@ export async function openEscalation(
   return { escalationId: escalation.id, workflowId };
 }
 
+/** Steps a person took (or a changed severity): each is also written to the audit log. */
+const AUDITED_STEPS = ['acknowledged', 'resolved', 'reassigned', 'severity-changed'];
+
 export function createEscalationActivities(prisma: PrismaClient, client: Client, taskQueue: string) {
   return {
     async raiseEscalation(input: OpenEscalationInput): Promise<{ escalationId: string }> {
@@ -139,41 +143,36 @@ export function createEscalationActivities(prisma: PrismaClient, client: Client,
       };
     }): Promise<void> {
       const idempotencyKey = `${input.escalationId}/step-${input.stepNumber}`;
-      await prisma.$transaction(async (tx) => {
-        if (await tx.escalationStep.findUnique({ where: { idempotencyKey } })) return;
-        const at = new Date(input.step.at);
-        await tx.escalationStep.create({
-          data: {
-            escalationId: input.escalationId,
-            level: input.step.level,
-            action: input.step.action,
-            actor: input.step.actor,
-            note: input.step.note,
-            occurredAt: at,
-            idempotencyKey,
-          },
-        });
-        await tx.escalation.update({
-          where: { id: input.escalationId },
-          data: {
-            ...input.update,
-            ...(input.update.status === 'ACKNOWLEDGED' && { acknowledgedAt: at }),
-            ...(input.update.status === 'RESOLVED' && { resolvedAt: at }),
-          },
-        });
-        if (['acknowledged', 'resolved', 'reassigned', 'severity-changed'].includes(input.step.action)) {
-          await tx.auditLog.create({
-            data: {
-              actor: input.step.actor,
-              action: `escalation.${input.step.action}`,
-              entityType: 'Escalation',
-              entityId: input.escalationId,
-              after: { ...input.update, note: input.step.note ?? null },
-              idempotencyKey: `audit/${idempotencyKey}`,
-            },
-          });
-        }
-      });
+      const at = new Date(input.step.at);
+      const { status, currentLevel, severity, assignee, resolution, rootCause } = input.update;
+      const audited = AUDITED_STEPS.includes(input.step.action);
+      // One statement, so one implicit transaction: the step is inserted once per step number, and only the
+      // attempt that inserted it changes the escalation and writes the audit entry; a retry (or a concurrent twin)
+      // finds the step there and changes nothing. A missing escalation fails on the step's foreign key.
+      await prisma.$executeRaw`
+        WITH step AS (
+          INSERT INTO "EscalationStep" ("id", "escalationId", "level", "action", "actor", "note", "occurredAt", "idempotencyKey")
+          VALUES (${randomUUID()}::uuid, ${input.escalationId}::uuid, ${input.step.level}::int, ${input.step.action},
+                  ${input.step.actor}, ${input.step.note ?? null}, ${at}, ${idempotencyKey})
+          ON CONFLICT ("idempotencyKey") DO NOTHING
+          RETURNING 1
+        ), escalation AS (
+          UPDATE "Escalation" SET
+            "status" = COALESCE(${status ?? null}::"EscalationStatus", "status"),
+            "currentLevel" = COALESCE(${currentLevel ?? null}::int, "currentLevel"),
+            "severity" = COALESCE(${severity ?? null}::"Severity", "severity"),
+            "assignee" = COALESCE(${assignee ?? null}, "assignee"),
+            "resolution" = COALESCE(${resolution ?? null}, "resolution"),
+            "rootCause" = COALESCE(${rootCause ?? null}, "rootCause"),
+            "acknowledgedAt" = COALESCE(${status === 'ACKNOWLEDGED' ? at : null}::timestamp(3), "acknowledgedAt"),
+            "resolvedAt" = COALESCE(${status === 'RESOLVED' ? at : null}::timestamp(3), "resolvedAt")
+          WHERE "id" = ${input.escalationId}::uuid AND EXISTS (SELECT FROM step)
+        )
+        INSERT INTO "AuditLog" ("id", "actor", "action", "entityType", "entityId", "after", "idempotencyKey", "at")
+        SELECT ${randomUUID()}::uuid, ${input.step.actor}, ${`escalation.${input.step.action}`}, 'Escalation',
+               ${input.escalationId}, ${JSON.stringify({ ...input.update, note: input.step.note ?? null })}::jsonb,
+               ${`audit/${idempotencyKey}`}, ${new Date()}
+        WHERE ${audited} AND EXISTS (SELECT FROM step)`;
     },
   };
 }

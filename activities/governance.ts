@@ -3,9 +3,8 @@ import { Prisma } from '../src/generated/prisma/client';
 import type { PrismaClient } from '../src/db';
 import { periodDates, type Period } from '../src/domain/calendar';
 import { computeServiceCredits } from '../src/domain/credits';
-import { meanValue, scoreKpi, weightedScore, type KpiResult } from '../src/domain/scorecard';
+import { meanValue, scoreKpi, weightedScore, type KpiDefinition, type KpiResult } from '../src/domain/scorecard';
 import type { ReviewCadence } from '../src/domain/types';
-import { toKpiDefinition } from './kpis';
 
 /** Which KPIs a review of each cadence scores: a weekly review cannot judge a monthly figure before the month ends. */
 const SCORED: Record<ReviewCadence, Array<'WEEKLY' | 'MONTHLY' | 'QUARTERLY'>> = {
@@ -40,37 +39,56 @@ export function createGovernanceActivities(prisma: PrismaClient) {
       const dates = periodDates(input.period, input.timeZone);
       const periodStart = new Date(dates.from);
       const periodEnd = new Date(dates.to);
-      // The latest review on or before this period: this period's own (a retry returns it) or the one before it.
-      const [latest, engagement, measurements] = await Promise.all([
-        prisma.review.findFirst({
-          where: { engagementId: input.engagementId, cadence, periodStart: { lte: periodStart } },
-          orderBy: { periodStart: 'desc' },
-        }),
-        prisma.engagement.findUniqueOrThrow({
-          where: { id: input.engagementId },
-          include: {
-            slas: { include: { creditTiers: true }, orderBy: { key: 'asc' } },
-            escalationLevels: { orderBy: { level: 'asc' } },
-          },
-        }),
-        prisma.kpiMeasurement.findMany({
-          where: {
-            engagementId: input.engagementId,
-            supersededAt: null,
-            periodStart: { gte: periodStart },
-            periodEnd: { lte: periodEnd },
-          },
-        }),
+      // Plain parameterised queries, each reading only what the review uses: a review runs every week of a
+      // years-long engagement, and the model queries' client-side cost was most of its time.
+      const [[latest], [engagement], measurements] = await Promise.all([
+        // The latest review on or before this period: this period's own (a retry returns it) or the one before it,
+        // whose KPI values are the baseline of each trend.
+        prisma.$queryRaw<Array<{ outcome: ReviewOutcome | null; kpis: Array<Pick<ScorecardKpi, 'key' | 'value'>> }>>`
+          SELECT CASE WHEN r."periodStart" = ${dates.from}::date THEN r."scorecard"->'outcome' END AS "outcome",
+                 (SELECT json_agg(json_build_object('key', k->'key', 'value', k->'value'))
+                    FROM jsonb_array_elements(COALESCE(r."scorecard"->'kpis', '[]')) k) AS "kpis"
+          FROM "Review" r
+          WHERE r."engagementId" = ${input.engagementId}::uuid AND r."cadence" = ${cadence}::"ReviewCadence"
+            AND r."periodStart" <= ${dates.from}::date
+          ORDER BY r."periodStart" DESC
+          LIMIT 1`,
+        prisma.$queryRaw<Array<EngagementTerms>>`
+          SELECT e."monthlyFee"::text AS "monthlyFee", e."atRiskPct"::text AS "atRiskPct", e."currency",
+                 (SELECT l."role" FROM "EscalationLevel" l WHERE l."engagementId" = e."id"
+                   ORDER BY l."level" LIMIT 1) AS "owner",
+                 COALESCE((SELECT json_agg(json_build_object(
+                     'id', s."id", 'key', s."key", 'direction', s."direction", 'target', s."target",
+                     'minimum', s."minimum", 'weight', s."weight", 'mandatoryForGates', s."mandatoryForGates",
+                     'measurementPeriod', s."measurementPeriod",
+                     'tiers', COALESCE((SELECT json_agg(json_build_object('maxShortfall', t."maxShortfall",
+                                                                         'creditPct', t."creditPct"))
+                                          FROM "ServiceCreditTier" t WHERE t."slaId" = s."id"), '[]')
+                   ) ORDER BY s."key") FROM "Sla" s WHERE s."engagementId" = e."id"), '[]') AS "slas"
+          FROM "Engagement" e
+          WHERE e."id" = ${input.engagementId}::uuid`,
+        prisma.$queryRaw<Array<{ slaId: string; value: string }>>`
+          SELECT m."slaId", m."value"::text AS "value"
+          FROM "KpiMeasurement" m
+          WHERE m."engagementId" = ${input.engagementId}::uuid AND m."supersededAt" IS NULL
+            AND m."periodStart" >= ${dates.from}::date AND m."periodEnd" <= ${dates.to}::date`,
       ]);
-      if (latest?.periodStart.getTime() === periodStart.getTime()) return storedOutcome(latest);
-      // Otherwise `latest` is the previous review, the baseline of each KPI's trend.
+      if (latest?.outcome) return latest.outcome;
+      if (!engagement) throw new Error(`no engagement ${input.engagementId}`);
       const slas = engagement.slas.filter((s) => SCORED[cadence].includes(s.measurementPeriod));
-      const previousKpis = ((latest?.scorecard as { kpis?: ScorecardKpi[] } | undefined)?.kpis ?? []) as ScorecardKpi[];
+      const previousKpis = latest?.kpis ?? [];
 
-      const definitions = slas.map(toKpiDefinition);
+      const definitions: KpiDefinition[] = slas.map((s) => ({
+        key: s.key,
+        direction: s.direction,
+        target: s.target,
+        minimum: s.minimum,
+        weight: s.weight,
+        mandatoryForGates: s.mandatoryForGates,
+      }));
       const values: Record<string, number | null> = {};
       for (const s of slas)
-        values[s.key] = meanValue(measurements.filter((m) => m.slaId === s.id).map((m) => m.value.toNumber())) ?? null;
+        values[s.key] = meanValue(measurements.filter((m) => m.slaId === s.id).map((m) => Number(m.value))) ?? null;
       const results = definitions.map((d) => scoreKpi(d, values[d.key]));
       const kpis: ScorecardKpi[] = results.map((r, i) => {
         const before = previousKpis.find((p) => p.key === r.key)?.value ?? null;
@@ -88,15 +106,12 @@ export function createGovernanceActivities(prisma: PrismaClient) {
               kpis: slas.map((s) => ({
                 key: s.key,
                 direction: s.direction,
-                target: s.target.toNumber(),
-                tiers: s.creditTiers.map((t) => ({
-                  maxShortfall: t.maxShortfall?.toNumber() ?? null,
-                  creditPct: t.creditPct.toNumber(),
-                })),
+                target: s.target,
+                tiers: s.tiers,
               })),
               values,
-              monthlyFeeCents: Math.round(engagement.monthlyFee.toNumber() * 100),
-              atRiskPct: engagement.atRiskPct.toNumber(),
+              monthlyFeeCents: Math.round(Number(engagement.monthlyFee) * 100),
+              atRiskPct: Number(engagement.atRiskPct),
               currency: engagement.currency,
             })
           : null;
@@ -124,77 +139,76 @@ export function createGovernanceActivities(prisma: PrismaClient) {
         creditsTotal,
         breaches,
       };
-      const owner = engagement.escalationLevels[0]?.role ?? 'vendor operations lead';
-      const due = new Date(periodEnd.getTime() + 14 * 86_400_000);
+      const owner = engagement.owner ?? 'vendor operations lead';
+      const due = new Date(periodEnd.getTime() + 14 * 86_400_000).toISOString().slice(0, 10);
+      const scorecard = {
+        kpis,
+        overallScore,
+        credits: credits && { ...credits, lines: credits.lines },
+        summary,
+        outcome,
+      };
+      const creditRows = (credits?.lines ?? []).map((l) => ({
+        id: randomUUID(),
+        slaKey: l.key,
+        amount: (l.amountCents / 100).toFixed(2),
+        arithmetic: l.arithmetic,
+      }));
+      const actionItems = breaches.map((b) => ({
+        id: randomUUID(),
+        title:
+          b.status === 'missing'
+            ? `Submit ${b.key} data for ${dates.from} – ${dates.to}`
+            : `Corrective action for ${b.key} (${b.value} breaches its minimum)`,
+      }));
+      const now = new Date();
 
-      try {
-        await prisma.$transaction([
-          prisma.review.create({
-            data: {
-              id: reviewId,
-              engagementId: input.engagementId,
-              cadence,
-              periodStart,
-              periodEnd,
-              overallScore,
-              creditsTotal,
-              scorecard: {
-                kpis,
-                overallScore,
-                credits: credits && { ...credits, lines: credits.lines },
-                summary,
-                outcome,
-              } as unknown as Prisma.InputJsonValue,
-            },
-            select: { id: true },
-          }),
-          ...(credits?.lines.length
-            ? [
-                prisma.serviceCredit.createMany({
-                  data: credits.lines.map((l) => ({
-                    reviewId,
-                    slaKey: l.key,
-                    amount: (l.amountCents / 100).toFixed(2),
-                    arithmetic: l.arithmetic,
-                  })),
-                }),
-              ]
-            : []),
-          ...(breaches.length
-            ? [
-                prisma.actionItem.createMany({
-                  data: breaches.map((b) => ({
-                    engagementId: input.engagementId,
-                    reviewId,
-                    title:
-                      b.status === 'missing'
-                        ? `Submit ${b.key} data for ${dates.from} – ${dates.to}`
-                        : `Corrective action for ${b.key} (${b.value} breaches its minimum)`,
-                    owner,
-                    dueOn: due,
-                  })),
-                }),
-              ]
-            : []),
-        ]);
-        return outcome;
-      } catch (error) {
-        // A concurrent retry stored the same period first: return its outcome.
-        if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-          return storedOutcome(
-            await prisma.review.findUniqueOrThrow({
-              where: { engagementId_cadence_periodStart: { engagementId: input.engagementId, cadence, periodStart } },
-            }),
-          );
-        }
-        throw error;
-      }
+      // One statement, so one implicit transaction without BEGIN and COMMIT round trips: the review with its final
+      // scorecard, its credits and its action items, or nothing when a concurrent attempt stored the period first.
+      const stored = await prisma.$queryRaw<Array<{ id: string }>>`
+        WITH review AS (
+          INSERT INTO "Review" ("id", "engagementId", "cadence", "periodStart", "periodEnd", "overallScore",
+                                "scorecard", "creditsTotal", "createdAt")
+          VALUES (${reviewId}::uuid, ${input.engagementId}::uuid, ${cadence}::"ReviewCadence", ${dates.from}::date,
+                  ${dates.to}::date, ${overallScore === null ? null : String(overallScore)}::numeric,
+                  ${JSON.stringify(scorecard)}::jsonb, ${creditsTotal}::numeric, ${now})
+          ON CONFLICT ("engagementId", "cadence", "periodStart") DO NOTHING
+          RETURNING "id"
+        ), credits AS (
+          INSERT INTO "ServiceCredit" ("id", "reviewId", "slaKey", "amount", "arithmetic")
+          SELECT c."id", review."id", c."slaKey", c."amount", c."arithmetic"
+          FROM review, jsonb_to_recordset(${JSON.stringify(creditRows)}::jsonb)
+            AS c("id" uuid, "slaKey" text, "amount" numeric, "arithmetic" text)
+        ), items AS (
+          INSERT INTO "ActionItem" ("id", "engagementId", "reviewId", "title", "owner", "dueOn", "createdAt")
+          SELECT i."id", ${input.engagementId}::uuid, review."id", i."title", ${owner}, ${due}::date, ${now}
+          FROM review, jsonb_to_recordset(${JSON.stringify(actionItems)}::jsonb) AS i("id" uuid, "title" text)
+        )
+        SELECT "id" FROM review`;
+      if (stored.length) return outcome;
+      // A concurrent attempt stored the same period first: return its outcome.
+      const [theirs] = await prisma.$queryRaw<Array<{ outcome: ReviewOutcome }>>`
+        SELECT "scorecard"->'outcome' AS "outcome" FROM "Review"
+        WHERE "engagementId" = ${input.engagementId}::uuid AND "cadence" = ${cadence}::"ReviewCadence"
+          AND "periodStart" = ${dates.from}::date`;
+      return theirs.outcome;
     },
   };
 }
 
-function storedOutcome(review: { scorecard: Prisma.JsonValue }): ReviewOutcome {
-  return (review.scorecard as unknown as { outcome: ReviewOutcome }).outcome;
+/** What a review reads about its engagement: the money terms, the first escalation contact, and the SLAs. */
+interface EngagementTerms {
+  monthlyFee: string;
+  atRiskPct: string;
+  currency: string;
+  owner: string | null;
+  slas: Array<
+    KpiDefinition & {
+      id: string;
+      measurementPeriod: 'WEEKLY' | 'MONTHLY' | 'QUARTERLY';
+      tiers: Array<{ maxShortfall: number | null; creditPct: number }>;
+    }
+  >;
 }
 
 /** A QBR's (or annual review's) look back: monthly scores, credits, and open action items. */
