@@ -1,6 +1,6 @@
-import { isCancellation, patched, proxyLocalActivities } from '@temporalio/workflow';
+import { proxyLocalActivities } from '@temporalio/workflow';
 import type { createNotificationActivities } from '../activities/notifications';
-import type { Notice } from '../src/notify/notifier';
+import { localFirst } from './local-first';
 
 type NotificationActivities = ReturnType<typeof createNotificationActivities>;
 
@@ -25,13 +25,5 @@ const local = proxyLocalActivities<NotificationActivities>({
  * gave up: a notifier down for longer is retried by the server, with no events added while it waits.
  */
 export function notifyLocally(regular: NotificationActivities['notify']): NotificationActivities['notify'] {
-  return async (notice: Notice) => {
-    if (!patched(NOTIFY_AS_LOCAL_ACTIVITY_PATCH)) return regular(notice);
-    try {
-      return await local.notify(notice);
-    } catch (error) {
-      if (isCancellation(error)) throw error;
-      return regular(notice);
-    }
-  };
+  return localFirst(NOTIFY_AS_LOCAL_ACTIVITY_PATCH, local.notify, regular);
 }

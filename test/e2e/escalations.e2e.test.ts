@@ -78,7 +78,7 @@ describe('escalations through the API (dev server)', () => {
     await s.env.client.workflow.getHandle(escalationWorkflowId(id)).result();
     await recordHistoryIfAsked(
       s.env.client.workflow.getHandle(escalationWorkflowId(id)),
-      'escalation-climbed-acknowledged-resolved-local-notify',
+      'escalation-climbed-acknowledged-resolved-local-step',
     );
     const row = await s.db.prisma.escalation.findUniqueOrThrow({ where: { id } });
     expect(row).toMatchObject({

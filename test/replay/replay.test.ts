@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
+import { ESCALATION_STEP_AS_LOCAL_ACTIVITY_PATCH } from '../../workflows/escalation';
+import { CONDUCT_REVIEW_AS_LOCAL_ACTIVITY_PATCH } from '../../workflows/governance';
 import { NOTIFY_AS_LOCAL_ACTIVITY_PATCH } from '../../workflows/notify';
 import { workflowBundle } from '../helpers/temporal';
 
@@ -11,8 +13,19 @@ import { workflowBundle } from '../helpers/temporal';
 const dir = path.join(__dirname, '..', 'fixtures', 'histories');
 const fixtures = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
 const workflowTypes = ['engagementLifecycle', 'transition', 'governance', 'escalation'];
-/** Workflow types that send notices: `notify` became a local activity behind a patch. */
-const notifyingTypes = ['engagementLifecycle', 'governance', 'escalation'];
+/** Activities that became local activities behind a patch, with the workflow types that call them. */
+const localFirstPatches = [
+  {
+    activity: 'notify',
+    patch: NOTIFY_AS_LOCAL_ACTIVITY_PATCH,
+    types: ['engagementLifecycle', 'governance', 'escalation'],
+  },
+  { activity: 'conductReview', patch: CONDUCT_REVIEW_AS_LOCAL_ACTIVITY_PATCH, types: ['governance'] },
+  { activity: 'recordEscalationStep', patch: ESCALATION_STEP_AS_LOCAL_ACTIVITY_PATCH, types: ['escalation'] },
+];
+const localFirstCases = localFirstPatches.flatMap(({ activity, patch, types }) =>
+  types.map((type) => [type, activity, patch] as const),
+);
 
 interface HistoryEvent {
   activityTaskScheduledEventAttributes?: { activityType?: { name?: string } };
@@ -39,16 +52,19 @@ describe('replay of recorded histories', () => {
     expect(fixtures.some((f) => f.startsWith(`${type}-`))).toBe(true);
   });
 
-  it.each(notifyingTypes)('has %s histories from before and after notify became a local activity', (type) => {
-    const histories = fixtures.filter((f) => f.startsWith(`${type}-`)).map((f) => readHistory(f).events);
-    const before = histories.filter(
-      (events) =>
-        !patchIds(events).includes(NOTIFY_AS_LOCAL_ACTIVITY_PATCH) &&
-        events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'notify'),
-    );
-    const after = histories.filter((events) => patchIds(events).includes(NOTIFY_AS_LOCAL_ACTIVITY_PATCH));
-    expect({ before: before.length > 0, after: after.length > 0 }).toEqual({ before: true, after: true });
-  });
+  it.each(localFirstCases)(
+    'has %s histories from before and after %s became a local activity (%s)',
+    (type, activity, patch) => {
+      const histories = fixtures.filter((f) => f.startsWith(`${type}-`)).map((f) => readHistory(f).events);
+      const before = histories.filter(
+        (events) =>
+          !patchIds(events).includes(patch) &&
+          events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity),
+      );
+      const after = histories.filter((events) => patchIds(events).includes(patch));
+      expect({ before: before.length > 0, after: after.length > 0 }).toEqual({ before: true, after: true });
+    },
+  );
 
   it.each(fixtures)('replays %s without nondeterminism', async (fixture) => {
     const history = readHistory(fixture);

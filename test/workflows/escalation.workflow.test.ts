@@ -1,4 +1,6 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import { DEFAULT_ESCALATION_POLICIES } from '../../src/domain/defaults';
@@ -23,10 +25,14 @@ describe('escalation workflow (time-skipping)', () => {
   });
   afterEach(() => env?.teardown());
 
-  async function run(input: Partial<EscalationInput>, forMs: number) {
+  async function run(
+    input: Partial<EscalationInput>,
+    forMs: number,
+    recordEscalationStep: Activities['recordEscalationStep'] = async () => undefined,
+  ) {
     const notices: string[] = [];
     const activities: Pick<Activities, 'recordEscalationStep' | 'notify'> = {
-      recordEscalationStep: async () => undefined,
+      recordEscalationStep,
       notify: async (notice) => {
         notices.push(`${notice.recipient.role}: ${notice.subject}`);
         return { sent: true };
@@ -92,5 +98,20 @@ describe('escalation workflow (time-skipping)', () => {
     const { state } = await run({ severity: 'P3', timeZone: 'Europe/London' }, 60_000);
     expect(state.level).toBe(1);
     expect(state.nextClimbAt!.slice(0, 19)).toBe('2027-01-11T11:00:00');
+  });
+
+  it('records a step by a regular activity, retried by the server, when the local activity gives up', async () => {
+    const attempts: Array<{ stepNumber: number; action: string; local: boolean }> = [];
+    const { state } = await run({}, 16 * 60_000, async ({ stepNumber, step }) => {
+      const local = Context.current().info.isLocal;
+      attempts.push({ stepNumber, action: step.action, local });
+      // As a database that keeps failing would, once the local activity's minute is over.
+      if (local) throw ApplicationFailure.nonRetryable('database refused the step');
+    });
+    expect(attempts).toEqual([
+      { stepNumber: 2, action: 'climbed', local: true },
+      { stepNumber: 2, action: 'climbed', local: false },
+    ]);
+    expect(state.steps.map((s) => s.action)).toEqual(['raised', 'climbed']);
   });
 });

@@ -11,6 +11,7 @@ import { recordHistoryIfAsked } from '../helpers/record';
 import { createTimeSkippingEnv, workflowBundle } from '../helpers/temporal';
 
 type Conducted = { cadence: ReviewCadence; from: string; to: string };
+type GovernanceActivities = Pick<Activities, 'conductReview' | 'raiseEscalation' | 'notify'>;
 
 /** Years of reviews in seconds on the time-skipping server; activities are stand-ins that record what they were asked. */
 describe('governance workflow (time-skipping)', () => {
@@ -27,10 +28,10 @@ describe('governance workflow (time-skipping)', () => {
     input: Omit<GovernanceInput, 'engagementId' | 'vendorId'>,
     until: string,
     inspect: (handle: WorkflowHandleWithFirstExecutionRunId, conducted: Conducted[]) => Promise<void>,
-    notify: Activities['notify'] = async () => ({ sent: true }),
+    overrides: (standIns: GovernanceActivities) => Partial<GovernanceActivities> = () => ({}),
   ) {
     const conducted: Conducted[] = [];
-    const activities: Pick<Activities, 'conductReview' | 'raiseEscalation' | 'notify'> = {
+    const standIns: GovernanceActivities = {
       conductReview: async ({ period, timeZone }: { period: Period; timeZone: string }) => {
         const { from, to } = periodDates(period, timeZone);
         conducted.push({ cadence: period.cadence, from, to });
@@ -45,8 +46,9 @@ describe('governance workflow (time-skipping)', () => {
         };
       },
       raiseEscalation: async () => ({ escalationId: 'none' }),
-      notify,
+      notify: async () => ({ sent: true }),
     };
+    const activities = { ...standIns, ...overrides(standIns) };
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
@@ -99,7 +101,7 @@ describe('governance workflow (time-skipping)', () => {
           ['MONTHLY', '2029-12-31T23:00:00.000Z', '2030-02-03T23:00:00.000Z'],
           ['QUARTERLY', '2029-12-31T23:00:00.000Z', '2030-04-03T22:00:00.000Z'],
         ]);
-        await recordHistoryIfAsked(handle, 'governance-year-time-skipping-local-notify');
+        await recordHistoryIfAsked(handle, 'governance-year-time-skipping-local-review');
       },
     );
   });
@@ -115,13 +117,43 @@ describe('governance workflow (time-skipping)', () => {
         expect(attempts.map((a) => a.local)).toEqual([true, false, true, false]);
         expect(attempts[0].subject).toBe(attempts[1].subject);
       },
-      async (notice) => {
-        const local = Context.current().info.isLocal;
-        attempts.push({ subject: notice.subject, local });
-        // As a webhook that keeps refusing would, once the local activity's minute is over.
-        if (local) throw ApplicationFailure.nonRetryable('webhook refused the notice');
-        return { sent: true };
+      () => ({
+        notify: async (notice) => {
+          const local = Context.current().info.isLocal;
+          attempts.push({ subject: notice.subject, local });
+          // As a webhook that keeps refusing would, once the local activity's minute is over.
+          if (local) throw ApplicationFailure.nonRetryable('webhook refused the notice');
+          return { sent: true };
+        },
+      }),
+    );
+  });
+
+  it('conducts a review by a regular activity, retried by the server, when the local activity gives up', async () => {
+    const attempts: Array<{ from: string; local: boolean }> = [];
+    await runGovernance(
+      'governance-database-down',
+      { timeZone: 'UTC', cadences: ['MONTHLY'], graceSeconds: 86_400, startAt: '2029-01-01T00:00:00.000Z' },
+      '2029-03-03T00:00:00.000Z',
+      async (handle, conducted) => {
+        expect(conducted.map((c) => c.from)).toEqual(['2029-01-01', '2029-02-01']);
+        expect(attempts).toEqual([
+          { from: '2029-01-01', local: true },
+          { from: '2029-01-01', local: false },
+          { from: '2029-02-01', local: true },
+          { from: '2029-02-01', local: false },
+        ]);
+        expect((await handle.query(governanceStateQuery)).reviewsDone).toBe(2);
       },
+      (standIns) => ({
+        conductReview: async (input) => {
+          const local = Context.current().info.isLocal;
+          attempts.push({ from: periodDates(input.period, input.timeZone).from, local });
+          // As a database that keeps failing would, once the local activity's minute is over.
+          if (local) throw ApplicationFailure.nonRetryable('database refused the review');
+          return standIns.conductReview(input);
+        },
+      }),
     );
   });
 

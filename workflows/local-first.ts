@@ -1,0 +1,25 @@
+import { isCancellation, patched } from '@temporalio/workflow';
+
+/**
+ * The function a workflow calls for an activity it runs as a local activity behind the patch `patchId`: `regular`
+ * (the activity as scheduled through the server) where a history recorded before the patch is replayed, `local`
+ * in runs that reach this code with the patch, and `regular` again when the local activity gave up (its schedule-
+ * to-close timeout): an outage longer than that is waited out by the server's retries, which add no events to the
+ * history while they wait, where a local activity retrying would hold the workflow task open. Both must be the same
+ * idempotent activity: the regular one may run after a local attempt whose effect was stored but not reported.
+ */
+export function localFirst<Args extends unknown[], Result>(
+  patchId: string,
+  local: (...args: Args) => Promise<Result>,
+  regular: (...args: Args) => Promise<Result>,
+): (...args: Args) => Promise<Result> {
+  return async (...args: Args) => {
+    if (!patched(patchId)) return regular(...args);
+    try {
+      return await local(...args);
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      return regular(...args);
+    }
+  };
+}
