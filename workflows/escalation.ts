@@ -23,7 +23,7 @@ import {
   type EscalationState,
   type EscalationStepRecord,
 } from './escalation.messages';
-import { localFirst } from './local-first';
+import { localFirst, localFirstOptions } from './local-first';
 import { notifyLocally } from './notify';
 
 const db = proxyActivities<
@@ -45,11 +45,7 @@ export const ESCALATION_STEP_AS_LOCAL_ACTIVITY_PATCH = 'escalation-step-as-local
 // and of the workflow task that follows, and an update's caller waits that much less. 5 s leaves room for a busy
 // database. Retrying locally holds the workflow task open, so after a minute the step goes to the regular activity,
 // retried by the server (localFirst).
-const local = proxyLocalActivities<ReturnType<typeof createEscalationActivities>>({
-  startToCloseTimeout: '5 seconds',
-  scheduleToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
-});
+const local = proxyLocalActivities<ReturnType<typeof createEscalationActivities>>(localFirstOptions('5 seconds'));
 const recordEscalationStep = localFirst(
   ESCALATION_STEP_AS_LOCAL_ACTIVITY_PATCH,
   local.recordEscalationStep,

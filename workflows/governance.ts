@@ -19,7 +19,7 @@ import {
   type GovernanceInput,
   type GovernanceState,
 } from './governance.messages';
-import { localFirst } from './local-first';
+import { localFirst, localFirstOptions } from './local-first';
 import { notifyLocally } from './notify';
 
 const db = proxyActivities<
@@ -42,11 +42,7 @@ export const CONDUCT_REVIEW_AS_LOCAL_ACTIVITY_PATCH = 'conduct-review-as-local-a
 // run within the workflow task, it saves the round trips of an activity task and of the workflow task that follows.
 // An attempt is four statements; 10 s leaves room for a busy database. Retrying locally holds the workflow task
 // open, so after a minute the review goes to the regular activity, retried by the server (localFirst).
-const local = proxyLocalActivities<ReturnType<typeof createGovernanceActivities>>({
-  startToCloseTimeout: '10 seconds',
-  scheduleToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
-});
+const local = proxyLocalActivities<ReturnType<typeof createGovernanceActivities>>(localFirstOptions('10 seconds'));
 const conductReview = localFirst(CONDUCT_REVIEW_AS_LOCAL_ACTIVITY_PATCH, local.conductReview, db.conductReview);
 
 /**

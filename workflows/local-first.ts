@@ -1,4 +1,4 @@
-import { isCancellation, patched } from '@temporalio/workflow';
+import { isCancellation, patched, type LocalActivityOptions } from '@temporalio/workflow';
 
 /**
  * The function a workflow calls for an activity it runs as a local activity behind the patch `patchId`: `regular`
@@ -21,5 +21,19 @@ export function localFirst<Args extends unknown[], Result>(
       if (isCancellation(error)) throw error;
       return regular(...args);
     }
+  };
+}
+
+/**
+ * Options for the local side of `localFirst`: each attempt limited to `startToCloseTimeout`, and all of them to a
+ * minute, after which the regular activity takes over.
+ */
+export function localFirstOptions(
+  startToCloseTimeout: LocalActivityOptions['startToCloseTimeout'],
+): LocalActivityOptions {
+  return {
+    startToCloseTimeout,
+    scheduleToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
   };
 }

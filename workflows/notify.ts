@@ -1,6 +1,6 @@
 import { proxyLocalActivities } from '@temporalio/workflow';
 import type { createNotificationActivities } from '../activities/notifications';
-import { localFirst } from './local-first';
+import { localFirst, localFirstOptions } from './local-first';
 
 type NotificationActivities = ReturnType<typeof createNotificationActivities>;
 
@@ -13,11 +13,7 @@ export const NOTIFY_AS_LOCAL_ACTIVITY_PATCH = 'notify-as-local-activity';
 // One lookup, the notifiers and one insert: run within the workflow task that asks for it, with no round trip of its
 // own through the server. The attempt timeout leaves room for the webhook's own 10 s. A local activity retrying holds
 // the workflow task open and adds heartbeat events to the history, so it gives up after a minute.
-const local = proxyLocalActivities<NotificationActivities>({
-  startToCloseTimeout: '15 seconds',
-  scheduleToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
-});
+const local = proxyLocalActivities<NotificationActivities>(localFirstOptions('15 seconds'));
 
 /**
  * The workflow's `notify`: a local activity in runs that reach this code with the patch, `regular` (the workflow's
