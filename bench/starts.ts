@@ -19,7 +19,7 @@ import { startTransitionBody } from '../src/api/schemas';
 import { planFromBody } from '../src/api/transition';
 import { lifecycleWorkflowId } from '../src/domain/lifecycle';
 import { WorkflowIdConflictPolicy } from '@temporalio/client';
-import type { LifecycleInput } from '../workflows/lifecycle.messages';
+import { lifecycleInput } from '../src/api/engagements';
 import { onCleanup, runBenchmark } from './lib/cleanup';
 import { countedPrisma } from './lib/counted-prisma';
 import { cpuBetween, cpuSnapshot } from './lib/cpu';
@@ -98,19 +98,9 @@ runBenchmark('bench:starts', async () => {
   // and the default transition plan a bodyless start stores.
   const defaultPlan = planFromBody(startTransitionBody.parse({}));
   const rawInputs = await Promise.all(
-    engagements.rawLifecycle.map(async (id): Promise<LifecycleInput> => {
-      const e = await prisma.engagement.findUniqueOrThrow({ where: { id } });
-      return {
-        engagementId: id,
-        vendorId: e.vendorId,
-        termStart: e.termStart.toISOString(),
-        termEnd: e.termEnd.toISOString(),
-        renewalNoticeDays: e.renewalNoticeDays,
-        autoRenew: e.autoRenew,
-        defaultDecision: e.defaultRenewalDecision,
-        transitionPlan: defaultPlan,
-      };
-    }),
+    engagements.rawLifecycle.map(async (id) =>
+      lifecycleInput(await prisma.engagement.findUniqueOrThrow({ where: { id } }), defaultPlan),
+    ),
   );
 
   const used = { lifecycle: 0, transition: 0, raw: 0, rawLifecycle: 0 };

@@ -8,6 +8,7 @@ import {
   type LifecycleInput,
   type LifecycleState,
 } from '../../workflows/lifecycle.messages';
+import type { Engagement } from '../generated/prisma/client';
 import type { Role } from '../generated/prisma/enums';
 import { updateRoute } from './workflow-updates';
 import { findOrCreatePlan, findStartableEngagement, planFromBody } from './transition';
@@ -63,6 +64,26 @@ interface CachedDetail {
   factsUntil: number;
   lifecycle: LiveState<LifecycleState>;
   json: string;
+}
+
+/** What the lifecycle workflow starts with: the engagement's term and renewal rules, and its transition plan. */
+export function lifecycleInput(
+  engagement: Pick<
+    Engagement,
+    'id' | 'vendorId' | 'termStart' | 'termEnd' | 'renewalNoticeDays' | 'autoRenew' | 'defaultRenewalDecision'
+  >,
+  transitionPlan: LifecycleInput['transitionPlan'],
+): LifecycleInput {
+  return {
+    engagementId: engagement.id,
+    vendorId: engagement.vendorId,
+    termStart: engagement.termStart.toISOString(),
+    termEnd: engagement.termEnd.toISOString(),
+    renewalNoticeDays: engagement.renewalNoticeDays,
+    autoRenew: engagement.autoRenew,
+    defaultDecision: engagement.defaultRenewalDecision,
+    transitionPlan,
+  };
 }
 
 /** Loads an engagement the principal may see, or 404: a vendor key never learns that another vendor's id exists. */
@@ -226,16 +247,7 @@ export function engagementRoutes(
         engagement.stage === 'CONTRACTED' || engagement.stage === 'TRANSITION'
           ? await findOrCreatePlan(prisma, engagement, planFromBody(body), actorOf(principal))
           : null;
-      const input: LifecycleInput = {
-        engagementId: params.id,
-        vendorId: engagement.vendorId,
-        termStart: engagement.termStart.toISOString(),
-        termEnd: engagement.termEnd.toISOString(),
-        renewalNoticeDays: engagement.renewalNoticeDays,
-        autoRenew: engagement.autoRenew,
-        defaultDecision: engagement.defaultRenewalDecision,
-        transitionPlan,
-      };
+      const input = lifecycleInput(engagement, transitionPlan);
       const workflowId = lifecycleWorkflowId(params.id);
       return startOnce(temporal, {
         type: 'engagementLifecycle',
