@@ -144,7 +144,7 @@ export function createGovernanceActivities(prisma: PrismaClient) {
       const scorecard = {
         kpis,
         overallScore,
-        credits: credits && { ...credits, lines: credits.lines },
+        credits,
         summary,
         outcome,
       };
