@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { audit } from '../src/audit';
 import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import type { PrismaClient } from '../src/db';
 import { DEFAULT_ESCALATION_POLICIES } from '../src/domain/defaults';
@@ -11,6 +10,18 @@ import {
 } from '../src/domain/escalation';
 import type { Severity } from '../src/domain/types';
 import type { EscalationInput, EscalationStepRecord } from '../workflows/escalation.messages';
+
+interface RaisedRow {
+  id: string;
+  severity: Severity;
+  title: string;
+  category: string;
+  raisedAt: Date;
+  requiresRootCause: boolean;
+  timeZone: string;
+  levels: Array<{ level: number; role: string; contactName: string; contactEmail: string }>;
+  policies: Array<{ severity: Severity; acknowledgeSeconds: number; resolveSeconds: number; businessHours: boolean }>;
+}
 
 export interface OpenEscalationInput {
   engagementId: string;
@@ -35,52 +46,75 @@ export async function openEscalation(
   input: OpenEscalationInput,
 ): Promise<{ escalationId: string; workflowId: string }> {
   const idempotencyKey = `${input.engagementId}/${input.key}`;
-  const engagement = await prisma.engagement.findUniqueOrThrow({
-    where: { id: input.engagementId },
-    include: { escalationLevels: { orderBy: { level: 'asc' } }, escalationPolicies: true },
-  });
   const raisedAt = new Date(input.raisedAt);
-  const escalation = await prisma.$transaction(async (tx) => {
-    const existing = await tx.escalation.findUnique({ where: { idempotencyKey } });
-    if (existing) return existing;
-    const since = new Date(raisedAt.getTime() - REPEAT_WINDOW_DAYS * 86_400_000);
-    const earlier = await tx.escalation.count({
-      where: { engagementId: input.engagementId, category: input.category, raisedAt: { gte: since } },
-    });
-    const created = await tx.escalation.create({
-      data: {
-        engagementId: input.engagementId,
-        severity: input.severity,
-        category: input.category,
-        title: input.title,
-        description: input.description,
-        raisedBy: input.raisedBy,
-        raisedAt,
-        idempotencyKey,
-        requiresRootCause: earlier + 1 >= REPEAT_THRESHOLD,
-        steps: {
-          create: {
-            level: 1,
-            action: 'raised',
-            actor: input.raisedBy,
-            note: input.description,
-            idempotencyKey: `${idempotencyKey}/raised`,
-          },
-        },
-      },
-    });
-    await audit(tx, {
-      actor: input.raisedBy,
-      action: 'escalation.raise',
-      entityType: 'Escalation',
-      entityId: created.id,
-      after: created,
-    });
-    return created;
-  });
+  const since = new Date(raisedAt.getTime() - REPEAT_WINDOW_DAYS * 86_400_000);
+  const id = randomUUID();
+  // The row as created, for the audit entry; whether a root cause is required is only known to the statement.
+  const after = {
+    id,
+    engagementId: input.engagementId,
+    severity: input.severity,
+    category: input.category,
+    title: input.title,
+    description: input.description,
+    status: 'OPEN',
+    currentLevel: 1,
+    assignee: null,
+    raisedBy: input.raisedBy,
+    raisedAt,
+    acknowledgedAt: null,
+    resolvedAt: null,
+    resolution: null,
+    rootCause: null,
+    idempotencyKey,
+  };
+  // One statement, so one implicit transaction: the escalation is inserted once per key, and only the attempt that
+  // inserted it writes its first step and the audit entry; a retry gets the stored escalation back. The same
+  // statement reads what the workflow needs from the engagement (a missing one fails on the foreign key).
+  const raise = () => prisma.$queryRaw<RaisedRow[]>`
+    WITH existing AS (
+      SELECT "id", "severity", "title", "category", "raisedAt", "requiresRootCause"
+      FROM "Escalation" WHERE "idempotencyKey" = ${idempotencyKey}
+    ), created AS (
+      INSERT INTO "Escalation" ("id", "engagementId", "severity", "category", "title", "description", "raisedBy",
+                                "raisedAt", "idempotencyKey", "requiresRootCause")
+      SELECT ${id}::uuid, ${input.engagementId}::uuid, ${input.severity}::"Severity", ${input.category},
+             ${input.title}, ${input.description}, ${input.raisedBy}, ${raisedAt}, ${idempotencyKey},
+             (SELECT count(*) FROM "Escalation"
+               WHERE "engagementId" = ${input.engagementId}::uuid AND "category" = ${input.category}
+                 AND "raisedAt" >= ${since}) + 1 >= ${REPEAT_THRESHOLD}
+      WHERE NOT EXISTS (SELECT FROM existing)
+      ON CONFLICT ("idempotencyKey") DO NOTHING
+      RETURNING "id", "severity", "title", "category", "raisedAt", "requiresRootCause"
+    ), step AS (
+      INSERT INTO "EscalationStep" ("id", "escalationId", "level", "action", "actor", "note", "idempotencyKey")
+      SELECT ${randomUUID()}::uuid, "id", 1, 'raised', ${input.raisedBy}, ${input.description},
+             ${`${idempotencyKey}/raised`}
+      FROM created
+    ), audit AS (
+      INSERT INTO "AuditLog" ("id", "actor", "action", "entityType", "entityId", "after")
+      SELECT ${randomUUID()}::uuid, ${input.raisedBy}, 'escalation.raise', 'Escalation', ${id},
+             jsonb_set(${JSON.stringify(after)}::jsonb, '{requiresRootCause}', to_jsonb("requiresRootCause"))
+      FROM created
+    ), escalation AS (
+      SELECT * FROM created UNION ALL SELECT * FROM existing
+    )
+    SELECT escalation.*, e."timeZone",
+      (SELECT COALESCE(json_agg(json_build_object('level', l."level", 'role', l."role",
+                 'contactName', l."contactName", 'contactEmail', l."contactEmail") ORDER BY l."level"), '[]')
+         FROM "EscalationLevel" l WHERE l."engagementId" = e."id") AS "levels",
+      (SELECT COALESCE(json_agg(json_build_object('severity', p."severity",
+                 'acknowledgeSeconds', p."acknowledgeSeconds", 'resolveSeconds', p."resolveSeconds",
+                 'businessHours', p."businessHours")), '[]')
+         FROM "EscalationPolicy" p WHERE p."engagementId" = e."id") AS "policies"
+    FROM escalation JOIN "Engagement" e ON e."id" = ${input.engagementId}::uuid`;
+  // A concurrent twin that inserted first is not seen by this statement's snapshot: asked again, it is found.
+  const raised = await raise();
+  const [escalation] = raised.length ? raised : await raise();
+  if (!escalation) throw new Error(`engagement ${input.engagementId} not found`);
   const policies = Object.fromEntries(
     DEFAULT_ESCALATION_POLICIES.map((d) => {
-      const own = engagement.escalationPolicies.find((p) => p.severity === d.severity);
+      const own = escalation.policies.find((p) => p.severity === d.severity);
       const p = own ?? d;
       return [
         d.severity,
@@ -88,13 +122,8 @@ export async function openEscalation(
       ];
     }),
   ) as SeverityPolicies;
-  const levels = engagement.escalationLevels.length
-    ? engagement.escalationLevels.map(({ level, role, contactName, contactEmail }) => ({
-        level,
-        role,
-        contactName,
-        contactEmail,
-      }))
+  const levels = escalation.levels.length
+    ? escalation.levels
     : [{ level: 1, role: 'program manager', contactName: 'Program manager', contactEmail: '' }];
   const workflowInput: EscalationInput = {
     escalationId: escalation.id,
@@ -103,7 +132,7 @@ export async function openEscalation(
     title: escalation.title,
     category: escalation.category,
     raisedAt: escalation.raisedAt.toISOString(),
-    timeZone: engagement.timeZone,
+    timeZone: escalation.timeZone,
     levels,
     policies,
     requiresRootCause: escalation.requiresRootCause,

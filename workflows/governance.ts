@@ -46,6 +46,21 @@ const local = proxyLocalActivities<ReturnType<typeof createGovernanceActivities>
 const conductReview = localFirst(CONDUCT_REVIEW_AS_LOCAL_ACTIVITY_PATCH, local.conductReview, db.conductReview);
 
 /**
+ * Marks where a run began raising escalations by a local activity; runs started earlier keep their `raiseEscalation`
+ * activity tasks on replay, up to this marker.
+ */
+export const RAISE_ESCALATION_AS_LOCAL_ACTIVITY_PATCH = 'raise-escalation-as-local-activity';
+
+// A breach that escalates recurs with its review (monthly, for an engagement in trouble): one statement and the
+// escalation workflow's start, within the review's workflow task like the review itself.
+const localRaise = proxyLocalActivities<ReturnType<typeof createEscalationActivities>>(localFirstOptions('10 seconds'));
+const raiseEscalation = localFirst(
+  RAISE_ESCALATION_AS_LOCAL_ACTIVITY_PATCH,
+  localRaise.raiseEscalation,
+  db.raiseEscalation,
+);
+
+/**
  * Steady-state governance of one engagement: every enabled cadence's review runs shortly after its calendar
  * period closes (after the grace period for late data), in order of due time, none skipped or doubled — also
  * across continue-as-new, which carries only the next period per cadence.
@@ -84,7 +99,7 @@ export async function governance(input: GovernanceInput): Promise<void> {
 
     const outcome = await conductReview({ engagementId: input.engagementId, period, timeZone: input.timeZone });
     for (const breach of outcome.breaches.filter((b) => b.escalate)) {
-      await db.raiseEscalation({
+      await raiseEscalation({
         engagementId: input.engagementId,
         severity: breach.status === 'missing' ? 'P2' : 'P3',
         category: breach.key,

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { createEscalationActivities } from '../../activities/escalations';
+import { createEscalationActivities, openEscalation, type OpenEscalationInput } from '../../activities/escalations';
 import { anEngagement, aVendor } from '../builders/engagement';
 import { startApiFixture } from '../helpers/api-fixture';
 
@@ -110,5 +110,121 @@ describe('recording escalation steps', () => {
     ).rejects.toThrow();
     expect(await f.db.prisma.escalationStep.count({ where: { escalationId: missing } })).toBe(0);
     expect(await f.db.prisma.auditLog.count({ where: { entityId: missing } })).toBe(0);
+  });
+
+  describe('raising an escalation', () => {
+    /** Records the workflow starts instead of sending them: what is under test here is what is stored. */
+    function recordingClient() {
+      const starts: Array<{ workflowId: string; input: Record<string, unknown> }> = [];
+      const client = {
+        workflow: {
+          start: async (_type: string, options: { workflowId: string; args: [Record<string, unknown>] }) => {
+            starts.push({ workflowId: options.workflowId, input: options.args[0] });
+          },
+        },
+      } as unknown as Client;
+      return { client, starts };
+    }
+
+    async function anEngagementWithMatrix(): Promise<string> {
+      const pm = await f.api.as('PROGRAM_MANAGER');
+      const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+      const { body: e } = await pm(
+        'POST',
+        '/engagements',
+        anEngagement(vendorId, {
+          escalationLevels: [
+            { level: 2, role: 'head of delivery', contactName: 'Ana', contactEmail: 'ana@x.test' },
+            { level: 1, role: 'team lead', contactName: 'Bo', contactEmail: 'bo@x.test' },
+          ],
+          escalationPolicies: [{ severity: 'P3', acknowledgeWithin: '10m', resolveWithin: '2h' }],
+        }),
+      );
+      expect(e.id).toBeDefined();
+      return e.id;
+    }
+
+    const raising = (engagementId: string, key: string, raisedAt: string): OpenEscalationInput => ({
+      engagementId,
+      severity: 'P3',
+      category: 'csat',
+      title: 'csat breached its minimum',
+      description: 'csat was 70',
+      raisedBy: 'workflow:governance',
+      raisedAt,
+      key,
+    });
+
+    it('stores the escalation, its first step and its audit entry once, when retried and when run twice at once', async () => {
+      const engagementId = await anEngagementWithMatrix();
+      const { client, starts } = recordingClient();
+      const raise = (input: OpenEscalationInput) => openEscalation(f.db.prisma, client, 'q', input);
+      const input = raising(engagementId, 'review/MONTHLY/2026-09-01/csat', '2026-10-03T09:00:00.000Z');
+
+      // when it is raised, retried, and then raised twice at once
+      const first = await raise(input);
+      await raise(input);
+      const twins = await Promise.all([raise(input), raise(input)]);
+
+      // then every call answers with the same escalation, stored once with one step and one audit entry
+      expect(twins).toEqual([first, first]);
+      const stored = await f.db.prisma.escalation.findMany({ where: { engagementId }, include: { steps: true } });
+      expect(stored).toHaveLength(1);
+      expect(stored[0]).toMatchObject({ id: first.escalationId, status: 'OPEN', requiresRootCause: false });
+      expect(stored[0].raisedAt.toISOString()).toBe('2026-10-03T09:00:00.000Z');
+      expect(stored[0].steps.map((s) => [s.action, s.level, s.actor, s.note])).toEqual([
+        ['raised', 1, 'workflow:governance', 'csat was 70'],
+      ]);
+      const audit = await f.db.prisma.auditLog.findMany({ where: { entityId: first.escalationId } });
+      expect(audit.map((a) => [a.action, a.actor])).toEqual([['escalation.raise', 'workflow:governance']]);
+      expect(audit[0].after).toMatchObject({
+        id: first.escalationId,
+        status: 'OPEN',
+        raisedAt: '2026-10-03T09:00:00.000Z',
+        requiresRootCause: false,
+      });
+      // and each call starts (or finds) the same workflow with the engagement's matrix and policies
+      expect(new Set(starts.map((s) => s.workflowId))).toEqual(new Set([first.workflowId]));
+      expect(starts[0].input).toMatchObject({
+        escalationId: first.escalationId,
+        severity: 'P3',
+        raisedAt: '2026-10-03T09:00:00.000Z',
+        timeZone: 'UTC',
+        requiresRootCause: false,
+        levels: [
+          { level: 1, role: 'team lead', contactName: 'Bo', contactEmail: 'bo@x.test' },
+          { level: 2, role: 'head of delivery', contactName: 'Ana', contactEmail: 'ana@x.test' },
+        ],
+      });
+      expect((starts[0].input.policies as Record<string, unknown>).P3).toEqual({
+        acknowledgeSeconds: 600,
+        resolveSeconds: 7200,
+        businessHours: false,
+      });
+    });
+
+    it('requires a root cause from the third escalation of one category within the window', async () => {
+      const engagementId = await anEngagementWithMatrix();
+      const { client } = recordingClient();
+      const raise = (key: string, raisedAt: string) =>
+        openEscalation(f.db.prisma, client, 'q', raising(engagementId, key, raisedAt));
+      await raise('a', '2026-01-01T00:00:00.000Z');
+      await raise('b', '2026-05-01T00:00:00.000Z');
+      await raise('c', '2026-06-01T00:00:00.000Z');
+      await raise('d', '2026-06-02T00:00:00.000Z');
+      const stored = await f.db.prisma.escalation.findMany({ where: { engagementId }, orderBy: { raisedAt: 'asc' } });
+      // the first is outside the 90 days before the third, so the fourth is the first to require one
+      expect(stored.map((e) => e.requiresRootCause)).toEqual([false, false, false, true]);
+    });
+
+    it('fails for an engagement that does not exist, and stores nothing', async () => {
+      const missing = '00000000-0000-4000-8000-000000000001';
+      const { client, starts } = recordingClient();
+      await expect(
+        openEscalation(f.db.prisma, client, 'q', raising(missing, 'x', '2026-10-03T09:00:00.000Z')),
+      ).rejects.toThrow();
+      expect(await f.db.prisma.escalation.count({ where: { engagementId: missing } })).toBe(0);
+      expect(starts).toHaveLength(0);
+    });
   });
 });

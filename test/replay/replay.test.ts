@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { ESCALATION_STEP_AS_LOCAL_ACTIVITY_PATCH } from '../../workflows/escalation';
-import { CONDUCT_REVIEW_AS_LOCAL_ACTIVITY_PATCH } from '../../workflows/governance';
+import {
+  CONDUCT_REVIEW_AS_LOCAL_ACTIVITY_PATCH,
+  RAISE_ESCALATION_AS_LOCAL_ACTIVITY_PATCH,
+} from '../../workflows/governance';
 import { NOTIFY_AS_LOCAL_ACTIVITY_PATCH } from '../../workflows/notify';
 import { workflowBundle } from '../helpers/temporal';
 
@@ -21,6 +24,7 @@ const localFirstPatches = [
     types: ['engagementLifecycle', 'governance', 'escalation'],
   },
   { activity: 'conductReview', patch: CONDUCT_REVIEW_AS_LOCAL_ACTIVITY_PATCH, types: ['governance'] },
+  { activity: 'raiseEscalation', patch: RAISE_ESCALATION_AS_LOCAL_ACTIVITY_PATCH, types: ['governance'] },
   { activity: 'recordEscalationStep', patch: ESCALATION_STEP_AS_LOCAL_ACTIVITY_PATCH, types: ['escalation'] },
 ];
 const localFirstCases = localFirstPatches.flatMap(({ activity, patch, types }) =>

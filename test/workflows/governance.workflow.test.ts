@@ -157,6 +157,65 @@ describe('governance workflow (time-skipping)', () => {
     );
   });
 
+  /** Monthly reviews from January 2029 whose customer satisfaction is below its minimum from February on. */
+  const breachingFromFebruary =
+    (standIns: GovernanceActivities) =>
+    (raised: Array<{ key: string; local: boolean }>, failLocally: boolean): Partial<GovernanceActivities> => ({
+      conductReview: async (input) => {
+        const outcome = await standIns.conductReview(input);
+        if (outcome.periodFrom < '2029-02-01') return outcome;
+        return {
+          ...outcome,
+          breaches: [
+            { key: 'csat', status: 'breached' as const, value: 70, escalate: true },
+            { key: 'asa', status: 'breached' as const, value: 31, escalate: false },
+          ],
+        };
+      },
+      raiseEscalation: async (input) => {
+        const local = Context.current().info.isLocal;
+        raised.push({ key: input.key, local });
+        // As a database that keeps failing would, once the local activity's minute is over.
+        if (local && failLocally) throw ApplicationFailure.nonRetryable('database refused the escalation');
+        return { escalationId: `escalation-${input.key}` };
+      },
+    });
+
+  it('raises an escalation for each breach that escalates, by a local activity, once per breach', async () => {
+    const raised: Array<{ key: string; local: boolean }> = [];
+    await runGovernance(
+      'governance-breaches',
+      { timeZone: 'UTC', cadences: ['MONTHLY'], graceSeconds: 86_400, startAt: '2029-01-01T00:00:00.000Z' },
+      '2029-04-03T00:00:00.000Z',
+      async (handle, conducted) => {
+        expect(conducted).toHaveLength(3);
+        expect(raised).toEqual([
+          { key: 'review/MONTHLY/2029-02-01/csat', local: true },
+          { key: 'review/MONTHLY/2029-03-01/csat', local: true },
+        ]);
+        await recordHistoryIfAsked(handle, 'governance-breaches-local-raise');
+      },
+      (standIns) => breachingFromFebruary(standIns)(raised, false),
+    );
+  });
+
+  it('raises an escalation by a regular activity, retried by the server, when the local activity gives up', async () => {
+    const raised: Array<{ key: string; local: boolean }> = [];
+    await runGovernance(
+      'governance-escalations-down',
+      { timeZone: 'UTC', cadences: ['MONTHLY'], graceSeconds: 86_400, startAt: '2029-01-01T00:00:00.000Z' },
+      '2029-03-03T00:00:00.000Z',
+      async (handle) => {
+        expect(raised).toEqual([
+          { key: 'review/MONTHLY/2029-02-01/csat', local: true },
+          { key: 'review/MONTHLY/2029-02-01/csat', local: false },
+        ]);
+        expect((await handle.query(governanceStateQuery)).reviewsDone).toBe(2);
+      },
+      (standIns) => breachingFromFebruary(standIns)(raised, true),
+    );
+  });
+
   it('keeps a 5-year engagement’s history bounded by continuing as new, with no review skipped or doubled', async () => {
     await runGovernance(
       'governance-5y',
