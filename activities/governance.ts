@@ -4,7 +4,9 @@ import type { PrismaClient } from '../src/db';
 import { periodDates, type Period } from '../src/domain/calendar';
 import { computeServiceCredits } from '../src/domain/credits';
 import { meanValue, scoreKpi, weightedScore, type KpiDefinition, type KpiResult } from '../src/domain/scorecard';
+import { reviewNotice } from '../src/domain/review-notice';
 import type { ReviewCadence } from '../src/domain/types';
+import type { Notice } from '../src/notify/notifier';
 
 /** Which KPIs a review of each cadence scores: a weekly review cannot judge a monthly figure before the month ends. */
 const SCORED: Record<ReviewCadence, Array<'WEEKLY' | 'MONTHLY' | 'QUARTERLY'>> = {
@@ -192,6 +194,30 @@ export function createGovernanceActivities(prisma: PrismaClient) {
         WHERE "engagementId" = ${input.engagementId}::uuid AND "cadence" = ${cadence}::"ReviewCadence"
           AND "periodStart" = ${dates.from}::date`;
       return theirs.outcome;
+    },
+  };
+}
+
+type ReviewInput = { engagementId: string; period: Period; timeZone: string };
+
+/**
+ * `conductReview`, then the notice that publishes its scorecard, as one activity: one round trip instead of two for
+ * every review. The notice is tried once; when it fails the review is still reported (`published: false`) and the
+ * workflow sends the notice with its own retries, so a notifier that is down never holds up a review's escalations.
+ */
+export function createReviewPublishing(
+  conductReview: (input: ReviewInput) => Promise<ReviewOutcome>,
+  notify: (notice: Notice) => Promise<{ sent: boolean }>,
+) {
+  return {
+    async reviewAndPublish(input: ReviewInput): Promise<ReviewOutcome & { published: boolean }> {
+      const outcome = await conductReview(input);
+      try {
+        await notify(reviewNotice(input.engagementId, outcome));
+        return { ...outcome, published: true };
+      } catch {
+        return { ...outcome, published: false };
+      }
     },
   };
 }

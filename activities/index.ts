@@ -3,7 +3,7 @@ import type { PrismaClient } from '../src/db';
 import type { Notifier } from '../src/notify/notifier';
 import { createEngagementActivities } from './engagements';
 import { createEscalationActivities } from './escalations';
-import { createGovernanceActivities } from './governance';
+import { createGovernanceActivities, createReviewPublishing } from './governance';
 import { createLifecycleActivities } from './lifecycle';
 import { createNotificationActivities } from './notifications';
 import { createTransitionActivities } from './transition';
@@ -18,12 +18,15 @@ export interface ActivityDeps {
 
 /** Every activity the worker registers. */
 export function createActivities(deps: ActivityDeps) {
+  const governance = createGovernanceActivities(deps.prisma);
+  const notifications = createNotificationActivities(deps.prisma, deps.notifiers);
   return {
     ...createEngagementActivities(deps.prisma),
     ...createTransitionActivities(deps.prisma),
     ...createEscalationActivities(deps.prisma, deps.client, deps.taskQueue),
-    ...createGovernanceActivities(deps.prisma),
-    ...createNotificationActivities(deps.prisma, deps.notifiers),
+    ...governance,
+    ...notifications,
+    ...createReviewPublishing(governance.conductReview, notifications.notify),
     ...createLifecycleActivities(deps.prisma, deps.client, deps.taskQueue),
   };
 }

@@ -2,6 +2,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -9,9 +10,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createEscalationActivities } from '../activities/escalations';
-import type { createGovernanceActivities } from '../activities/governance';
+import type { createGovernanceActivities, createReviewPublishing } from '../activities/governance';
 import type { createNotificationActivities } from '../activities/notifications';
 import { firstPeriodFrom, nextPeriod, type Period } from '../src/domain/calendar';
+import { reviewNotice } from '../src/domain/review-notice';
 import type { ReviewCadence } from '../src/domain/types';
 import {
   governanceStateQuery,
@@ -19,13 +21,13 @@ import {
   type GovernanceInput,
   type GovernanceState,
 } from './governance.messages';
-import { localFirst, localFirstOptions } from './local-first';
+import { localFirst, localFirstOptions, localThenRegular } from './local-first';
 import { notifyLocally } from './notify';
 
+type GovernanceActivities = ReturnType<typeof createGovernanceActivities> & ReturnType<typeof createReviewPublishing>;
+
 const db = proxyActivities<
-  ReturnType<typeof createGovernanceActivities> &
-    ReturnType<typeof createEscalationActivities> &
-    ReturnType<typeof createNotificationActivities>
+  GovernanceActivities & ReturnType<typeof createEscalationActivities> & ReturnType<typeof createNotificationActivities>
 >({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
@@ -42,8 +44,21 @@ export const CONDUCT_REVIEW_AS_LOCAL_ACTIVITY_PATCH = 'conduct-review-as-local-a
 // run within the workflow task, it saves the round trips of an activity task and of the workflow task that follows.
 // An attempt is four statements; 10 s leaves room for a busy database. Retrying locally holds the workflow task
 // open, so after a minute the review goes to the regular activity, retried by the server (localFirst).
-const local = proxyLocalActivities<ReturnType<typeof createGovernanceActivities>>(localFirstOptions('10 seconds'));
+const local = proxyLocalActivities<GovernanceActivities>(localFirstOptions('10 seconds'));
 const conductReview = localFirst(CONDUCT_REVIEW_AS_LOCAL_ACTIVITY_PATCH, local.conductReview, db.conductReview);
+
+/**
+ * Marks where a run began publishing each review's scorecard from the review's own activity. Runs started earlier
+ * conduct the review and then send its notice by a second activity; on replay they keep doing so, up to this marker.
+ */
+export const REVIEW_PUBLISHES_SCORECARD_PATCH = 'review-publishes-scorecard';
+
+// The review and its notice in one local activity: a review saves the round trip of a second one. Its attempt allows
+// for the review's statements and a webhook's own 10 s.
+const reviewAndPublish = localThenRegular(
+  proxyLocalActivities<GovernanceActivities>(localFirstOptions('20 seconds')).reviewAndPublish,
+  db.reviewAndPublish,
+);
 
 /**
  * Marks where a run began raising escalations by a local activity; runs started earlier keep their `raiseEscalation`
@@ -97,7 +112,11 @@ export async function governance(input: GovernanceInput): Promise<void> {
     const period = cursors[cadence]!;
     await sleep(Math.max(0, dueAt(period) - Date.now()));
 
-    const outcome = await conductReview({ engagementId: input.engagementId, period, timeZone: input.timeZone });
+    const reviewing = { engagementId: input.engagementId, period, timeZone: input.timeZone };
+    // A notice the review could not send (its notifier down) is sent below, with retries of its own.
+    const { published, ...outcome } = patched(REVIEW_PUBLISHES_SCORECARD_PATCH)
+      ? await reviewAndPublish(reviewing)
+      : { ...(await conductReview(reviewing)), published: false };
     for (const breach of outcome.breaches.filter((b) => b.escalate)) {
       await raiseEscalation({
         engagementId: input.engagementId,
@@ -116,16 +135,7 @@ export async function governance(input: GovernanceInput): Promise<void> {
         key: `review/${cadence}/${outcome.periodFrom}/${breach.key}`,
       });
     }
-    await notify({
-      eventKey: `review/${outcome.reviewId}`,
-      engagementId: input.engagementId,
-      recipient: { role: 'governance council' },
-      subject: `${cadence.toLowerCase()} review ${outcome.periodFrom} – ${outcome.periodTo}: score ${outcome.overallScore ?? 'n/a'}, credits ${outcome.creditsTotal}`,
-      body: outcome.breaches.length
-        ? `Breaches: ${outcome.breaches.map((b) => `${b.key} (${b.status})`).join(', ')}. Action items were created.`
-        : 'Every scored KPI met its minimum.',
-      data: { reviewId: outcome.reviewId },
-    });
+    if (!published) await notify(reviewNotice(input.engagementId, outcome));
     cursors[cadence] = nextPeriod(period, input.timeZone);
     state.reviewsDone++;
     state.lastReview = {

@@ -13,8 +13,16 @@ export function localFirst<Args extends unknown[], Result>(
   local: (...args: Args) => Promise<Result>,
   regular: (...args: Args) => Promise<Result>,
 ): (...args: Args) => Promise<Result> {
+  const either = localThenRegular(local, regular);
+  return async (...args: Args) => (patched(patchId) ? either(...args) : regular(...args));
+}
+
+/** `local`, and `regular` when the local activity gave up: `localFirst` for a caller that checks its patch itself. */
+export function localThenRegular<Args extends unknown[], Result>(
+  local: (...args: Args) => Promise<Result>,
+  regular: (...args: Args) => Promise<Result>,
+): (...args: Args) => Promise<Result> {
   return async (...args: Args) => {
-    if (!patched(patchId)) return regular(...args);
     try {
       return await local(...args);
     } catch (error) {

@@ -5,6 +5,7 @@ import { ESCALATION_STEP_AS_LOCAL_ACTIVITY_PATCH } from '../../workflows/escalat
 import {
   CONDUCT_REVIEW_AS_LOCAL_ACTIVITY_PATCH,
   RAISE_ESCALATION_AS_LOCAL_ACTIVITY_PATCH,
+  REVIEW_PUBLISHES_SCORECARD_PATCH,
 } from '../../workflows/governance';
 import { NOTIFY_AS_LOCAL_ACTIVITY_PATCH } from '../../workflows/notify';
 import { workflowBundle } from '../helpers/temporal';
@@ -25,6 +26,8 @@ const localFirstPatches = [
   },
   { activity: 'conductReview', patch: CONDUCT_REVIEW_AS_LOCAL_ACTIVITY_PATCH, types: ['governance'] },
   { activity: 'raiseEscalation', patch: RAISE_ESCALATION_AS_LOCAL_ACTIVITY_PATCH, types: ['governance'] },
+  // Before it, a review and its notice were two activities (the review's a regular one in the oldest histories).
+  { activity: 'conductReview', patch: REVIEW_PUBLISHES_SCORECARD_PATCH, types: ['governance'] },
   { activity: 'recordEscalationStep', patch: ESCALATION_STEP_AS_LOCAL_ACTIVITY_PATCH, types: ['escalation'] },
 ];
 const localFirstCases = localFirstPatches.flatMap(({ activity, patch, types }) =>

@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
+import { createReviewPublishing } from '../../activities/governance';
 import { periodDates, type Period } from '../../src/domain/calendar';
 import type { ReviewCadence } from '../../src/domain/types';
 import { governanceStateQuery, REVIEWS_PER_RUN, type GovernanceInput } from '../../workflows/governance.messages';
@@ -48,7 +49,9 @@ describe('governance workflow (time-skipping)', () => {
       raiseEscalation: async () => ({ escalationId: 'none' }),
       notify: async () => ({ sent: true }),
     };
-    const activities = { ...standIns, ...overrides(standIns) };
+    const chosen = { ...standIns, ...overrides(standIns) };
+    // The review-and-notice activity as the worker composes it, from the stand-ins.
+    const activities = { ...chosen, ...createReviewPublishing(chosen.conductReview, chosen.notify) };
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
@@ -106,6 +109,29 @@ describe('governance workflow (time-skipping)', () => {
     );
   });
 
+  it('publishes each review’s scorecard from the review’s own activity, one notice per review', async () => {
+    const notices: Array<{ eventKey: string; subject: string; local: boolean }> = [];
+    await runGovernance(
+      'governance-publishing',
+      { timeZone: 'UTC', cadences: ['MONTHLY'], graceSeconds: 86_400, startAt: '2029-01-01T00:00:00.000Z' },
+      '2029-03-03T00:00:00.000Z',
+      async (_handle, conducted) => {
+        expect(conducted).toHaveLength(2);
+        expect(notices).toEqual([
+          { eventKey: 'review/MONTHLY-2029-01-01', subject: expect.stringContaining('2029-01-01'), local: true },
+          { eventKey: 'review/MONTHLY-2029-02-01', subject: expect.stringContaining('2029-02-01'), local: true },
+        ]);
+        expect(notices[0].subject).toBe('monthly review 2029-01-01 – 2029-01-31: score 99, credits 0.00');
+      },
+      () => ({
+        notify: async (notice) => {
+          notices.push({ eventKey: notice.eventKey, subject: notice.subject, local: Context.current().info.isLocal });
+          return { sent: true };
+        },
+      }),
+    );
+  });
+
   it('sends a notice by a regular activity, retried by the server, when the local activity gives up', async () => {
     const attempts: Array<{ subject: string; local: boolean }> = [];
     await runGovernance(
@@ -114,8 +140,9 @@ describe('governance workflow (time-skipping)', () => {
       '2029-03-03T00:00:00.000Z',
       async (_handle, conducted) => {
         expect(conducted).toHaveLength(2);
-        expect(attempts.map((a) => a.local)).toEqual([true, false, true, false]);
-        expect(attempts[0].subject).toBe(attempts[1].subject);
+        // Per review: the review's own try, the workflow's local notify giving up, then the regular activity.
+        expect(attempts.map((a) => a.local)).toEqual([true, true, false, true, true, false]);
+        expect(new Set(attempts.slice(0, 3).map((a) => a.subject)).size).toBe(1);
       },
       () => ({
         notify: async (notice) => {
@@ -193,7 +220,7 @@ describe('governance workflow (time-skipping)', () => {
           { key: 'review/MONTHLY/2029-02-01/csat', local: true },
           { key: 'review/MONTHLY/2029-03-01/csat', local: true },
         ]);
-        await recordHistoryIfAsked(handle, 'governance-breaches-local-raise');
+        await recordHistoryIfAsked(handle, 'governance-breaches-review-publishes');
       },
       (standIns) => breachingFromFebruary(standIns)(raised, false),
     );
