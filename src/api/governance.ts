@@ -178,7 +178,9 @@ export function governanceRoutes(
         params: idParams,
         body,
         workflowId: async ({ id }, principal) => {
-          await visibleEscalation(principal, id);
+          // Only whether the caller may see it: the workflow answers with the escalation's state.
+          const visible = await prisma.escalation.count({ where: { id, engagement: engagementScope(principal) } });
+          if (!visible) throw notFound(`escalation ${id}`);
           return escalationWorkflowId(id);
         },
         notRunning: 'the escalation workflow is not running',
