@@ -3,12 +3,14 @@ import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import type { PrismaClient } from '../src/db';
 import { DEFAULT_ESCALATION_POLICIES } from '../src/domain/defaults';
 import {
+  escalationNotice,
   escalationWorkflowId,
   REPEAT_THRESHOLD,
   REPEAT_WINDOW_DAYS,
   type SeverityPolicies,
 } from '../src/domain/escalation';
 import type { Severity } from '../src/domain/types';
+import type { Notice } from '../src/notify/notifier';
 import type { EscalationInput, EscalationStepRecord } from '../workflows/escalation.messages';
 
 interface RaisedRow {
@@ -44,6 +46,7 @@ export async function openEscalation(
   client: Client,
   taskQueue: string,
   input: OpenEscalationInput,
+  notify?: Notify,
 ): Promise<{ escalationId: string; workflowId: string }> {
   const idempotencyKey = `${input.engagementId}/${input.key}`;
   const raisedAt = new Date(input.raisedAt);
@@ -137,6 +140,15 @@ export async function openEscalation(
     policies,
     requiresRootCause: escalation.requiresRootCause,
   };
+  // The first level hears of it from here when the notifiers answer (once per event key, so a retried raise sends
+  // nothing more); otherwise the workflow sends the notice, with retries of its own.
+  if (notify) {
+    const first = { stepNumber: 1, level: 1, severity: escalation.severity, status: 'OPEN' };
+    workflowInput.announced = await notify(escalationNotice(workflowInput, levels, first, 'raised')).then(
+      () => true,
+      () => false,
+    );
+  }
   const workflowId = escalationWorkflowId(escalation.id);
   await client.workflow.start('escalation', {
     workflowId,
@@ -150,10 +162,14 @@ export async function openEscalation(
 /** Steps a person took (or a changed severity): each is also written to the audit log. */
 const AUDITED_STEPS = ['acknowledged', 'resolved', 'reassigned', 'severity-changed'];
 
-export function createEscalationActivities(prisma: PrismaClient, client: Client, taskQueue: string) {
+/** Sends a notice once per event key: the notification activity. */
+type Notify = (notice: Notice) => Promise<{ sent: boolean }>;
+
+/** `notify`, when given, lets a raise send its first notice itself. */
+export function createEscalationActivities(prisma: PrismaClient, client: Client, taskQueue: string, notify?: Notify) {
   return {
     async raiseEscalation(input: OpenEscalationInput): Promise<{ escalationId: string }> {
-      const { escalationId } = await openEscalation(prisma, client, taskQueue, input);
+      const { escalationId } = await openEscalation(prisma, client, taskQueue, input, notify);
       return { escalationId };
     },
 

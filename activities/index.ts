@@ -23,7 +23,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createEngagementActivities(deps.prisma),
     ...createTransitionActivities(deps.prisma),
-    ...createEscalationActivities(deps.prisma, deps.client, deps.taskQueue),
+    ...createEscalationActivities(deps.prisma, deps.client, deps.taskQueue, notifications.notify),
     ...governance,
     ...notifications,
     ...createReviewPublishing(governance.conductReview, notifications.notify),

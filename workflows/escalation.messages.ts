@@ -13,6 +13,8 @@ export interface EscalationInput {
   levels: EscalationLevelContact[];
   policies: SeverityPolicies;
   requiresRootCause: boolean;
+  /** The raise sent the first level's notice itself (absent in runs started before it could). */
+  announced?: boolean;
   resume?: EscalationState;
 }
 

@@ -11,7 +11,7 @@ import {
 import type { createEscalationActivities } from '../activities/escalations';
 import type { createNotificationActivities } from '../activities/notifications';
 import { deadlineAfter } from '../src/domain/calendar';
-import { REPEAT_THRESHOLD, REPEAT_WINDOW_DAYS } from '../src/domain/escalation';
+import { escalationNotice, REPEAT_THRESHOLD, REPEAT_WINDOW_DAYS } from '../src/domain/escalation';
 import { SEVERITIES } from '../src/domain/types';
 import {
   acknowledgeUpdate,
@@ -91,17 +91,15 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
     await recordEscalationStep({ escalationId: input.escalationId, stepNumber: state.steps.length, step, update });
   };
 
-  const notifyLevel = async (reason: string) => {
-    const contact = input.levels.find((l) => l.level === state.level) ?? input.levels[input.levels.length - 1];
-    await notify({
-      eventKey: `escalation/${input.escalationId}/step-${state.steps.length}`,
-      engagementId: input.engagementId,
-      recipient: { role: contact.role, name: contact.contactName, email: contact.contactEmail },
-      subject: `[${state.severity}] ${input.title}: ${reason}`,
-      body: `Escalation ${input.escalationId} (${input.category}) is at level ${state.level} (${contact.role}). ${reason}.`,
-      data: { escalationId: input.escalationId, level: state.level, severity: state.severity, status: state.status },
-    });
-  };
+  const notifyLevel = (reason: string) =>
+    notify(
+      escalationNotice(
+        input,
+        input.levels,
+        { stepNumber: state.steps.length, level: state.level, severity: state.severity, status: state.status },
+        reason,
+      ),
+    );
 
   setHandler(escalationStateQuery, () => state);
 
@@ -185,7 +183,8 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
     },
   );
 
-  if (!input.resume) await notifyLevel('raised');
+  // The raise sends this notice itself when its notifiers answer (`announced`); otherwise it is sent from here.
+  if (!input.resume && !input.announced) await notifyLevel('raised');
 
   while (state.status !== 'RESOLVED') {
     const policy = input.policies[state.severity];

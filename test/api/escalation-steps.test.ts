@@ -217,6 +217,41 @@ describe('recording escalation steps', () => {
       expect(stored.map((e) => e.requiresRootCause)).toEqual([false, false, false, true]);
     });
 
+    it('sends the first level its notice itself, or leaves it to the workflow when the notifier fails', async () => {
+      const engagementId = await anEngagementWithMatrix();
+      const { client, starts } = recordingClient();
+      const notices: Array<{ eventKey: string; recipient: { role: string }; subject: string }> = [];
+      const notifying = async (notice: (typeof notices)[number]) => {
+        notices.push(notice);
+        return { sent: true };
+      };
+      const failing = async () => {
+        throw new Error('webhook refused the notice');
+      };
+      const sent = await openEscalation(
+        f.db.prisma,
+        client,
+        'q',
+        raising(engagementId, 'announced', '2026-10-03T09:00:00.000Z'),
+        notifying,
+      );
+      await openEscalation(
+        f.db.prisma,
+        client,
+        'q',
+        raising(engagementId, 'not-announced', '2026-10-04T09:00:00.000Z'),
+        failing,
+      );
+      expect(notices).toEqual([
+        expect.objectContaining({
+          eventKey: `escalation/${sent.escalationId}/step-1`,
+          recipient: expect.objectContaining({ role: 'team lead' }),
+          subject: '[P3] csat breached its minimum: raised',
+        }),
+      ]);
+      expect(starts.map((s) => s.input.announced)).toEqual([true, false]);
+    });
+
     it('fails for an engagement that does not exist, and stores nothing', async () => {
       const missing = '00000000-0000-4000-8000-000000000001';
       const { client, starts } = recordingClient();
