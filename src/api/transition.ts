@@ -11,7 +11,7 @@ import {
   transitionWorkflowId,
 } from '../../workflows/transition.messages';
 import { Prisma } from '../generated/prisma/client';
-import { auditRow } from '../audit';
+import type { LifecycleStage, RenewalDecision } from '../generated/prisma/enums';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db';
 import { parseDuration } from '../domain/duration';
@@ -152,30 +152,54 @@ function toPhasePlan(p: z.infer<typeof changePlanBody>['phases'][number]): Phase
   };
 }
 
-/** A stored plan with its phases in order, as every start reads it. */
-const planWithPhases = { phases: { orderBy: { sequence: 'asc' } } } as const;
-type StoredPlan = Prisma.TransitionPlanGetPayload<{ include: typeof planWithPhases }>;
+/** An engagement as a start reads it, with its SLA count and stored transition plan. */
+export interface StartableEngagement {
+  id: string;
+  vendorId: string;
+  stage: LifecycleStage;
+  termStart: Date;
+  termEnd: Date;
+  renewalNoticeDays: number;
+  autoRenew: boolean;
+  defaultRenewalDecision: RenewalDecision;
+  slaCount: number;
+  transitionPlan: TransitionPlanData | null;
+}
 
 /**
- * The engagement a start needs, in one query: visible to the principal, not exited, with SLAs for its gates to
- * judge, and with its stored transition plan if it has one.
+ * The engagement a start needs, in one plain query (a start is the API's busiest write): visible to the principal,
+ * not exited, with SLAs for its gates to judge, and with its stored transition plan if it has one.
  */
-export async function findStartableEngagement(prisma: PrismaClient, principal: Principal, id: string) {
-  const engagement = await prisma.engagement.findFirst({
-    where: { id, ...engagementScope(principal) },
-    include: {
-      _count: { select: { slas: true } },
-      transitionPlan: { include: planWithPhases },
-    },
-  });
+export async function findStartableEngagement(
+  prisma: PrismaClient,
+  principal: Principal,
+  id: string,
+): Promise<StartableEngagement> {
+  const vendorId = engagementScope(principal).vendorId ?? null;
+  const [engagement] = await prisma.$queryRaw<StartableEngagement[]>`
+    SELECT e."id", e."vendorId", e."stage"::text AS "stage", e."termStart", e."termEnd", e."renewalNoticeDays",
+           e."autoRenew", e."defaultRenewalDecision"::text AS "defaultRenewalDecision",
+           (SELECT count(*)::int FROM "Sla" s WHERE s."engagementId" = e."id") AS "slaCount",
+           (SELECT ${STORED_PLAN} FROM "TransitionPlan" p WHERE p."engagementId" = e."id") AS "transitionPlan"
+    FROM "Engagement" e
+    WHERE e."id" = ${id}::uuid AND (${vendorId}::uuid IS NULL OR e."vendorId" = ${vendorId}::uuid)`;
   if (!engagement) throw notFound(`engagement ${id}`);
   if (['EXIT', 'CLOSED'].includes(engagement.stage))
     throw conflict(`engagement is in stage ${engagement.stage}: it has exited`);
-  if (engagement._count.slas === 0) {
+  if (engagement.slaCount === 0) {
     throw conflict('engagement has no SLAs: transition gates would have nothing to judge');
   }
   return engagement;
 }
+
+/** A stored plan (`p`) as a start passes it on: its rules and its phases in order, the threshold as stored. */
+const STORED_PLAN = Prisma.sql`json_build_object(
+  'gateThreshold', p."gateThreshold"::float8, 'holdSeconds', p."holdSeconds",
+  'maxConsecutiveFailures', p."maxConsecutiveFailures", 'rollbackOnEscalation', p."rollbackOnEscalation",
+  'phases', (SELECT json_agg(json_build_object('kind', ph."kind", 'name', ph."name", 'volumePct', ph."volumePct",
+                                               'minDurationSeconds', ph."minDurationSeconds", 'gated', ph."gated")
+                             ORDER BY ph."sequence")
+             FROM "TransitionPhase" ph WHERE ph."planId" = p."id"))`;
 
 export function planFromBody(body: z.infer<typeof startTransitionBody>): TransitionPlanData {
   const base = defaultTransitionPlan(body.waves);
@@ -198,55 +222,43 @@ export function planFromBody(body: z.infer<typeof startTransitionBody>): Transit
   return plan;
 }
 
-function planData(row: StoredPlan): TransitionPlanData {
-  return {
-    gateThreshold: row.gateThreshold.toNumber(),
-    holdSeconds: row.holdSeconds,
-    maxConsecutiveFailures: row.maxConsecutiveFailures,
-    rollbackOnEscalation: row.rollbackOnEscalation,
-    phases: row.phases.map((p) => ({
-      kind: p.kind as PhasePlan['kind'],
-      name: p.name,
-      volumePct: p.volumePct,
-      minDurationSeconds: p.minDurationSeconds,
-      gated: p.gated,
-    })),
-  };
-}
-
 /**
- * The stored plan, or this one stored now (as stored: the threshold rounded to the column) with its audit row in
- * one batch transaction; a concurrent start that stored first wins, and this one returns that plan.
+ * The stored plan, or this one stored now (as stored: the threshold rounded to the column) with its phases and its
+ * audit row, in one statement (one implicit transaction, no BEGIN/COMMIT round trips); a concurrent start that stored
+ * first wins, and this one returns that plan.
  */
 export async function findOrCreatePlan(
   prisma: PrismaClient,
-  engagement: { id: string; transitionPlan: StoredPlan | null },
+  engagement: { id: string; transitionPlan: TransitionPlanData | null },
   plan: TransitionPlanData,
   actor: string,
 ): Promise<TransitionPlanData> {
-  if (engagement.transitionPlan) return planData(engagement.transitionPlan);
-  const { phases, ...rules } = plan;
+  if (engagement.transitionPlan) return engagement.transitionPlan;
   const id = randomUUID();
-  try {
-    const [created] = await prisma.$transaction([
-      prisma.transitionPlan.create({
-        data: {
-          id,
-          engagementId: engagement.id,
-          ...rules,
-          phases: { create: phases.map((p, i) => ({ ...p, sequence: i + 1 })) },
-        },
-        include: planWithPhases,
-      }),
-      auditRow(prisma, { actor, action: 'transition.plan', entityType: 'TransitionPlan', entityId: id, after: plan }),
-    ]);
-    return planData(created);
-  } catch (error) {
-    if (!(error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')) throw error;
-    const stored = await prisma.transitionPlan.findUniqueOrThrow({
-      where: { engagementId: engagement.id },
-      include: planWithPhases,
-    });
-    return planData(stored);
-  }
+  const phases = plan.phases.map((p, i) => ({ id: randomUUID(), sequence: i + 1, ...p }));
+  const [stored] = await prisma.$queryRaw<Array<{ gateThreshold: number }>>`
+    WITH plan AS (
+      INSERT INTO "TransitionPlan" ("id", "engagementId", "gateThreshold", "holdSeconds", "maxConsecutiveFailures",
+                                    "rollbackOnEscalation", "createdAt")
+      VALUES (${id}::uuid, ${engagement.id}::uuid, ${plan.gateThreshold}, ${plan.holdSeconds}::int,
+              ${plan.maxConsecutiveFailures}::int, ${plan.rollbackOnEscalation}, ${new Date()})
+      ON CONFLICT ("engagementId") DO NOTHING
+      RETURNING "id", "gateThreshold"
+    ), phases AS (
+      INSERT INTO "TransitionPhase" ("id", "planId", "sequence", "kind", "name", "volumePct", "minDurationSeconds", "gated")
+      SELECT ph."id", plan."id", ph."sequence", ph."kind"::"PhaseKind", ph."name", ph."volumePct",
+             ph."minDurationSeconds", ph."gated"
+      FROM plan, jsonb_to_recordset(${JSON.stringify(phases)}::jsonb) AS ph("id" uuid, "sequence" int, "kind" text,
+             "name" text, "volumePct" int, "minDurationSeconds" int, "gated" boolean)
+    ), audit AS (
+      INSERT INTO "AuditLog" ("id", "actor", "action", "entityType", "entityId", "after", "at")
+      SELECT ${randomUUID()}::uuid, ${actor}, 'transition.plan', 'TransitionPlan', ${id}, ${JSON.stringify(plan)}::jsonb,
+             ${new Date()}
+      FROM plan
+    )
+    SELECT "gateThreshold"::float8 AS "gateThreshold" FROM plan`;
+  if (stored) return { ...plan, gateThreshold: stored.gateThreshold };
+  const [theirs] = await prisma.$queryRaw<Array<{ plan: TransitionPlanData }>>`
+    SELECT ${STORED_PLAN} AS "plan" FROM "TransitionPlan" p WHERE p."engagementId" = ${engagement.id}::uuid`;
+  return theirs.plan;
 }
