@@ -52,6 +52,8 @@ export async function openEscalation(
   const raisedAt = new Date(input.raisedAt);
   const since = new Date(raisedAt.getTime() - REPEAT_WINDOW_DAYS * 86_400_000);
   const id = randomUUID();
+  // Times are sent, not left to the database's defaults: a server outside UTC would store its local time.
+  const now = new Date();
   // The row as created, for the audit entry; whether a root cause is required is only known to the statement.
   const after = {
     id,
@@ -90,14 +92,15 @@ export async function openEscalation(
       ON CONFLICT ("idempotencyKey") DO NOTHING
       RETURNING "id", "severity", "title", "category", "raisedAt", "requiresRootCause"
     ), step AS (
-      INSERT INTO "EscalationStep" ("id", "escalationId", "level", "action", "actor", "note", "idempotencyKey")
+      INSERT INTO "EscalationStep" ("id", "escalationId", "level", "action", "actor", "note", "idempotencyKey",
+                                    "occurredAt")
       SELECT ${randomUUID()}::uuid, "id", 1, 'raised', ${input.raisedBy}, ${input.description},
-             ${`${idempotencyKey}/raised`}
+             ${`${idempotencyKey}/raised`}, ${now}
       FROM created
     ), audit AS (
-      INSERT INTO "AuditLog" ("id", "actor", "action", "entityType", "entityId", "after")
+      INSERT INTO "AuditLog" ("id", "actor", "action", "entityType", "entityId", "after", "at")
       SELECT ${randomUUID()}::uuid, ${input.raisedBy}, 'escalation.raise', 'Escalation', ${id},
-             jsonb_set(${JSON.stringify(after)}::jsonb, '{requiresRootCause}', to_jsonb("requiresRootCause"))
+             jsonb_set(${JSON.stringify(after)}::jsonb, '{requiresRootCause}', to_jsonb("requiresRootCause")), ${now}
       FROM created
     ), escalation AS (
       SELECT * FROM created UNION ALL SELECT * FROM existing
