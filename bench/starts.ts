@@ -6,13 +6,20 @@
  * validation, the database reads and writes of the start, the workflow start), POST /engagements/:id/lifecycle and
  * POST /engagements/:id/transition.
  *
+ * A fifth kind puts the same raw no-op start behind a bare Express route in this process, called with the same
+ * fetch client: the rate HTTP alone leaves, the ceiling for any API in front of the start.
+ *
  * Two phases: first with the worker process running (each start's first workflow tasks run while the next starts
- * arrive, as in production), then with it stopped (the start path alone). Rounds alternate the four kinds so a
+ * arrive, as in production), then with it stopped (the start path alone). Rounds alternate the kinds so a
  * noisy neighbour hurts each about as much; a ratio is the median of its rounds' ratios. CPU time is counted per
  * process and kind of start: on two cores, throughput follows the CPU one start costs. With the worker running, a
  * kind that starts faster than the worker keeps up leaves part of its workflows' first tasks to the passes after
  * it (docs/performance.md, section 2): the start path alone is the clean comparison.
  */
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
 import { anEngagement, aVendor } from '../test/builders/engagement';
 import { startTestApi } from '../test/helpers/app';
 import { startTransitionBody } from '../src/api/schemas';
@@ -35,22 +42,27 @@ const ROUNDS = 3;
 const PER_PASS = 100;
 const WARM_UP = 20;
 const GOAL_RATIO = 0.7;
-const KINDS = ['raw', 'rawLifecycle', 'lifecycle', 'transition'] as const;
+const KINDS = ['raw', 'bareHttp', 'rawLifecycle', 'lifecycle', 'transition'] as const;
 const ORDERS: Kind[][] = [
-  ['raw', 'rawLifecycle', 'lifecycle', 'transition'],
-  ['lifecycle', 'transition', 'raw', 'rawLifecycle'],
-  ['transition', 'raw', 'rawLifecycle', 'lifecycle'],
+  ['raw', 'bareHttp', 'rawLifecycle', 'lifecycle', 'transition'],
+  ['lifecycle', 'transition', 'raw', 'bareHttp', 'rawLifecycle'],
+  ['transition', 'bareHttp', 'raw', 'rawLifecycle', 'lifecycle'],
 ];
 
 type Kind = (typeof KINDS)[number];
 type ApiKind = 'lifecycle' | 'transition';
 /** Kinds whose engagements are created beforehand. */
-type EngagementKind = Exclude<Kind, 'raw'>;
+type EngagementKind = Exclude<Kind, 'raw' | 'bareHttp'>;
 
 interface Phase {
   ratios: Record<ApiKind, number>;
   /** POST /engagements/:id/lifecycle ÷ a raw start of the same workflow with the same input. */
   sameWorkflowRatio: number;
+  /**
+   * A bare Express route whose only work is the raw no-op start ÷ the raw start: what HTTP alone (the same fetch
+   * client, no auth, validation or SQL) leaves of the raw rate, the ceiling of any API in front of the start.
+   */
+  bareHttpRatio: number;
   totals: Record<Kind, { perSecond: number; p50Ms: number; p99Ms: number }>;
   cpuMsPerStart: Record<Kind, Record<string, number>>;
   /** SQL statements the API sent per start, and their database time (the API's Prisma client counts them). */
@@ -103,6 +115,22 @@ runBenchmark('bench:starts', async () => {
     ),
   );
 
+  // The ceiling of an HTTP API in front of the start: a bare Express route in this process (as the API is) that only
+  // makes the raw no-op start, called with the same fetch client and headers as the API's routes.
+  const bare = express();
+  bare.post('/start', async (_req, res) => {
+    const handle = await client.workflow.start('noop', {
+      taskQueue: NOOP_TASK_QUEUE,
+      workflowId: `bare-${randomUUID()}`,
+    });
+    res.status(202).json({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId });
+  });
+  const bareServer: Server = await new Promise((resolve) => {
+    const server = bare.listen(0, '127.0.0.1', () => resolve(server));
+  });
+  onCleanup('stop the bare route', () => new Promise((resolve) => bareServer.close(resolve)));
+  const bareUrl = `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}/start`;
+
   const used = { lifecycle: 0, transition: 0, raw: 0, rawLifecycle: 0 };
   const start: Record<Kind, () => Promise<void>> = {
     raw: async () => {
@@ -118,6 +146,14 @@ runBenchmark('bench:starts', async () => {
         args: [input],
       });
     },
+    bareHttp: async () => {
+      const res = await fetch(bareUrl, {
+        method: 'POST',
+        headers: { authorization: 'Bearer unused', 'content-type': 'application/json' },
+        body: '{}',
+      });
+      await expectAccepted(res.json().then((body) => ({ status: res.status, body })));
+    },
     lifecycle: () =>
       expectAccepted(pm('POST', `/engagements/${engagements.lifecycle[used.lifecycle++]}/lifecycle`, {})),
     transition: () =>
@@ -127,7 +163,7 @@ runBenchmark('bench:starts', async () => {
   const measurePhase = async (): Promise<Phase> => {
     for (const kind of KINDS) await closedLoop(WARM_UP, CONCURRENCY, start[kind]);
     const rounds: Array<Record<Kind, PassResult>> = [];
-    const cpu: Record<Kind, Record<string, number>> = { raw: {}, rawLifecycle: {}, lifecycle: {}, transition: {} };
+    const cpu = Object.fromEntries(KINDS.map((kind) => [kind, {}])) as Record<Kind, Record<string, number>>;
     const sqlOf = { lifecycle: { statements: 0, ms: 0 }, transition: { statements: 0, ms: 0 } };
     for (let r = 0; r < ROUNDS; r++) {
       const pass = {} as Record<Kind, PassResult>;
@@ -162,18 +198,9 @@ runBenchmark('bench:starts', async () => {
     return {
       ratios: { lifecycle: ratio('lifecycle'), transition: ratio('transition') },
       sameWorkflowRatio: round(median(rounds.map((r) => r.lifecycle.perSecond / r.rawLifecycle.perSecond))),
-      totals: {
-        raw: total('raw'),
-        rawLifecycle: total('rawLifecycle'),
-        lifecycle: total('lifecycle'),
-        transition: total('transition'),
-      },
-      cpuMsPerStart: {
-        raw: perStart('raw'),
-        rawLifecycle: perStart('rawLifecycle'),
-        lifecycle: perStart('lifecycle'),
-        transition: perStart('transition'),
-      },
+      bareHttpRatio: round(median(rounds.map((r) => r.bareHttp.perSecond / r.raw.perSecond))),
+      totals: Object.fromEntries(KINDS.map((kind) => [kind, total(kind)])) as Phase['totals'],
+      cpuMsPerStart: Object.fromEntries(KINDS.map((kind) => [kind, perStart(kind)])) as Phase['cpuMsPerStart'],
       sqlPerStart: {
         lifecycle: {
           statements: round(sqlOf.lifecycle.statements / (ROUNDS * PER_PASS), 1),
@@ -207,6 +234,10 @@ runBenchmark('bench:starts', async () => {
       {
         metric: `${title}: ratio ${label.lifecycle} ÷ ${label.rawLifecycle} (what the API adds)`,
         value: String(phase.sameWorkflowRatio),
+      },
+      {
+        metric: `${title}: ratio ${label.bareHttp} ÷ raw start (the ceiling of an HTTP API)`,
+        value: String(phase.bareHttpRatio),
       },
     );
   }
@@ -275,6 +306,7 @@ const processName: Record<string, string> = {
 
 const label: Record<Kind, string> = {
   raw: 'raw client.workflow.start (no-op)',
+  bareHttp: 'bare Express route making that start',
   rawLifecycle: 'raw client.workflow.start (lifecycle, same input)',
   lifecycle: 'POST /engagements/:id/lifecycle',
   transition: 'POST /engagements/:id/transition',
