@@ -4,7 +4,7 @@ import type { PrismaClient } from '../src/db';
 import { periodDates, type Period } from '../src/domain/calendar';
 import { computeServiceCredits } from '../src/domain/credits';
 import { meanValue, scoreKpi, weightedScore, type KpiDefinition, type KpiResult } from '../src/domain/scorecard';
-import { reviewNotice } from '../src/domain/review-notice';
+import { reviewNotice, type ReviewSummary } from '../src/domain/review-notice';
 import type { ReviewCadence } from '../src/domain/types';
 import type { Notice } from '../src/notify/notifier';
 
@@ -16,13 +16,8 @@ const SCORED: Record<ReviewCadence, Array<'WEEKLY' | 'MONTHLY' | 'QUARTERLY'>> =
   ANNUAL: ['WEEKLY', 'MONTHLY', 'QUARTERLY'],
 };
 
-export interface ReviewOutcome {
-  reviewId: string;
-  cadence: ReviewCadence;
-  periodFrom: string;
-  periodTo: string;
-  overallScore: number | null;
-  creditsTotal: string;
+/** A review's outcome, as the workflow gets it: what its notice says, and each breach's value and escalation. */
+export interface ReviewOutcome extends ReviewSummary {
   /** KPIs breached or missing, raised as escalations by the review whose cadence is the KPI's own period. */
   breaches: Array<{ key: string; status: 'breached' | 'missing'; value: number | null; escalate: boolean }>;
 }
