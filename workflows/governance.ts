@@ -66,9 +66,10 @@ const reviewAndPublish = localThenRegular(
  */
 export const RAISE_ESCALATION_AS_LOCAL_ACTIVITY_PATCH = 'raise-escalation-as-local-activity';
 
-// A breach that escalates recurs with its review (monthly, for an engagement in trouble): one statement and the
-// escalation workflow's start, within the review's workflow task like the review itself.
-const localRaise = proxyLocalActivities<ReturnType<typeof createEscalationActivities>>(localFirstOptions('10 seconds'));
+// A breach that escalates recurs with its review (monthly, for an engagement in trouble): one statement, the first
+// level's notice and the escalation workflow's start, within the review's workflow task like the review itself. Its
+// attempt allows for a webhook's own 10 s.
+const localRaise = proxyLocalActivities<ReturnType<typeof createEscalationActivities>>(localFirstOptions('20 seconds'));
 const raiseEscalation = localFirst(
   RAISE_ESCALATION_AS_LOCAL_ACTIVITY_PATCH,
   localRaise.raiseEscalation,
