@@ -6,6 +6,7 @@ import type { Activities } from '../../activities';
 import { DEFAULT_ESCALATION_POLICIES } from '../../src/domain/defaults';
 import type { SeverityPolicies } from '../../src/domain/escalation';
 import { escalationStateQuery, type EscalationInput } from '../../workflows/escalation.messages';
+import { recordHistoryIfAsked } from '../helpers/record';
 import { createTimeSkippingEnv, workflowBundle } from '../helpers/temporal';
 
 const policies = Object.fromEntries(
@@ -29,6 +30,8 @@ describe('escalation workflow (time-skipping)', () => {
     input: Partial<EscalationInput>,
     forMs: number,
     recordEscalationStep: Activities['recordEscalationStep'] = async () => undefined,
+    /** With RECORD_HISTORIES=1, the name the run's history is saved under as a replay fixture. */
+    fixture?: string,
   ) {
     const notices: string[] = [];
     const activities: Pick<Activities, 'recordEscalationStep' | 'notify'> = {
@@ -67,6 +70,7 @@ describe('escalation workflow (time-skipping)', () => {
       });
       await env.sleep(forMs);
       const state = await handle.query(escalationStateQuery);
+      if (fixture) await recordHistoryIfAsked(handle, fixture);
       await handle.terminate('test over');
       return { state, notices, raisedAt: Date.parse(raisedAt) };
     });
@@ -89,6 +93,20 @@ describe('escalation workflow (time-skipping)', () => {
       'governance council',
     ]);
     expect(Math.round((Date.parse(state.nextClimbAt!) - raisedAt) / 1000)).toBe((45 + 2 * 24 * 60) * 60);
+  });
+
+  it('leaves the first notice to a raise that announced it, and notifies each climb itself', async () => {
+    const { state, notices } = await run(
+      { announced: true },
+      15 * 60_000 + 60_000,
+      undefined,
+      'escalation-announced-by-the-raise-climbed',
+    );
+    expect(state.steps.map((s) => [s.action, s.level])).toEqual([
+      ['raised', 1],
+      ['climbed', 2],
+    ]);
+    expect(notices).toEqual(['account manager: [P1] Outage: not acknowledged in time: escalated to you']);
   });
 
   it('counts a P3 deadline in business hours of the engagement time zone', async () => {
