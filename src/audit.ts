@@ -13,12 +13,7 @@ type AuditEntry = {
 
 /** Records one write: who did what to which entity, with its state before and after. Call inside the write's transaction. */
 export async function audit(tx: Tx, entry: AuditEntry): Promise<void> {
-  await auditRow(tx, entry);
-}
-
-/** The audit row's insert, not yet sent: for a batch `$transaction([...])` with the write it records. */
-export function auditRow(tx: Tx, entry: AuditEntry) {
-  return tx.auditLog.create({
+  await tx.auditLog.create({
     data: {
       actor: entry.actor,
       action: entry.action,
