@@ -10,8 +10,8 @@ import {
   type SeverityPolicies,
 } from '../src/domain/escalation';
 import type { Severity } from '../src/domain/types';
-import type { Notice } from '../src/notify/notifier';
 import type { EscalationInput, EscalationStepRecord } from '../workflows/escalation.messages';
+import type { Notify } from './notifications';
 
 interface RaisedRow {
   id: string;
@@ -164,9 +164,6 @@ export async function openEscalation(
 
 /** Steps a person took (or a changed severity): each is also written to the audit log. */
 const AUDITED_STEPS = ['acknowledged', 'resolved', 'reassigned', 'severity-changed'];
-
-/** Sends a notice once per event key: the notification activity. */
-type Notify = (notice: Notice) => Promise<{ sent: boolean }>;
 
 /** `notify`, when given, lets a raise send its first notice itself. */
 export function createEscalationActivities(prisma: PrismaClient, client: Client, taskQueue: string, notify?: Notify) {

@@ -6,7 +6,7 @@ import { computeServiceCredits } from '../src/domain/credits';
 import { meanValue, scoreKpi, weightedScore, type KpiDefinition, type KpiResult } from '../src/domain/scorecard';
 import { reviewNotice, type ReviewSummary } from '../src/domain/review-notice';
 import type { ReviewCadence } from '../src/domain/types';
-import type { Notice } from '../src/notify/notifier';
+import type { Notify } from './notifications';
 
 /** Which KPIs a review of each cadence scores: a weekly review cannot judge a monthly figure before the month ends. */
 const SCORED: Record<ReviewCadence, Array<'WEEKLY' | 'MONTHLY' | 'QUARTERLY'>> = {
@@ -200,10 +200,7 @@ type ReviewInput = { engagementId: string; period: Period; timeZone: string };
  * every review. The notice is tried once; when it fails the review is still reported (`published: false`) and the
  * workflow sends the notice with its own retries, so a notifier that is down never holds up a review's escalations.
  */
-export function createReviewPublishing(
-  conductReview: (input: ReviewInput) => Promise<ReviewOutcome>,
-  notify: (notice: Notice) => Promise<{ sent: boolean }>,
-) {
+export function createReviewPublishing(conductReview: (input: ReviewInput) => Promise<ReviewOutcome>, notify: Notify) {
   return {
     async reviewAndPublish(input: ReviewInput): Promise<ReviewOutcome & { published: boolean }> {
       const outcome = await conductReview(input);

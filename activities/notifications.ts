@@ -25,3 +25,6 @@ export function createNotificationActivities(prisma: PrismaClient, notifiers: No
     },
   };
 }
+
+/** The notification activity's `notify`, for activities that send a notice within their own work. */
+export type Notify = ReturnType<typeof createNotificationActivities>['notify'];
