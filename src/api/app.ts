@@ -17,7 +17,7 @@ import { portfolioRoutes } from './portfolio';
 import { readRoutes } from './reads';
 import { governanceRoutes } from './governance';
 import { ApiRoutes } from './route';
-import { transitionRoutes } from './transition';
+import { startBatches, transitionRoutes } from './transition';
 import { vendorRoutes } from './vendors';
 
 export const BODY_LIMIT = '256kb';
@@ -35,9 +35,10 @@ export function createApp(deps: {
   const holders = keyHolders(deps.prisma, deps.config.readCacheMs);
   apiKeyRoutes(api, { ...deps, holders });
   vendorRoutes(api, deps);
-  engagementRoutes(api, deps);
+  const starts = startBatches(deps.prisma);
+  engagementRoutes(api, { ...deps, starts });
   kpiRoutes(api, deps);
-  transitionRoutes(api, deps);
+  transitionRoutes(api, { ...deps, starts });
   governanceRoutes(api, deps);
   readRoutes(api, deps);
   portfolioRoutes(api, deps);

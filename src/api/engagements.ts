@@ -11,7 +11,7 @@ import {
 import type { Engagement } from '../generated/prisma/client';
 import type { Role } from '../generated/prisma/enums';
 import { updateRoute } from './workflow-updates';
-import { findOrCreatePlan, findStartableEngagement, planFromBody } from './transition';
+import { findOrCreatePlan, findStartableEngagement, planFromBody, type StartBatches } from './transition';
 import { audit } from '../audit';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db';
@@ -95,9 +95,9 @@ export async function findVisibleEngagement(prisma: PrismaClient, principal: Pri
 
 export function engagementRoutes(
   api: ApiRoutes,
-  deps: { prisma: PrismaClient; temporal: Client; config: Config; changes?: EngagementChanges },
+  deps: { prisma: PrismaClient; temporal: Client; config: Config; starts: StartBatches; changes?: EngagementChanges },
 ): void {
-  const { prisma, temporal, config, changes } = deps;
+  const { prisma, temporal, config, starts, changes } = deps;
   const details = readCache<CachedDetail>({
     freshMs: config.readCacheMs,
     max: 10_000,
@@ -242,10 +242,10 @@ export function engagementRoutes(
       responses: { 202: 'Started or already running', 404: 'No such engagement', 409: 'The engagement is not ready' },
     },
     async ({ params, body, principal }) => {
-      const engagement = await findStartableEngagement(prisma, principal, params.id);
+      const engagement = await findStartableEngagement(starts, principal, params.id);
       const transitionPlan =
         engagement.stage === 'CONTRACTED' || engagement.stage === 'TRANSITION'
-          ? await findOrCreatePlan(prisma, engagement, planFromBody(body), actorOf(principal))
+          ? await findOrCreatePlan(starts, engagement, planFromBody(body), actorOf(principal))
           : null;
       const input = lifecycleInput(engagement, transitionPlan);
       const workflowId = lifecycleWorkflowId(params.id);

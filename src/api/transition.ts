@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type DataLoader from 'dataloader';
 import type { z } from 'zod';
 import {
   approveGateUpdate,
@@ -16,19 +17,20 @@ import type { Config } from '../config';
 import type { PrismaClient } from '../db';
 import { parseDuration } from '../domain/duration';
 import { defaultTransitionPlan, planProblems, type PhasePlan, type TransitionPlanData } from '../domain/transition';
-import { actorOf, engagementScope, type Principal } from './auth';
+import { actorOf, seesVendor, type Principal } from './auth';
 import { findVisibleEngagement, workflowUrl } from './engagements';
 import { conflict, notFound, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
 import { changePlanBody, idParams, noteBody, overrideGateBody, pauseBody, startTransitionBody } from './schemas';
+import { statementBatches } from './statement-batches';
 import { queryLive, startOnce } from './temporal-calls';
 import { updateRoute } from './workflow-updates';
 
 export function transitionRoutes(
   api: ApiRoutes,
-  deps: { prisma: PrismaClient; temporal: Client; config: Config },
+  deps: { prisma: PrismaClient; temporal: Client; config: Config; starts: StartBatches },
 ): void {
-  const { prisma, temporal, config } = deps;
+  const { prisma, temporal, config, starts } = deps;
 
   api.route(
     {
@@ -42,9 +44,9 @@ export function transitionRoutes(
       responses: { 202: 'Started or already running', 404: 'No such engagement', 409: 'The engagement is not ready' },
     },
     async ({ params, body, principal }) => {
-      const engagement = await findStartableEngagement(prisma, principal, params.id);
+      const engagement = await findStartableEngagement(starts, principal, params.id);
       if (['STEADY_STATE', 'RENEWAL'].includes(engagement.stage)) throw conflict('the transition is already complete');
-      const plan = await findOrCreatePlan(prisma, engagement, planFromBody(body), actorOf(principal));
+      const plan = await findOrCreatePlan(starts, engagement, planFromBody(body), actorOf(principal));
       const workflowId = transitionWorkflowId(params.id);
       try {
         return await startOnce(temporal, {
@@ -167,29 +169,54 @@ export interface StartableEngagement {
 }
 
 /**
- * The engagement a start needs, in one plain query (a start is the API's busiest write): visible to the principal,
- * not exited, with SLAs for its gates to judge, and with its stored transition plan if it has one.
+ * The engagement a start needs (a start is the API's busiest write): visible to the principal, not exited, with SLAs
+ * for its gates to judge, and with its stored transition plan if it has one. Read with the other starts' of the same
+ * moment, in one statement.
  */
 export async function findStartableEngagement(
-  prisma: PrismaClient,
+  starts: StartBatches,
   principal: Principal,
   id: string,
 ): Promise<StartableEngagement> {
-  const vendorId = engagementScope(principal).vendorId ?? null;
-  const [engagement] = await prisma.$queryRaw<StartableEngagement[]>`
-    SELECT e."id", e."vendorId", e."stage"::text AS "stage", e."termStart", e."termEnd", e."renewalNoticeDays",
-           e."autoRenew", e."defaultRenewalDecision"::text AS "defaultRenewalDecision",
-           (SELECT count(*)::int FROM "Sla" s WHERE s."engagementId" = e."id") AS "slaCount",
-           (SELECT ${STORED_PLAN} FROM "TransitionPlan" p WHERE p."engagementId" = e."id") AS "transitionPlan"
-    FROM "Engagement" e
-    WHERE e."id" = ${id}::uuid AND (${vendorId}::uuid IS NULL OR e."vendorId" = ${vendorId}::uuid)`;
-  if (!engagement) throw notFound(`engagement ${id}`);
+  const engagement = await starts.engagements.load(id);
+  // A vendor key never learns that another vendor's engagement exists.
+  if (!engagement || !seesVendor(principal, engagement.vendorId)) throw notFound(`engagement ${id}`);
   if (['EXIT', 'CLOSED'].includes(engagement.stage))
     throw conflict(`engagement is in stage ${engagement.stage}: it has exited`);
   if (engagement.slaCount === 0) {
     throw conflict('engagement has no SLAs: transition gates would have nothing to judge');
   }
   return engagement;
+}
+
+/** What a start reads and writes, each in one statement for all the starts of a moment (group commit). */
+export interface StartBatches {
+  engagements: DataLoader<string, StartableEngagement | null>;
+  plans: DataLoader<PlanToStore, TransitionPlanData>;
+}
+
+/** A plan a start stores unless its engagement has one: by whom. */
+export interface PlanToStore {
+  engagementId: string;
+  plan: TransitionPlanData;
+  actor: string;
+}
+
+export function startBatches(prisma: PrismaClient): StartBatches {
+  return {
+    engagements: statementBatches(async (ids) => {
+      const rows = await prisma.$queryRaw<StartableEngagement[]>`
+        SELECT e."id", e."vendorId", e."stage"::text AS "stage", e."termStart", e."termEnd", e."renewalNoticeDays",
+               e."autoRenew", e."defaultRenewalDecision"::text AS "defaultRenewalDecision",
+               (SELECT count(*)::int FROM "Sla" s WHERE s."engagementId" = e."id") AS "slaCount",
+               (SELECT ${STORED_PLAN} FROM "TransitionPlan" p WHERE p."engagementId" = e."id") AS "transitionPlan"
+        FROM "Engagement" e
+        WHERE e."id" = ANY(${`{${ids.join(',')}}`}::uuid[])`;
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
+    plans: statementBatches((items) => storePlans(prisma, items)),
+  };
 }
 
 /** A stored plan (`p`) as a start passes it on: its rules and its phases in order, the threshold as stored. */
@@ -224,41 +251,76 @@ export function planFromBody(body: z.infer<typeof startTransitionBody>): Transit
 
 /**
  * The stored plan, or this one stored now (as stored: the threshold rounded to the column) with its phases and its
- * audit row, in one statement (one implicit transaction, no BEGIN/COMMIT round trips); a concurrent start that stored
- * first wins, and this one returns that plan.
+ * audit row; a start that stored first wins, and this one returns that plan.
  */
 export async function findOrCreatePlan(
-  prisma: PrismaClient,
+  starts: StartBatches,
   engagement: { id: string; transitionPlan: TransitionPlanData | null },
   plan: TransitionPlanData,
   actor: string,
 ): Promise<TransitionPlanData> {
-  if (engagement.transitionPlan) return engagement.transitionPlan;
-  const id = randomUUID();
-  const phases = plan.phases.map((p, i) => ({ id: randomUUID(), sequence: i + 1, ...p }));
-  const [stored] = await prisma.$queryRaw<Array<{ gateThreshold: number }>>`
-    WITH plan AS (
+  return engagement.transitionPlan ?? starts.plans.load({ engagementId: engagement.id, plan, actor });
+}
+
+/**
+ * Stores the plans of many starts, each with its phases and audit row, in one statement (one implicit transaction,
+ * no BEGIN/COMMIT round trips), in engagement order so that two API processes' batches never wait on each other in
+ * a circle. Where an engagement already has a plan (stored by a start in the same batch or elsewhere) that plan is
+ * the answer.
+ */
+async function storePlans(prisma: PrismaClient, items: readonly PlanToStore[]): Promise<TransitionPlanData[]> {
+  const first = new Map<string, PlanToStore>();
+  for (const item of items) if (!first.has(item.engagementId)) first.set(item.engagementId, item);
+  const now = new Date();
+  const rows = [...first.values()]
+    .sort((a, b) => (a.engagementId < b.engagementId ? -1 : 1))
+    .map(({ engagementId, plan, actor }) => ({
+      id: randomUUID(),
+      auditId: randomUUID(),
+      engagementId,
+      actor,
+      plan,
+      gateThreshold: plan.gateThreshold,
+      holdSeconds: plan.holdSeconds,
+      maxConsecutiveFailures: plan.maxConsecutiveFailures,
+      rollbackOnEscalation: plan.rollbackOnEscalation,
+      phases: plan.phases.map((p, i) => ({ id: randomUUID(), sequence: i + 1, ...p })),
+    }));
+  const stored = await prisma.$queryRaw<Array<{ engagementId: string; gateThreshold: number }>>`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS i("id" uuid, "auditId" uuid,
+             "engagementId" uuid, "actor" text, "plan" jsonb, "gateThreshold" numeric, "holdSeconds" int,
+             "maxConsecutiveFailures" int, "rollbackOnEscalation" boolean, "phases" jsonb)
+    ), plan AS (
       INSERT INTO "TransitionPlan" ("id", "engagementId", "gateThreshold", "holdSeconds", "maxConsecutiveFailures",
                                     "rollbackOnEscalation", "createdAt")
-      VALUES (${id}::uuid, ${engagement.id}::uuid, ${plan.gateThreshold}, ${plan.holdSeconds}::int,
-              ${plan.maxConsecutiveFailures}::int, ${plan.rollbackOnEscalation}, ${new Date()})
+      SELECT "id", "engagementId", "gateThreshold", "holdSeconds", "maxConsecutiveFailures", "rollbackOnEscalation",
+             ${now}
+      FROM input
       ON CONFLICT ("engagementId") DO NOTHING
-      RETURNING "id", "gateThreshold"
+      RETURNING "id", "engagementId", "gateThreshold"
     ), phases AS (
       INSERT INTO "TransitionPhase" ("id", "planId", "sequence", "kind", "name", "volumePct", "minDurationSeconds", "gated")
       SELECT ph."id", plan."id", ph."sequence", ph."kind"::"PhaseKind", ph."name", ph."volumePct",
              ph."minDurationSeconds", ph."gated"
-      FROM plan, jsonb_to_recordset(${JSON.stringify(phases)}::jsonb) AS ph("id" uuid, "sequence" int, "kind" text,
-             "name" text, "volumePct" int, "minDurationSeconds" int, "gated" boolean)
+      FROM plan JOIN input ON input."id" = plan."id",
+           jsonb_to_recordset(input."phases") AS ph("id" uuid, "sequence" int, "kind" text, "name" text,
+                                                    "volumePct" int, "minDurationSeconds" int, "gated" boolean)
     ), audit AS (
       INSERT INTO "AuditLog" ("id", "actor", "action", "entityType", "entityId", "after", "at")
-      SELECT ${randomUUID()}::uuid, ${actor}, 'transition.plan', 'TransitionPlan', ${id}, ${JSON.stringify(plan)}::jsonb,
-             ${new Date()}
-      FROM plan
+      SELECT input."auditId", input."actor", 'transition.plan', 'TransitionPlan', plan."id"::text, input."plan", ${now}
+      FROM plan JOIN input ON input."id" = plan."id"
     )
-    SELECT "gateThreshold"::float8 AS "gateThreshold" FROM plan`;
-  if (stored) return { ...plan, gateThreshold: stored.gateThreshold };
-  const [theirs] = await prisma.$queryRaw<Array<{ plan: TransitionPlanData }>>`
-    SELECT ${STORED_PLAN} AS "plan" FROM "TransitionPlan" p WHERE p."engagementId" = ${engagement.id}::uuid`;
-  return theirs.plan;
+    SELECT "engagementId"::text AS "engagementId", "gateThreshold"::float8 AS "gateThreshold" FROM plan`;
+  const plans = new Map<string, TransitionPlanData>(
+    stored.map((row) => [row.engagementId, { ...first.get(row.engagementId)!.plan, gateThreshold: row.gateThreshold }]),
+  );
+  const theirs = [...first.keys()].filter((id) => !plans.has(id));
+  if (theirs.length) {
+    const rows = await prisma.$queryRaw<Array<{ engagementId: string; plan: TransitionPlanData }>>`
+      SELECT p."engagementId"::text AS "engagementId", ${STORED_PLAN} AS "plan"
+      FROM "TransitionPlan" p WHERE p."engagementId" = ANY(${`{${theirs.join(',')}}`}::uuid[])`;
+    for (const row of rows) plans.set(row.engagementId, row.plan);
+  }
+  return items.map((item) => plans.get(item.engagementId)!);
 }
