@@ -1,10 +1,33 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { pgPoolConfig } from './config';
 import { PrismaClient } from './generated/prisma/client';
 
-/** The Rust-free Prisma client on a pg pool. */
+/** The Rust-free Prisma client on a pg pool of its own, which `$disconnect` ends. */
 export function createPrisma(databaseUrl: string): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg(pgPoolConfig(databaseUrl)) });
+  const pool = new pg.Pool(pgPoolConfig(databaseUrl));
+  // An idle connection the server dropped is discarded by the pool; the next query reports the outage.
+  pool.on('error', () => undefined);
+  return withPool(new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) }), pool);
+}
+
+const pools = new WeakMap<object, pg.Pool>();
+
+/** Records the pg pool a Prisma client's adapter was given, for `poolOf`. */
+export function withPool<C extends object>(prisma: C, pool: pg.Pool): C {
+  pools.set(prisma, pool);
+  return prisma;
+}
+
+/**
+ * The pg pool under a Prisma client: for the few statements on the API's hottest path, where Prisma's own cost per
+ * query (its query compiler runs even for raw SQL) is most of the work. Plain pg parses `timestamp` columns as local
+ * time, so such a statement selects them `AT TIME ZONE 'UTC'` and sends times as ISO strings cast the same way.
+ */
+export function poolOf(prisma: object): pg.Pool {
+  const pool = pools.get(prisma);
+  if (!pool) throw new Error('this Prisma client was not made by createPrisma: it has no pg pool to share');
+  return pool;
 }
 
 export type { PrismaClient };
@@ -46,11 +69,15 @@ interface UnreachableCandidate {
 /** P1001 cannot reach the server, P1002 it timed out, P1017 it closed the connection. */
 const UNREACHABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017']);
 const UNREACHABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout']);
+const UNREACHABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
 /** What pg throws, unmapped by the adapter, when the server vanishes without a goodbye (a crash, a cut network). */
 const UNREACHABLE_MESSAGE = /Connection terminated unexpectedly|Client has encountered a connection error/;
 
 function isUnreachableDriverError(e: { kind?: unknown; code?: unknown }): boolean {
   if (typeof e.kind === 'string' && UNREACHABLE_KINDS.has(e.kind)) return true;
+  // What plain pg throws (`poolOf`): the socket's error, or the server's SQLSTATE without the adapter's `kind`.
+  if (typeof e.code === 'string' && UNREACHABLE_SOCKET_CODES.has(e.code)) return true;
+  if (e instanceof pg.DatabaseError && typeof e.code === 'string' && /^(08|57P)/.test(e.code)) return true;
   // SQLSTATE classes 08 (connection exception) and 57P (operator intervention: shutdown, cannot connect now).
   return e.kind === 'postgres' && typeof e.code === 'string' && /^(08|57P)/.test(e.code);
 }

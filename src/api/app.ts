@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import express, { Router } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import type { Config } from '../config';
-import type { PrismaClient } from '../db';
+import { poolOf, type PrismaClient } from '../db';
 import type { Logger } from '../logger';
 import { dashboardRouter } from '../dashboard/routes';
 import { apiKeyRoutes } from './api-keys';
@@ -35,7 +35,7 @@ export function createApp(deps: {
   const holders = keyHolders(deps.prisma, deps.config.readCacheMs);
   apiKeyRoutes(api, { ...deps, holders });
   vendorRoutes(api, deps);
-  const starts = startBatches(deps.prisma);
+  const starts = startBatches(poolOf(deps.prisma));
   engagementRoutes(api, { ...deps, starts });
   kpiRoutes(api, deps);
   transitionRoutes(api, { ...deps, starts });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type DataLoader from 'dataloader';
+import type { Pool } from 'pg';
 import type { z } from 'zod';
 import {
   approveGateUpdate,
@@ -11,7 +12,6 @@ import {
   transitionStateQuery,
   transitionWorkflowId,
 } from '../../workflows/transition.messages';
-import { Prisma } from '../generated/prisma/client';
 import type { LifecycleStage, RenewalDecision } from '../generated/prisma/enums';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db';
@@ -202,25 +202,28 @@ export interface PlanToStore {
   actor: string;
 }
 
-export function startBatches(prisma: PrismaClient): StartBatches {
+export function startBatches(pool: Pool): StartBatches {
   return {
     engagements: statementBatches(async (ids) => {
-      const rows = await prisma.$queryRaw<StartableEngagement[]>`
-        SELECT e."id", e."vendorId", e."stage"::text AS "stage", e."termStart", e."termEnd", e."renewalNoticeDays",
-               e."autoRenew", e."defaultRenewalDecision"::text AS "defaultRenewalDecision",
-               (SELECT count(*)::int FROM "Sla" s WHERE s."engagementId" = e."id") AS "slaCount",
-               (SELECT ${STORED_PLAN} FROM "TransitionPlan" p WHERE p."engagementId" = e."id") AS "transitionPlan"
-        FROM "Engagement" e
-        WHERE e."id" = ANY(${`{${ids.join(',')}}`}::uuid[])`;
+      const { rows } = await pool.query<StartableEngagement>(
+        `SELECT e."id", e."vendorId", e."stage"::text AS "stage", e."termStart"::timestamp AT TIME ZONE 'UTC' AS "termStart",
+                e."termEnd"::timestamp AT TIME ZONE 'UTC' AS "termEnd", e."renewalNoticeDays", e."autoRenew",
+                e."defaultRenewalDecision"::text AS "defaultRenewalDecision",
+                (SELECT count(*)::int FROM "Sla" s WHERE s."engagementId" = e."id") AS "slaCount",
+                (SELECT ${STORED_PLAN} FROM "TransitionPlan" p WHERE p."engagementId" = e."id") AS "transitionPlan"
+         FROM "Engagement" e
+         WHERE e."id" = ANY($1::uuid[])`,
+        [ids],
+      );
       const byId = new Map(rows.map((row) => [row.id, row]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
-    plans: statementBatches((items) => storePlans(prisma, items)),
+    plans: statementBatches((items) => storePlans(pool, items)),
   };
 }
 
 /** A stored plan (`p`) as a start passes it on: its rules and its phases in order, the threshold as stored. */
-const STORED_PLAN = Prisma.sql`json_build_object(
+const STORED_PLAN = `json_build_object(
   'gateThreshold', p."gateThreshold"::float8, 'holdSeconds', p."holdSeconds",
   'maxConsecutiveFailures', p."maxConsecutiveFailures", 'rollbackOnEscalation', p."rollbackOnEscalation",
   'phases', (SELECT json_agg(json_build_object('kind', ph."kind", 'name', ph."name", 'volumePct', ph."volumePct",
@@ -268,10 +271,9 @@ export async function findOrCreatePlan(
  * a circle. Where an engagement already has a plan (stored by a start in the same batch or elsewhere) that plan is
  * the answer.
  */
-async function storePlans(prisma: PrismaClient, items: readonly PlanToStore[]): Promise<TransitionPlanData[]> {
+async function storePlans(pool: Pool, items: readonly PlanToStore[]): Promise<TransitionPlanData[]> {
   const first = new Map<string, PlanToStore>();
   for (const item of items) if (!first.has(item.engagementId)) first.set(item.engagementId, item);
-  const now = new Date();
   const rows = [...first.values()]
     .sort((a, b) => (a.engagementId < b.engagementId ? -1 : 1))
     .map(({ engagementId, plan, actor }) => ({
@@ -286,41 +288,47 @@ async function storePlans(prisma: PrismaClient, items: readonly PlanToStore[]): 
       rollbackOnEscalation: plan.rollbackOnEscalation,
       phases: plan.phases.map((p, i) => ({ id: randomUUID(), sequence: i + 1, ...p })),
     }));
-  const stored = await prisma.$queryRaw<Array<{ engagementId: string; gateThreshold: number }>>`
-    WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS i("id" uuid, "auditId" uuid,
-             "engagementId" uuid, "actor" text, "plan" jsonb, "gateThreshold" numeric, "holdSeconds" int,
-             "maxConsecutiveFailures" int, "rollbackOnEscalation" boolean, "phases" jsonb)
-    ), plan AS (
-      INSERT INTO "TransitionPlan" ("id", "engagementId", "gateThreshold", "holdSeconds", "maxConsecutiveFailures",
-                                    "rollbackOnEscalation", "createdAt")
-      SELECT "id", "engagementId", "gateThreshold", "holdSeconds", "maxConsecutiveFailures", "rollbackOnEscalation",
-             ${now}
-      FROM input
-      ON CONFLICT ("engagementId") DO NOTHING
-      RETURNING "id", "engagementId", "gateThreshold"
-    ), phases AS (
-      INSERT INTO "TransitionPhase" ("id", "planId", "sequence", "kind", "name", "volumePct", "minDurationSeconds", "gated")
-      SELECT ph."id", plan."id", ph."sequence", ph."kind"::"PhaseKind", ph."name", ph."volumePct",
-             ph."minDurationSeconds", ph."gated"
-      FROM plan JOIN input ON input."id" = plan."id",
-           jsonb_to_recordset(input."phases") AS ph("id" uuid, "sequence" int, "kind" text, "name" text,
-                                                    "volumePct" int, "minDurationSeconds" int, "gated" boolean)
-    ), audit AS (
-      INSERT INTO "AuditLog" ("id", "actor", "action", "entityType", "entityId", "after", "at")
-      SELECT input."auditId", input."actor", 'transition.plan', 'TransitionPlan', plan."id"::text, input."plan", ${now}
-      FROM plan JOIN input ON input."id" = plan."id"
-    )
-    SELECT "engagementId"::text AS "engagementId", "gateThreshold"::float8 AS "gateThreshold" FROM plan`;
+  const { rows: stored } = await pool.query<{ engagementId: string; gateThreshold: number }>(
+    `WITH input AS (
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS i("id" uuid, "auditId" uuid, "engagementId" uuid, "actor" text,
+              "plan" jsonb, "gateThreshold" numeric, "holdSeconds" int, "maxConsecutiveFailures" int,
+              "rollbackOnEscalation" boolean, "phases" jsonb)
+     ), plan AS (
+       INSERT INTO "TransitionPlan" ("id", "engagementId", "gateThreshold", "holdSeconds", "maxConsecutiveFailures",
+                                     "rollbackOnEscalation", "createdAt")
+       SELECT "id", "engagementId", "gateThreshold", "holdSeconds", "maxConsecutiveFailures", "rollbackOnEscalation",
+              $2::timestamptz AT TIME ZONE 'UTC'
+       FROM input
+       ON CONFLICT ("engagementId") DO NOTHING
+       RETURNING "id", "engagementId", "gateThreshold"
+     ), phases AS (
+       INSERT INTO "TransitionPhase" ("id", "planId", "sequence", "kind", "name", "volumePct", "minDurationSeconds",
+                                      "gated")
+       SELECT ph."id", plan."id", ph."sequence", ph."kind"::"PhaseKind", ph."name", ph."volumePct",
+              ph."minDurationSeconds", ph."gated"
+       FROM plan JOIN input ON input."id" = plan."id",
+            jsonb_to_recordset(input."phases") AS ph("id" uuid, "sequence" int, "kind" text, "name" text,
+                                                     "volumePct" int, "minDurationSeconds" int, "gated" boolean)
+     ), audit AS (
+       INSERT INTO "AuditLog" ("id", "actor", "action", "entityType", "entityId", "after", "at")
+       SELECT input."auditId", input."actor", 'transition.plan', 'TransitionPlan', plan."id"::text, input."plan",
+              $2::timestamptz AT TIME ZONE 'UTC'
+       FROM plan JOIN input ON input."id" = plan."id"
+     )
+     SELECT "engagementId"::text AS "engagementId", "gateThreshold"::float8 AS "gateThreshold" FROM plan`,
+    [JSON.stringify(rows), new Date().toISOString()],
+  );
   const plans = new Map<string, TransitionPlanData>(
     stored.map((row) => [row.engagementId, { ...first.get(row.engagementId)!.plan, gateThreshold: row.gateThreshold }]),
   );
   const theirs = [...first.keys()].filter((id) => !plans.has(id));
   if (theirs.length) {
-    const rows = await prisma.$queryRaw<Array<{ engagementId: string; plan: TransitionPlanData }>>`
-      SELECT p."engagementId"::text AS "engagementId", ${STORED_PLAN} AS "plan"
-      FROM "TransitionPlan" p WHERE p."engagementId" = ANY(${`{${theirs.join(',')}}`}::uuid[])`;
-    for (const row of rows) plans.set(row.engagementId, row.plan);
+    const { rows: storedElsewhere } = await pool.query<{ engagementId: string; plan: TransitionPlanData }>(
+      `SELECT p."engagementId"::text AS "engagementId", ${STORED_PLAN} AS "plan"
+       FROM "TransitionPlan" p WHERE p."engagementId" = ANY($1::uuid[])`,
+      [theirs],
+    );
+    for (const row of storedElsewhere) plans.set(row.engagementId, row.plan);
   }
   return items.map((item) => plans.get(item.engagementId)!);
 }

@@ -1,4 +1,5 @@
-import type { PrismaClient } from '../../src/db';
+import type { Pool } from 'pg';
+import { poolOf } from '../../src/db';
 import { planFromBody, startBatches, type StartBatches } from '../../src/api/transition';
 import { startTransitionBody } from '../../src/api/schemas';
 import { anEngagement, aVendor } from '../builders/engagement';
@@ -21,16 +22,17 @@ describe('start batches', () => {
   });
   afterAll(() => f.close());
 
-  /** Start batches on a client that counts the statements it is asked for. */
+  /** Start batches on the database's pool, counting the statements they send. */
   function counted(): { starts: StartBatches; statements: () => number } {
     let statements = 0;
-    const prisma = {
-      $queryRaw: (...args: Parameters<PrismaClient['$queryRaw']>) => {
+    const pool = poolOf(f.db.prisma);
+    const counting = {
+      query: (...args: Parameters<Pool['query']>) => {
         statements++;
-        return f.db.prisma.$queryRaw(...args);
+        return (pool.query as (...a: unknown[]) => unknown)(...args);
       },
-    } as unknown as PrismaClient;
-    return { starts: startBatches(prisma), statements: () => statements };
+    } as unknown as Pool;
+    return { starts: startBatches(counting), statements: () => statements };
   }
 
   const plan = (waves: number[], gateThreshold = 80) => ({
@@ -47,6 +49,11 @@ describe('start batches', () => {
     expect(statements()).toBe(1);
     expect(read.map((e) => e?.id ?? null)).toEqual([...engagementIds.slice(0, 3), null]);
     expect(read[0]).toMatchObject({ stage: 'CONTRACTED', slaCount: 2, transitionPlan: null });
+    // the term's dates as the API stores them (UTC midnight), whatever the time zone of this process or the server
+    expect([read[0]!.termStart.toISOString(), read[0]!.termEnd.toISOString()]).toEqual([
+      '2026-01-01T00:00:00.000Z',
+      '2028-12-31T00:00:00.000Z',
+    ]);
   });
 
   it('stores the plans of concurrent starts in one statement, each once with its phases and audit row; a second start of one engagement gets the first one’s plan', async () => {
@@ -80,6 +87,10 @@ describe('start batches', () => {
       where: { action: 'transition.plan', entityId: { in: plans.map((p) => p.id) } },
     });
     expect(audits.map((row) => row.actor).sort()).toEqual(Array(3).fill('program_manager:one'));
+    // stamped now, in UTC as Prisma stores times (not shifted by the time zone of this process or the server)
+    for (const at of [...plans.map((p) => p.createdAt), ...audits.map((row) => row.at)]) {
+      expect(Math.abs(at.getTime() - Date.now())).toBeLessThan(60_000);
+    }
 
     // and a later start of `a` (another batch) answers the stored plan, stores nothing and audits nothing more
     const again = await starts.plans.load({ engagementId: a, plan: plan([100]), actor: 'program_manager:three' });
