@@ -7,7 +7,7 @@
  * POST /engagements/:id/transition.
  *
  * A fifth kind puts the same raw no-op start behind a bare Express route in this process, called with the same
- * fetch client: the rate HTTP alone leaves, the ceiling for any API in front of the start.
+ * HTTP client: the rate HTTP alone leaves, the ceiling for any API in front of the start.
  *
  * Two phases: first with the worker process running (each start's first workflow tasks run while the next starts
  * arrive, as in production), then with it stopped (the start path alone). Rounds alternate the kinds so a
@@ -20,6 +20,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { issueApiKey } from '../src/auth/api-keys';
 import { anEngagement, aVendor } from '../test/builders/engagement';
 import { startTestApi } from '../test/helpers/app';
 import { startTransitionBody } from '../src/api/schemas';
@@ -30,6 +31,7 @@ import { lifecycleInput } from '../src/api/engagements';
 import { onCleanup, runBenchmark } from './lib/cleanup';
 import { countedPrisma } from './lib/counted-prisma';
 import { cpuBetween, cpuSnapshot } from './lib/cpu';
+import { jsonClient } from './lib/http-client';
 import { closedLoop, median, type PassResult } from './lib/load';
 import { machine, printTable, round, writeResults, type Row } from './lib/report';
 import { connectClient, startDevServer, startPostgres } from './lib/servers';
@@ -38,16 +40,13 @@ import { startWorkerProcess } from './lib/worker-process';
 const TASK_QUEUE = 'bench-starts';
 const NOOP_TASK_QUEUE = 'bench-starts-noop';
 const CONCURRENCY = 16;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const PER_PASS = 100;
 const WARM_UP = 20;
 const GOAL_RATIO = 0.7;
 const KINDS = ['raw', 'bareHttp', 'rawLifecycle', 'lifecycle', 'transition'] as const;
-const ORDERS: Kind[][] = [
-  ['raw', 'bareHttp', 'rawLifecycle', 'lifecycle', 'transition'],
-  ['lifecycle', 'transition', 'raw', 'bareHttp', 'rawLifecycle'],
-  ['transition', 'bareHttp', 'raw', 'rawLifecycle', 'lifecycle'],
-];
+/** Round r runs the kinds rotated by r: over five rounds each kind runs once in each position. */
+const ORDERS: Kind[][] = KINDS.map((_, r) => [...KINDS.slice(r), ...KINDS.slice(0, r)]);
 
 type Kind = (typeof KINDS)[number];
 type ApiKind = 'lifecycle' | 'transition';
@@ -59,7 +58,7 @@ interface Phase {
   /** POST /engagements/:id/lifecycle ÷ a raw start of the same workflow with the same input. */
   sameWorkflowRatio: number;
   /**
-   * A bare Express route whose only work is the raw no-op start ÷ the raw start: what HTTP alone (the same fetch
+   * A bare Express route whose only work is the raw no-op start ÷ the raw start: what HTTP alone (the same HTTP
    * client, no auth, validation or SQL) leaves of the raw rate, the ceiling of any API in front of the start.
    */
   bareHttpRatio: number;
@@ -116,7 +115,7 @@ runBenchmark('bench:starts', async () => {
   );
 
   // The ceiling of an HTTP API in front of the start: a bare Express route in this process (as the API is) that only
-  // makes the raw no-op start, called with the same fetch client and headers as the API's routes.
+  // makes the raw no-op start, called with the same HTTP client and headers as the API's routes.
   const bare = express();
   bare.post('/start', async (_req, res) => {
     const handle = await client.workflow.start('noop', {
@@ -129,7 +128,13 @@ runBenchmark('bench:starts', async () => {
     const server = bare.listen(0, '127.0.0.1', () => resolve(server));
   });
   onCleanup('stop the bare route', () => new Promise((resolve) => bareServer.close(resolve)));
-  const bareUrl = `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}/start`;
+  const bareUrl = `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}`;
+
+  // The timed requests, to the API and to the bare route alike, go through one light client (bench/lib/http-client).
+  const { key } = await issueApiKey(prisma, { name: 'bench-starts', role: 'PROGRAM_MANAGER' });
+  const headers = { authorization: `Bearer ${key}` };
+  const timedApi = jsonClient(api.url, headers, CONCURRENCY);
+  const timedBare = jsonClient(bareUrl, headers, CONCURRENCY);
 
   const used = { lifecycle: 0, transition: 0, raw: 0, rawLifecycle: 0 };
   const start: Record<Kind, () => Promise<void>> = {
@@ -146,18 +151,11 @@ runBenchmark('bench:starts', async () => {
         args: [input],
       });
     },
-    bareHttp: async () => {
-      const res = await fetch(bareUrl, {
-        method: 'POST',
-        headers: { authorization: 'Bearer unused', 'content-type': 'application/json' },
-        body: '{}',
-      });
-      await expectAccepted(res.json().then((body) => ({ status: res.status, body })));
-    },
+    bareHttp: () => expectAccepted(timedBare('POST', '/start', {})),
     lifecycle: () =>
-      expectAccepted(pm('POST', `/engagements/${engagements.lifecycle[used.lifecycle++]}/lifecycle`, {})),
+      expectAccepted(timedApi('POST', `/engagements/${engagements.lifecycle[used.lifecycle++]}/lifecycle`, {})),
     transition: () =>
-      expectAccepted(pm('POST', `/engagements/${engagements.transition[used.transition++]}/transition`, {})),
+      expectAccepted(timedApi('POST', `/engagements/${engagements.transition[used.transition++]}/transition`, {})),
   };
 
   const measurePhase = async (): Promise<Phase> => {

@@ -189,7 +189,10 @@ export async function findStartableEngagement(
   return engagement;
 }
 
-/** What a start reads and writes, each in one statement for all the starts of a moment (group commit). */
+/**
+ * What a start reads and writes, each in one statement for all the starts of a moment (group commit), sent on the pg
+ * pool under Prisma (`poolOf`) as named statements, which each connection parses and plans once.
+ */
 export interface StartBatches {
   engagements: DataLoader<string, StartableEngagement | null>;
   plans: DataLoader<PlanToStore, TransitionPlanData>;
@@ -205,16 +208,17 @@ export interface PlanToStore {
 export function startBatches(pool: Pool): StartBatches {
   return {
     engagements: statementBatches(async (ids) => {
-      const { rows } = await pool.query<StartableEngagement>(
-        `SELECT e."id", e."vendorId", e."stage"::text AS "stage", e."termStart"::timestamp AT TIME ZONE 'UTC' AS "termStart",
+      const { rows } = await pool.query<StartableEngagement>({
+        name: 'start-engagements',
+        text: `SELECT e."id", e."vendorId", e."stage"::text AS "stage", e."termStart"::timestamp AT TIME ZONE 'UTC' AS "termStart",
                 e."termEnd"::timestamp AT TIME ZONE 'UTC' AS "termEnd", e."renewalNoticeDays", e."autoRenew",
                 e."defaultRenewalDecision"::text AS "defaultRenewalDecision",
                 (SELECT count(*)::int FROM "Sla" s WHERE s."engagementId" = e."id") AS "slaCount",
                 (SELECT ${STORED_PLAN} FROM "TransitionPlan" p WHERE p."engagementId" = e."id") AS "transitionPlan"
          FROM "Engagement" e
          WHERE e."id" = ANY($1::uuid[])`,
-        [ids],
-      );
+        values: [ids],
+      });
       const byId = new Map(rows.map((row) => [row.id, row]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
@@ -288,8 +292,9 @@ async function storePlans(pool: Pool, items: readonly PlanToStore[]): Promise<Tr
       rollbackOnEscalation: plan.rollbackOnEscalation,
       phases: plan.phases.map((p, i) => ({ id: randomUUID(), sequence: i + 1, ...p })),
     }));
-  const { rows: stored } = await pool.query<{ engagementId: string; gateThreshold: number }>(
-    `WITH input AS (
+  const { rows: stored } = await pool.query<{ engagementId: string; gateThreshold: number }>({
+    name: 'start-store-plans',
+    text: `WITH input AS (
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS i("id" uuid, "auditId" uuid, "engagementId" uuid, "actor" text,
               "plan" jsonb, "gateThreshold" numeric, "holdSeconds" int, "maxConsecutiveFailures" int,
               "rollbackOnEscalation" boolean, "phases" jsonb)
@@ -316,18 +321,19 @@ async function storePlans(pool: Pool, items: readonly PlanToStore[]): Promise<Tr
        FROM plan JOIN input ON input."id" = plan."id"
      )
      SELECT "engagementId"::text AS "engagementId", "gateThreshold"::float8 AS "gateThreshold" FROM plan`,
-    [JSON.stringify(rows), new Date().toISOString()],
-  );
+    values: [JSON.stringify(rows), new Date().toISOString()],
+  });
   const plans = new Map<string, TransitionPlanData>(
     stored.map((row) => [row.engagementId, { ...first.get(row.engagementId)!.plan, gateThreshold: row.gateThreshold }]),
   );
   const theirs = [...first.keys()].filter((id) => !plans.has(id));
   if (theirs.length) {
-    const { rows: storedElsewhere } = await pool.query<{ engagementId: string; plan: TransitionPlanData }>(
-      `SELECT p."engagementId"::text AS "engagementId", ${STORED_PLAN} AS "plan"
+    const { rows: storedElsewhere } = await pool.query<{ engagementId: string; plan: TransitionPlanData }>({
+      name: 'start-stored-plans',
+      text: `SELECT p."engagementId"::text AS "engagementId", ${STORED_PLAN} AS "plan"
        FROM "TransitionPlan" p WHERE p."engagementId" = ANY($1::uuid[])`,
-      [theirs],
-    );
+      values: [theirs],
+    });
     for (const row of storedElsewhere) plans.set(row.engagementId, row.plan);
   }
   return items.map((item) => plans.get(item.engagementId)!);
