@@ -11,7 +11,7 @@ export type JsonCall = (method: string, path: string, body?: unknown) => Promise
 export function jsonClient(baseUrl: string, headers: Record<string, string>, maxSockets: number): JsonCall {
   const agent = new http.Agent({ keepAlive: true, maxSockets });
   const { hostname, port } = new URL(baseUrl);
-  return (method, path, body) =>
+  const call: JsonCall = (method, path, body) =>
     new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = http.request(
@@ -43,7 +43,13 @@ export function jsonClient(baseUrl: string, headers: Record<string, string>, max
           });
         },
       );
-      req.on('error', reject);
+      // A kept-alive socket the server closed while idle (between passes) fails at once: send again on a new one,
+      // as the Node docs advise for `reusedSocket` (the requests benchmarked are idempotent).
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        if (req.reusedSocket && error.code === 'ECONNRESET') call(method, path, body).then(resolve, reject);
+        else reject(error);
+      });
       req.end(payload);
     });
+  return call;
 }
