@@ -17,7 +17,8 @@ import { portfolioRoutes } from './portfolio';
 import { readRoutes } from './reads';
 import { governanceRoutes } from './governance';
 import { ApiRoutes } from './route';
-import { startBatches, transitionRoutes } from './transition';
+import { startStatements } from './start-path';
+import { transitionRoutes } from './transition';
 import { vendorRoutes } from './vendors';
 
 export const BODY_LIMIT = '256kb';
@@ -35,7 +36,7 @@ export function createApp(deps: {
   const holders = keyHolders(deps.prisma, deps.config.readCacheMs);
   apiKeyRoutes(api, { ...deps, holders });
   vendorRoutes(api, deps);
-  const starts = startBatches(poolOf(deps.prisma));
+  const starts = startStatements(poolOf(deps.prisma));
   engagementRoutes(api, { ...deps, starts });
   kpiRoutes(api, deps);
   transitionRoutes(api, { ...deps, starts });

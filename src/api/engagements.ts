@@ -11,7 +11,8 @@ import {
 import type { Engagement } from '../generated/prisma/client';
 import type { Role } from '../generated/prisma/enums';
 import { updateRoute } from './workflow-updates';
-import { findOrCreatePlan, findStartableEngagement, planFromBody, type StartBatches } from './transition';
+import { PLANNED_STAGES, prepareStart, type StartStatements } from './start-path';
+import { planFromBody } from './transition';
 import { audit } from '../audit';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db';
@@ -95,7 +96,13 @@ export async function findVisibleEngagement(prisma: PrismaClient, principal: Pri
 
 export function engagementRoutes(
   api: ApiRoutes,
-  deps: { prisma: PrismaClient; temporal: Client; config: Config; starts: StartBatches; changes?: EngagementChanges },
+  deps: {
+    prisma: PrismaClient;
+    temporal: Client;
+    config: Config;
+    starts: StartStatements;
+    changes?: EngagementChanges;
+  },
 ): void {
   const { prisma, temporal, config, starts, changes } = deps;
   const details = readCache<CachedDetail>({
@@ -242,11 +249,9 @@ export function engagementRoutes(
       responses: { 202: 'Started or already running', 404: 'No such engagement', 409: 'The engagement is not ready' },
     },
     async ({ params, body, principal }) => {
-      const engagement = await findStartableEngagement(starts, principal, params.id);
-      const transitionPlan =
-        engagement.stage === 'CONTRACTED' || engagement.stage === 'TRANSITION'
-          ? await findOrCreatePlan(starts, engagement, planFromBody(body), actorOf(principal))
-          : null;
+      const engagement = await prepareStart(starts, principal, params.id, planFromBody(body), actorOf(principal));
+      // Past the transition the lifecycle starts at governance: it is given no plan.
+      const transitionPlan = PLANNED_STAGES.includes(engagement.stage) ? engagement.transitionPlan : null;
       const input = lifecycleInput(engagement, transitionPlan);
       const workflowId = lifecycleWorkflowId(params.id);
       return startOnce(temporal, {

@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import type DataLoader from 'dataloader';
+import type { Pool } from 'pg';
+import type { LifecycleStage, RenewalDecision } from '../generated/prisma/enums';
+import type { TransitionPlanData } from '../domain/transition';
+import { engagementScope, type Principal } from './auth';
+import { conflict, notFound } from './problem';
+import { statementBatches } from './statement-batches';
+
+/** An engagement as a start reads it, with its SLA count and its transition plan (stored before, or by this start). */
+export interface StartableEngagement {
+  id: string;
+  vendorId: string;
+  stage: LifecycleStage;
+  termStart: Date;
+  termEnd: Date;
+  renewalNoticeDays: number;
+  autoRenew: boolean;
+  defaultRenewalDecision: RenewalDecision;
+  slaCount: number;
+  transitionPlan: TransitionPlanData | null;
+}
+
+/** The stages whose start stores a transition plan: the transition has not finished. */
+export const PLANNED_STAGES: readonly LifecycleStage[] = ['CONTRACTED', 'TRANSITION'];
+
+/** What one start asks of the database: its engagement as the principal may see it, and the plan to store. */
+export interface StartRequest {
+  engagementId: string;
+  /** Set for a vendor key: only this vendor's engagement is found. */
+  vendorId: string | null;
+  plan: TransitionPlanData;
+  actor: string;
+}
+
+/** The start path's statement, one for all the starts of a moment (group commit). */
+export type StartStatements = DataLoader<StartRequest, StartableEngagement | null>;
+
+/**
+ * The engagement a start needs (a start is the API's busiest write): visible to the principal, not exited, with SLAs
+ * for its gates to judge, and, in a stage before the transition is done, its transition plan: the one stored before,
+ * or `plan` stored now with its phases and its audit row. One statement with the other starts of the same moment.
+ */
+export async function prepareStart(
+  statements: StartStatements,
+  principal: Principal,
+  id: string,
+  plan: TransitionPlanData,
+  actor: string,
+): Promise<StartableEngagement> {
+  const vendorId = engagementScope(principal).vendorId ?? null;
+  const engagement = await statements.load({ engagementId: id, vendorId, plan, actor });
+  // A vendor key never learns that another vendor's engagement exists.
+  if (!engagement) throw notFound(`engagement ${id}`);
+  if (['EXIT', 'CLOSED'].includes(engagement.stage))
+    throw conflict(`engagement is in stage ${engagement.stage}: it has exited`);
+  if (engagement.slaCount === 0) {
+    throw conflict('engagement has no SLAs: transition gates would have nothing to judge');
+  }
+  return engagement;
+}
+
+/**
+ * The start path's one statement on the pg pool under Prisma (`poolOf`), named so that each connection parses and
+ * plans it once: it reads the engagements of many starts and stores a plan for each that needs one (visible, in a
+ * planned stage, with SLAs, without a plan), each with its phases and audit row, in one implicit transaction. Plans
+ * are inserted in engagement order, so that two API processes' statements never wait on each other in a circle.
+ * Several starts of one engagement in a statement store the first one's plan and all answer it; a plan stored
+ * meanwhile by another statement is read in a second one.
+ */
+export function startStatements(pool: Pool): StartStatements {
+  return statementBatches(async (requests) => {
+    const rows = requests.map((r, n) => ({
+      n,
+      engagementId: r.engagementId,
+      vendorId: r.vendorId,
+      planId: randomUUID(),
+      auditId: randomUUID(),
+      actor: r.actor,
+      plan: r.plan,
+      phases: r.plan.phases.map((p, i) => ({ id: randomUUID(), sequence: i + 1, ...p })),
+    }));
+    const { rows: found } = await pool.query<StartableEngagement & { n: number; storedThreshold: number | null }>({
+      name: 'start',
+      text: `
+        WITH input AS (
+          SELECT * FROM jsonb_to_recordset($1::jsonb) AS i("n" int, "engagementId" uuid, "vendorId" uuid,
+                 "planId" uuid, "auditId" uuid, "actor" text, "plan" jsonb, "phases" jsonb)
+        ), engagement AS (
+          SELECT i."n", e."id", e."vendorId", e."stage", e."termStart", e."termEnd", e."renewalNoticeDays",
+                 e."autoRenew", e."defaultRenewalDecision",
+                 (SELECT count(*)::int FROM "Sla" s WHERE s."engagementId" = e."id") AS "slaCount",
+                 (SELECT ${STORED_PLAN} FROM "TransitionPlan" p WHERE p."engagementId" = e."id") AS "transitionPlan"
+          FROM input i JOIN "Engagement" e
+            ON e."id" = i."engagementId" AND (i."vendorId" IS NULL OR e."vendorId" = i."vendorId")
+        ), plan AS (
+          INSERT INTO "TransitionPlan" ("id", "engagementId", "gateThreshold", "holdSeconds", "maxConsecutiveFailures",
+                                        "rollbackOnEscalation", "createdAt")
+          SELECT * FROM (
+            SELECT DISTINCT ON (i."engagementId") i."planId", i."engagementId", (i."plan"->>'gateThreshold')::numeric,
+                   (i."plan"->>'holdSeconds')::int, (i."plan"->>'maxConsecutiveFailures')::int,
+                   (i."plan"->>'rollbackOnEscalation')::boolean, $2::timestamptz AT TIME ZONE 'UTC'
+            FROM input i JOIN engagement g ON g."n" = i."n"
+            WHERE g."transitionPlan" IS NULL AND g."slaCount" > 0 AND g."stage"::text = ANY($3::text[])
+            ORDER BY i."engagementId", i."n"
+          ) first
+          ON CONFLICT ("engagementId") DO NOTHING
+          RETURNING "id", "engagementId", "gateThreshold"
+        ), phases AS (
+          INSERT INTO "TransitionPhase" ("id", "planId", "sequence", "kind", "name", "volumePct", "minDurationSeconds",
+                                         "gated")
+          SELECT ph."id", plan."id", ph."sequence", ph."kind"::"PhaseKind", ph."name", ph."volumePct",
+                 ph."minDurationSeconds", ph."gated"
+          FROM plan JOIN input i ON i."planId" = plan."id",
+               jsonb_to_recordset(i."phases") AS ph("id" uuid, "sequence" int, "kind" text, "name" text,
+                                                    "volumePct" int, "minDurationSeconds" int, "gated" boolean)
+        ), audit AS (
+          INSERT INTO "AuditLog" ("id", "actor", "action", "entityType", "entityId", "after", "at")
+          SELECT i."auditId", i."actor", 'transition.plan', 'TransitionPlan', plan."id"::text, i."plan",
+                 $2::timestamptz AT TIME ZONE 'UTC'
+          FROM plan JOIN input i ON i."planId" = plan."id"
+        )
+        SELECT g."n", g."id", g."vendorId", g."stage"::text AS "stage",
+               g."termStart"::timestamp AT TIME ZONE 'UTC' AS "termStart",
+               g."termEnd"::timestamp AT TIME ZONE 'UTC' AS "termEnd", g."renewalNoticeDays", g."autoRenew",
+               g."defaultRenewalDecision"::text AS "defaultRenewalDecision", g."slaCount",
+               COALESCE(g."transitionPlan", (SELECT i."plan" FROM plan JOIN input i ON i."planId" = plan."id"
+                                             WHERE plan."engagementId" = g."id")::json) AS "transitionPlan",
+               (SELECT plan."gateThreshold"::float8 FROM plan WHERE plan."engagementId" = g."id") AS "storedThreshold"
+        FROM engagement g`,
+      values: [JSON.stringify(rows), new Date().toISOString(), PLANNED_STAGES],
+    });
+    const answers: Array<StartableEngagement | null> = requests.map(() => null);
+    for (const { n, storedThreshold, ...engagement } of found) {
+      // As stored: the threshold rounded to its column.
+      if (storedThreshold !== null) engagement.transitionPlan!.gateThreshold = storedThreshold;
+      answers[n] = engagement;
+    }
+    // A plan another statement stored between this one's read and its insert: read now that it has committed.
+    const unplanned = answers.filter(
+      (e): e is StartableEngagement =>
+        e !== null && e.transitionPlan === null && e.slaCount > 0 && PLANNED_STAGES.includes(e.stage),
+    );
+    if (unplanned.length) {
+      const { rows: stored } = await pool.query<{ engagementId: string; plan: TransitionPlanData }>({
+        name: 'start-stored-plans',
+        text: `SELECT p."engagementId"::text AS "engagementId", ${STORED_PLAN} AS "plan"
+               FROM "TransitionPlan" p WHERE p."engagementId" = ANY($1::uuid[])`,
+        values: [unplanned.map((e) => e.id)],
+      });
+      const plans = new Map(stored.map((row) => [row.engagementId, row.plan]));
+      for (const e of unplanned) e.transitionPlan = plans.get(e.id) ?? null;
+    }
+    return answers;
+  });
+}
+
+/** A stored plan (`p`) as a start passes it on: its rules and its phases in order, the threshold as stored. */
+const STORED_PLAN = `json_build_object(
+  'gateThreshold', p."gateThreshold"::float8, 'holdSeconds', p."holdSeconds",
+  'maxConsecutiveFailures', p."maxConsecutiveFailures", 'rollbackOnEscalation', p."rollbackOnEscalation",
+  'phases', (SELECT json_agg(json_build_object('kind', ph."kind", 'name', ph."name", 'volumePct', ph."volumePct",
+                                               'minDurationSeconds', ph."minDurationSeconds", 'gated', ph."gated")
+                             ORDER BY ph."sequence")
+             FROM "TransitionPhase" ph WHERE ph."planId" = p."id"))`;

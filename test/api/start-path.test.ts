@@ -1,0 +1,168 @@
+import type { Pool } from 'pg';
+import { poolOf } from '../../src/db';
+import { startStatements, type StartRequest, type StartStatements } from '../../src/api/start-path';
+import { planFromBody } from '../../src/api/transition';
+import { startTransitionBody } from '../../src/api/schemas';
+import { anEngagement, aVendor } from '../builders/engagement';
+import { startApiFixture } from '../helpers/api-fixture';
+
+type Fixture = Awaited<ReturnType<typeof startApiFixture>>;
+
+/** The start path's statement against a real PostgreSQL: the starts of one moment, one statement. */
+describe('start path', () => {
+  let f: Fixture;
+  let vendorId: string;
+  let otherVendorId: string;
+  let ids: string[];
+  beforeAll(async () => {
+    f = await startApiFixture();
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    otherVendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    ids = [];
+    for (let i = 0; i < 10; i++) {
+      ids.push((await pm('POST', '/engagements', anEngagement(vendorId, { name: `E${i}` }))).body.id);
+    }
+  });
+  afterAll(() => f.close());
+
+  /** Start statements on the database's pool, counting the statements they send. */
+  function counted(): { starts: StartStatements; statements: () => number } {
+    let statements = 0;
+    const pool = poolOf(f.db.prisma);
+    const counting = {
+      query: (...args: Parameters<Pool['query']>) => {
+        statements++;
+        return (pool.query as (...a: unknown[]) => unknown)(...args);
+      },
+    } as unknown as Pool;
+    return { starts: startStatements(counting), statements: () => statements };
+  }
+
+  const plan = (waves: number[], gateThreshold = 80) => ({
+    ...planFromBody(startTransitionBody.parse({ waves })),
+    gateThreshold,
+  });
+  const request = (engagementId: string, overrides: Partial<StartRequest> = {}): StartRequest => ({
+    engagementId,
+    vendorId: null,
+    plan: plan([100]),
+    actor: 'program_manager:one',
+    ...overrides,
+  });
+  const plansOf = (engagementIds: string[]) =>
+    f.db.prisma.transitionPlan.findMany({
+      where: { engagementId: { in: engagementIds } },
+      include: { phases: { orderBy: { sequence: 'asc' } } },
+    });
+
+  it('reads the engagements and stores the plans of concurrent starts in one statement, each plan once with its phases and audit row', async () => {
+    const { starts, statements } = counted();
+    const [a, b, c] = ids;
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const [planA, planB, planC] = [plan([10, 50, 100], 82.345), plan([25, 100]), plan([50, 100])];
+
+    // when four starts come at one moment, two of them for `a` with different plans, and one for no engagement
+    const answers = await Promise.all([
+      starts.load(request(a, { plan: planA })),
+      starts.load(request(b, { plan: planB })),
+      starts.load(request(a, { plan: plan([100]), actor: 'program_manager:two' })),
+      starts.load(request(c, { plan: planC })),
+      starts.load(request(missing)),
+    ]);
+
+    // then one statement answered them all: both starts of `a` get its first plan, as stored (the threshold rounded)
+    expect(statements()).toBe(1);
+    expect(answers.map((e) => e?.id ?? null)).toEqual([a, b, a, c, null]);
+    expect(answers.map((e) => e?.transitionPlan ?? null)).toEqual([
+      { ...planA, gateThreshold: 82.35 },
+      planB,
+      { ...planA, gateThreshold: 82.35 },
+      planC,
+      null,
+    ]);
+    expect(answers[0]).toMatchObject({ vendorId, stage: 'CONTRACTED', slaCount: 2, renewalNoticeDays: 90 });
+    // the term's dates as the API stores them (UTC midnight), whatever the time zone of this process or the server
+    expect([answers[0]!.termStart.toISOString(), answers[0]!.termEnd.toISOString()]).toEqual([
+      '2026-01-01T00:00:00.000Z',
+      '2028-12-31T00:00:00.000Z',
+    ]);
+    // and the database holds each plan once, with its phases, audited once by the start that stored it
+    const plans = await plansOf([a, b, c]);
+    expect(plans.map((p) => [p.engagementId, p.phases.map((ph) => ph.name)]).sort()).toEqual(
+      [
+        [a, planA.phases.map((ph) => ph.name)],
+        [b, planB.phases.map((ph) => ph.name)],
+        [c, planC.phases.map((ph) => ph.name)],
+      ].sort(),
+    );
+    const audits = await f.db.prisma.auditLog.findMany({
+      where: { action: 'transition.plan', entityId: { in: plans.map((p) => p.id) } },
+    });
+    expect(audits.map((row) => row.actor)).toEqual(Array(3).fill('program_manager:one'));
+    // stamped now, in UTC as Prisma stores times (not shifted by the time zone of this process or the server)
+    for (const at of [...plans.map((p) => p.createdAt), ...audits.map((row) => row.at)]) {
+      expect(Math.abs(at.getTime() - Date.now())).toBeLessThan(60_000);
+    }
+
+    // and a later start of `a` answers the stored plan, stores nothing and audits nothing more
+    const again = await starts.load(request(a, { actor: 'program_manager:three' }));
+    expect(again!.transitionPlan).toEqual({ ...planA, gateThreshold: 82.35 });
+    expect(await f.db.prisma.transitionPhase.count({ where: { plan: { engagementId: a } } })).toBe(planA.phases.length);
+    expect(await f.db.prisma.auditLog.count({ where: { actor: 'program_manager:three' } })).toBe(0);
+  });
+
+  it('stores no plan where the engagement is out of the key’s scope, past its transition, or without SLAs', async () => {
+    const { starts } = counted();
+    const [outOfScope, steady, noSlas] = ids.slice(3);
+    await f.db.prisma.engagement.update({ where: { id: steady }, data: { stage: 'STEADY_STATE' } });
+    await f.db.prisma.sla.deleteMany({ where: { engagementId: noSlas } });
+
+    const answers = await Promise.all([
+      starts.load(request(outOfScope, { vendorId: otherVendorId })),
+      starts.load(request(steady)),
+      starts.load(request(noSlas)),
+    ]);
+
+    expect(answers.map((e) => e && [e.stage, e.slaCount, e.transitionPlan])).toEqual([
+      null,
+      ['STEADY_STATE', 2, null],
+      ['CONTRACTED', 0, null],
+    ]);
+    expect(await plansOf([outOfScope, steady, noSlas])).toEqual([]);
+    // and the vendor the engagement belongs to does see it
+    expect((await starts.load(request(outOfScope, { vendorId })))?.id).toBe(outOfScope);
+  });
+
+  it('answers the plan another statement stored first', async () => {
+    const [g] = ids.slice(6);
+    const [first, second] = [counted(), counted()];
+
+    const [one, two] = await Promise.all([
+      first.starts.load(request(g, { plan: plan([20, 100]) })),
+      second.starts.load(request(g, { plan: plan([100]) })),
+    ]);
+
+    expect(one!.transitionPlan).toEqual(two!.transitionPlan);
+    expect((await plansOf([g])).map((p) => p.phases.length)).toEqual([one!.transitionPlan!.phases.length]);
+    expect(
+      await f.db.prisma.auditLog.count({ where: { action: 'transition.plan', entityId: (await plansOf([g]))[0].id } }),
+    ).toBe(1);
+  });
+
+  it('fails only the start whose plan cannot be stored; the others of its statement are answered', async () => {
+    const { starts } = counted();
+    const [d, e] = ids.slice(7);
+    const unknownPhaseKind = plan([100]);
+    unknownPhaseKind.phases[0] = { ...unknownPhaseKind.phases[0], kind: 'NO_SUCH_KIND' as never };
+
+    const results = await Promise.allSettled([
+      starts.load(request(d)),
+      starts.load(request(e, { plan: unknownPhaseKind })),
+      starts.load(request(ids[9])),
+    ]);
+
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((await plansOf([d, e, ids[9]])).map((p) => p.engagementId).sort()).toEqual([d, ids[9]].sort());
+  });
+});
