@@ -75,9 +75,10 @@ const UNREACHABLE_MESSAGE = /Connection terminated unexpectedly|Client has encou
 
 function isUnreachableDriverError(e: { kind?: unknown; code?: unknown }): boolean {
   if (typeof e.kind === 'string' && UNREACHABLE_KINDS.has(e.kind)) return true;
-  // What plain pg throws (`poolOf`): the socket's error, or the server's SQLSTATE without the adapter's `kind`.
+  // What plain pg throws (`poolOf`) when it cannot connect: the socket's own error.
   if (typeof e.code === 'string' && UNREACHABLE_SOCKET_CODES.has(e.code)) return true;
-  if (e instanceof pg.DatabaseError && typeof e.code === 'string' && /^(08|57P)/.test(e.code)) return true;
-  // SQLSTATE classes 08 (connection exception) and 57P (operator intervention: shutdown, cannot connect now).
-  return e.kind === 'postgres' && typeof e.code === 'string' && /^(08|57P)/.test(e.code);
+  // SQLSTATE classes 08 (connection exception) and 57P (operator intervention: shutdown, cannot connect now), as the
+  // adapter reports them or as plain pg throws them.
+  const fromServer = e.kind === 'postgres' || e instanceof pg.DatabaseError;
+  return fromServer && typeof e.code === 'string' && /^(08|57P)/.test(e.code);
 }

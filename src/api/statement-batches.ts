@@ -12,7 +12,6 @@ import { isDatabaseUnreachable } from '../db';
  */
 export function statementBatches<K, V>(
   run: (items: readonly K[]) => Promise<ReadonlyArray<V | Error>>,
-  opts: { maxBatchSize?: number } = {},
 ): DataLoader<K, V> {
   let running: Promise<unknown> = Promise.resolve();
   const runIsolated = async (items: readonly K[]): Promise<ReadonlyArray<V | Error>> => {
@@ -38,11 +37,14 @@ export function statementBatches<K, V>(
     },
     {
       cache: false,
-      maxBatchSize: opts.maxBatchSize ?? 200,
+      maxBatchSize: MAX_BATCH,
       batchScheduleFn: (dispatch) => void running.then(() => setImmediate(dispatch)),
     },
   );
 }
+
+/** Items in one statement at the most: a burst larger than this goes in several, sent together. */
+const MAX_BATCH = 200;
 
 function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
