@@ -5,10 +5,21 @@ import { PrismaClient } from './generated/prisma/client';
 
 /** The Rust-free Prisma client on a pg pool of its own, which `$disconnect` ends. */
 export function createPrisma(databaseUrl: string): PrismaClient {
+  const pool = createPool(databaseUrl);
+  return withPool(new PrismaClient({ adapter: adapterOn(pool) }), pool);
+}
+
+/** A pg pool for a Prisma client's adapter (`adapterOn`) that the client's owner may also query (`poolOf`). */
+export function createPool(databaseUrl: string): pg.Pool {
   const pool = new pg.Pool(pgPoolConfig(databaseUrl));
   // An idle connection the server dropped is discarded by the pool; the next query reports the outage.
   pool.on('error', () => undefined);
-  return withPool(new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) }), pool);
+  return pool;
+}
+
+/** Prisma's adapter on `pool`, ending the pool when the client disconnects. */
+export function adapterOn(pool: pg.Pool): PrismaPg {
+  return new PrismaPg(pool, { disposeExternalPool: true });
 }
 
 const pools = new WeakMap<object, pg.Pool>();

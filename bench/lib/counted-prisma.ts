@@ -1,7 +1,4 @@
-import { PrismaPg } from '@prisma/adapter-pg';
-import pg from 'pg';
-import { pgPoolConfig } from '../../src/config';
-import { withPool } from '../../src/db';
+import { adapterOn, createPool, withPool } from '../../src/db';
 import { PrismaClient } from '../../src/generated/prisma/client';
 
 /**
@@ -10,13 +7,9 @@ import { PrismaClient } from '../../src/generated/prisma/client';
  * start path sends on its pg pool directly (`poolOf`).
  */
 export function countedPrisma(databaseUrl: string) {
-  const pool = new pg.Pool(pgPoolConfig(databaseUrl));
-  pool.on('error', () => undefined);
+  const pool = createPool(databaseUrl);
   const prisma = withPool(
-    new PrismaClient({
-      adapter: new PrismaPg(pool, { disposeExternalPool: true }),
-      log: [{ level: 'query', emit: 'event' }],
-    }),
+    new PrismaClient({ adapter: adapterOn(pool), log: [{ level: 'query', emit: 'event' }] }),
     pool,
   );
   const sql = { statements: 0, ms: 0 };
