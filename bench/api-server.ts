@@ -22,6 +22,8 @@ async function main(): Promise<void> {
     temporal: client,
     taskQueue: process.env.BENCH_TASK_QUEUE!,
     readCacheMs: loadConfig({ API_READ_CACHE_MS: process.env.API_READ_CACHE_MS }).readCacheMs,
+    // As the API process does, unless the run compares without (API_WORKFLOW_WATCHES=0).
+    watchWorkflows: loadConfig({ API_WORKFLOW_WATCHES: process.env.API_WORKFLOW_WATCHES }).workflowWatches > 0,
   });
 
   const bare = express();

@@ -40,6 +40,12 @@ const schema = z.object({
     .min(0, 'must be 0 (no cache) or more')
     .max(60_000, 'must be at most 60000')
     .default(1000),
+  API_WORKFLOW_WATCHES: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(0, 'must be 0 (none) or more')
+    .max(100_000, 'must be at most 100000')
+    .default(1000),
   DATA_DIR: z.string().min(1).default('.data'),
   CACHE_DIR: z.string().min(1).optional(),
   LOG_LEVEL: logLevel.default('info'),
@@ -74,6 +80,12 @@ export interface Config {
    * change at once. 0 turns the cache off.
    */
   readCacheMs: number;
+  /**
+   * Running lifecycle workflows whose histories the API follows at once, one long poll each, so that their cached
+   * live state is known current without asking Temporal; others are described when their cache entry is refreshed.
+   * 0 follows none.
+   */
+  workflowWatches: number;
   dataDir: string;
   /** Downloaded or built tools (Temporal CLI, test server) live here, outside the checkout, shared by clones. */
   cacheDir: string;
@@ -120,6 +132,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     apiPort: e.API_PORT,
     readCacheMs: e.API_READ_CACHE_MS,
+    workflowWatches: e.API_WORKFLOW_WATCHES,
     dataDir,
     cacheDir: path.resolve(
       e.CACHE_DIR ?? path.join(given.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'bpo-orchestrator'),

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { createApp } from './api/app';
 import { EngagementChanges } from './api/engagement-changes';
+import { WorkflowWatches } from './api/workflow-watches';
 import { assertDatabaseReachable, createPrisma } from './db';
 import { runMain } from './main';
 import { connectTemporal } from './temporal/connection';
@@ -13,7 +14,8 @@ runMain('api', async ({ config, log, onShutdown }) => {
   const temporal = await connectTemporal(config.temporal, { lazy: true });
   const changes = new EngagementChanges(config.databaseUrl, log);
   await changes.open();
-  const app = createApp({ prisma, temporal, config, log, changes });
+  const watches = new WorkflowWatches(temporal, config.workflowWatches);
+  const app = createApp({ prisma, temporal, config, log, changes, watches });
 
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(config.apiPort, () => resolve(s));
@@ -22,6 +24,7 @@ runMain('api', async ({ config, log, onShutdown }) => {
   await new Promise<void>((resolve) => {
     onShutdown(async () => {
       await new Promise((done) => server.close(done));
+      watches.close();
       await changes.close();
       await prisma.$disconnect();
       await temporal.connection.close();

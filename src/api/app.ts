@@ -20,6 +20,7 @@ import { ApiRoutes } from './route';
 import { startStatements } from './start-path';
 import { transitionRoutes } from './transition';
 import { vendorRoutes } from './vendors';
+import type { WorkflowWatches } from './workflow-watches';
 
 export const BODY_LIMIT = '256kb';
 
@@ -31,6 +32,8 @@ export function createApp(deps: {
   log: Logger;
   /** Changes heard from PostgreSQL: without them cached engagement details expire by age alone. */
   changes?: EngagementChanges;
+  /** Running workflows' histories followed by long polls: without them a cached live state is checked by describe. */
+  watches?: WorkflowWatches;
 }) {
   const api = new ApiRoutes(Router());
   const holders = keyHolders(deps.prisma, deps.config.readCacheMs);

@@ -1,11 +1,29 @@
 import pg from 'pg';
 import { pgPoolConfig } from '../config';
 import type { Logger } from '../logger';
+import { statementBatches } from './statement-batches';
 
 /** The channel the triggers of migration 20261123210000 announce a changed engagement's id on. */
 const CHANNEL = 'engagement_changed';
 const HEARTBEAT_MS = 10_000;
 const MAX_RETRY_MS = 10_000;
+
+/**
+ * Announces on the same channel changes no trigger sees (a lifecycle workflow started), so that every API process
+ * drops what it kept about the engagement. The announcements of a moment go in one statement; one that fails (the
+ * database unreachable) is not retried: what the other processes kept then ages out (`FACTS_KEPT_MS`).
+ */
+export function changeAnnouncements(pool: pg.Pool): (engagementId: string) => void {
+  const batches = statementBatches<string, true>(async (ids) => {
+    await pool.query({
+      name: 'announce-engagement-changes',
+      text: 'SELECT pg_notify($1, id) FROM unnest($2::text[]) AS id',
+      values: [CHANNEL, ids],
+    });
+    return ids.map(() => true as const);
+  });
+  return (engagementId) => void batches.load(engagementId).catch(() => undefined);
+}
 
 export interface ChangeSubscriber {
   /** The engagement with this id changed (committed), in this process or any other. */

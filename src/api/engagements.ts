@@ -15,7 +15,7 @@ import { PLANNED_STAGES, prepareStart, type StartStatements } from './start-path
 import { planFromBody } from './transition';
 import { audit } from '../audit';
 import type { Config } from '../config';
-import type { PrismaClient } from '../db';
+import { poolOf, type PrismaClient } from '../db';
 import { DEFAULT_ESCALATION_POLICIES } from '../domain/defaults';
 import { parseDuration } from '../domain/duration';
 import { lifecycleWorkflowId } from '../domain/lifecycle';
@@ -34,7 +34,8 @@ import {
 } from './schemas';
 import { readCache } from './read-cache';
 import { liveStateSince, startOnce, type LiveState } from './temporal-calls';
-import type { EngagementChanges } from './engagement-changes';
+import type { WorkflowWatches } from './workflow-watches';
+import { changeAnnouncements, type EngagementChanges } from './engagement-changes';
 
 export const engagementDetail = {
   vendor: { select: { id: true, legalName: true, deliveryModel: true } },
@@ -102,9 +103,11 @@ export function engagementRoutes(
     config: Config;
     starts: StartStatements;
     changes?: EngagementChanges;
+    watches?: WorkflowWatches;
   },
 ): void {
-  const { prisma, temporal, config, starts, changes } = deps;
+  const { prisma, temporal, config, starts, changes, watches } = deps;
+  const announce = changeAnnouncements(poolOf(prisma));
   const details = readCache<CachedDetail>({
     freshMs: config.readCacheMs,
     max: 10_000,
@@ -116,8 +119,13 @@ export function engagementRoutes(
       const engagement = keepFacts ? replacing.engagement : await loadEngagementDetail(prisma, id);
       if (!engagement) return undefined;
       const workflowId = lifecycleWorkflowId(id);
-      // Facts come from PostgreSQL; live state from the workflow, when Temporal answers.
-      const lifecycle = await liveStateSince(temporal, workflowId, lifecycleStateQuery, replacing?.lifecycle);
+      // Facts come from PostgreSQL; live state from the workflow, when Temporal answers. That no lifecycle runs is
+      // kept as long as the facts: only POST /engagements/:id/lifecycle starts one, and every API process
+      // announces its starts on the channel the facts' changes are heard on.
+      const lifecycle =
+        keepFacts && replacing.lifecycle.live === null && replacing.lifecycle.liveUnavailable === undefined
+          ? replacing.lifecycle
+          : await liveStateSince(temporal, workflowId, lifecycleStateQuery, replacing?.lifecycle, watches);
       if (keepFacts && lifecycle === replacing.lifecycle) return replacing;
       const body = {
         ...engagement,
@@ -254,13 +262,16 @@ export function engagementRoutes(
       const transitionPlan = PLANNED_STAGES.includes(engagement.stage) ? engagement.transitionPlan : null;
       const input = lifecycleInput(engagement, transitionPlan);
       const workflowId = lifecycleWorkflowId(params.id);
-      return startOnce(temporal, {
+      const started = await startOnce(temporal, {
         type: 'engagementLifecycle',
         workflowId,
         taskQueue: config.temporal.taskQueue,
         uiLink: workflowUrl(config, workflowId),
         args: [input],
       });
+      // Other API processes may have kept that no lifecycle runs (this one drops it after every write).
+      announce(params.id);
+      return started;
     },
   );
 

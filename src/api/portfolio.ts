@@ -2,7 +2,7 @@ import { setImmediate } from 'node:timers/promises';
 import { z } from 'zod';
 import { Prisma } from '../generated/prisma/client';
 import type { Config } from '../config';
-import type { PrismaClient } from '../db';
+import { poolOf, type PrismaClient } from '../db';
 import { lifecycleWorkflowId } from '../domain/lifecycle';
 import {
   HEALTHS,
@@ -107,8 +107,19 @@ interface FactsRow {
  * over each table, hash-joined), so it stays fast with thousands of engagements.
  */
 export async function portfolioFacts(prisma: PrismaClient, vendorId: string | undefined, quarterStart: Date) {
-  const scope = vendorId ? Prisma.sql`WHERE e."vendorId" = ${vendorId}::uuid` : Prisma.empty;
-  return prisma.$queryRaw<FactsRow[]>`
+  // On the pg pool under Prisma (`poolOf`): Prisma's client turns a thousand rows into objects in one piece of the
+  // API's only thread, at several times pg's cost. Plain pg reads `date` and `timestamp` as local time, so they are
+  // selected `AT TIME ZONE 'UTC'`.
+  const { rows } = await poolOf(prisma).query<FactsRow>({
+    name: 'portfolio-facts',
+    text: PORTFOLIO_FACTS,
+    values: [quarterStart.toISOString().slice(0, 10), vendorId ?? null],
+  });
+  return rows;
+}
+
+/** `portfolioFacts`' statement: $1 the quarter's first day, $2 the vendor whose engagements it reads (null: all). */
+export const PORTFOLIO_FACTS = `
     WITH vol AS (
       SELECT DISTINCT ON ("engagementId") "engagementId", "toPct"
       FROM "VolumeChange" ORDER BY "engagementId", "occurredAt" DESC
@@ -121,7 +132,7 @@ export async function portfolioFacts(prisma: PrismaClient, vendorId: string | un
       SELECT g."phaseId", max(g."evaluatedAt") AS at FROM "GateEvaluation" g JOIN ph USING ("phaseId") GROUP BY 1
     ), sc AS (
       SELECT "engagementId", (array_agg("overallScore"::float8 ORDER BY "periodStart" DESC))[1:2] AS scores,
-             sum("creditsTotal") FILTER (WHERE "periodStart" >= ${quarterStart}) AS credits
+             sum("creditsTotal") FILTER (WHERE "periodStart" >= $1::date) AS credits
       FROM "Review" WHERE cadence = 'MONTHLY' GROUP BY 1
     ), es AS (
       SELECT "engagementId", count(*) FILTER (WHERE severity = 'P1') AS p1, count(*) FILTER (WHERE severity = 'P2') AS p2,
@@ -133,16 +144,17 @@ export async function portfolioFacts(prisma: PrismaClient, vendorId: string | un
       WHERE s."completedAt" IS NULL ORDER BY xp."engagementId", s."dueOn"
     )
     SELECT e.id, e.name, e."clientOrganisation", e."vendorId", v."legalName", v."deliveryModel"::text,
-           e.stage::text AS stage, e."termEnd", e."renewalNoticeDays", e."timeZone",
+           e.stage::text AS stage, e."termEnd"::timestamp AT TIME ZONE 'UTC' AS "termEnd", e."renewalNoticeDays",
+           e."timeZone",
            e."reviewCadences"::text[] AS "reviewCadences", e."reviewGraceSeconds", e.currency,
            vol."toPct" AS "volumePct",
            ph.name AS "phaseName", ph.status::text AS "phaseStatus", ph.gated AS "phaseGated",
-           ph."startedAt" AS "phaseStartedAt", ph."minDurationSeconds" AS "phaseMinSeconds",
-           gate.at AS "lastGateAt", ph."holdSeconds",
+           ph."startedAt" AT TIME ZONE 'UTC' AS "phaseStartedAt", ph."minDurationSeconds" AS "phaseMinSeconds",
+           gate.at AT TIME ZONE 'UTC' AS "lastGateAt", ph."holdSeconds",
            sc.scores[1] AS "latestScore", sc.scores[2] AS "previousScore", COALESCE(sc.credits, 0)::text AS credits,
            COALESCE(es.p1, 0)::int AS p1, COALESCE(es.p2, 0)::int AS p2,
            COALESCE(es.p3, 0)::int AS p3, COALESCE(es.p4, 0)::int AS p4,
-           ex.kind::text AS "exitKind", ex."dueOn" AS "exitDueOn"
+           ex.kind::text AS "exitKind", ex."dueOn"::timestamp AT TIME ZONE 'UTC' AS "exitDueOn"
     FROM "Engagement" e
     JOIN "Vendor" v ON v.id = e."vendorId"
     LEFT JOIN vol ON vol."engagementId" = e.id
@@ -151,8 +163,7 @@ export async function portfolioFacts(prisma: PrismaClient, vendorId: string | un
     LEFT JOIN sc ON sc."engagementId" = e.id
     LEFT JOIN es ON es."engagementId" = e.id
     LEFT JOIN ex ON ex."engagementId" = e.id
-    ${scope}`;
-}
+    WHERE $2::uuid IS NULL OR e."vendorId" = $2::uuid`;
 
 export function toRow(f: FactsRow, config: Config, nowMs: number, periodEnd: PeriodEnd): PortfolioRow {
   const latestScore = f.latestScore;

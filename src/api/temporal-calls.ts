@@ -8,7 +8,11 @@ import {
   type Client,
   type QueryDefinition,
 } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { ProblemError, unavailable } from './problem';
+import type { WorkflowWatches } from './workflow-watches';
+
+const { WorkflowExecutionStatus } = temporal.api.enums.v1;
 
 const TEMPORAL_DEADLINE_MS = 3000;
 
@@ -89,15 +93,19 @@ export interface LiveState<T> {
 /**
  * `queryLive`, asked only when the workflow has moved on since `previous` was read. A workflow's state changes only
  * with the workflow tasks that add events to its history, so an unchanged run id and history length mean an
- * unchanged state: a describe (answered by the Temporal server alone) then stands in for a query (which the server
- * hands to a worker that runs the workflow's code).
+ * unchanged state. Where the history stands comes from `watches` when the workflow's run is watched (no call at
+ * all), otherwise from a describe (answered by the Temporal server alone); only a workflow that moved is queried
+ * (a round trip through a worker that runs the workflow's code). A running workflow that is described is watched
+ * from then on.
  */
 export async function liveStateSince<T>(
   client: Client,
   workflowId: string,
   query: QueryDefinition<T, []>,
   previous?: LiveState<T>,
+  watches?: WorkflowWatches,
 ): Promise<LiveState<T>> {
+  if (previous?.readAt && watches?.position(workflowId) === previous.readAt) return previous;
   let readAt: string;
   try {
     // Described before the query: a state read later than its recorded point is asked again, never kept too long.
@@ -108,7 +116,10 @@ export async function liveStateSince<T>(
       }),
     );
     // A server that does not report the length (none known to) leaves every read a query.
-    readAt = info?.historyLength ? `${info.execution?.runId}:${String(info.historyLength)}` : '';
+    const runId = info?.execution?.runId;
+    readAt = info?.historyLength && runId ? `${runId}:${String(info.historyLength)}` : '';
+    if (readAt && runId && info?.status === WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING)
+      watches?.watch(workflowId, runId, Number(String(info.historyLength)));
   } catch (error) {
     if (error instanceof ProblemError && error.status === 503) return { live: null, liveUnavailable: error.detail };
     if (grpcCode(error) === status.NOT_FOUND) return { live: null };

@@ -1,3 +1,5 @@
+import { PORTFOLIO_FACTS, portfolioFacts } from '../../src/api/portfolio';
+import { poolOf } from '../../src/db';
 import { loadDemoPortfolio } from '../../src/seed/load';
 import { startApiFixture } from '../helpers/api-fixture';
 
@@ -76,6 +78,81 @@ describe('GET /portfolio', () => {
     expect(own.body.total).toBe(expected);
     expect(own.body.items.every((r: Row) => r.vendor.id === vendor.id)).toBe(true);
     expect((await asVendor('GET', `/portfolio?vendorId=${other.id}`)).body.total).toBe(0);
+  });
+
+  it('reads dates and times as stored, as instants, whatever the time zone of the API process', async () => {
+    const iso = (d: Date | null) => d?.toISOString() ?? null;
+    // A phase started and a gate judged either side of midnight UTC, and an exit step due on a date.
+    const [inTransition, exiting] = await f.db.prisma.engagement.findMany({
+      where: { transitionPlan: null, exitPlan: null },
+      take: 2,
+    });
+    await f.db.prisma.transitionPlan.create({
+      data: {
+        engagementId: inTransition.id,
+        gateThreshold: 80,
+        holdSeconds: 60,
+        maxConsecutiveFailures: 3,
+        phases: {
+          create: [
+            {
+              sequence: 1,
+              kind: 'KNOWLEDGE_TRANSFER',
+              name: 'wave-1',
+              volumePct: 10,
+              minDurationSeconds: 60,
+              status: 'ACTIVE',
+              startedAt: new Date('2026-10-03T23:30:00.123Z'),
+              gateEvaluations: {
+                create: [{ attempt: 1, passed: false, details: {}, evaluatedAt: new Date('2026-10-04T00:15:00.456Z') }],
+              },
+            },
+          ],
+        },
+      },
+    });
+    await f.db.prisma.exitPlan.create({
+      data: {
+        engagementId: exiting.id,
+        reason: 'insourcing',
+        steps: { create: [{ kind: 'ACCESS_REVOCATION', owner: 'vendor', dueOn: new Date('2026-12-31') }] },
+      },
+    });
+    const stored = await f.db.prisma.engagement.findMany({
+      include: {
+        transitionPlan: {
+          include: { phases: { where: { status: { in: ['ACTIVE', 'HELD'] } }, include: { gateEvaluations: true } } },
+        },
+        exitPlan: { include: { steps: { where: { completedAt: null }, orderBy: { dueOn: 'asc' } } } },
+      },
+    });
+    const expected = new Map(
+      stored.map((e) => {
+        const phase = e.transitionPlan?.phases.sort((a, b) => a.sequence - b.sequence)[0];
+        const gate = phase?.gateEvaluations.map((g) => g.evaluatedAt).sort((a, b) => b.getTime() - a.getTime())[0];
+        return [
+          e.id,
+          [iso(e.termEnd), iso(phase?.startedAt ?? null), iso(gate ?? null), iso(e.exitPlan?.steps[0]?.dueOn ?? null)],
+        ] as const;
+      }),
+    );
+    const rows = await portfolioFacts(f.db.prisma, undefined, new Date(Date.UTC(2026, 9, 1)));
+    const read = rows.map((r) => [r.id, [iso(r.termEnd), iso(r.phaseStartedAt), iso(r.lastGateAt), iso(r.exitDueOn)]]);
+    expect(new Map(read as Array<[string, unknown]>)).toEqual(expected);
+    // pg parses \`date\` and \`timestamp\` columns in the process's time zone: every one comes back as timestamptz.
+    const { fields } = await poolOf(f.db.prisma).query(PORTFOLIO_FACTS, ['2026-10-01', null]);
+    const TIMESTAMPTZ = 1184;
+    const timeColumns = fields.filter((c) => ['termEnd', 'phaseStartedAt', 'lastGateAt', 'exitDueOn'].includes(c.name));
+    expect(timeColumns.map((c) => [c.name, c.dataTypeID])).toEqual(
+      ['termEnd', 'phaseStartedAt', 'lastGateAt', 'exitDueOn'].map((name) => [name, TIMESTAMPTZ]),
+    );
+    expect(expected.get(inTransition.id)).toEqual([
+      iso(inTransition.termEnd),
+      '2026-10-03T23:30:00.123Z',
+      '2026-10-04T00:15:00.456Z',
+      null,
+    ]);
+    expect(expected.get(exiting.id)?.[3]).toBe('2026-12-31T00:00:00.000Z');
   });
 
   it('refuses an unknown sort column with the field and the reason', async () => {

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import { createApp } from '../../src/api/app';
+import { WorkflowWatches } from '../../src/api/workflow-watches';
 import { EngagementChanges } from '../../src/api/engagement-changes';
 import { issueApiKey } from '../../src/auth/api-keys';
 import { loadConfig, type Config } from '../../src/config';
@@ -25,6 +26,8 @@ export interface TestApi {
   request: Request;
   /** Requests with a fresh API key of this role (vendor keys bound to `vendorId`). */
   as(role: Role, vendorId?: string): Promise<Request>;
+  /** The workflow watches, when `watchWorkflows` was asked for. */
+  watches?: WorkflowWatches;
   close(): Promise<void>;
 }
 
@@ -42,6 +45,8 @@ export async function startTestApi(deps: {
   readCacheMs?: number;
   /** The database `prisma` is on: given, the API listens for its engagement changes, as the API process does. */
   databaseUrl?: string;
+  /** Follow running lifecycles' histories, as the API process does (off by default: describes instead). */
+  watchWorkflows?: boolean;
 }): Promise<TestApi> {
   const base = loadConfig({ TEMPORAL_TASK_QUEUE: deps.taskQueue, LOG_LEVEL: 'silent' });
   const config: Config = {
@@ -52,7 +57,8 @@ export async function startTestApi(deps: {
   const log = createLogger('api', 'silent');
   const changes = deps.databaseUrl ? new EngagementChanges(deps.databaseUrl, log) : undefined;
   await changes?.open();
-  const app = createApp({ prisma: deps.prisma, temporal: deps.temporal, config, log, changes });
+  const watches = deps.watchWorkflows ? new WorkflowWatches(deps.temporal, config.workflowWatches) : undefined;
+  const app = createApp({ prisma: deps.prisma, temporal: deps.temporal, config, log, changes, watches });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -73,6 +79,7 @@ export async function startTestApi(deps: {
     app,
     config,
     request,
+    watches,
     async as(role, vendorId) {
       const { key } = await issueApiKey(deps.prisma, { name: `test-${role.toLowerCase()}`, role, vendorId });
       return (method, path, body, headers = {}) =>
@@ -80,6 +87,7 @@ export async function startTestApi(deps: {
     },
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      watches?.close();
       await changes?.close();
     },
   };

@@ -32,7 +32,13 @@ export async function startDevStack(taskQueue: string): Promise<DevStack> {
     overrides: { workflowBundle: await workflowBundle(), workflowsPath: undefined },
   });
   const running = worker.run();
-  const api = await startTestApi({ prisma: db.prisma, databaseUrl: db.url, temporal: env.client, taskQueue });
+  const api = await startTestApi({
+    prisma: db.prisma,
+    databaseUrl: db.url,
+    temporal: env.client,
+    taskQueue,
+    watchWorkflows: true,
+  });
   return {
     env,
     db,

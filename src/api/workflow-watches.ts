@@ -1,0 +1,113 @@
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+
+const { EventType } = temporal.api.enums.v1;
+
+/** Events that end a run: its history grows no more, so its watch ends with them. */
+const CLOSING_EVENTS = new Set<number>([
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+]);
+
+/**
+ * A long poll the server has not answered in this long is taken for lost (servers answer an idle one after about
+ * 20 s): the watch ends and describes take over again.
+ */
+const POLL_DEADLINE_MS = 30_000;
+/** A watch nobody has asked about for this long ends when its poll next returns. */
+const IDLE_MS = 60_000;
+
+interface Watch {
+  runId: string;
+  length: number;
+  usedAt: number;
+  abort: AbortController;
+}
+
+/**
+ * Where running workflows' histories stand, kept up to date by the server: one long poll per watched run
+ * (`GetWorkflowExecutionHistory` with `waitNewEvent`), answered when events are added (and, idle, about every 20
+ * s). A cached live state read at `runId:historyLength` is still current while `position` says the same, so a
+ * dashboard's repeated reads of a quiet workflow ask Temporal nothing; without a watch (too many, a failed poll,
+ * a closed run) the caller describes the workflow instead.
+ */
+export class WorkflowWatches {
+  private readonly watches = new Map<string, Watch>();
+  private closed = false;
+
+  /** `max`: runs watched at once at the most (each holds one call open on the Temporal connection). */
+  constructor(
+    private readonly client: Client,
+    private readonly max: number,
+  ) {}
+
+  /** `runId:historyLength` of the workflow's watched run as last heard, or undefined when it is not watched. */
+  position(workflowId: string): string | undefined {
+    const watch = this.watches.get(workflowId);
+    if (!watch) return undefined;
+    watch.usedAt = performance.now();
+    return `${watch.runId}:${watch.length}`;
+  }
+
+  /** Watches a running workflow's run from the length a describe found; a watch of the same run goes on as it is. */
+  watch(workflowId: string, runId: string, length: number): void {
+    const current = this.watches.get(workflowId);
+    if (current?.runId === runId) return;
+    if (current) this.end(workflowId, current);
+    if (this.closed || this.watches.size >= this.max) return;
+    const watch: Watch = { runId, length, usedAt: performance.now(), abort: new AbortController() };
+    this.watches.set(workflowId, watch);
+    void this.follow(workflowId, watch);
+  }
+
+  /** Runs watched now. */
+  get size(): number {
+    return this.watches.size;
+  }
+
+  /** Ends every watch (their polls are cancelled) and starts no more. */
+  close(): void {
+    this.closed = true;
+    for (const [workflowId, watch] of this.watches) this.end(workflowId, watch);
+  }
+
+  private async follow(workflowId: string, watch: Watch): Promise<void> {
+    const { connection, workflowService } = this.client;
+    let nextPageToken: Uint8Array | undefined;
+    try {
+      while (performance.now() - watch.usedAt < IDLE_MS) {
+        const page = await connection.withAbortSignal(watch.abort.signal, () =>
+          connection.withDeadline(Date.now() + POLL_DEADLINE_MS, () =>
+            workflowService.getWorkflowExecutionHistory({
+              namespace: this.client.options.namespace,
+              execution: { workflowId, runId: watch.runId },
+              waitNewEvent: true,
+              skipArchival: true,
+              nextPageToken,
+            }),
+          ),
+        );
+        let closing = false;
+        for (const event of page.history?.events ?? []) {
+          watch.length = Math.max(watch.length, Number(String(event.eventId)));
+          if (event.eventType != null && CLOSING_EVENTS.has(event.eventType)) closing = true;
+        }
+        if (closing || !page.nextPageToken?.length) break;
+        nextPageToken = page.nextPageToken;
+      }
+    } catch {
+      // Temporal unreachable, the run gone, the poll cancelled: describes take over.
+    } finally {
+      this.end(workflowId, watch);
+    }
+  }
+
+  private end(workflowId: string, watch: Watch): void {
+    if (this.watches.get(workflowId) === watch) this.watches.delete(workflowId);
+    watch.abort.abort();
+  }
+}
