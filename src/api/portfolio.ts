@@ -75,7 +75,8 @@ interface FactsRow {
   legalName: string;
   deliveryModel: string;
   stage: LifecycleStage;
-  termEnd: Date;
+  /** Dates and times as ISO strings in UTC. */
+  termEnd: string;
   renewalNoticeDays: number;
   timeZone: string;
   reviewCadences: ReviewCadence[];
@@ -85,9 +86,9 @@ interface FactsRow {
   phaseName: string | null;
   phaseStatus: 'ACTIVE' | 'HELD' | null;
   phaseGated: boolean | null;
-  phaseStartedAt: Date | null;
+  phaseStartedAt: string | null;
   phaseMinSeconds: number | null;
-  lastGateAt: Date | null;
+  lastGateAt: string | null;
   holdSeconds: number | null;
   latestScore: number | null;
   previousScore: number | null;
@@ -98,7 +99,7 @@ interface FactsRow {
   p3: number;
   p4: number;
   exitKind: string | null;
-  exitDueOn: Date | null;
+  exitDueOn: string | null;
 }
 
 /**
@@ -107,19 +108,24 @@ interface FactsRow {
  * over each table, hash-joined), so it stays fast with thousands of engagements.
  */
 export async function portfolioFacts(prisma: PrismaClient, vendorId: string | undefined, quarterStart: Date) {
-  // On the pg pool under Prisma (`poolOf`): Prisma's client turns a thousand rows into objects in one piece of the
-  // API's only thread, at several times pg's cost. Plain pg reads `date` and `timestamp` as local time, so they are
-  // selected `AT TIME ZONE 'UTC'`.
-  const { rows } = await poolOf(prisma).query<FactsRow>({
+  // One JSON value on the pg pool under Prisma (`poolOf`): a thousand rows parsed column by column, by Prisma's client
+  // or by pg, held the API's only thread for tens of milliseconds at a time; JSON.parse takes a few. Dates and times
+  // are formatted by the statement, as stored (UTC), whatever the session's or the process's time zone.
+  const { rows } = await poolOf(prisma).query<{ facts: FactsRow[] }>({
     name: 'portfolio-facts',
     text: PORTFOLIO_FACTS,
     values: [quarterStart.toISOString().slice(0, 10), vendorId ?? null],
   });
-  return rows;
+  return rows[0].facts;
 }
 
 /** `portfolioFacts`' statement: $1 the quarter's first day, $2 the vendor whose engagements it reads (null: all). */
+/** `date` and `timestamp` (UTC by convention) columns as ISO strings, for `to_char`. */
+const DATE_ISO = `'YYYY-MM-DD"T00:00:00.000Z"'`;
+const TIME_ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+
 export const PORTFOLIO_FACTS = `
+  SELECT COALESCE(json_agg(f), '[]') AS facts FROM (
     WITH vol AS (
       SELECT DISTINCT ON ("engagementId") "engagementId", "toPct"
       FROM "VolumeChange" ORDER BY "engagementId", "occurredAt" DESC
@@ -144,17 +150,17 @@ export const PORTFOLIO_FACTS = `
       WHERE s."completedAt" IS NULL ORDER BY xp."engagementId", s."dueOn"
     )
     SELECT e.id, e.name, e."clientOrganisation", e."vendorId", v."legalName", v."deliveryModel"::text,
-           e.stage::text AS stage, e."termEnd"::timestamp AT TIME ZONE 'UTC' AS "termEnd", e."renewalNoticeDays",
+           e.stage::text AS stage, to_char(e."termEnd", ${DATE_ISO}) AS "termEnd", e."renewalNoticeDays",
            e."timeZone",
            e."reviewCadences"::text[] AS "reviewCadences", e."reviewGraceSeconds", e.currency,
            vol."toPct" AS "volumePct",
            ph.name AS "phaseName", ph.status::text AS "phaseStatus", ph.gated AS "phaseGated",
-           ph."startedAt" AT TIME ZONE 'UTC' AS "phaseStartedAt", ph."minDurationSeconds" AS "phaseMinSeconds",
-           gate.at AT TIME ZONE 'UTC' AS "lastGateAt", ph."holdSeconds",
+           to_char(ph."startedAt", ${TIME_ISO}) AS "phaseStartedAt", ph."minDurationSeconds" AS "phaseMinSeconds",
+           to_char(gate.at, ${TIME_ISO}) AS "lastGateAt", ph."holdSeconds",
            sc.scores[1] AS "latestScore", sc.scores[2] AS "previousScore", COALESCE(sc.credits, 0)::text AS credits,
            COALESCE(es.p1, 0)::int AS p1, COALESCE(es.p2, 0)::int AS p2,
            COALESCE(es.p3, 0)::int AS p3, COALESCE(es.p4, 0)::int AS p4,
-           ex.kind::text AS "exitKind", ex."dueOn"::timestamp AT TIME ZONE 'UTC' AS "exitDueOn"
+           ex.kind::text AS "exitKind", to_char(ex."dueOn", ${DATE_ISO}) AS "exitDueOn"
     FROM "Engagement" e
     JOIN "Vendor" v ON v.id = e."vendorId"
     LEFT JOIN vol ON vol."engagementId" = e.id
@@ -163,13 +169,14 @@ export const PORTFOLIO_FACTS = `
     LEFT JOIN sc ON sc."engagementId" = e.id
     LEFT JOIN es ON es."engagementId" = e.id
     LEFT JOIN ex ON ex."engagementId" = e.id
-    WHERE $2::uuid IS NULL OR e."vendorId" = $2::uuid`;
+    WHERE $2::uuid IS NULL OR e."vendorId" = $2::uuid
+  ) f`;
 
 export function toRow(f: FactsRow, config: Config, nowMs: number, periodEnd: PeriodEnd): PortfolioRow {
   const latestScore = f.latestScore;
   const facts: EngagementFacts = {
     stage: f.stage,
-    termEnd: f.termEnd.toISOString(),
+    termEnd: f.termEnd,
     renewalNoticeDays: f.renewalNoticeDays,
     timeZone: f.timeZone,
     reviewCadences: f.reviewCadences,
@@ -181,13 +188,13 @@ export function toRow(f: FactsRow, config: Config, nowMs: number, periodEnd: Per
           name: f.phaseName,
           status: f.phaseStatus!,
           gated: f.phaseGated!,
-          startedAt: f.phaseStartedAt?.toISOString() ?? null,
+          startedAt: f.phaseStartedAt,
           minDurationSeconds: f.phaseMinSeconds!,
-          lastGateAt: f.lastGateAt?.toISOString() ?? null,
+          lastGateAt: f.lastGateAt,
           holdSeconds: f.holdSeconds!,
         }
       : null,
-    nextExitStep: f.exitKind ? { kind: f.exitKind, dueOn: f.exitDueOn!.toISOString() } : null,
+    nextExitStep: f.exitKind ? { kind: f.exitKind, dueOn: f.exitDueOn! } : null,
   };
   return {
     id: f.id,
