@@ -1,33 +1,45 @@
 import pg from 'pg';
 import { pgPoolConfig } from '../config';
 import type { Logger } from '../logger';
-import { statementBatches } from './statement-batches';
 
 /** The channel the triggers of migration 20261123210000 announce a changed engagement's id on. */
 const CHANNEL = 'engagement_changed';
+/** The channel the triggers of migration 20261202050000 announce on: what the portfolio reads besides engagements. */
+const PORTFOLIO_CHANNEL = 'portfolio_changed';
 const HEARTBEAT_MS = 10_000;
 const MAX_RETRY_MS = 10_000;
 
 /**
  * Announces on the same channel changes no trigger sees (a lifecycle workflow started), so that every API process
- * drops what it kept about the engagement. The announcements of a moment go in one statement; one that fails (the
- * database unreachable) is not retried: what the other processes kept then ages out (`FACTS_KEPT_MS`).
+ * drops what it kept about the engagement. The announcements of `windowMs` go in one statement (a busy API starts
+ * many engagements a second); one that fails (the database unreachable) is not retried: what the other processes
+ * kept then ages out (`FACTS_KEPT_MS`).
  */
-export function changeAnnouncements(pool: pg.Pool): (engagementId: string) => void {
-  const batches = statementBatches<string, true>(async (ids) => {
-    await pool.query({
-      name: 'announce-engagement-changes',
-      text: 'SELECT pg_notify($1, id) FROM unnest($2::text[]) AS id',
-      values: [CHANNEL, ids],
-    });
-    return ids.map(() => true as const);
-  });
-  return (engagementId) => void batches.load(engagementId).catch(() => undefined);
+export function changeAnnouncements(pool: pg.Pool, windowMs = ANNOUNCE_WINDOW_MS): (engagementId: string) => void {
+  let pending = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    const ids = [...pending];
+    pending = new Set();
+    timer = undefined;
+    pool
+      .query({ name: 'announce-engagement-changes', text: ANNOUNCE, values: [CHANNEL, ids] })
+      .catch(() => undefined);
+  };
+  return (engagementId) => {
+    pending.add(engagementId);
+    timer ??= setTimeout(flush, windowMs).unref();
+  };
 }
+
+const ANNOUNCE = 'SELECT pg_notify($1, id) FROM unnest($2::text[]) AS id';
+const ANNOUNCE_WINDOW_MS = 20;
 
 export interface ChangeSubscriber {
   /** The engagement with this id changed (committed), in this process or any other. */
   change(engagementId: string): void;
+  /** Something the portfolio shows besides engagements' own facts changed (volume, phases, reviews, escalations…). */
+  portfolioChange?(): void;
   /** Changes may have gone unheard: drop whatever was kept on the strength of hearing them. */
   gap(): void;
 }
@@ -92,12 +104,13 @@ export class EngagementChanges {
     client.on('error', (error) => this.drop(client, error));
     client.on('end', () => this.drop(client));
     client.on('notification', ({ channel, payload }) => {
+      if (channel === PORTFOLIO_CHANNEL) for (const subscriber of this.subscribers) subscriber.portfolioChange?.();
       if (channel !== CHANNEL || !payload) return;
       for (const subscriber of this.subscribers) subscriber.change(payload);
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
+      await client.query(`LISTEN ${CHANNEL}; LISTEN ${PORTFOLIO_CHANNEL}`);
     } catch (error) {
       this.drop(client, error);
       return;

@@ -52,7 +52,7 @@ export const engagementDetail = {
  * How long an engagement's facts are served without asking PostgreSQL again, while every change to them is heard
  * (`EngagementChanges`): a change drops them at once, so this only bounds what an unheard change could cost.
  */
-const FACTS_KEPT_MS = 60_000;
+export const FACTS_KEPT_MS = 60_000;
 
 type EngagementWithDetail = NonNullable<Awaited<ReturnType<typeof loadEngagementDetail>>>;
 

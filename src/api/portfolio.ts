@@ -18,7 +18,8 @@ import {
 import { LIFECYCLE_STAGES, type LifecycleStage } from '../domain/lifecycle';
 import type { ReviewCadence, Severity } from '../domain/types';
 import { engagementScope, seesVendor } from './auth';
-import { workflowUrl } from './engagements';
+import type { EngagementChanges } from './engagement-changes';
+import { FACTS_KEPT_MS, workflowUrl } from './engagements';
 import { readCache } from './read-cache';
 import type { ApiRoutes } from './route';
 
@@ -264,8 +265,12 @@ export async function portfolioRows(
   vendorId: string | undefined,
   nowMs: number,
 ): Promise<PortfolioRow[]> {
+  return rowsOf(await portfolioFacts(prisma, vendorId, quarterStartUtc(nowMs)), config, nowMs);
+}
+
+/** Facts to rows at `nowMs` (next milestones move with time). */
+async function rowsOf(facts: FactsRow[], config: Config, nowMs: number): Promise<PortfolioRow[]> {
   const periodEnd = periodEndsAt(nowMs);
-  const facts = await portfolioFacts(prisma, vendorId, quarterStartUtc(nowMs));
   // Mapping a thousand rows takes about 10 ms of the API's only thread: it yields every hundred rows, so the
   // requests that arrive meanwhile (cached pages, a fraction of a millisecond each) are not kept waiting.
   const rows: PortfolioRow[] = [];
@@ -277,6 +282,11 @@ export async function portfolioRows(
 }
 
 interface PortfolioSnapshot {
+  facts: FactsRow[];
+  /** The facts are reused until then, or until a change is heard (`factsEpoch` moved); 0 when nothing is heard. */
+  factsUntil: number;
+  factsEpoch: number;
+  quarterStart: number;
   rows: PortfolioRow[];
   /** Pages asked of these rows, by query, serialised once. */
   pages: Map<string, string>;
@@ -288,18 +298,47 @@ const ROWS_PER_SLICE = 100;
  * One computed portfolio per scope serves further requests through the read cache: every open dashboard polls it,
  * so under load the rows are computed about once per period and scope (concurrent requests share one computation),
  * and each page asked of those rows is computed once. Any write through this API computes it afresh; what workflows
- * change shows within twice the period.
+ * change shows within twice the period. While `changes` hears every change to what the portfolio reads (triggers on
+ * its tables), a refresh reuses the facts it read until one is heard (at most `FACTS_KEPT_MS`) and only computes the
+ * rows again, whose next milestones move with time: a quiet portfolio costs the database nothing.
  */
-export function portfolioRoutes(api: ApiRoutes, deps: { prisma: PrismaClient; config: Config }): void {
-  const { prisma, config } = deps;
+export function portfolioRoutes(
+  api: ApiRoutes,
+  deps: { prisma: PrismaClient; config: Config; changes?: EngagementChanges },
+): void {
+  const { prisma, config, changes } = deps;
+  let factsEpoch = 0;
   const snapshots = readCache<PortfolioSnapshot>({
     freshMs: config.readCacheMs,
     max: 200,
-    load: async (scope) => ({
-      rows: await portfolioRows(prisma, config, scope === '*' ? undefined : scope, Date.now()),
-      pages: new Map(),
-    }),
+    load: async (scope, replacing) => {
+      const nowMs = Date.now();
+      const now = performance.now();
+      // Read before the facts: a change heard while they are read moves the epoch past this one.
+      const epoch = factsEpoch;
+      const heard = changes?.listening ?? false;
+      const quarterStart = quarterStartUtc(nowMs);
+      const keep =
+        replacing !== undefined &&
+        heard &&
+        replacing.factsEpoch === epoch &&
+        replacing.quarterStart === quarterStart.getTime() &&
+        now < replacing.factsUntil;
+      const facts = keep
+        ? replacing.facts
+        : await portfolioFacts(prisma, scope === '*' ? undefined : scope, quarterStart);
+      return {
+        facts,
+        factsUntil: keep ? replacing.factsUntil : heard ? now + FACTS_KEPT_MS : 0,
+        factsEpoch: epoch,
+        quarterStart: quarterStart.getTime(),
+        rows: await rowsOf(facts, config, nowMs),
+        pages: new Map(),
+      };
+    },
   });
+  const changed = () => factsEpoch++;
+  changes?.subscribe({ change: changed, portfolioChange: changed, gap: changed });
   api.afterWrite(({ path }) => {
     if (!path.startsWith('/api-keys')) snapshots.clear();
   });

@@ -2,6 +2,7 @@ import { PORTFOLIO_FACTS, portfolioFacts } from '../../src/api/portfolio';
 import { poolOf } from '../../src/db';
 import { loadDemoPortfolio } from '../../src/seed/load';
 import { startApiFixture } from '../helpers/api-fixture';
+import { eventually } from '../helpers/wait';
 
 type Fixture = Awaited<ReturnType<typeof startApiFixture>>;
 interface Row {
@@ -176,5 +177,62 @@ describe('GET /portfolio', () => {
       vendor: null,
       namespace: 'default',
     });
+  });
+});
+
+/**
+ * The portfolio's facts are read again only when PostgreSQL announces a change to what it shows (or this API wrote):
+ * with a period of 200 ms, a change made with the triggers off stays unseen across many refreshes, and one the
+ * triggers announce shows at once.
+ */
+describe('GET /portfolio facts kept until a change is heard', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await startApiFixture({ readCacheMs: 200 });
+    await loadDemoPortfolio(f.db.prisma, { engagements: 10, today: new Date() });
+  });
+  afterAll(() => f.close());
+
+  it('serves the facts it read until a change is announced, and reads them again then', async () => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const rowOf = async (id: string) =>
+      ((await pm('GET', '/portfolio?limit=500')).body.items as Row[]).find((r) => r.id === id)!;
+    const review = await f.db.prisma.review.findFirstOrThrow({
+      where: { cadence: 'MONTHLY', overallScore: { not: null } },
+      orderBy: { periodStart: 'desc' },
+    });
+    const before = await rowOf(review.engagementId);
+    expect(before.score).toBe(Number(review.overallScore));
+
+    // Unannounced (triggers off for the transaction): refreshes every 100–200 ms keep serving the facts read before.
+    await f.db.prisma.$transaction([
+      f.db.prisma.$executeRaw`SET LOCAL session_replication_role = replica`,
+      f.db.prisma.review.update({ where: { id: review.id }, data: { overallScore: 1 } }),
+    ]);
+    const until = Date.now() + 1_500;
+    while (Date.now() < until) {
+      expect((await rowOf(review.engagementId)).score).toBe(before.score);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
+    // An escalation raised elsewhere (a workflow's activity, another API process) is announced: both changes show.
+    await f.db.prisma.escalation.create({
+      data: {
+        engagementId: review.engagementId,
+        severity: 'P1',
+        category: 'csat',
+        title: 'Satisfaction collapsed',
+        description: 'below minimum',
+        raisedBy: 'test',
+        raisedAt: new Date(),
+        idempotencyKey: `${review.engagementId}/test-p1`,
+      },
+    });
+    const after = await eventually(
+      () => rowOf(review.engagementId),
+      (r) => r.score === 1,
+      5_000,
+    );
+    expect(after.health).toBe('CRITICAL');
   });
 });
