@@ -22,9 +22,7 @@ export function changeAnnouncements(pool: pg.Pool, windowMs = ANNOUNCE_WINDOW_MS
     const ids = [...pending];
     pending = new Set();
     timer = undefined;
-    pool
-      .query({ name: 'announce-engagement-changes', text: ANNOUNCE, values: [CHANNEL, ids] })
-      .catch(() => undefined);
+    pool.query({ name: 'announce-engagement-changes', text: ANNOUNCE, values: [CHANNEL, ids] }).catch(() => undefined);
   };
   return (engagementId) => {
     pending.add(engagementId);

@@ -12,19 +12,14 @@ BEGIN
 END;
 $$;
 
-CREATE TRIGGER "VolumeChange_portfolio_changed" AFTER INSERT OR UPDATE OR DELETE ON "VolumeChange"
-  FOR EACH STATEMENT EXECUTE FUNCTION "notify_portfolio_changed"();
-CREATE TRIGGER "TransitionPlan_portfolio_changed" AFTER INSERT OR UPDATE OR DELETE ON "TransitionPlan"
-  FOR EACH STATEMENT EXECUTE FUNCTION "notify_portfolio_changed"();
-CREATE TRIGGER "TransitionPhase_portfolio_changed" AFTER INSERT OR UPDATE OR DELETE ON "TransitionPhase"
-  FOR EACH STATEMENT EXECUTE FUNCTION "notify_portfolio_changed"();
-CREATE TRIGGER "GateEvaluation_portfolio_changed" AFTER INSERT OR UPDATE OR DELETE ON "GateEvaluation"
-  FOR EACH STATEMENT EXECUTE FUNCTION "notify_portfolio_changed"();
-CREATE TRIGGER "Review_portfolio_changed" AFTER INSERT OR UPDATE OR DELETE ON "Review"
-  FOR EACH STATEMENT EXECUTE FUNCTION "notify_portfolio_changed"();
-CREATE TRIGGER "Escalation_portfolio_changed" AFTER INSERT OR UPDATE OR DELETE ON "Escalation"
-  FOR EACH STATEMENT EXECUTE FUNCTION "notify_portfolio_changed"();
-CREATE TRIGGER "ExitPlan_portfolio_changed" AFTER INSERT OR UPDATE OR DELETE ON "ExitPlan"
-  FOR EACH STATEMENT EXECUTE FUNCTION "notify_portfolio_changed"();
-CREATE TRIGGER "ExitStep_portfolio_changed" AFTER INSERT OR UPDATE OR DELETE ON "ExitStep"
-  FOR EACH STATEMENT EXECUTE FUNCTION "notify_portfolio_changed"();
+DO $$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['VolumeChange', 'TransitionPlan', 'TransitionPhase', 'GateEvaluation', 'Review',
+                           'Escalation', 'ExitPlan', 'ExitStep'] LOOP
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %I '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION "notify_portfolio_changed"()', t || '_portfolio_changed', t);
+  END LOOP;
+END;
+$$;
