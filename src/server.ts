@@ -14,7 +14,8 @@ runMain('api', async ({ config, log, onShutdown }) => {
   const temporal = await connectTemporal(config.temporal, { lazy: true });
   const changes = new EngagementChanges(config.databaseUrl, log);
   await changes.open();
-  const watches = new WorkflowWatches(temporal, config.workflowWatches);
+  const watching = await connectTemporal(config.temporal, { lazy: true, retries: false });
+  const watches = new WorkflowWatches(watching, config.workflowWatches);
   const app = createApp({ prisma, temporal, config, log, changes, watches });
 
   const server: Server = await new Promise((resolve) => {
@@ -28,6 +29,7 @@ runMain('api', async ({ config, log, onShutdown }) => {
       await changes.close();
       await prisma.$disconnect();
       await temporal.connection.close();
+      await watching.connection.close();
       resolve();
     });
   });

@@ -262,16 +262,19 @@ export function engagementRoutes(
       const transitionPlan = PLANNED_STAGES.includes(engagement.stage) ? engagement.transitionPlan : null;
       const input = lifecycleInput(engagement, transitionPlan);
       const workflowId = lifecycleWorkflowId(params.id);
-      const started = await startOnce(temporal, {
-        type: 'engagementLifecycle',
-        workflowId,
-        taskQueue: config.temporal.taskQueue,
-        uiLink: workflowUrl(config, workflowId),
-        args: [input],
-      });
-      // Other API processes may have kept that no lifecycle runs (this one drops it after every write).
-      announce(params.id);
-      return started;
+      try {
+        return await startOnce(temporal, {
+          type: 'engagementLifecycle',
+          workflowId,
+          taskQueue: config.temporal.taskQueue,
+          uiLink: workflowUrl(config, workflowId),
+          args: [input],
+        });
+      } finally {
+        // Other API processes may have kept that no lifecycle runs (this one drops it after every write); also after
+        // a failure, which may come after Temporal started the workflow (a deadline).
+        announce(params.id);
+      }
     },
   );
 

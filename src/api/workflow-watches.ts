@@ -24,6 +24,8 @@ const IDLE_MS = 60_000;
 interface Watch {
   runId: string;
   length: number;
+  /** Set by the first answer: until the server has answered, the length is only what a describe found. */
+  heard: boolean;
   usedAt: number;
   abort: AbortController;
 }
@@ -39,7 +41,12 @@ export class WorkflowWatches {
   private readonly watches = new Map<string, Watch>();
   private closed = false;
 
-  /** `max`: runs watched at once at the most (each holds one call open on the Temporal connection). */
+  /**
+   * `client`: the watches' own, on a connection without retries (`connectTemporal(…, { retries: false })`), so that
+   * a poll Temporal refuses (down, or over its limit of long polls) ends its watch at once and describes take over,
+   * rather than being retried while the last position is trusted. `max`: runs watched at once at the most, each
+   * holding one call open on that connection.
+   */
   constructor(
     private readonly client: Client,
     private readonly max: number,
@@ -48,7 +55,7 @@ export class WorkflowWatches {
   /** `runId:historyLength` of the workflow's watched run as last heard, or undefined when it is not watched. */
   position(workflowId: string): string | undefined {
     const watch = this.watches.get(workflowId);
-    if (!watch) return undefined;
+    if (!watch?.heard) return undefined;
     watch.usedAt = performance.now();
     return `${watch.runId}:${watch.length}`;
   }
@@ -59,7 +66,7 @@ export class WorkflowWatches {
     if (current?.runId === runId) return;
     if (current) this.end(workflowId, current);
     if (this.closed || this.watches.size >= this.max) return;
-    const watch: Watch = { runId, length, usedAt: performance.now(), abort: new AbortController() };
+    const watch: Watch = { runId, length, heard: false, usedAt: performance.now(), abort: new AbortController() };
     this.watches.set(workflowId, watch);
     void this.follow(workflowId, watch);
   }
@@ -69,20 +76,20 @@ export class WorkflowWatches {
     return this.watches.size;
   }
 
-  /** Ends every watch (their polls are cancelled) and starts no more. */
+  /** Ends every watch (their polls are cancelled) and starts no more; the client's owner closes its connection. */
   close(): void {
     this.closed = true;
     for (const [workflowId, watch] of this.watches) this.end(workflowId, watch);
   }
 
   private async follow(workflowId: string, watch: Watch): Promise<void> {
-    const { connection, workflowService } = this.client;
+    const { connection } = this.client;
     let nextPageToken: Uint8Array | undefined;
     try {
       while (performance.now() - watch.usedAt < IDLE_MS) {
         const page = await connection.withAbortSignal(watch.abort.signal, () =>
           connection.withDeadline(Date.now() + POLL_DEADLINE_MS, () =>
-            workflowService.getWorkflowExecutionHistory({
+            connection.workflowService.getWorkflowExecutionHistory({
               namespace: this.client.options.namespace,
               execution: { workflowId, runId: watch.runId },
               waitNewEvent: true,
@@ -92,6 +99,7 @@ export class WorkflowWatches {
           ),
         );
         let closing = false;
+        watch.heard = true;
         for (const event of page.history?.events ?? []) {
           watch.length = Math.max(watch.length, Number(String(event.eventId)));
           if (event.eventType != null && CLOSING_EVENTS.has(event.eventType)) closing = true;

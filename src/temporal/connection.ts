@@ -8,14 +8,21 @@ import type { Config } from '../config';
  */
 const MAX_RECONNECT_BACKOFF_MS = 5000;
 
-/** A client for the configured cluster: the dev server, self-hosted, or Temporal Cloud (API key implies TLS). */
-export async function connectTemporal(temporal: Config['temporal'], opts: { lazy?: boolean } = {}): Promise<Client> {
+/**
+ * A client for the configured cluster: the dev server, self-hosted, or Temporal Cloud (API key implies TLS).
+ * `retries: false` gives a connection whose calls fail at the first refusal (for long polls that must not be retried
+ * behind their caller's back).
+ */
+export async function connectTemporal(
+  temporal: Config['temporal'],
+  opts: { lazy?: boolean; retries?: boolean } = {},
+): Promise<Client> {
   const options = {
     address: temporal.address,
     tls: temporal.tls || undefined,
     apiKey: temporal.apiKey,
     channelArgs: { 'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS },
-    interceptors: [retryWithinDeadline()],
+    interceptors: opts.retries === false ? [] : [retryWithinDeadline()],
   };
   // A lazy connection dials on first use, so a process can start while Temporal is down and recover when it is back.
   const connection = opts.lazy ? Connection.lazy(options) : await Connection.connect(options);

@@ -201,7 +201,14 @@ describe('GET /portfolio facts kept until a change is heard', () => {
       where: { cadence: 'MONTHLY', overallScore: { not: null } },
       orderBy: { periodStart: 'desc' },
     });
-    const before = await rowOf(review.engagementId);
+    // An announced change first, awaited: notifications arrive in commit order, so once it shows, none from the
+    // seed can arrive later and make the facts be read again during the check below.
+    await f.db.prisma.engagement.update({ where: { id: review.engagementId }, data: { name: 'Renamed for the test' } });
+    const before = await eventually(
+      () => rowOf(review.engagementId),
+      (r) => r.name === 'Renamed for the test',
+      5_000,
+    );
     expect(before.score).toBe(Number(review.overallScore));
 
     // Unannounced (triggers off for the transaction): refreshes every 100–200 ms keep serving the facts read before.

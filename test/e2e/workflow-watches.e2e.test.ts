@@ -74,17 +74,23 @@ describe('live state kept current by watches and announcements', () => {
     const workflowId = lifecycleWorkflowId(id);
     expect((await pm('POST', `/engagements/${id}/lifecycle`, LONG_TRANSITION)).status).toBe(202);
     await eventually(read, (e) => e.lifecycle?.stage === 'TRANSITION', 10_000);
-    // Once the lifecycle waits on its transition, its history stops growing.
+    // Once its transition has started (the child's start recorded and the workflow task after it done), the
+    // lifecycle waits on it and its history stops growing.
     const quiet = await eventually(
       async () => {
-        const { workflowExecutionInfo: info } = await s.env.client.workflowService.describeWorkflowExecution({
+        const described = await s.env.client.workflowService.describeWorkflowExecution({
           namespace: 'default',
           execution: { workflowId },
         });
-        const position = other.watches!.position(workflowId);
-        return { position, described: `${info!.execution!.runId}:${String(info!.historyLength)}` };
+        const info = described.workflowExecutionInfo!;
+        return {
+          position: other.watches!.position(workflowId),
+          described: `${info.execution!.runId}:${String(info.historyLength)}`,
+          childStarted: (described.pendingChildren ?? []).some((c) => Boolean(c.runId)),
+          taskPending: Boolean(described.pendingWorkflowTask),
+        };
       },
-      (p) => p.position === p.described && !p.described.endsWith(':0'),
+      (p) => p.childStarted && !p.taskPending && p.position === p.described,
       10_000,
     );
 

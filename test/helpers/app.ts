@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../../src/api/app';
 import { WorkflowWatches } from '../../src/api/workflow-watches';
 import { EngagementChanges } from '../../src/api/engagement-changes';
@@ -57,7 +57,17 @@ export async function startTestApi(deps: {
   const log = createLogger('api', 'silent');
   const changes = deps.databaseUrl ? new EngagementChanges(deps.databaseUrl, log) : undefined;
   await changes?.open();
-  const watches = deps.watchWorkflows ? new WorkflowWatches(deps.temporal, config.workflowWatches) : undefined;
+  // As the API process does: the watches' own connection, without retries (tests run without TLS or API keys).
+  const watching = deps.watchWorkflows
+    ? new Client({
+        connection: Connection.lazy({
+          address: (deps.temporal.connection as Connection).options.address,
+          interceptors: [],
+        }),
+        namespace: deps.temporal.options.namespace,
+      })
+    : undefined;
+  const watches = watching && new WorkflowWatches(watching, config.workflowWatches);
   const app = createApp({ prisma: deps.prisma, temporal: deps.temporal, config, log, changes, watches });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -88,6 +98,7 @@ export async function startTestApi(deps: {
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       watches?.close();
+      await watching?.connection.close();
       await changes?.close();
     },
   };
