@@ -71,11 +71,6 @@ export class WorkflowWatches {
     void this.follow(workflowId, watch);
   }
 
-  /** Runs watched now. */
-  get size(): number {
-    return this.watches.size;
-  }
-
   /** Ends every watch (their polls are cancelled) and starts no more; the client's owner closes its connection. */
   close(): void {
     this.closed = true;
