@@ -13,6 +13,10 @@ import type { FromApi, ToApi } from './lib/api-process';
 import { countedPrisma } from './lib/counted-prisma';
 
 async function main(): Promise<void> {
+  const config = loadConfig({
+    API_READ_CACHE_MS: process.env.API_READ_CACHE_MS,
+    API_WORKFLOW_WATCHES: process.env.API_WORKFLOW_WATCHES,
+  });
   const { prisma, sql } = countedPrisma(process.env.BENCH_DATABASE_URL!);
   const client = new Client({ connection: await Connection.connect({ address: process.env.BENCH_TEMPORAL_ADDRESS! }) });
   const api = await startTestApi({
@@ -21,9 +25,9 @@ async function main(): Promise<void> {
     databaseUrl: process.env.BENCH_DATABASE_URL!,
     temporal: client,
     taskQueue: process.env.BENCH_TASK_QUEUE!,
-    readCacheMs: loadConfig({ API_READ_CACHE_MS: process.env.API_READ_CACHE_MS }).readCacheMs,
+    readCacheMs: config.readCacheMs,
     // As the API process does, unless the run compares without (API_WORKFLOW_WATCHES=0).
-    watchWorkflows: loadConfig({ API_WORKFLOW_WATCHES: process.env.API_WORKFLOW_WATCHES }).workflowWatches > 0,
+    watchWorkflows: config.workflowWatches > 0,
   });
 
   const bare = express();

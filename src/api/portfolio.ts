@@ -120,11 +120,11 @@ export async function portfolioFacts(prisma: PrismaClient, vendorId: string | un
   return rows[0].facts;
 }
 
-/** `portfolioFacts`' statement: $1 the quarter's first day, $2 the vendor whose engagements it reads (null: all). */
 /** `date` and `timestamp` (UTC by convention) columns as ISO strings, for `to_char`. */
 const DATE_ISO = `'YYYY-MM-DD"T00:00:00.000Z"'`;
 const TIME_ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 
+/** `portfolioFacts`' statement: $1 the quarter's first day, $2 the vendor whose engagements it reads (null: all). */
 export const PORTFOLIO_FACTS = `
   SELECT COALESCE(json_agg(f), '[]') AS facts FROM (
     WITH vol AS (

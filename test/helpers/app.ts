@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { Client, Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
 import { createApp } from '../../src/api/app';
 import { WorkflowWatches } from '../../src/api/workflow-watches';
 import { EngagementChanges } from '../../src/api/engagement-changes';
@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../../src/config';
 import type { PrismaClient } from '../../src/db';
 import type { Role } from '../../src/generated/prisma/enums';
 import { createLogger } from '../../src/logger';
+import { connectTemporal } from '../../src/temporal/connection';
 
 /** The real Express app on a free loopback port, with a small fetch wrapper for JSON. */
 type Request = (
@@ -57,15 +58,12 @@ export async function startTestApi(deps: {
   const log = createLogger('api', 'silent');
   const changes = deps.databaseUrl ? new EngagementChanges(deps.databaseUrl, log) : undefined;
   await changes?.open();
-  // As the API process does: the watches' own connection, without retries (tests run without TLS or API keys).
+  // As the API process does: the watches' own connection, without retries, to the server the tests' client is on.
   const watching = deps.watchWorkflows
-    ? new Client({
-        connection: Connection.lazy({
-          address: (deps.temporal.connection as Connection).options.address,
-          interceptors: [],
-        }),
-        namespace: deps.temporal.options.namespace,
-      })
+    ? await connectTemporal(
+        { ...config.temporal, address: (deps.temporal.connection as Connection).options.address },
+        { lazy: true, retries: false },
+      )
     : undefined;
   const watches = watching && new WorkflowWatches(watching, config.workflowWatches);
   const app = createApp({ prisma: deps.prisma, temporal: deps.temporal, config, log, changes, watches });
