@@ -195,20 +195,19 @@ describe('GET /portfolio facts kept until a change is heard', () => {
 
   it('serves the facts it read until a change is announced, and reads them again then', async () => {
     const pm = await f.api.as('PROGRAM_MANAGER');
-    const rowOf = async (id: string) =>
-      ((await pm('GET', '/portfolio?limit=500')).body.items as Row[]).find((r) => r.id === id)!;
     const review = await f.db.prisma.review.findFirstOrThrow({
       where: { cadence: 'MONTHLY', overallScore: { not: null } },
       orderBy: { periodStart: 'desc' },
+      include: { engagement: { select: { vendorId: true } } },
     });
-    // An announced change first, awaited: notifications arrive in commit order, so once it shows, none from the
-    // seed can arrive later and make the facts be read again during the check below.
-    await f.db.prisma.engagement.update({ where: { id: review.engagementId }, data: { name: 'Renamed for the test' } });
-    const before = await eventually(
-      () => rowOf(review.engagementId),
-      (r) => r.name === 'Renamed for the test',
-      5_000,
-    );
+    // The seed's announcements heard first, then the vendor's portfolio (a scope of its own) read for the first
+    // time: its facts are read after every change announced so far, so none can make them be read again below.
+    await f.api.heardEverything();
+    const rowOf = async (id: string) =>
+      ((await pm('GET', `/portfolio?limit=500&vendorId=${review.engagement.vendorId}`)).body.items as Row[]).find(
+        (r) => r.id === id,
+      )!;
+    const before = await rowOf(review.engagementId);
     expect(before.score).toBe(Number(review.overallScore));
 
     // Unannounced (triggers off for the transaction): refreshes every 100–200 ms keep serving the facts read before.

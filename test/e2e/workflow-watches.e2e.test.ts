@@ -58,6 +58,8 @@ describe('live state kept current by watches and announcements', () => {
 
   it('keeps "no lifecycle" without asking Temporal, until another process announces that it started one', async () => {
     const { pm, id, read } = await anEngagement_();
+    // The creation's announcements heard first: one heard after the read below would drop what it kept.
+    await other.heardEverything();
     expect((await read()).lifecycle).toBeNull();
 
     const before = describes.mock.calls.length;

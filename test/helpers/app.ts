@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Client, Connection } from '@temporalio/client';
@@ -27,6 +28,11 @@ export interface TestApi {
   request: Request;
   /** Requests with a fresh API key of this role (vendor keys bound to `vendorId`). */
   as(role: Role, vendorId?: string): Promise<Request>;
+  /**
+   * Resolves once the API has heard every change committed before the call (given `databaseUrl`): a test that
+   * checks what is kept until a change is heard waits for the announcements of its own setup first.
+   */
+  heardEverything(): Promise<void>;
   /** The workflow watches, when `watchWorkflows` was asked for. */
   watches?: WorkflowWatches;
   close(): Promise<void>;
@@ -58,6 +64,12 @@ export async function startTestApi(deps: {
   const log = createLogger('api', 'silent');
   const changes = deps.databaseUrl ? new EngagementChanges(deps.databaseUrl, log) : undefined;
   await changes?.open();
+  // Notifications reach subscribers in commit order: once a marker of ours is heard, everything before it was.
+  const markers = new Map<string, () => void>();
+  changes?.subscribe({
+    change: (payload) => markers.get(payload)?.(),
+    gap: () => undefined,
+  });
   // As the API process does: the watches' own connection, without retries, to the server the tests' client is on.
   const watching = deps.watchWorkflows
     ? await connectTemporal(
@@ -88,6 +100,14 @@ export async function startTestApi(deps: {
     config,
     request,
     watches,
+    async heardEverything() {
+      if (!changes) throw new Error('the API listens for changes only when given databaseUrl');
+      const marker = `heard-${randomUUID()}`;
+      const heard = new Promise<void>((resolve) => markers.set(marker, resolve));
+      await deps.prisma.$executeRaw`SELECT pg_notify('engagement_changed', ${marker})`;
+      await heard;
+      markers.delete(marker);
+    },
     async as(role, vendorId) {
       const { key } = await issueApiKey(deps.prisma, { name: `test-${role.toLowerCase()}`, role, vendorId });
       return (method, path, body, headers = {}) =>
