@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
-import type { PrismaClient } from '../src/db';
+import { queryOnPool, type PrismaClient } from '../src/db';
+import { Prisma } from '../src/generated/prisma/client';
 import { DEFAULT_ESCALATION_POLICIES } from '../src/domain/defaults';
 import {
   escalationNotice,
@@ -76,7 +77,12 @@ export async function openEscalation(
   // One statement, so one implicit transaction: the escalation is inserted once per key, and only the attempt that
   // inserted it writes its first step and the audit entry; a retry gets the stored escalation back. The same
   // statement reads what the workflow needs from the engagement (a missing one fails on the foreign key).
-  const raise = () => prisma.$queryRaw<RaisedRow[]>`
+  const raise = async () =>
+    (
+      await queryOnPool<RaisedRow>(
+        prisma,
+        'raise-escalation',
+        Prisma.sql`
     WITH existing AS (
       SELECT "id", "severity", "title", "category", "raisedAt", "requiresRootCause"
       FROM "Escalation" WHERE "idempotencyKey" = ${idempotencyKey}
@@ -113,7 +119,9 @@ export async function openEscalation(
                  'acknowledgeSeconds', p."acknowledgeSeconds", 'resolveSeconds', p."resolveSeconds",
                  'businessHours', p."businessHours")), '[]')
          FROM "EscalationPolicy" p WHERE p."engagementId" = e."id") AS "policies"
-    FROM escalation JOIN "Engagement" e ON e."id" = ${input.engagementId}::uuid`;
+    FROM escalation JOIN "Engagement" e ON e."id" = ${input.engagementId}::uuid`,
+      )
+    ).rows;
   // A concurrent twin that inserted first is not seen by this statement's snapshot: asked again, it is found.
   const raised = await raise();
   const [escalation] = raised.length ? raised : await raise();
@@ -194,7 +202,10 @@ export function createEscalationActivities(prisma: PrismaClient, client: Client,
       // One statement, so one implicit transaction: the step is inserted once per step number, and only the
       // attempt that inserted it changes the escalation and writes the audit entry; a retry (or a concurrent twin)
       // finds the step there and changes nothing. A missing escalation fails on the step's foreign key.
-      await prisma.$executeRaw`
+      await queryOnPool(
+        prisma,
+        'record-escalation-step',
+        Prisma.sql`
         WITH step AS (
           INSERT INTO "EscalationStep" ("id", "escalationId", "level", "action", "actor", "note", "occurredAt", "idempotencyKey")
           VALUES (${randomUUID()}::uuid, ${input.escalationId}::uuid, ${input.step.level}::int, ${input.step.action},
@@ -217,7 +228,8 @@ export function createEscalationActivities(prisma: PrismaClient, client: Client,
         SELECT ${randomUUID()}::uuid, ${input.step.actor}, ${`escalation.${input.step.action}`}, 'Escalation',
                ${input.escalationId}, ${JSON.stringify({ ...input.update, note: input.step.note ?? null })}::jsonb,
                ${`audit/${idempotencyKey}`}, ${new Date()}
-        WHERE ${audited} AND EXISTS (SELECT FROM step)`;
+        WHERE ${audited} AND EXISTS (SELECT FROM step)`,
+      );
     },
   };
 }

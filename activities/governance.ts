@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Prisma } from '../src/generated/prisma/client';
-import type { PrismaClient } from '../src/db';
+import { queryOnPool, type PrismaClient } from '../src/db';
 import { periodDates, type Period } from '../src/domain/calendar';
 import { computeServiceCredits } from '../src/domain/credits';
 import { meanValue, scoreKpi, weightedScore, type KpiDefinition, type KpiResult } from '../src/domain/scorecard';
@@ -36,12 +36,23 @@ export function createGovernanceActivities(prisma: PrismaClient) {
       const dates = periodDates(input.period, input.timeZone);
       const periodStart = new Date(dates.from);
       const periodEnd = new Date(dates.to);
-      // Plain parameterised queries, each reading only what the review uses: a review runs every week of a
-      // years-long engagement, and the model queries' client-side cost was most of its time.
-      const [[latest], [engagement], measurements] = await Promise.all([
+      // Plain parameterised queries on the pg pool (`queryOnPool`), each reading only what the review uses: a review
+      // runs every week of a years-long engagement, and Prisma's client-side cost per query was most of its time.
+      const [
+        {
+          rows: [latest],
+        },
+        {
+          rows: [engagement],
+        },
+        { rows: measurements },
+      ] = await Promise.all([
         // The latest review on or before this period: this period's own (a retry returns it) or the one before it,
         // whose KPI values are the baseline of each trend.
-        prisma.$queryRaw<Array<{ outcome: ReviewOutcome | null; kpis: Array<Pick<ScorecardKpi, 'key' | 'value'>> }>>`
+        queryOnPool<{ outcome: ReviewOutcome | null; kpis: Array<Pick<ScorecardKpi, 'key' | 'value'>> }>(
+          prisma,
+          'review-baseline',
+          Prisma.sql`
           SELECT CASE WHEN r."periodStart" = ${dates.from}::date THEN r."scorecard"->'outcome' END AS "outcome",
                  (SELECT json_agg(json_build_object('key', k->'key', 'value', k->'value'))
                     FROM jsonb_array_elements(COALESCE(r."scorecard"->'kpis', '[]')) k) AS "kpis"
@@ -50,7 +61,11 @@ export function createGovernanceActivities(prisma: PrismaClient) {
             AND r."periodStart" <= ${dates.from}::date
           ORDER BY r."periodStart" DESC
           LIMIT 1`,
-        prisma.$queryRaw<Array<EngagementTerms>>`
+        ),
+        queryOnPool<EngagementTerms>(
+          prisma,
+          'review-terms',
+          Prisma.sql`
           SELECT e."monthlyFee"::text AS "monthlyFee", e."atRiskPct"::text AS "atRiskPct", e."currency",
                  (SELECT l."role" FROM "EscalationLevel" l WHERE l."engagementId" = e."id"
                    ORDER BY l."level" LIMIT 1) AS "owner",
@@ -64,11 +79,16 @@ export function createGovernanceActivities(prisma: PrismaClient) {
                    ) ORDER BY s."key") FROM "Sla" s WHERE s."engagementId" = e."id"), '[]') AS "slas"
           FROM "Engagement" e
           WHERE e."id" = ${input.engagementId}::uuid`,
-        prisma.$queryRaw<Array<{ slaId: string; value: string }>>`
+        ),
+        queryOnPool<{ slaId: string; value: string }>(
+          prisma,
+          'review-measurements',
+          Prisma.sql`
           SELECT m."slaId", m."value"::text AS "value"
           FROM "KpiMeasurement" m
           WHERE m."engagementId" = ${input.engagementId}::uuid AND m."supersededAt" IS NULL
             AND m."periodStart" >= ${dates.from}::date AND m."periodEnd" <= ${dates.to}::date`,
+        ),
       ]);
       if (latest?.outcome) return latest.outcome;
       if (!engagement) throw new Error(`no engagement ${input.engagementId}`);
@@ -162,7 +182,10 @@ export function createGovernanceActivities(prisma: PrismaClient) {
 
       // One statement, so one implicit transaction without BEGIN and COMMIT round trips: the review with its final
       // scorecard, its credits and its action items, or nothing when a concurrent attempt stored the period first.
-      const stored = await prisma.$queryRaw<Array<{ id: string }>>`
+      const stored = await queryOnPool<{ id: string }>(
+        prisma,
+        'store-review',
+        Prisma.sql`
         WITH review AS (
           INSERT INTO "Review" ("id", "engagementId", "cadence", "periodStart", "periodEnd", "overallScore",
                                 "scorecard", "creditsTotal", "createdAt")
@@ -181,13 +204,20 @@ export function createGovernanceActivities(prisma: PrismaClient) {
           SELECT i."id", ${input.engagementId}::uuid, review."id", i."title", ${owner}, ${due}::date, ${now}
           FROM review, jsonb_to_recordset(${JSON.stringify(actionItems)}::jsonb) AS i("id" uuid, "title" text)
         )
-        SELECT "id" FROM review`;
-      if (stored.length) return outcome;
+        SELECT "id" FROM review`,
+      );
+      if (stored.rows.length) return outcome;
       // A concurrent attempt stored the same period first: return its outcome.
-      const [theirs] = await prisma.$queryRaw<Array<{ outcome: ReviewOutcome }>>`
+      const {
+        rows: [theirs],
+      } = await queryOnPool<{ outcome: ReviewOutcome }>(
+        prisma,
+        'stored-review',
+        Prisma.sql`
         SELECT "scorecard"->'outcome' AS "outcome" FROM "Review"
         WHERE "engagementId" = ${input.engagementId}::uuid AND "cadence" = ${cadence}::"ReviewCadence"
-          AND "periodStart" = ${dates.from}::date`;
+          AND "periodStart" = ${dates.from}::date`,
+      );
       return theirs.outcome;
     },
   };

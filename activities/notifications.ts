@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { PrismaClient } from '../src/db';
+import { queryOnPool, type PrismaClient } from '../src/db';
+import { Prisma } from '../src/generated/prisma/client';
 import type { Notice, Notifier } from '../src/notify/notifier';
 
 /**
@@ -9,18 +10,27 @@ import type { Notice, Notifier } from '../src/notify/notifier';
 export function createNotificationActivities(prisma: PrismaClient, notifiers: Notifier[]) {
   const channels = notifiers.map((n) => n.channel);
   return {
-    // Runs for every review and escalation step, inside the workflow task that asks for it: one plain parameterised
-    // lookup and one insert (a concurrent twin's row wins, without an error) cost a third of the model queries' CPU.
+    // Runs for every review and escalation step, inside the workflow task that asks for it: plain parameterised
+    // statements on the pg pool (`queryOnPool`), without Prisma's client-side cost per query.
     async notify(notice: Notice): Promise<{ sent: boolean }> {
-      const [sent] = await prisma.$queryRaw<Array<{ found: number }>>`
-        SELECT 1 AS found FROM "Notification" WHERE "eventKey" = ${notice.eventKey}`;
-      if (sent) return { sent: false };
+      const { rows: sent } = await queryOnPool(
+        prisma,
+        'find-notification',
+        Prisma.sql`SELECT 1 AS found FROM "Notification" WHERE "eventKey" = ${notice.eventKey}`,
+      );
+      if (sent.length) return { sent: false };
       for (const notifier of notifiers) await notifier.send(notice);
-      await prisma.$executeRaw`
-        INSERT INTO "Notification" ("id", "eventKey", "engagementId", "recipient", "subject", "payload", "channels", "sentAt")
-        VALUES (${randomUUID()}::uuid, ${notice.eventKey}, ${notice.engagementId ?? null}::uuid, ${notice.recipient.role},
-                ${notice.subject}, ${JSON.stringify(notice)}::jsonb, ${channels}::text[], ${new Date()})
-        ON CONFLICT ("eventKey") DO NOTHING`;
+      await queryOnPool(
+        prisma,
+        'record-notification',
+        Prisma.sql`
+          INSERT INTO "Notification" ("id", "eventKey", "engagementId", "recipient", "subject", "payload", "channels",
+                                      "sentAt")
+          VALUES (${randomUUID()}::uuid, ${notice.eventKey}, ${notice.engagementId ?? null}::uuid,
+                  ${notice.recipient.role}, ${notice.subject}, ${JSON.stringify(notice)}::jsonb, ${channels}::text[],
+                  ${new Date()})
+          ON CONFLICT ("eventKey") DO NOTHING`,
+      );
       return { sent: true };
     },
   };

@@ -7,9 +7,9 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { pgPoolConfig } from '../src/config';
-import { createPrisma } from '../src/db';
+import { adapterOn, createPrisma, withPool } from '../src/db';
 import { PrismaClient } from '../src/generated/prisma/client';
 import { createLogger } from '../src/logger';
 import { createWorker } from '../src/temporal/worker';
@@ -27,8 +27,12 @@ async function main(): Promise<void> {
     }),
   });
   const databaseUrl = env.BENCH_DATABASE_URL!;
-  const prisma = env.BENCH_PG_POOL_MAX
-    ? new PrismaClient({ adapter: new PrismaPg({ ...pgPoolConfig(databaseUrl), max: Number(env.BENCH_PG_POOL_MAX) }) })
+  // As createPrisma makes it (the activities' own statements use the same pool), with another pool size.
+  const sizedPool = env.BENCH_PG_POOL_MAX
+    ? new pg.Pool({ ...pgPoolConfig(databaseUrl), max: Number(env.BENCH_PG_POOL_MAX) })
+    : undefined;
+  const prisma = sizedPool
+    ? withPool(new PrismaClient({ adapter: adapterOn(sizedPool) }), sizedPool)
     : createPrisma(databaseUrl);
   const overrides = env.BENCH_WORKER_OVERRIDES ? (JSON.parse(env.BENCH_WORKER_OVERRIDES) as object) : {};
   const client = new Client({ connection: await Connection.connect({ address }) });

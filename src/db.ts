@@ -1,7 +1,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { pgPoolConfig } from './config';
-import { PrismaClient } from './generated/prisma/client';
+import { PrismaClient, type Prisma } from './generated/prisma/client';
 
 /** The Rust-free Prisma client on a pg pool of its own, which `$disconnect` ends. */
 export function createPrisma(databaseUrl: string): PrismaClient {
@@ -40,6 +40,36 @@ export function poolOf(prisma: object): pg.Pool {
   if (!pool) throw new Error('this Prisma client was not made by createPrisma: it has no pg pool to share');
   return pool;
 }
+
+/**
+ * Runs one statement written with `Prisma.sql` on the pg pool under `prisma` (`poolOf`), named so that each
+ * connection parses and plans it once: for statements the worker runs for every review and escalation step. Values
+ * and columns are what `$queryRaw` would make of them: a Date is sent as its UTC ISO string (which a `timestamp`
+ * column stores as is, whatever the session's time zone), a `timestamp` column is read back as UTC and a `date`
+ * column as UTC midnight, whatever the process's time zone. Unlike `$queryRaw`, `numeric` and `bigint` columns come
+ * back as strings: cast them in the statement.
+ */
+export async function queryOnPool<R extends object>(
+  prisma: object,
+  name: string,
+  statement: Prisma.Sql,
+): Promise<{ rows: R[]; rowCount: number }> {
+  const { rows, rowCount } = await poolOf(prisma).query<R>({
+    name,
+    text: statement.text,
+    values: statement.values.map((v) => (v instanceof Date ? v.toISOString() : v)),
+    types: UTC_TYPES,
+  });
+  return { rows, rowCount: rowCount ?? 0 };
+}
+
+const UTC_TYPES = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === pg.types.builtins.TIMESTAMP) return (value: string) => new Date(`${value.replace(' ', 'T')}Z`);
+    if (oid === pg.types.builtins.DATE) return (value: string) => new Date(`${value}T00:00:00.000Z`);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
 
 export type { PrismaClient };
 

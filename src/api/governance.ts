@@ -11,7 +11,8 @@ import {
 } from '../../workflows/escalation.messages';
 import { governanceStateQuery, governanceWorkflowId, type GovernanceInput } from '../../workflows/governance.messages';
 import type { Config } from '../config';
-import type { PrismaClient } from '../db';
+import { queryOnPool, type PrismaClient } from '../db';
+import { Prisma } from '../generated/prisma/client';
 import { escalationWorkflowId } from '../domain/escalation';
 import { actorOf, engagementScope, type Principal } from './auth';
 import { findVisibleEngagement, workflowUrl } from './engagements';
@@ -178,9 +179,17 @@ export function governanceRoutes(
         params: idParams,
         body,
         workflowId: async ({ id }, principal) => {
-          // Only whether the caller may see it: the workflow answers with the escalation's state.
-          const visible = await prisma.escalation.count({ where: { id, engagement: engagementScope(principal) } });
-          if (!visible) throw notFound(`escalation ${id}`);
+          // Only whether the caller may see it (the workflow answers with the escalation's state), on the pg pool:
+          // every acknowledgement and resolution asks it.
+          const { vendorId = null } = engagementScope(principal);
+          const { rows } = await queryOnPool(
+            prisma,
+            'escalation-visible',
+            Prisma.sql`
+              SELECT 1 AS visible FROM "Escalation" x JOIN "Engagement" e ON e."id" = x."engagementId"
+              WHERE x."id" = ${id}::uuid AND (${vendorId}::uuid IS NULL OR e."vendorId" = ${vendorId}::uuid)`,
+          );
+          if (!rows.length) throw notFound(`escalation ${id}`);
           return escalationWorkflowId(id);
         },
         notRunning: 'the escalation workflow is not running',
