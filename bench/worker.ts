@@ -7,9 +7,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import pg from 'pg';
-import { pgPoolConfig } from '../src/config';
-import { adapterOn, createPrisma, withPool } from '../src/db';
+import { adapterOn, createPool, createPrisma, withPool } from '../src/db';
 import { PrismaClient } from '../src/generated/prisma/client';
 import { createLogger } from '../src/logger';
 import { createWorker } from '../src/temporal/worker';
@@ -28,9 +26,7 @@ async function main(): Promise<void> {
   });
   const databaseUrl = env.BENCH_DATABASE_URL!;
   // As createPrisma makes it (the activities' own statements use the same pool), with another pool size.
-  const sizedPool = env.BENCH_PG_POOL_MAX
-    ? new pg.Pool({ ...pgPoolConfig(databaseUrl), max: Number(env.BENCH_PG_POOL_MAX) })
-    : undefined;
+  const sizedPool = env.BENCH_PG_POOL_MAX ? createPool(databaseUrl, { max: Number(env.BENCH_PG_POOL_MAX) }) : undefined;
   const prisma = sizedPool
     ? withPool(new PrismaClient({ adapter: adapterOn(sizedPool) }), sizedPool)
     : createPrisma(databaseUrl);

@@ -10,8 +10,8 @@ export function createPrisma(databaseUrl: string): PrismaClient {
 }
 
 /** A pg pool for a Prisma client's adapter (`adapterOn`) that the client's owner may also query (`poolOf`). */
-export function createPool(databaseUrl: string): pg.Pool {
-  const pool = new pg.Pool(pgPoolConfig(databaseUrl));
+export function createPool(databaseUrl: string, options: { max?: number } = {}): pg.Pool {
+  const pool = new pg.Pool({ ...pgPoolConfig(databaseUrl), ...options });
   // An idle connection the server dropped is discarded by the pool; the next query reports the outage.
   pool.on('error', () => undefined);
   return pool;
@@ -47,7 +47,7 @@ export function poolOf(prisma: object): pg.Pool {
  * and columns are what `$queryRaw` would make of them: a Date is sent as its UTC ISO string (which a `timestamp`
  * column stores as is, whatever the session's time zone), a `timestamp` column is read back as UTC and a `date`
  * column as UTC midnight, whatever the process's time zone. Unlike `$queryRaw`, `numeric` and `bigint` columns come
- * back as strings: cast them in the statement.
+ * back as strings, and arrays of `timestamp` or `date` in local time: cast them in the statement.
  */
 export async function queryOnPool<R extends object>(
   prisma: object,

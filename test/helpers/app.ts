@@ -103,10 +103,18 @@ export async function startTestApi(deps: {
     async heardEverything() {
       if (!changes) throw new Error('the API listens for changes only when given databaseUrl');
       const marker = `heard-${randomUUID()}`;
-      const heard = new Promise<void>((resolve) => markers.set(marker, resolve));
-      await deps.prisma.$executeRaw`SELECT pg_notify('engagement_changed', ${marker})`;
-      await heard;
-      markers.delete(marker);
+      let timer: NodeJS.Timeout | undefined;
+      const heard = new Promise<void>((resolve, reject) => {
+        markers.set(marker, resolve);
+        timer = setTimeout(() => reject(new Error('the API did not hear its marker notification within 10 s')), 10_000);
+      });
+      try {
+        await deps.prisma.$executeRaw`SELECT pg_notify('engagement_changed', ${marker})`;
+        await heard;
+      } finally {
+        clearTimeout(timer);
+        markers.delete(marker);
+      }
     },
     async as(role, vendorId) {
       const { key } = await issueApiKey(deps.prisma, { name: `test-${role.toLowerCase()}`, role, vendorId });
