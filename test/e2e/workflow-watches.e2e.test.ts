@@ -1,4 +1,5 @@
 import { lifecycleWorkflowId } from '../../src/domain/lifecycle';
+import { transitionWorkflowId } from '../../workflows/transition.messages';
 import { anEngagement, aVendor } from '../builders/engagement';
 import { startTestApi, type TestApi } from '../helpers/app';
 import { startDevStack, type DevStack } from '../helpers/dev-worker';
@@ -95,6 +96,21 @@ describe('live state kept current by watches and announcements', () => {
       (p) => p.childStarted && !p.taskPending && p.position === p.described,
       10_000,
     );
+    // Its transition quiet too (its first phase's writes done and announced, and heard), and the engagement read
+    // once more after that: nothing the run wrote can make the reads below ask again.
+    await eventually(
+      async () => {
+        const child = await s.env.client.workflowService.describeWorkflowExecution({
+          namespace: 'default',
+          execution: { workflowId: transitionWorkflowId(id) },
+        });
+        return !child.pendingWorkflowTask && (child.pendingActivities ?? []).length === 0;
+      },
+      (idle) => idle,
+      10_000,
+    );
+    await other.heardEverything();
+    await read();
 
     const before = describes.mock.calls.length;
     await readFor(read, 5);
