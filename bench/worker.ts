@@ -7,8 +7,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { adapterOn, createPool, createPrisma, withPool } from '../src/db';
-import { PrismaClient } from '../src/generated/prisma/client';
+import { createPrisma } from '../src/db';
 import { createLogger } from '../src/logger';
 import { createWorker } from '../src/temporal/worker';
 import { benchWorkflowBundle } from './lib/bundle';
@@ -25,11 +24,7 @@ async function main(): Promise<void> {
     }),
   });
   const databaseUrl = env.BENCH_DATABASE_URL!;
-  // As createPrisma makes it (the activities' own statements use the same pool), with another pool size.
-  const sizedPool = env.BENCH_PG_POOL_MAX ? createPool(databaseUrl, { max: Number(env.BENCH_PG_POOL_MAX) }) : undefined;
-  const prisma = sizedPool
-    ? withPool(new PrismaClient({ adapter: adapterOn(sizedPool) }), sizedPool)
-    : createPrisma(databaseUrl);
+  const prisma = createPrisma(databaseUrl, env.BENCH_PG_POOL_MAX ? { max: Number(env.BENCH_PG_POOL_MAX) } : {});
   const overrides = env.BENCH_WORKER_OVERRIDES ? (JSON.parse(env.BENCH_WORKER_OVERRIDES) as object) : {};
   const client = new Client({ connection: await Connection.connect({ address }) });
   const connection = await NativeConnection.connect({ address });

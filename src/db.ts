@@ -4,8 +4,8 @@ import { pgPoolConfig } from './config';
 import { PrismaClient, type Prisma } from './generated/prisma/client';
 
 /** The Rust-free Prisma client on a pg pool of its own, which `$disconnect` ends. */
-export function createPrisma(databaseUrl: string): PrismaClient {
-  const pool = createPool(databaseUrl);
+export function createPrisma(databaseUrl: string, poolOptions: { max?: number } = {}): PrismaClient {
+  const pool = createPool(databaseUrl, poolOptions);
   return withPool(new PrismaClient({ adapter: adapterOn(pool) }), pool);
 }
 
