@@ -3,7 +3,7 @@ import { pgPoolConfig } from '../config';
 import type { Logger } from '../logger';
 
 /** The channel the triggers of migration 20261123210000 announce a changed engagement's id on. */
-const CHANNEL = 'engagement_changed';
+export const CHANNEL = 'engagement_changed';
 /** The channel the triggers of migration 20261202050000 announce on: what the portfolio reads besides engagements. */
 const PORTFOLIO_CHANNEL = 'portfolio_changed';
 const HEARTBEAT_MS = 10_000;

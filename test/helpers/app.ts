@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { Client, Connection } from '@temporalio/client';
 import { createApp } from '../../src/api/app';
 import { WorkflowWatches } from '../../src/api/workflow-watches';
-import { EngagementChanges } from '../../src/api/engagement-changes';
+import { CHANNEL, EngagementChanges } from '../../src/api/engagement-changes';
 import { issueApiKey } from '../../src/auth/api-keys';
 import { loadConfig, type Config } from '../../src/config';
 import type { PrismaClient } from '../../src/db';
@@ -109,7 +109,7 @@ export async function startTestApi(deps: {
         timer = setTimeout(() => reject(new Error('the API did not hear its marker notification within 10 s')), 10_000);
       });
       try {
-        await deps.prisma.$executeRaw`SELECT pg_notify('engagement_changed', ${marker})`;
+        await deps.prisma.$executeRaw`SELECT pg_notify(${CHANNEL}, ${marker})`;
         await heard;
       } finally {
         clearTimeout(timer);
