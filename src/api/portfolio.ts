@@ -7,6 +7,7 @@ import { lifecycleWorkflowId } from '../domain/lifecycle';
 import {
   HEALTHS,
   healthOf,
+  milestoneStableUntil,
   nextMilestone,
   periodEndsAt,
   trendOf,
@@ -173,16 +174,15 @@ export const PORTFOLIO_FACTS = `
     WHERE $2::uuid IS NULL OR e."vendorId" = $2::uuid
   ) f`;
 
-export function toRow(f: FactsRow, config: Config, nowMs: number, periodEnd: PeriodEnd): PortfolioRow {
-  const latestScore = f.latestScore;
-  const facts: EngagementFacts = {
+function engagementFactsOf(f: FactsRow): EngagementFacts {
+  return {
     stage: f.stage,
     termEnd: f.termEnd,
     renewalNoticeDays: f.renewalNoticeDays,
     timeZone: f.timeZone,
     reviewCadences: f.reviewCadences,
     reviewGraceSeconds: f.reviewGraceSeconds,
-    latestScore,
+    latestScore: f.latestScore,
     openEscalations: { P1: f.p1, P2: f.p2, P3: f.p3, P4: f.p4 },
     phase: f.phaseName
       ? {
@@ -197,6 +197,16 @@ export function toRow(f: FactsRow, config: Config, nowMs: number, periodEnd: Per
       : null,
     nextExitStep: f.exitKind ? { kind: f.exitKind, dueOn: f.exitDueOn! } : null,
   };
+}
+
+export function toRow(
+  f: FactsRow,
+  config: Config,
+  nowMs: number,
+  periodEnd: PeriodEnd,
+  facts = engagementFactsOf(f),
+): PortfolioRow {
+  const latestScore = f.latestScore;
   return {
     id: f.id,
     name: f.name,
@@ -265,20 +275,30 @@ export async function portfolioRows(
   vendorId: string | undefined,
   nowMs: number,
 ): Promise<PortfolioRow[]> {
-  return rowsOf(await portfolioFacts(prisma, vendorId, quarterStartUtc(nowMs)), config, nowMs);
+  return (await rowsOf(await portfolioFacts(prisma, vendorId, quarterStartUtc(nowMs)), config, nowMs)).rows;
 }
 
-/** Facts to rows at `nowMs` (next milestones move with time). */
-async function rowsOf(facts: FactsRow[], config: Config, nowMs: number): Promise<PortfolioRow[]> {
+/**
+ * Facts to rows at `nowMs`, and until when (epoch ms, exclusive) the same facts give the same rows: rows move with
+ * time only through their next milestones (a review period ending, a renewal instant passing).
+ */
+async function rowsOf(
+  facts: FactsRow[],
+  config: Config,
+  nowMs: number,
+): Promise<{ rows: PortfolioRow[]; rowsUntil: number }> {
   const periodEnd = periodEndsAt(nowMs);
   // Mapping a thousand rows takes about 10 ms of the API's only thread: it yields every hundred rows, so the
   // requests that arrive meanwhile (cached pages, a fraction of a millisecond each) are not kept waiting.
   const rows: PortfolioRow[] = [];
+  let rowsUntil = Infinity;
   for (const [i, f] of facts.entries()) {
     if (i > 0 && i % ROWS_PER_SLICE === 0) await setImmediate();
-    rows.push(toRow(f, config, nowMs, periodEnd));
+    const engagement = engagementFactsOf(f);
+    rows.push(toRow(f, config, nowMs, periodEnd, engagement));
+    rowsUntil = Math.min(rowsUntil, milestoneStableUntil(engagement, nowMs, periodEnd));
   }
-  return rows;
+  return { rows, rowsUntil };
 }
 
 interface PortfolioSnapshot {
@@ -288,6 +308,8 @@ interface PortfolioSnapshot {
   factsEpoch: number;
   quarterStart: number;
   rows: PortfolioRow[];
+  /** The rows (and their pages) hold for these facts until then (epoch ms): a next milestone moves. */
+  rowsUntil: number;
   /** Pages asked of these rows, by query, serialised once. */
   pages: Map<string, string>;
 }
@@ -299,8 +321,9 @@ const ROWS_PER_SLICE = 100;
  * so under load the rows are computed about once per period and scope (concurrent requests share one computation),
  * and each page asked of those rows is computed once. Any write through this API computes it afresh; what workflows
  * change shows within twice the period. While `changes` hears every change to what the portfolio reads (triggers on
- * its tables), a refresh reuses the facts it read until one is heard (at most `FACTS_KEPT_MS`) and only computes the
- * rows again, whose next milestones move with time: a quiet portfolio costs the database nothing.
+ * its tables), a refresh reuses the facts it read until one is heard (at most `FACTS_KEPT_MS`), and the rows and
+ * pages computed from them until a next milestone moves (a review period ends, a renewal instant passes): a quiet
+ * portfolio costs the database nothing and the API next to nothing.
  */
 export function portfolioRoutes(
   api: ApiRoutes,
@@ -327,13 +350,17 @@ export function portfolioRoutes(
       const facts = keep
         ? replacing.facts
         : await portfolioFacts(prisma, scope === '*' ? undefined : scope, quarterStart);
+      // The same facts give the same rows, and so the same pages, until a next milestone moves.
+      const sameRows = keep && nowMs < replacing.rowsUntil;
+      const { rows, rowsUntil } = sameRows ? replacing : await rowsOf(facts, config, nowMs);
       return {
         facts,
         factsUntil: keep ? replacing.factsUntil : heard ? now + FACTS_KEPT_MS : 0,
         factsEpoch: epoch,
         quarterStart: quarterStart.getTime(),
-        rows: await rowsOf(facts, config, nowMs),
-        pages: new Map(),
+        rows,
+        rowsUntil,
+        pages: sameRows ? replacing.pages : new Map(),
       };
     },
   });

@@ -116,6 +116,27 @@ export function nextMilestone(
   return candidates.sort((a, b) => a.at.localeCompare(b.at))[0] ?? null;
 }
 
+/**
+ * Until when (exclusive, epoch ms) `nextMilestone(f, t)` gives for every `t` from `nowMs` what it gives at `nowMs`:
+ * the end of the review period running now, or the next renewal instant, whichever comes first; Infinity when
+ * neither applies (a gate or exit step does not move with time). A portfolio reuses its rows until then.
+ */
+export function milestoneStableUntil(
+  f: EngagementFacts,
+  nowMs: number,
+  periodEnd: PeriodEnd = periodEndsAt(nowMs),
+): number {
+  let until = Infinity;
+  if (f.stage === 'STEADY_STATE' || f.stage === 'RENEWAL') {
+    const cadence = CADENCE_ORDER.find((c) => f.reviewCadences.includes(c));
+    if (cadence) until = Date.parse(periodEnd(cadence, f.timeZone));
+    const m = renewalMilestones(f.termEnd, f.renewalNoticeDays);
+    for (const at of [Date.parse(m.evaluationAt), Date.parse(m.noticeDeadline)])
+      if (at > nowMs) until = Math.min(until, at);
+  }
+  return until;
+}
+
 /** Up when the latest score beats the one before by more than a point, down when it trails by more. */
 export function trendOf(latest: number | null, previous: number | null): 'up' | 'down' | 'flat' | null {
   if (latest === null || previous === null) return null;

@@ -1,4 +1,13 @@
-import { healthOf, nextMilestone, trendOf, type EngagementFacts } from '../../src/domain/portfolio';
+import fc from 'fast-check';
+import { LIFECYCLE_STAGES } from '../../src/domain/lifecycle';
+import {
+  healthOf,
+  milestoneStableUntil,
+  nextMilestone,
+  trendOf,
+  type EngagementFacts,
+} from '../../src/domain/portfolio';
+import type { ReviewCadence } from '../../src/domain/types';
 
 const NOW = Date.parse('2026-11-23T10:00:00Z');
 const none = { P1: 0, P2: 0, P3: 0, P4: 0 };
@@ -94,6 +103,66 @@ describe('next milestone', () => {
 
   it('nothing is due for a contracted engagement', () => {
     expect(nextMilestone(facts({ stage: 'CONTRACTED' }), NOW)).toBeNull();
+  });
+});
+
+describe('how long a next milestone holds', () => {
+  it('until the period running now ends: then the next period’s review is due', () => {
+    const f = facts();
+    const until = milestoneStableUntil(f, NOW);
+    expect(new Date(until).toISOString()).toBe('2026-12-01T00:00:00.000Z');
+    expect(nextMilestone(f, until - 1)).toEqual(nextMilestone(f, NOW));
+    expect(nextMilestone(f, until)?.at).toBe('2027-01-04T00:00:00.000Z');
+  });
+
+  it('until a renewal instant passes, when that comes first', () => {
+    // evaluation 2026-10-01 has passed; the notice deadline 2026-11-30 comes before the month's end
+    const f = facts({ termEnd: '2027-02-28T00:00:00Z' });
+    expect(new Date(milestoneStableUntil(f, NOW)).toISOString()).toBe('2026-11-30T00:00:00.000Z');
+  });
+
+  it('for ever in transition and exit, whose milestones do not move with time', () => {
+    expect(milestoneStableUntil(facts({ stage: 'TRANSITION' }), NOW)).toBe(Infinity);
+    expect(milestoneStableUntil(facts({ stage: 'EXIT' }), NOW)).toBe(Infinity);
+  });
+
+  it('holds: at any instant before it, the next milestone is the one computed now', () => {
+    const HOUR = 3_600_000;
+    const day = (from: string, days: number) =>
+      fc.integer({ min: 0, max: days * 24 }).map((h) => Date.parse(from) + h * HOUR);
+    const anyFacts = fc.record({
+      stage: fc.constantFrom(...LIFECYCLE_STAGES),
+      termEnd: day('2026-06-01T00:00:00Z', 900).map((ms) => new Date(ms).toISOString()),
+      renewalNoticeDays: fc.integer({ min: 0, max: 180 }),
+      // Zones with DST, half-hour and 45-minute offsets, and a 30-minute DST shift.
+      timeZone: fc.constantFrom('UTC', 'America/Los_Angeles', 'Asia/Kolkata', 'Pacific/Chatham', 'Australia/Lord_Howe'),
+      reviewCadences: fc.subarray<ReviewCadence>(['WEEKLY', 'MONTHLY', 'QUARTERLY', 'ANNUAL']),
+      reviewGraceSeconds: fc.integer({ min: 0, max: 7 * 86_400 }),
+      nextExitStep: fc.option(
+        day('2026-06-01T00:00:00Z', 900).map((ms) => ({
+          kind: 'KNOWLEDGE_TRANSFER',
+          dueOn: new Date(ms).toISOString(),
+        })),
+      ),
+    });
+    fc.assert(
+      fc.property(
+        anyFacts,
+        day('2026-01-01T00:00:00Z', 1200),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (overrides, now, fraction) => {
+          const f = facts(overrides);
+          const until = milestoneStableUntil(f, now);
+          expect(until).toBeGreaterThan(now);
+          const last = Number.isFinite(until) ? until - 1 : now + 400 * 24 * HOUR;
+          const within = now + Math.floor((last - now) * fraction);
+          const expected = nextMilestone(f, now);
+          expect(nextMilestone(f, within)).toEqual(expected);
+          expect(nextMilestone(f, last)).toEqual(expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 
