@@ -7,8 +7,7 @@ import { lifecycleWorkflowId } from '../domain/lifecycle';
 import {
   HEALTHS,
   healthOf,
-  milestoneStableUntil,
-  nextMilestone,
+  nextMilestoneUntil,
   periodEndsAt,
   trendOf,
   type EngagementFacts,
@@ -174,15 +173,21 @@ export const PORTFOLIO_FACTS = `
     WHERE $2::uuid IS NULL OR e."vendorId" = $2::uuid
   ) f`;
 
-function engagementFactsOf(f: FactsRow): EngagementFacts {
-  return {
+export function toRow(f: FactsRow, config: Config, nowMs: number, periodEnd: PeriodEnd): PortfolioRow {
+  return rowAt(f, config, nowMs, periodEnd).row;
+}
+
+/** A row at `nowMs`, and until when its next milestone, the only part of it that moves with time, holds. */
+function rowAt(f: FactsRow, config: Config, nowMs: number, periodEnd: PeriodEnd): { row: PortfolioRow; until: number } {
+  const latestScore = f.latestScore;
+  const facts: EngagementFacts = {
     stage: f.stage,
     termEnd: f.termEnd,
     renewalNoticeDays: f.renewalNoticeDays,
     timeZone: f.timeZone,
     reviewCadences: f.reviewCadences,
     reviewGraceSeconds: f.reviewGraceSeconds,
-    latestScore: f.latestScore,
+    latestScore,
     openEscalations: { P1: f.p1, P2: f.p2, P3: f.p3, P4: f.p4 },
     phase: f.phaseName
       ? {
@@ -197,17 +202,8 @@ function engagementFactsOf(f: FactsRow): EngagementFacts {
       : null,
     nextExitStep: f.exitKind ? { kind: f.exitKind, dueOn: f.exitDueOn! } : null,
   };
-}
-
-export function toRow(
-  f: FactsRow,
-  config: Config,
-  nowMs: number,
-  periodEnd: PeriodEnd,
-  facts = engagementFactsOf(f),
-): PortfolioRow {
-  const latestScore = f.latestScore;
-  return {
+  const next = nextMilestoneUntil(facts, nowMs, periodEnd);
+  const row: PortfolioRow = {
     id: f.id,
     name: f.name,
     clientOrganisation: f.clientOrganisation,
@@ -223,10 +219,11 @@ export function toRow(
     creditsThisQuarter: new Prisma.Decimal(f.credits).toFixed(2),
     currency: f.currency,
     openEscalations: facts.openEscalations,
-    nextMilestone: nextMilestone(facts, nowMs, periodEnd),
+    nextMilestone: next.milestone,
     health: healthOf(facts),
     workflowUrl: workflowUrl(config, lifecycleWorkflowId(f.id)),
   };
+  return { row, until: next.until };
 }
 
 const STAGE_ORDER = Object.fromEntries(LIFECYCLE_STAGES.map((s, i) => [s, i]));
@@ -294,9 +291,9 @@ async function rowsOf(
   let rowsUntil = Infinity;
   for (const [i, f] of facts.entries()) {
     if (i > 0 && i % ROWS_PER_SLICE === 0) await setImmediate();
-    const engagement = engagementFactsOf(f);
-    rows.push(toRow(f, config, nowMs, periodEnd, engagement));
-    rowsUntil = Math.min(rowsUntil, milestoneStableUntil(engagement, nowMs, periodEnd));
+    const { row, until } = rowAt(f, config, nowMs, periodEnd);
+    rows.push(row);
+    rowsUntil = Math.min(rowsUntil, until);
   }
   return { rows, rowsUntil };
 }

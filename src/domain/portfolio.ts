@@ -78,7 +78,21 @@ export function nextMilestone(
   nowMs: number,
   periodEnd: PeriodEnd = periodEndsAt(nowMs),
 ): Milestone | null {
+  return nextMilestoneUntil(f, nowMs, periodEnd).milestone;
+}
+
+/**
+ * `nextMilestone` at `nowMs`, and until when (exclusive, epoch ms) it gives the same for every later instant: the end
+ * of the review period running now or the next renewal instant, whichever comes first; Infinity when neither applies
+ * (a gate's or exit step's date does not move with time). A portfolio reuses its rows until then.
+ */
+export function nextMilestoneUntil(
+  f: EngagementFacts,
+  nowMs: number,
+  periodEnd: PeriodEnd = periodEndsAt(nowMs),
+): { milestone: Milestone | null; until: number } {
   const candidates: Milestone[] = [];
+  let until = Infinity;
   if (f.stage === 'TRANSITION' && f.phase?.gated) {
     const held = f.phase.status === 'HELD' && f.phase.lastGateAt;
     const from = held ? Date.parse(f.phase.lastGateAt!) : f.phase.startedAt ? Date.parse(f.phase.startedAt) : null;
@@ -94,10 +108,11 @@ export function nextMilestone(
     const cadence = CADENCE_ORDER.find((c) => f.reviewCadences.includes(c));
     if (cadence) {
       // The period running now closes at the start of the next one; its review follows after the grace period.
+      until = Date.parse(periodEnd(cadence, f.timeZone));
       candidates.push({
         kind: 'review',
         label: `${cadence.toLowerCase()} review`,
-        at: iso(Date.parse(periodEnd(cadence, f.timeZone)) + f.reviewGraceSeconds * SECOND),
+        at: iso(until + f.reviewGraceSeconds * SECOND),
       });
     }
     const m = renewalMilestones(f.termEnd, f.renewalNoticeDays);
@@ -105,7 +120,11 @@ export function nextMilestone(
       { label: 'renewal evaluation', at: m.evaluationAt },
       { label: 'renewal decision due', at: m.noticeDeadline },
     ].find((r) => Date.parse(r.at) > nowMs);
-    if (renewal) candidates.push({ kind: 'renewal', ...renewal });
+    if (renewal) {
+      // The evaluation comes before the deadline: once it has passed, the deadline is next.
+      until = Math.min(until, Date.parse(renewal.at));
+      candidates.push({ kind: 'renewal', ...renewal });
+    }
   }
   if (f.stage === 'EXIT' && f.nextExitStep)
     candidates.push({
@@ -113,28 +132,7 @@ export function nextMilestone(
       label: `exit step: ${f.nextExitStep.kind.toLowerCase().replaceAll('_', ' ')}`,
       at: iso(Date.parse(f.nextExitStep.dueOn)),
     });
-  return candidates.sort((a, b) => a.at.localeCompare(b.at))[0] ?? null;
-}
-
-/**
- * Until when (exclusive, epoch ms) `nextMilestone(f, t)` gives for every `t` from `nowMs` what it gives at `nowMs`:
- * the end of the review period running now, or the next renewal instant, whichever comes first; Infinity when
- * neither applies (a gate or exit step does not move with time). A portfolio reuses its rows until then.
- */
-export function milestoneStableUntil(
-  f: EngagementFacts,
-  nowMs: number,
-  periodEnd: PeriodEnd = periodEndsAt(nowMs),
-): number {
-  let until = Infinity;
-  if (f.stage === 'STEADY_STATE' || f.stage === 'RENEWAL') {
-    const cadence = CADENCE_ORDER.find((c) => f.reviewCadences.includes(c));
-    if (cadence) until = Date.parse(periodEnd(cadence, f.timeZone));
-    const m = renewalMilestones(f.termEnd, f.renewalNoticeDays);
-    for (const at of [Date.parse(m.evaluationAt), Date.parse(m.noticeDeadline)])
-      if (at > nowMs) until = Math.min(until, at);
-  }
-  return until;
+  return { milestone: candidates.sort((a, b) => a.at.localeCompare(b.at))[0] ?? null, until };
 }
 
 /** Up when the latest score beats the one before by more than a point, down when it trails by more. */

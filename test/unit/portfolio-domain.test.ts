@@ -1,12 +1,6 @@
 import fc from 'fast-check';
 import { LIFECYCLE_STAGES } from '../../src/domain/lifecycle';
-import {
-  healthOf,
-  milestoneStableUntil,
-  nextMilestone,
-  trendOf,
-  type EngagementFacts,
-} from '../../src/domain/portfolio';
+import { healthOf, nextMilestone, nextMilestoneUntil, trendOf, type EngagementFacts } from '../../src/domain/portfolio';
 import type { ReviewCadence } from '../../src/domain/types';
 
 const NOW = Date.parse('2026-11-23T10:00:00Z');
@@ -109,7 +103,7 @@ describe('next milestone', () => {
 describe('how long a next milestone holds', () => {
   it('until the period running now ends: then the next period’s review is due', () => {
     const f = facts();
-    const until = milestoneStableUntil(f, NOW);
+    const { until } = nextMilestoneUntil(f, NOW);
     expect(new Date(until).toISOString()).toBe('2026-12-01T00:00:00.000Z');
     expect(nextMilestone(f, until - 1)).toEqual(nextMilestone(f, NOW));
     expect(nextMilestone(f, until)?.at).toBe('2027-01-04T00:00:00.000Z');
@@ -118,12 +112,12 @@ describe('how long a next milestone holds', () => {
   it('until a renewal instant passes, when that comes first', () => {
     // evaluation 2026-10-01 has passed; the notice deadline 2026-11-30 comes before the month's end
     const f = facts({ termEnd: '2027-02-28T00:00:00Z' });
-    expect(new Date(milestoneStableUntil(f, NOW)).toISOString()).toBe('2026-11-30T00:00:00.000Z');
+    expect(new Date(nextMilestoneUntil(f, NOW).until).toISOString()).toBe('2026-11-30T00:00:00.000Z');
   });
 
   it('for ever in transition and exit, whose milestones do not move with time', () => {
-    expect(milestoneStableUntil(facts({ stage: 'TRANSITION' }), NOW)).toBe(Infinity);
-    expect(milestoneStableUntil(facts({ stage: 'EXIT' }), NOW)).toBe(Infinity);
+    expect(nextMilestoneUntil(facts({ stage: 'TRANSITION' }), NOW).until).toBe(Infinity);
+    expect(nextMilestoneUntil(facts({ stage: 'EXIT' }), NOW).until).toBe(Infinity);
   });
 
   it('holds: at any instant before it, the next milestone is the one computed now', () => {
@@ -152,11 +146,10 @@ describe('how long a next milestone holds', () => {
         fc.double({ min: 0, max: 1, noNaN: true }),
         (overrides, now, fraction) => {
           const f = facts(overrides);
-          const until = milestoneStableUntil(f, now);
+          const { milestone: expected, until } = nextMilestoneUntil(f, now);
           expect(until).toBeGreaterThan(now);
           const last = Number.isFinite(until) ? until - 1 : now + 400 * 24 * HOUR;
           const within = now + Math.floor((last - now) * fraction);
-          const expected = nextMilestone(f, now);
           expect(nextMilestone(f, within)).toEqual(expected);
           expect(nextMilestone(f, last)).toEqual(expected);
         },
