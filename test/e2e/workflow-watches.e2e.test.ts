@@ -40,6 +40,10 @@ describe('live state kept current by watches and announcements', () => {
     await s.close();
   });
 
+  /** The test's own look at a run (before the describes it counts). */
+  const describeRun = (workflowId: string) =>
+    s.env.client.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId } });
+
   /** Reads the engagement through the other process for `periods` cache periods, every quarter of a period. */
   async function readFor(read: () => Promise<unknown>, periods: number) {
     const until = Date.now() + periods * PERIOD_MS;
@@ -81,10 +85,7 @@ describe('live state kept current by watches and announcements', () => {
     // lifecycle waits on it and its history stops growing.
     const quiet = await eventually(
       async () => {
-        const described = await s.env.client.workflowService.describeWorkflowExecution({
-          namespace: 'default',
-          execution: { workflowId },
-        });
+        const described = await describeRun(workflowId);
         const info = described.workflowExecutionInfo!;
         return {
           position: other.watches!.position(workflowId),
@@ -100,10 +101,7 @@ describe('live state kept current by watches and announcements', () => {
     // once more after that: nothing the run wrote can make the reads below ask again.
     await eventually(
       async () => {
-        const child = await s.env.client.workflowService.describeWorkflowExecution({
-          namespace: 'default',
-          execution: { workflowId: transitionWorkflowId(id) },
-        });
+        const child = await describeRun(transitionWorkflowId(id));
         return !child.pendingWorkflowTask && (child.pendingActivities ?? []).length === 0;
       },
       (idle) => idle,
