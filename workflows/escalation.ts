@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -58,6 +59,8 @@ const recordEscalationStep = localFirst(
  */
 /** How often the top of the matrix is reminded once an escalation has reached it. */
 const REMIND_EVERY_SECONDS = 86_400;
+/** Patch id: daily reminders at the top only while the last step there is the system's (climbed or reminded). */
+const TOP_DEADLINE_AFTER_A_PERSON_ACTS = 'escalation-top-deadline-after-a-person-acts';
 
 export async function escalation(input: EscalationInput): Promise<EscalationState> {
   const state: EscalationState = input.resume ?? {
@@ -189,11 +192,16 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
   while (state.status !== 'RESOLVED') {
     const policy = input.policies[state.severity];
     const deadlineSeconds = state.status === 'OPEN' ? policy.acknowledgeSeconds : policy.resolveSeconds;
-    // At the top of the matrix there is no one left to climb to: remind daily rather than at every deadline.
+    // At the top of the matrix there is no one left to climb to: once the escalation has climbed there or missed a
+    // deadline there, remind daily rather than at every deadline. An acknowledgement or a severity change there
+    // starts the policy's deadline again (before this patch any step at the top but the raise, an acknowledgement
+    // too, stretched the deadline to a day).
+    const atTop = state.steps.filter((s) => s.level >= top);
+    const remindDaily = patched(TOP_DEADLINE_AFTER_A_PERSON_ACTS)
+      ? ['climbed', 'reminded'].includes(atTop.at(-1)?.action ?? '')
+      : atTop.some((s) => s.action !== 'raised');
     const seconds =
-      state.level >= top && state.steps.some((s) => s.level >= top && s.action !== 'raised')
-        ? Math.max(deadlineSeconds, REMIND_EVERY_SECONDS)
-        : deadlineSeconds;
+      state.level >= top && remindDaily ? Math.max(deadlineSeconds, REMIND_EVERY_SECONDS) : deadlineSeconds;
     const deadline = deadlineAfter(Date.parse(state.levelSince), seconds, policy.businessHours, input.timeZone);
     state.nextClimbAt = new Date(deadline).toISOString();
     const seen = revision;

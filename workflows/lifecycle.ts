@@ -116,6 +116,12 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
           throw illegal('a reason is required to terminate for cause');
         if (state.terminated || state.stage === 'EXIT' || state.stage === 'CLOSED')
           throw illegal(`the engagement is already ${state.stage.toLowerCase()}`);
+        // The next term is being opened (then the workflow continues as new); an exit decision leads to the exit anyway.
+        const decided = state.renewal?.decision;
+        if (decided && decided !== 'EXIT')
+          throw illegal(
+            `the renewal decision (${decided}) is being carried out: try again once the new term has opened`,
+          );
       },
     },
   );

@@ -52,6 +52,8 @@ export interface TransitionState {
   volumePct: number;
   /** When the current phase's gate is next evaluated (null while paused or done). */
   nextGateAt: string | null;
+  /** When the transition was paused (kept across continue-as-new, so the pause's length is still known). */
+  pausedAt?: string;
   consecutiveFailures: number;
   gates: GateRecord[];
   history: HoldRecord[];

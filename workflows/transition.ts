@@ -48,9 +48,11 @@ type Decision =
 export async function transition(input: TransitionInput): Promise<TransitionState> {
   const state: TransitionState = input.resume ?? initialState(input);
   let decision: Decision | undefined;
-  let pausedAt: number | undefined;
 
   const current = (): PhaseState | undefined => state.phases[state.currentIndex];
+  /** The phase a steering action is recorded against: the current one, or the last once every phase is done. */
+  const phaseName = () => (current() ?? state.phases[state.phases.length - 1]).name;
+  const allPhasesDone = () => state.currentIndex >= state.phases.length;
   const now = () => new Date(Date.now()).toISOString();
   const gatePending = () =>
     state.status === 'RUNNING' && decision === undefined && ['ACTIVE', 'HELD'].includes(current()?.status ?? '');
@@ -100,14 +102,15 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
     pauseUpdate,
     async ({ actor, reason }) => {
       state.status = 'PAUSED';
-      pausedAt = Date.now();
+      state.pausedAt = now();
       state.nextGateAt = null;
-      state.history.push({ phase: current()!.name, at: now(), kind: 'paused', by: actor, detail: reason });
+      const phase = phaseName();
+      state.history.push({ phase, at: now(), kind: 'paused', by: actor, detail: reason });
       await db.auditTransitionAction({
         engagementId: state.engagementId,
         actor,
         action: 'pause',
-        detail: { phase: current()!.name, reason: reason ?? null },
+        detail: { phase, reason: reason ?? null },
         key: `pause-${state.history.length}`,
       });
       return state;
@@ -117,6 +120,7 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
         requireActor(actor);
         if (state.status !== 'RUNNING')
           throw illegal(`cannot pause a transition that is ${state.status.toLowerCase()}`);
+        if (allPhasesDone()) throw illegal('every phase is complete: the transition is finishing');
         if (decision) throw illegal('a gate decision is being recorded');
       },
     },
@@ -125,14 +129,14 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
   setHandler(
     resumeUpdate,
     async ({ actor }) => {
-      const pausedMs = Date.now() - (pausedAt ?? Date.now());
-      const phase = current()!;
+      const pausedMs = state.pausedAt ? Date.now() - Date.parse(state.pausedAt) : 0;
+      const phase = current();
       // Paused time does not count towards the phase's minimum duration or hold.
-      if (phase.dueAt) phase.dueAt = new Date(Date.parse(phase.dueAt) + pausedMs).toISOString();
+      if (phase?.dueAt) phase.dueAt = new Date(Date.parse(phase.dueAt) + pausedMs).toISOString();
       state.status = 'RUNNING';
-      pausedAt = undefined;
+      delete state.pausedAt;
       state.history.push({
-        phase: phase.name,
+        phase: phaseName(),
         at: now(),
         kind: 'resumed',
         by: actor,
@@ -142,7 +146,7 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
         engagementId: state.engagementId,
         actor,
         action: 'resume',
-        detail: { phase: phase.name, pausedSeconds: Math.round(pausedMs / 1000) },
+        detail: { phase: phaseName(), pausedSeconds: Math.round(pausedMs / 1000) },
         key: `resume-${state.history.length}`,
       });
       return state;
@@ -163,7 +167,7 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
       await db.replacePlannedPhases({ engagementId: state.engagementId, afterSequence: at, phases });
       state.phases = [...keep, ...phases.map((p, i) => ({ ...p, sequence: at + 1 + i, status: 'PENDING' as const }))];
       state.history.push({
-        phase: current()!.name,
+        phase: phaseName(),
         at: now(),
         kind: 'plan-changed',
         by: actor,
@@ -182,6 +186,7 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
       validator: ({ actor, phases }) => {
         requireActor(actor);
         if (state.status === 'COMPLETED') throw illegal('the transition is complete');
+        if (allPhasesDone()) throw illegal('every phase is complete: the transition is finishing');
         if (!Array.isArray(phases)) throw illegal('phases must be a list');
         const problems = planProblems([...state.phases.slice(0, state.currentIndex + 1), ...phases] as PhasePlan[]);
         if (problems.length) throw illegal(`the new plan is not sound: ${problems.join('; ')}`);
@@ -218,9 +223,15 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
     upsertSearchAttributes([{ key: VolumePctKey, value: volumePct }]);
   };
 
+  /** A pause accepted while a gate was being judged holds the ramp before the next phase, and before the end. */
+  const whilePaused = async () => {
+    if (state.status === 'PAUSED') await condition(() => state.status !== 'PAUSED');
+  };
+
   while (state.currentIndex < state.phases.length) {
     const phase = current()!;
     if (phase.status === 'PENDING') {
+      await whilePaused();
       const startedAt = now();
       const previousVolume = state.volumePct;
       await db.startPhase({
@@ -239,8 +250,9 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
 
     for (;;) {
       await waitForDue(phase);
-      if (workflowInfo().continueAsNewSuggested) {
-        await condition(allHandlersFinished);
+      if (workflowInfo().continueAsNewSuggested && !decision) {
+        // A gate decision's handler waits for this loop to take it: one that arrives now is taken before the new run.
+        await condition(() => allHandlersFinished() || decision !== undefined);
         if (!decision) return continueAsNew<typeof transition>({ ...input, resume: state });
       }
       const attempt = state.gates.filter((g) => g.sequence === phase.sequence).length + 1;
@@ -284,6 +296,7 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
     decision = undefined;
     state.currentIndex++;
   }
+  await whilePaused();
 
   async function finishPhase(phase: PhaseState, status: 'PASSED' | 'OVERRIDDEN') {
     await db.completePhase({ engagementId: state.engagementId, sequence: phase.sequence, status, completedAt: now() });

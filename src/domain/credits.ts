@@ -32,10 +32,14 @@ export interface CreditResult {
   arithmetic: string[];
 }
 
-/** Shortfall from target (positive = worse than target); missing data is the worst case. */
+/**
+ * Shortfall from target (positive = worse than target); missing data is the worst case. Rounded to the 4 decimals
+ * KPI values and targets are stored with, so that a tier bound holds exactly as written: 99.9 − 99.8 is a shortfall
+ * of 0.1 (within a "≤ 0.1" tier), not the 0.10000000000000853 floating point makes of it.
+ */
 export function shortfall(kpi: Pick<CreditableKpi, 'direction' | 'target'>, value: number | null): number {
   if (value === null) return Infinity;
-  return Math.max(0, kpi.direction === 'HIGHER_IS_BETTER' ? kpi.target - value : value - kpi.target);
+  return Math.max(0, round(kpi.direction === 'HIGHER_IS_BETTER' ? kpi.target - value : value - kpi.target));
 }
 
 export function computeServiceCredits(input: {
@@ -55,8 +59,7 @@ export function computeServiceCredits(input: {
     const tiers = [...kpi.tiers].sort((a, b) => (a.maxShortfall ?? Infinity) - (b.maxShortfall ?? Infinity));
     const tier = tiers.find((t) => t.maxShortfall === null || gap <= t.maxShortfall) ?? tiers[tiers.length - 1];
     const amountCents = Math.round((fee * tier.creditPct) / 100);
-    const why =
-      value === null ? 'no data (counts as the worst tier)' : `shortfall ${round(gap)} from target ${kpi.target}`;
+    const why = value === null ? 'no data (counts as the worst tier)' : `shortfall ${gap} from target ${kpi.target}`;
     const bound = tier.maxShortfall === null ? 'beyond the last bound' : `≤ ${tier.maxShortfall}`;
     raw.push({
       key: kpi.key,

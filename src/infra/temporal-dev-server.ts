@@ -30,6 +30,8 @@ export async function startTemporalDevServer(opts: {
   uiPort?: number;
   namespace: string;
   dbFile?: string;
+  /** Server settings (`--dynamic-config-value`), e.g. a lower history length at which continue-as-new is suggested. */
+  dynamicConfig?: Record<string, string | number | boolean>;
   log: Logger;
 }): Promise<DevServerHandle> {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--namespace', opts.namespace];
@@ -40,6 +42,8 @@ export async function startTemporalDevServer(opts: {
   }
   args.push(...(opts.uiPort ? ['--ui-port', String(opts.uiPort)] : ['--headless']));
   args.push(...searchAttributeFlags());
+  for (const [key, value] of Object.entries(opts.dynamicConfig ?? {}))
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 
   const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (chunk: Buffer) => opts.log.debug({ temporal: chunk.toString().trim() }));

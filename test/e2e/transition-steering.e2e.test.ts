@@ -144,7 +144,7 @@ describe('steering a transition through the API (dev server)', () => {
       [409, 'cannot pause a transition that is paused'],
     ]);
     const after = await t.live();
-    expect({ ...after, status: 'RUNNING', nextGateAt: before.nextGateAt, history: [] }).toEqual({
+    expect({ ...after, status: 'RUNNING', nextGateAt: before.nextGateAt, pausedAt: undefined, history: [] }).toEqual({
       ...before,
       history: [],
     });

@@ -33,10 +33,13 @@ export interface OwnPostgres {
 
 const log = createLogger('fault-servers', 'error');
 
-export async function startOwnTemporal(): Promise<OwnTemporal> {
+export async function startOwnTemporal(
+  dynamicConfig?: Record<string, string | number | boolean>,
+): Promise<OwnTemporal> {
   const dir = makeTmpDir('temporal-');
   const cliPath = await findOrInstallTemporalCli({ explicitPath: process.env.TEMPORAL_CLI_PATH, cacheDir, log });
-  const options = { cliPath, port: await freePort(), namespace: 'default', dbFile: path.join(dir, 'temporal.db'), log };
+  const port = await freePort();
+  const options = { cliPath, port, namespace: 'default', dbFile: path.join(dir, 'temporal.db'), dynamicConfig, log };
   let server: DevServerHandle | undefined = await startTemporalDevServer(options);
   return {
     address: server.address,

@@ -55,6 +55,33 @@ describe('service credits', () => {
     expect(result.lines.reduce((sum, l) => sum + l.amountCents, 0)).toBe(totalCents);
   });
 
+  it.each([
+    ['higher is better', 'HIGHER_IS_BETTER', 99.9, 99.8],
+    ['lower is better', 'LOWER_IS_BETTER', 300, 300.1],
+  ] as const)('holds a decimal tier bound exactly as written (%s)', (_name, direction, target, value) => {
+    // 99.9 − 99.8 is 0.10000000000000853 in floating point: the shortfall of 0.1 is on the "≤ 0.1" bound
+    const uptime: CreditableKpi = {
+      key: 'uptime',
+      direction,
+      target,
+      tiers: [
+        { maxShortfall: 0.1, creditPct: 2 },
+        { maxShortfall: null, creditPct: 5 },
+      ],
+    };
+    const result = computeServiceCredits({
+      kpis: [uptime],
+      values: { uptime: value },
+      monthlyFeeCents: FEE,
+      atRiskPct: 12,
+      currency: 'USD',
+    });
+    expect(result.totalCents).toBe(2_000_00);
+    expect(result.arithmetic[0]).toBe(
+      `uptime: shortfall 0.1 from target ${target} → tier ≤ 0.1 → 2% × USD 100,000.00 = USD 2,000.00`,
+    );
+  });
+
   it('shows the arithmetic', () => {
     const result = computeServiceCredits({
       kpis: [fcr],

@@ -5,7 +5,12 @@ import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import { DEFAULT_ESCALATION_POLICIES } from '../../src/domain/defaults';
 import type { SeverityPolicies } from '../../src/domain/escalation';
-import { escalationStateQuery, type EscalationInput } from '../../workflows/escalation.messages';
+import {
+  acknowledgeUpdate,
+  changeSeverityUpdate,
+  escalationStateQuery,
+  type EscalationInput,
+} from '../../workflows/escalation.messages';
 import { recordHistoryIfAsked } from '../helpers/record';
 import { createTimeSkippingEnv, workflowBundle } from '../helpers/temporal';
 
@@ -95,6 +100,55 @@ describe('escalation workflow (time-skipping)', () => {
       'governance council',
     ]);
     expect(minutesAfterRaise(state.nextClimbAt!)).toBe(45 + 2 * 24 * 60);
+  });
+
+  it("keeps the policy's deadlines at the top of a one-level matrix when a person acknowledges or re-grades", async () => {
+    // given an engagement whose matrix has one level, and a P3 raised there
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'esc',
+      workflowBundle: await workflowBundle(),
+      activities: { recordEscalationStep: async () => undefined, notify: async () => ({ sent: true }) },
+    });
+    await worker.runUntil(async () => {
+      const raisedAt = new Date(await env.currentTimeMs()).toISOString();
+      const handle = await env.client.workflow.start('escalation', {
+        workflowId: 'escalation-one-level',
+        taskQueue: 'esc',
+        args: [
+          {
+            escalationId: 'e2',
+            engagementId: 'g1',
+            severity: 'P3',
+            title: 'Backlog',
+            category: 'quality',
+            raisedAt,
+            timeZone: 'UTC',
+            levels: levels.slice(0, 1),
+            policies,
+            requiresRootCause: false,
+          } satisfies EscalationInput,
+        ],
+      });
+      const hoursAfterRaise = (at: string | null) => (Date.parse(at!) - Date.parse(raisedAt)) / 3_600_000;
+
+      // when it is re-graded P1: the P1 acknowledge deadline applies (15 minutes), not a day
+      await handle.executeUpdate(changeSeverityUpdate, { args: [{ actor: 'pm', severity: 'P1' }] });
+      const regraded = await handle.query(escalationStateQuery);
+      expect(hoursAfterRaise(regraded.nextClimbAt)).toBeCloseTo(0.25, 2);
+
+      // when it is acknowledged: the P1 resolve deadline applies (4 hours), not a day
+      await handle.executeUpdate(acknowledgeUpdate, { args: [{ actor: 'ops' }] });
+      const acknowledged = await handle.query(escalationStateQuery);
+      expect(hoursAfterRaise(acknowledged.nextClimbAt)).toBeCloseTo(4, 2);
+
+      // and once that deadline is missed, the top is reminded, then daily
+      await env.sleep(4 * 3_600_000 + 60_000);
+      const missed = await handle.query(escalationStateQuery);
+      expect(missed.steps.map((s) => s.action)).toEqual(['raised', 'severity-changed', 'acknowledged', 'reminded']);
+      expect(hoursAfterRaise(missed.nextClimbAt) - hoursAfterRaise(missed.levelSince)).toBeCloseTo(24, 2);
+      await handle.terminate('test over');
+    });
   });
 
   it('leaves the first notice to a raise that announced it, and notifies each climb itself', async () => {

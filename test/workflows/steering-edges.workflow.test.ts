@@ -1,0 +1,261 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { GateVerdict } from '../../src/domain/scorecard';
+import type { PhasePlan } from '../../src/domain/transition';
+import { renewalMilestones } from '../../src/domain/renewal';
+import { decideRenewalUpdate, lifecycleStateQuery, terminateForCauseUpdate } from '../../workflows/lifecycle.messages';
+import {
+  approveGateUpdate,
+  changePlanUpdate,
+  pauseUpdate,
+  resumeUpdate,
+  transitionStateQuery,
+  type TransitionState,
+} from '../../workflows/transition.messages';
+import { startOwnTemporal, type OwnTemporal } from '../helpers/own-servers';
+import { workflowBundle } from '../helpers/temporal';
+import { eventually } from '../helpers/wait';
+
+const TASK_QUEUE = 'steering-edges';
+const DAY_MS = 86_400_000;
+const PASSED: GateVerdict = { passed: true, score: 100, threshold: 95, kpis: [], reasons: [] };
+const RULES = { gateThreshold: 95, holdSeconds: 3600, maxConsecutiveFailures: 2, rollbackOnEscalation: false };
+
+/** A promise the test settles: an activity that waits on it is "still running" until then. */
+function latch() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+const wave = (name: string, volumePct: number, minDurationSeconds: number): PhasePlan => ({
+  kind: 'RAMP_WAVE',
+  name,
+  volumePct,
+  minDurationSeconds,
+  gated: true,
+});
+
+/**
+ * Steering that arrives at awkward moments: a gate decision when the server suggests continue-as-new, a pause
+ * while a gate is being judged, a pause or re-plan once every phase is done, a termination while a renewal is being
+ * carried out. Activities are stubs the test controls; the server is a dev server of this file's own, told to
+ * suggest continue-as-new after 10 history events so the suggestion is on from a workflow's third task.
+ */
+describe('steering at awkward moments (dev server, stubbed activities)', () => {
+  let temporal: OwnTemporal;
+  let client: Client;
+  let native: NativeConnection;
+  let worker: Worker;
+  let running: Promise<void>;
+  /** What each test's stubs do; reset before each test. */
+  let stub: {
+    evaluateGate: () => Promise<GateVerdict>;
+    moveEngagementStage: (input: { to: string }) => Promise<void>;
+    openNewTerm: () => Promise<void>;
+  };
+  const startedPhases: number[] = [];
+
+  beforeAll(async () => {
+    temporal = await startOwnTemporal({ 'limit.historyCount.suggestContinueAsNew': 10 });
+    client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+    const nothing = async () => undefined;
+    native = await NativeConnection.connect({ address: temporal.address });
+    worker = await Worker.create({
+      connection: native,
+      taskQueue: TASK_QUEUE,
+      workflowBundle: await workflowBundle(),
+      activities: {
+        startPhase: async ({ sequence }: { sequence: number }) => void startedPhases.push(sequence),
+        evaluateGate: () => stub.evaluateGate(),
+        moveEngagementStage: (input: { to: string }) => stub.moveEngagementStage(input),
+        openNewTerm: () => stub.openNewTerm(),
+        evaluateRenewal: async () => ({ recommendation: 'RENEW', reasons: ['stub'] }),
+        completePhase: nothing,
+        recordGateDecision: nothing,
+        auditTransitionAction: nothing,
+        recordVolumeChange: nothing,
+        replacePlannedPhases: nothing,
+        raiseEscalation: nothing,
+        startGovernance: nothing,
+        recordRenewalDecision: nothing,
+        notify: nothing,
+        createExitPlan: nothing,
+      },
+    });
+    running = worker.run();
+  });
+  beforeEach(() => {
+    startedPhases.length = 0;
+    stub = {
+      evaluateGate: async () => PASSED,
+      moveEngagementStage: async () => undefined,
+      openNewTerm: async () => undefined,
+    };
+  });
+  afterAll(async () => {
+    worker?.shutdown();
+    await running;
+    await native?.close();
+    await client?.connection.close();
+    await temporal?.close();
+  });
+
+  const startTransition = (phases: PhasePlan[]) =>
+    client.workflow.start('transition', {
+      taskQueue: TASK_QUEUE,
+      workflowId: `transition-${randomUUID()}`,
+      args: [{ engagementId: randomUUID(), vendorId: randomUUID(), plan: { ...RULES, phases } }],
+    });
+
+  const stateOf = (handle: WorkflowHandle) => handle.query(transitionStateQuery);
+
+  /** The reason an update was refused, or a failure if it was accepted. */
+  async function refusal(sent: Promise<unknown>): Promise<string> {
+    const error = await sent.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(WorkflowUpdateFailedError);
+    return String((error as WorkflowUpdateFailedError).cause?.message);
+  }
+
+  it('takes a gate approval that arrives while continue-as-new is suggested, then continues as new', async () => {
+    // given a transition whose first wave waits an hour, on a server that already suggests continue-as-new
+    const handle = await startTransition([wave('wave-1', 50, 3600), wave('wave-2', 100, 1)]);
+    await eventually(
+      () => stateOf(handle),
+      (s) => s.phases[0].status === 'ACTIVE',
+    );
+
+    // when the program manager approves the gate early
+    const approved = await handle.executeUpdate(approveGateUpdate, { args: [{ actor: 'pm', note: 'ready' }] });
+
+    // then the approval is answered with the wave passed (it used to wait forever for the continue-as-new)
+    expect(approved.phases[0].status).toBe('PASSED');
+    expect(approved.gates[0]).toMatchObject({ phase: 'wave-1', decision: 'approved-early', decidedBy: 'pm' });
+    // and the transition still continues as new at its next wait, carrying its state, and completes
+    const result = (await handle.result()) as TransitionState;
+    expect(result.status).toBe('COMPLETED');
+    expect(result.phases.map((p) => p.status)).toEqual(['PASSED', 'PASSED']);
+    const firstRun = await client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).describe();
+    expect(firstRun.status.name).toBe('CONTINUED_AS_NEW');
+  });
+
+  it('holds the ramp when a pause is accepted while a gate is being judged, until it is resumed', async () => {
+    // given a gate whose judgement is still running
+    const judging = latch();
+    const judged = latch();
+    stub.evaluateGate = async () => {
+      judging.open();
+      await judged.opened;
+      return PASSED;
+    };
+    const handle = await startTransition([wave('wave-1', 50, 1), wave('wave-2', 100, 3600)]);
+    await judging.opened;
+
+    // when the transition is paused then, and the gate passes
+    const paused = await handle.executeUpdate(pauseUpdate, { args: [{ actor: 'pm', reason: 'hiring freeze' }] });
+    expect(paused.status).toBe('PAUSED');
+    judged.open();
+
+    // then the passed wave completes, but the next one does not start: its volume is not raised while paused
+    const held = await eventually(
+      () => stateOf(handle),
+      (s) => s.phases[0].status === 'PASSED',
+    );
+    expect(held).toMatchObject({ status: 'PAUSED', currentIndex: 1, volumePct: 50 });
+    expect(held.phases[1].status).toBe('PENDING');
+    expect(startedPhases).toEqual([1]);
+
+    // when it is resumed, the next wave starts
+    await handle.executeUpdate(resumeUpdate, { args: [{ actor: 'pm' }] });
+    const ramped = await eventually(
+      () => stateOf(handle),
+      (s) => s.phases[1].status === 'ACTIVE',
+    );
+    expect(ramped).toMatchObject({ status: 'RUNNING', volumePct: 100 });
+    expect(startedPhases).toEqual([1, 2]);
+    await handle.terminate('test done');
+  });
+
+  it('refuses a pause or a new plan once every phase is done, while the transition is finishing', async () => {
+    // given a transition whose last gate has passed and whose move to steady state is still running
+    const moving = latch();
+    const moved = latch();
+    stub.moveEngagementStage = async ({ to }) => {
+      if (to !== 'STEADY_STATE') return;
+      moving.open();
+      await moved.opened;
+    };
+    const handle = await startTransition([wave('wave-1', 100, 1)]);
+    await moving.opened;
+
+    // when the program manager pauses it or changes its plan then, both are refused with the reason
+    expect(await refusal(handle.executeUpdate(pauseUpdate, { args: [{ actor: 'pm' }] }))).toMatch(
+      /every phase is complete/,
+    );
+    expect(
+      await refusal(handle.executeUpdate(changePlanUpdate, { args: [{ actor: 'pm', phases: [wave('w', 100, 60)] }] })),
+    ).toMatch(/every phase is complete/);
+
+    // and the transition completes (a pause used to fail its workflow task, over and over)
+    moved.open();
+    expect((await handle.result()).status).toBe('COMPLETED');
+  });
+
+  it('refuses termination for cause while a renewal decision is being carried out, then opens the new term', async () => {
+    // given a lifecycle in its renewal window (notice deadline in ten days) whose new term is being opened
+    const opening = latch();
+    const opened = latch();
+    stub.openNewTerm = async () => {
+      opening.open();
+      await opened.opened;
+    };
+    const now = Date.now();
+    const termEnd = new Date(now + 40 * DAY_MS).toISOString();
+    const handle = await client.workflow.start('engagementLifecycle', {
+      taskQueue: TASK_QUEUE,
+      workflowId: `lifecycle-${randomUUID()}`,
+      args: [
+        {
+          engagementId: randomUUID(),
+          vendorId: randomUUID(),
+          termStart: new Date(now - 300 * DAY_MS).toISOString(),
+          termEnd,
+          renewalNoticeDays: 30,
+          autoRenew: false,
+          defaultDecision: 'EXIT',
+          transitionPlan: null,
+        },
+      ],
+    });
+    expect(Date.parse(renewalMilestones(termEnd, 30).evaluationAt)).toBeLessThan(now);
+    await eventually(
+      () => handle.query(lifecycleStateQuery),
+      (s) => s.stage === 'RENEWAL' && s.renewal !== undefined,
+    );
+    await handle.executeUpdate(decideRenewalUpdate, { args: [{ actor: 'ceo', decision: 'RENEW' }] });
+    await opening.opened;
+
+    // when someone terminates the engagement for cause in that moment, it is refused with the reason
+    expect(
+      await refusal(handle.executeUpdate(terminateForCauseUpdate, { args: [{ actor: 'ceo', reason: 'fraud found' }] })),
+    ).toMatch(/renewal decision \(RENEW\) is being carried out/);
+
+    // and the new term opens (a termination used to leave both waiting on each other for good)
+    opened.open();
+    const next = await eventually(
+      () => handle.query(lifecycleStateQuery),
+      (s) => s.term === 2,
+    );
+    expect(next).toMatchObject({ stage: 'STEADY_STATE', termStart: termEnd });
+    // and in the new term, termination for cause is accepted again
+    const terminated = await handle.executeUpdate(terminateForCauseUpdate, {
+      args: [{ actor: 'ceo', reason: 'fraud found' }],
+    });
+    expect(terminated.stage).toBe('EXIT');
+    await handle.terminate('test done');
+  });
+});
