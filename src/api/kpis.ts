@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Prisma } from '../generated/prisma/client';
 import { audit } from '../audit';
 import type { PrismaClient } from '../db';
@@ -32,7 +33,7 @@ export function kpiRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient }):
         201: 'Stored: new values and corrections',
         200: 'Nothing new: the same submission was already stored',
         404: 'No such engagement',
-        422: 'A KPI key is not an SLA of this engagement',
+        422: 'A KPI key is not an SLA of this engagement, or the Idempotency-Key was used for another submission',
       },
     },
     async ({ params, body, principal, req }) => {
@@ -102,11 +103,22 @@ async function storeSubmission(
   const periodStart = new Date(body.periodStart);
   const periodEnd = new Date(body.periodEnd);
   const actor = actorOf(principal);
+  const bodyHash = fingerprint(body);
   return prisma.$transaction(async (tx) => {
     if (idempotencyKey) {
       const seen = await tx.kpiSubmission.findUnique({
         where: { engagementId_idempotencyKey: { engagementId, idempotencyKey } },
       });
+      // A key sent again with other values would otherwise lose them silently.
+      if (seen?.bodyHash && seen.bodyHash !== bodyHash) {
+        throw new ProblemError(
+          422,
+          'Unprocessable Content',
+          `Idempotency-Key "${idempotencyKey}" was used for a different submission to this engagement (other period, ` +
+            'source or values): send a correction with a new key',
+          [{ field: 'headers.idempotency-key', reason: 'already used for a different submission' }],
+        );
+      }
       if (seen) return { submissionId: seen.id, created: 0, corrected: 0, unchanged: body.measurements.length };
     }
     const slas = await tx.sla.findMany({
@@ -144,7 +156,7 @@ async function storeSubmission(
     const currentBySla = new Map(current.map((m) => [m.slaId, m]));
     const changes = body.measurements.filter((m) => {
       const existing = currentBySla.get(slaByKey.get(m.kpiKey)!.id);
-      return !existing || !existing.value.equals(new Prisma.Decimal(m.value));
+      return !existing || !existing.value.equals(stored(m.value));
     });
     const result: SubmissionResult = {
       submissionId: null,
@@ -155,7 +167,15 @@ async function storeSubmission(
     if (changes.length === 0 && !idempotencyKey) return result;
 
     const submission = await tx.kpiSubmission.create({
-      data: { engagementId, periodStart, periodEnd, source: body.source, submittedBy: actor, idempotencyKey },
+      data: {
+        engagementId,
+        periodStart,
+        periodEnd,
+        source: body.source,
+        submittedBy: actor,
+        idempotencyKey,
+        bodyHash: idempotencyKey ? bodyHash : null,
+      },
     });
     result.submissionId = submission.id;
     const now = new Date();
@@ -191,6 +211,20 @@ async function storeSubmission(
     }
     return result;
   });
+}
+
+/** A value as the column keeps it (4 decimal places): 0.12345 is stored as 0.1235, and compared as that. */
+function stored(value: number): Prisma.Decimal {
+  return new Prisma.Decimal(value).toDecimalPlaces(4, Prisma.Decimal.ROUND_HALF_UP);
+}
+
+/** The submission as stored, independent of the order of its measurements. */
+function fingerprint(body: Submission): string {
+  const measurements = [...body.measurements]
+    .sort((a, b) => a.kpiKey.localeCompare(b.kpiKey))
+    .map((m) => [m.kpiKey, stored(m.value).toString()]);
+  const canonical = JSON.stringify([body.periodStart, body.periodEnd, body.source, measurements]);
+  return createHash('sha256').update(canonical).digest('hex');
 }
 
 function isUniqueViolation(error: unknown): boolean {

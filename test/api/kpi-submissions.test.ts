@@ -51,6 +51,33 @@ describe('KPI submissions', () => {
     expect(await measurementRows()).toBe(2);
   });
 
+  it('refuses an Idempotency-Key sent again with other values, writing nothing, and accepts it in another order', async () => {
+    const key = { 'idempotency-key': 'batch-2026-10' };
+    await submit(aKpiSubmission(), key);
+    const changed = await submit(aKpiSubmission({ measurements: [{ kpiKey: 'fcr', value: 77 }] }), key);
+    expect(changed.status).toBe(422);
+    expect(changed.body.invalidFields).toEqual([
+      { field: 'headers.idempotency-key', reason: 'already used for a different submission' },
+    ]);
+    expect(await measurementRows()).toBe(2);
+    expect(await f.db.prisma.kpiSubmission.count({ where: { engagementId } })).toBe(1);
+
+    const reordered = aKpiSubmission();
+    reordered.measurements.reverse();
+    expect((await submit(reordered, key)).status).toBe(200);
+  });
+
+  it('compares a value with more than 4 decimals as stored, so sending it again changes nothing', async () => {
+    const precise = aKpiSubmission({ measurements: [{ kpiKey: 'fcr', value: 76.12345 }] });
+    expect((await submit(precise)).status).toBe(201);
+    const again = await submit(precise);
+    expect([again.status, again.body.unchanged]).toEqual([200, 1]);
+    const read = await vendor('GET', `/engagements/${engagementId}/kpi-measurements?kpiKey=fcr&includeSuperseded=true`);
+    expect(read.body.items.map((m: { value: string; version: number }) => [m.value, m.version])).toEqual([
+      ['76.1235', 1],
+    ]);
+  });
+
   it('keeps a corrected value as a new version and the old one as superseded history, audited', async () => {
     await submit();
     const corrected = await submit(aKpiSubmission({ measurements: [{ kpiKey: 'fcr', value: 71.25 }] }));

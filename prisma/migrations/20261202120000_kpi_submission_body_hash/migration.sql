@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "KpiSubmission" ADD COLUMN     "bodyHash" TEXT;
