@@ -30,12 +30,18 @@ export async function loadDemoPortfolio(prisma: PrismaClient, opts: { engagement
 
   let created = 0;
   let measurements = 0;
+  /** The demo's engagements, new or seeded before: the only ones the seed reviews. */
+  const seeded: string[] = [];
   for (const e of portfolio.engagements) {
     const vendorId = vendorIds[e.vendorIndex];
-    if (
-      await prisma.engagement.findFirst({ where: { vendorId, name: e.name, clientOrganisation: e.clientOrganisation } })
-    )
+    const existing = await prisma.engagement.findFirst({
+      where: { vendorId, name: e.name, clientOrganisation: e.clientOrganisation },
+      select: { id: true },
+    });
+    if (existing) {
+      seeded.push(existing.id);
       continue;
+    }
     await prisma.$transaction(async (tx) => {
       const engagement = await tx.engagement.create({
         data: {
@@ -113,21 +119,23 @@ export async function loadDemoPortfolio(prisma: PrismaClient, opts: { engagement
       );
       await tx.kpiMeasurement.createMany({ data: rows });
       measurements += rows.length;
+      seeded.push(engagement.id);
     });
     created++;
   }
-  const reviews = await reviewRecentMonths(prisma, today);
+  const reviews = await reviewRecentMonths(prisma, today, seeded);
   return { vendors: vendorIds.length, engagements: created, measurements, reviews };
 }
 
 /**
- * Scores the last three calendar months of every engagement past its transition with the same review activity the
- * governance workflow runs, so the portfolio shows scores, trends and credits. Idempotent like the activity.
+ * Scores the last three calendar months of the demo's engagements past their transition with the same review
+ * activity the governance workflow runs, so the portfolio shows scores, trends and credits. Idempotent like the
+ * activity. Engagements the seed did not write are never touched.
  */
-async function reviewRecentMonths(prisma: PrismaClient, today: Date): Promise<number> {
+async function reviewRecentMonths(prisma: PrismaClient, today: Date, seeded: string[]): Promise<number> {
   const { conductReview } = createGovernanceActivities(prisma);
   const engagements = await prisma.engagement.findMany({
-    where: { stage: { in: ['STEADY_STATE', 'RENEWAL', 'EXIT'] } },
+    where: { id: { in: seeded }, stage: { in: ['STEADY_STATE', 'RENEWAL', 'EXIT'] } },
     select: { id: true, timeZone: true },
   });
   let reviews = 0;

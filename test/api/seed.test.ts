@@ -29,6 +29,33 @@ describe('demo portfolio seed', () => {
     expect(breaches.length).toBeLessThan(measurements.length / 2);
   });
 
+  it("reviews only the demo's engagements, never one a user created", async () => {
+    // given an engagement of the user's own, in steady state, at a vendor of the demo
+    const vendor = await db.prisma.vendor.findFirstOrThrow();
+    const own = await db.prisma.engagement.create({
+      data: {
+        vendorId: vendor.id,
+        name: 'My own engagement',
+        clientOrganisation: 'Me',
+        processesInScope: ['payroll'],
+        sourcingApproach: 'STRATEGIC',
+        termStart: new Date('2026-01-01'),
+        termEnd: new Date('2028-12-31'),
+        monthlyFee: '1000.00',
+        currency: 'USD',
+        renewalNoticeDays: 90,
+        atRiskPct: '10.00',
+        stage: 'STEADY_STATE',
+      },
+    });
+    // when the seed runs again (more engagements this time)
+    await loadDemoPortfolio(db.prisma, { engagements: 16, today: new Date('2026-11-23') });
+    // then the user's engagement has no review, the demo's do
+    expect(await db.prisma.review.count({ where: { engagementId: own.id } })).toBe(0);
+    expect(await db.prisma.review.count()).toBeGreaterThan(0);
+    await db.prisma.engagement.delete({ where: { id: own.id } });
+  });
+
   it('changes nothing when run again', async () => {
     const before = await db.prisma.kpiMeasurement.count();
     const again = await loadDemoPortfolio(db.prisma, { engagements: 14, today: new Date('2026-11-23') });
