@@ -66,6 +66,14 @@ export function problemHandler(onUnexpected: (error: unknown) => void): ErrorReq
           ? `path: ${message}`
           : `body: cannot be read as sent (${message}; check Content-Encoding)`,
       );
+    } else if (isUniqueViolation(error)) {
+      // A concurrent request wrote the same unique value first (two creates of one vendor name at once): the
+      // check before the write could not see it. The client's retry gets the ordinary conflict answer.
+      problem = new ProblemError(
+        409,
+        'Conflict',
+        'a concurrent request wrote the same unique value first; read it and retry',
+      );
     } else if (isDatabaseUnreachable(error)) {
       problem = unavailable('PostgreSQL is unreachable; try again shortly');
     } else {
@@ -97,6 +105,10 @@ function clientErrorStatus(error: unknown): number | undefined {
   const { status, statusCode } = error as { status?: unknown; statusCode?: unknown };
   const code = typeof status === 'number' ? status : statusCode;
   return typeof code === 'number' && code >= 400 && code < 500 ? code : undefined;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
 }
 
 function isBodyParserError(error: unknown): error is { type: string; status: number; limit?: number; message: string } {

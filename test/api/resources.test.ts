@@ -40,6 +40,15 @@ describe('vendors and engagements', () => {
     expect(audit.body.items[0].actor).toBe('program_manager:test-program_manager');
   });
 
+  it('answers 409, not 500, to the creates of one vendor name that race, and stores one vendor', async () => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const legalName = `Racing Vendor ${Date.now()}`;
+    const answers = await Promise.all(Array.from({ length: 10 }, () => pm('POST', '/vendors', aVendor({ legalName }))));
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses).toEqual([201, ...Array(9).fill(409)]);
+    expect(await f.db.prisma.vendor.count({ where: { legalName } })).toBe(1);
+  });
+
   it('creates an engagement with SLAs, credit tiers, matrix, council and default severity deadlines', async () => {
     const pm = await f.api.as('PROGRAM_MANAGER');
     const vendor = await pm('POST', '/vendors', aVendor());
