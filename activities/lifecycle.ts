@@ -165,15 +165,17 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
       actor: string;
     }) {
       const e = await prisma.engagement.findUniqueOrThrow({ where: { id: input.engagementId } });
-      if (e.termEnd.toISOString() === new Date(input.termEnd).toISOString()) return;
-      await prisma.engagement.update({
-        where: { id: input.engagementId },
-        data: {
-          termStart: new Date(input.termStart),
-          termEnd: new Date(input.termEnd),
-          ...(input.monthlyFee && { monthlyFee: input.monthlyFee }),
-        },
-      });
+      // A retry after the update finds the term open and still writes the audit row (once: it is keyed).
+      if (e.termEnd.toISOString() !== new Date(input.termEnd).toISOString()) {
+        await prisma.engagement.update({
+          where: { id: input.engagementId },
+          data: {
+            termStart: new Date(input.termStart),
+            termEnd: new Date(input.termEnd),
+            ...(input.monthlyFee && { monthlyFee: input.monthlyFee }),
+          },
+        });
+      }
       await audit({
         actor: input.actor,
         action: 'engagement.new-term',
@@ -189,19 +191,29 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
       forCause: boolean;
       steps: ExitStepPlan[];
       at: string;
+      /** Who decided the exit: the executive who terminated for cause or decided the renewal, or the contract. */
+      actor?: string;
     }) {
-      if (await prisma.exitPlan.findUnique({ where: { engagementId: input.engagementId } })) return;
-      await prisma.exitPlan
-        .create({
-          data: {
-            engagementId: input.engagementId,
-            reason: input.reason,
-            forCause: input.forCause,
-            startedAt: new Date(input.at),
-            steps: { create: input.steps.map((s) => ({ kind: s.kind, owner: s.owner, dueOn: new Date(s.dueOn) })) },
-          },
-        })
-        .catch(ignoreDuplicate);
+      if (!(await prisma.exitPlan.findUnique({ where: { engagementId: input.engagementId } }))) {
+        await prisma.exitPlan
+          .create({
+            data: {
+              engagementId: input.engagementId,
+              reason: input.reason,
+              forCause: input.forCause,
+              startedAt: new Date(input.at),
+              steps: { create: input.steps.map((s) => ({ kind: s.kind, owner: s.owner, dueOn: new Date(s.dueOn) })) },
+            },
+          })
+          .catch(ignoreDuplicate);
+      }
+      await audit({
+        actor: input.actor ?? 'contract',
+        action: input.forCause ? 'engagement.terminate-for-cause' : 'exit.start',
+        entityId: input.engagementId,
+        after: { reason: input.reason, forCause: input.forCause, steps: input.steps.map((s) => s.kind) },
+        key: `${input.engagementId}/exit`,
+      });
     },
 
     async completeExitStep(input: {

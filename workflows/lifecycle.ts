@@ -211,7 +211,14 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
     ? `terminated for cause: ${state.terminated!.reason}`
     : `renewal decision: EXIT (${state.renewal?.via})`;
   const steps = exitPlan(Date.now(), Date.parse(exitAt));
-  await db.createExitPlan({ engagementId: state.engagementId, reason, forCause, steps, at: now() });
+  await db.createExitPlan({
+    engagementId: state.engagementId,
+    reason,
+    forCause,
+    steps,
+    at: now(),
+    actor: forCause ? state.terminated!.by : (state.renewal?.decidedBy ?? 'contract'),
+  });
   state.exit = { reason, forCause, exitAt, steps: steps.map((s) => ({ ...s })) };
   await moveTo('EXIT');
 

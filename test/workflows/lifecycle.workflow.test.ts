@@ -232,6 +232,12 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     expect(child.status.name).toBe('CANCELLED');
     const plan = await db.prisma.exitPlan.findUniqueOrThrow({ where: { engagementId: id }, include: { steps: true } });
     expect(plan.steps).toHaveLength(5);
+    const audited = await db.prisma.auditLog.findMany({
+      where: { entityId: id, action: 'engagement.terminate-for-cause' },
+    });
+    expect(audited.map((a) => [a.actor, (a.after as { reason: string }).reason])).toEqual([
+      ['executive:ceo', 'terminated for cause: data breach at the vendor'],
+    ]);
     await handle.terminate('test over');
   });
 });
