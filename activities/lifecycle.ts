@@ -1,3 +1,4 @@
+import { shortestCadenceFirst } from '../src/domain/types';
 import { WorkflowIdConflictPolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Prisma } from '../src/generated/prisma/client';
 import type { PrismaClient } from '../src/db';
@@ -35,7 +36,7 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
         engagementId: e.id,
         vendorId: e.vendorId,
         timeZone: e.timeZone,
-        cadences: e.reviewCadences,
+        cadences: shortestCadenceFirst(e.reviewCadences),
         graceSeconds: e.reviewGraceSeconds,
         startAt: input.startAt,
       };

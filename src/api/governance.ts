@@ -1,3 +1,4 @@
+import { shortestCadenceFirst } from '../domain/types';
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
@@ -63,7 +64,7 @@ export function governanceRoutes(
         engagementId: e.id,
         vendorId: e.vendorId,
         timeZone: e.timeZone,
-        cadences: e.reviewCadences,
+        cadences: shortestCadenceFirst(e.reviewCadences),
         graceSeconds: e.reviewGraceSeconds,
         startAt,
       };

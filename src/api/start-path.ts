@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type DataLoader from 'dataloader';
 import type { Pool } from 'pg';
 import type { LifecycleStage, RenewalDecision } from '../generated/prisma/enums';
@@ -47,6 +48,8 @@ export async function prepareStart(
   id: string,
   plan: TransitionPlanData,
   actor: string,
+  /** The request asked for this plan (a body with fields), rather than taking the default or the stored one. */
+  planAsked = false,
 ): Promise<StartableEngagement> {
   const vendorId = engagementScope(principal).vendorId ?? null;
   const engagement = await statements.load({ engagementId: id, vendorId, plan, actor });
@@ -57,7 +60,37 @@ export async function prepareStart(
   if (engagement.slaCount === 0) {
     throw conflict('engagement has no SLAs: transition gates would have nothing to judge');
   }
+  // An earlier start stored a plan: a repeat runs that one, so a request for another plan is told, not ignored.
+  if (
+    planAsked &&
+    PLANNED_STAGES.includes(engagement.stage) &&
+    engagement.transitionPlan &&
+    !samePlan(plan, engagement.transitionPlan)
+  ) {
+    throw conflict(
+      'this engagement already has a transition plan, stored by an earlier start, and a repeated start runs that ' +
+        `one: see it at GET /engagements/${id}/transition and change the phases still to run with PUT ` +
+        `/engagements/${id}/transition/plan`,
+    );
+  }
   return engagement;
+}
+
+function samePlan(a: TransitionPlanData, b: TransitionPlanData): boolean {
+  const shape = (p: TransitionPlanData) => ({
+    gateThreshold: Number(p.gateThreshold),
+    holdSeconds: p.holdSeconds,
+    maxConsecutiveFailures: p.maxConsecutiveFailures,
+    rollbackOnEscalation: p.rollbackOnEscalation,
+    phases: p.phases.map(({ kind, name, volumePct, minDurationSeconds, gated }) => ({
+      kind,
+      name,
+      volumePct,
+      minDurationSeconds,
+      gated,
+    })),
+  });
+  return isDeepStrictEqual(shape(a), shape(b));
 }
 
 /**

@@ -37,10 +37,21 @@ export function transitionRoutes(
       roles: ['PROGRAM_MANAGER'],
       params: idParams,
       body: startTransitionBody,
-      responses: { 202: 'Started or already running', 404: 'No such engagement', 409: 'The engagement is not ready' },
+      responses: {
+        202: 'Started or already running',
+        404: 'No such engagement',
+        409: 'The engagement is not ready, or an earlier start stored another plan',
+      },
     },
-    async ({ params, body, principal }) => {
-      const engagement = await prepareStart(starts, principal, params.id, planFromBody(body), actorOf(principal));
+    async ({ params, body, principal, req }) => {
+      const engagement = await prepareStart(
+        starts,
+        principal,
+        params.id,
+        planFromBody(body),
+        actorOf(principal),
+        asksForAPlan(req.body),
+      );
       if (!PLANNED_STAGES.includes(engagement.stage)) throw conflict('the transition is already complete');
       const plan = engagement.transitionPlan!;
       const workflowId = transitionWorkflowId(params.id);
@@ -169,4 +180,9 @@ export function planFromBody(body: z.infer<typeof startTransitionBody>): Transit
     );
   }
   return plan;
+}
+
+/** A start body with any field asks for a plan of its own; an empty one takes the stored or the default plan. */
+export function asksForAPlan(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && Object.keys(body).length > 0;
 }

@@ -13,6 +13,14 @@ export const MEASUREMENT_PERIODS = ['WEEKLY', 'MONTHLY', 'QUARTERLY'] as const;
 export const COUNCIL_ROLES = ['EXECUTIVE_SPONSOR', 'PROGRAM_MANAGER', 'FINANCE', 'LEGAL', 'MEMBER'] as const;
 export const REVIEW_CADENCES = ['WEEKLY', 'MONTHLY', 'QUARTERLY', 'ANNUAL'] as const;
 export type ReviewCadence = (typeof REVIEW_CADENCES)[number];
+
+/**
+ * The cadences shortest first, each once. Governance runs reviews due at the same instant in this order, so a
+ * quarter's review, due with its last month's, comes after it and sums it.
+ */
+export function shortestCadenceFirst(cadences: readonly ReviewCadence[]): ReviewCadence[] {
+  return REVIEW_CADENCES.filter((c) => cadences.includes(c));
+}
 export const ROLES = ['ADMIN', 'PROGRAM_MANAGER', 'EXECUTIVE', 'VENDOR', 'VIEWER'] as const;
 export const ESCALATION_STATUSES = ['OPEN', 'ACKNOWLEDGED', 'RESOLVED'] as const;
 

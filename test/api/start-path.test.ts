@@ -1,6 +1,8 @@
 import type { Pool } from 'pg';
 import { poolOf } from '../../src/db';
-import { startStatements, type StartRequest, type StartStatements } from '../../src/api/start-path';
+import { prepareStart, startStatements, type StartRequest, type StartStatements } from '../../src/api/start-path';
+import type { Principal } from '../../src/api/auth';
+import { ProblemError } from '../../src/api/problem';
 import { planFromBody } from '../../src/api/transition';
 import { startTransitionBody } from '../../src/api/schemas';
 import { anEngagement, aVendor } from '../builders/engagement';
@@ -132,6 +134,25 @@ describe('start path', () => {
     expect(await plansOf([outOfScope, steady, noSlas])).toEqual([]);
     // and the vendor the engagement belongs to does see it
     expect((await starts.load(request(outOfScope, { vendorId })))?.id).toBe(outOfScope);
+  });
+
+  it('refuses a start that asks for another plan than the one an earlier start stored; a bodyless repeat runs it', async () => {
+    const { starts } = counted();
+    const pm: Principal = { keyId: 'k', name: 'one', role: 'PROGRAM_MANAGER', vendorId: null };
+    const id = ids[9];
+    const first = plan([50, 100]);
+    await prepareStart(starts, pm, id, first, 'program_manager:one', true);
+
+    const other = await prepareStart(starts, pm, id, plan([25, 100]), 'program_manager:one', true).catch((e) => e);
+    expect(other).toBeInstanceOf(ProblemError);
+    expect([other.status, other.detail]).toEqual([409, expect.stringContaining('already has a transition plan')]);
+
+    const sameAgain = await prepareStart(starts, pm, id, plan([50, 100]), 'program_manager:one', true);
+    const bodyless = await prepareStart(starts, pm, id, plan([10, 25, 50, 100]), 'program_manager:one', false);
+    for (const answer of [sameAgain, bodyless]) {
+      expect(answer.transitionPlan!.phases.map((p) => p.volumePct)).toEqual(first.phases.map((p) => p.volumePct));
+    }
+    expect(await plansOf([id])).toHaveLength(1);
   });
 
   it('answers the plan another statement stored first', async () => {

@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import { addBusinessSeconds, firstPeriodFrom, nextPeriod, periodDates, type Period } from '../../src/domain/calendar';
 import { computeServiceCredits, type CreditableKpi } from '../../src/domain/credits';
-import type { ReviewCadence } from '../../src/domain/types';
+import { shortestCadenceFirst, type ReviewCadence } from '../../src/domain/types';
 
 const fcr: CreditableKpi = {
   key: 'fcr',
@@ -106,6 +106,17 @@ describe('service credits', () => {
     });
     expect(result.lines.map((l) => l.amountCents)).toEqual([95239, 71428]);
     expect(result.totalCents).toBe(Math.round(33_333_33 * 0.05));
+  });
+});
+
+describe('review order on the same due instant', () => {
+  it('puts shorter cadences first, each once, whatever order the engagement lists them in', () => {
+    expect(shortestCadenceFirst(['QUARTERLY', 'MONTHLY'])).toEqual(['MONTHLY', 'QUARTERLY']);
+    expect(shortestCadenceFirst(['ANNUAL', 'WEEKLY', 'QUARTERLY', 'WEEKLY'])).toEqual([
+      'WEEKLY',
+      'QUARTERLY',
+      'ANNUAL',
+    ]);
   });
 });
 
