@@ -6,6 +6,7 @@ import {
   recommendRenewal,
   type ExitStepPlan,
   type Recommendation,
+  nextTerm,
   type RenewalDecisionKind,
   type RenewalScorecard,
 } from '../src/domain/renewal';
@@ -99,7 +100,7 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
         .filter((x) => x.resolvedAt)
         .map((x) => (x.resolvedAt!.getTime() - x.raisedAt.getTime()) / 3_600_000)
         .sort((a, b) => a - b);
-      const nextTermEnd = new Date(termEnd.getTime() + (termEnd.getTime() - Date.parse(input.termStart)));
+      const nextTermEnd = new Date(nextTerm(input.termStart, termEnd.toISOString()).termEnd);
       const scorecard: RenewalScorecard = {
         attainmentPct: totals.total ? Math.round((totals.met / totals.total) * 1000) / 10 : null,
         attainmentByKpi: Object.fromEntries(

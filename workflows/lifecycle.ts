@@ -6,13 +6,20 @@ import {
   continueAsNew,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { msUntil, type LifecycleStage } from '../src/domain/lifecycle';
-import { EXIT_STEP_KINDS, exitPlan, renewalMilestones, type RenewalDecisionKind } from '../src/domain/renewal';
+import {
+  EXIT_STEP_KINDS,
+  exitPlan,
+  nextTerm,
+  renewalMilestones,
+  type RenewalDecisionKind,
+} from '../src/domain/renewal';
 import {
   completeExitStepUpdate,
   decideRenewalUpdate,
@@ -34,6 +41,8 @@ const db = proxyActivities<Activities>({
 const notify = notifyLocally(db.notify);
 
 const DAY_MS = 86_400_000;
+/** Patch id: a renewed term as long on the calendar as the last one (nextTerm). */
+const CALENDAR_TERM_PATCH = 'renewal-term-on-the-calendar';
 
 /**
  * One per engagement, for its whole life: waits for the term to start, runs the transition, starts governance,
@@ -275,9 +284,13 @@ async function runTransition(input: LifecycleInput, terminated: () => boolean): 
 
 /** Opens the next term and continues as new, carrying only what the next term needs. */
 async function renewTerm(input: LifecycleInput, state: LifecycleState, decision: RenewalDecisionKind): Promise<never> {
-  const length = Date.parse(state.termEnd) - Date.parse(state.termStart);
-  const termStart = state.termEnd;
-  const termEnd = new Date(Date.parse(state.termEnd) + length).toISOString();
+  // Renewals opened before this patch kept the last term's length in milliseconds (a leap day moved the end).
+  const { termStart, termEnd } = patched(CALENDAR_TERM_PATCH)
+    ? nextTerm(state.termStart, state.termEnd)
+    : {
+        termStart: state.termEnd,
+        termEnd: new Date(2 * Date.parse(state.termEnd) - Date.parse(state.termStart)).toISOString(),
+      };
   await db.openNewTerm({
     engagementId: state.engagementId,
     termStart,

@@ -1,4 +1,5 @@
 /** Renewal and exit as data and rules: milestone dates, the recommendation, the standard exit steps. Pure. */
+import { DateTime } from 'luxon';
 import type { RENEWAL_DECISIONS } from './types';
 
 export type RenewalDecisionKind = (typeof RENEWAL_DECISIONS)[number];
@@ -15,6 +16,21 @@ export interface RenewalMilestones {
   councilEscalationAt: string;
   noticeDeadline: string;
   termEnd: string;
+}
+
+/**
+ * The term a renewal opens: it starts where the last one ended and is as long on the calendar. A term of whole
+ * months (2024-01-01 to 2025-01-01, a leap year) renews for as many months (to 2026-01-01, not 2026-01-02); any other
+ * term for as many days.
+ */
+export function nextTerm(termStart: string, termEnd: string): { termStart: string; termEnd: string } {
+  const start = DateTime.fromISO(termStart, { zone: 'utc' });
+  const end = DateTime.fromISO(termEnd, { zone: 'utc' });
+  const months = Math.round(end.diff(start, 'months').months);
+  const next = start.plus({ months }).equals(end)
+    ? end.plus({ months })
+    : end.plus({ milliseconds: end.toMillis() - start.toMillis() });
+  return { termStart: end.toISO()!, termEnd: next.toISO()! };
 }
 
 /** Evaluation at contract end − notice period − lead time; the decision is due at contract end − notice period. */

@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { addBusinessSeconds, firstPeriodFrom, nextPeriod, periodDates, type Period } from '../../src/domain/calendar';
 import { computeServiceCredits, type CreditableKpi } from '../../src/domain/credits';
+import { nextTerm } from '../../src/domain/renewal';
 import { shortestCadenceFirst, type ReviewCadence } from '../../src/domain/types';
 
 const fcr: CreditableKpi = {
@@ -169,5 +170,17 @@ describe('business hours', () => {
     expect(iso(addBusinessSeconds(at('2027-01-04T07:00'), 3 * 8 * 3600, 'Europe/London'))).toBe(
       '2027-01-06T17:00:00+00:00',
     );
+  });
+});
+
+describe('renewal terms', () => {
+  it.each([
+    ['a year over a leap day renews to the same date', '2024-01-01', '2025-01-01', '2025-01-01', '2026-01-01'],
+    ['a year ending after a leap day', '2027-03-01', '2028-03-01', '2028-03-01', '2029-03-01'],
+    ['a quarter', '2026-01-01', '2026-04-01', '2026-04-01', '2026-07-01'],
+    ['a term of odd length renews for as many days', '2026-01-01', '2026-01-11', '2026-01-11', '2026-01-21'],
+  ])('%s', (_name, start, end, nextStart, nextEnd) => {
+    const utc = (d: string) => `${d}T00:00:00.000Z`;
+    expect(nextTerm(utc(start), utc(end))).toEqual({ termStart: utc(nextStart), termEnd: utc(nextEnd) });
   });
 });
