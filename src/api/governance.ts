@@ -193,7 +193,12 @@ export function governanceRoutes(
           if (!rows.length) throw notFound(`escalation ${id}`);
           return escalationWorkflowId(id);
         },
-        notRunning: 'the escalation workflow is not running',
+        notRunning: async ({ id }) => {
+          const escalation = await prisma.escalation.findUnique({ where: { id }, select: { resolvedAt: true } });
+          return escalation?.resolvedAt
+            ? `the escalation is already resolved (${escalation.resolvedAt.toISOString()})`
+            : 'the escalation workflow is not running';
+        },
       },
       (handle, actor, _params, parsed) => send(handle, actor, parsed),
     );

@@ -26,7 +26,8 @@ export function updateRoute<P extends z.ZodType, B extends z.ZodType>(
     body: B;
     /** Loads the target the caller may see (404 otherwise) and names its workflow. */
     workflowId: (params: z.infer<P>, principal: Principal) => Promise<string>;
-    notRunning: string;
+    /** The 409's reason when the workflow is not running: a fixed text, or one read from the target's facts. */
+    notRunning: string | ((params: z.infer<P>) => Promise<string>);
   },
   send: (handle: WorkflowHandle, actor: string, params: z.infer<P>, body: z.infer<B>) => Promise<unknown>,
 ): void {
@@ -56,7 +57,8 @@ export function updateRoute<P extends z.ZodType, B extends z.ZodType>(
         return { status: 200, body: state };
       } catch (error) {
         if (error instanceof WorkflowUpdateFailedError) throw conflict(rootMessage(error));
-        if (error instanceof WorkflowNotFoundError) throw conflict(spec.notRunning);
+        if (error instanceof WorkflowNotFoundError)
+          throw conflict(typeof spec.notRunning === 'string' ? spec.notRunning : await spec.notRunning(params));
         throw error;
       }
     },

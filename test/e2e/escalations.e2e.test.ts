@@ -113,6 +113,13 @@ describe('escalations through the API (dev server)', () => {
       rootCause: 'rate card not versioned',
     });
     expect(accepted.status).toBe(200);
+
+    // resolving it again is refused with what happened, once its workflow has closed
+    const again = await eventually(
+      () => pm('POST', `/escalations/${third}/resolve`, { resolution: 'again', rootCause: 'again' }),
+      (r) => r.status === 409 && /already resolved/.test(r.body.detail),
+    );
+    expect(again.body.detail).toMatch(/^the escalation is already resolved \(\d{4}-\d\d-\d\dT/);
   });
 
   it('reassigns and changes severity, recording each step; a vendor may not change severity', async () => {
