@@ -24,7 +24,12 @@ export const conflict = (detail: string) => new ProblemError(409, 'Conflict', de
 export const unavailable = (detail: string) => new ProblemError(503, 'Service Unavailable', detail);
 
 export function validationProblem(where: 'body' | 'query' | 'path' | 'header', error: z.ZodError): ProblemError {
-  const invalidFields = error.issues.map((issue) => ({
+  // A value of the wrong type is reported as that alone: zod also runs the field's size checks on it (a string sent
+  // for a list gets "expected string to have <=6 characters"), which would only confuse.
+  const key = (issue: z.core.$ZodIssue) => issue.path.map(String).join('.');
+  const wrongType = new Set(error.issues.filter((i) => i.code === 'invalid_type').map(key));
+  const issues = error.issues.filter((i) => i.code === 'invalid_type' || !wrongType.has(key(i)));
+  const invalidFields = issues.map((issue) => ({
     field: [where, ...issue.path.map(String)].join('.'),
     reason: issue.message,
   }));

@@ -38,7 +38,9 @@ const text = (max = 200) => z.string().trim().min(1, 'is required').max(max, `mu
 
 /** Money travels as a decimal string (or a finite number) and is stored exactly, never as a float. */
 export const money = z
-  .union([z.string(), z.number()])
+  .union([z.string(), z.number()], {
+    error: (issue) => (issue.input === undefined ? 'is required' : 'must be an amount such as "120000.00"'),
+  })
   .transform(String)
   .refine((value) => /^\d{1,12}(\.\d{1,2})?$/.test(value), 'must be a non-negative amount with at most 2 decimals');
 

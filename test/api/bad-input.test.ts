@@ -315,4 +315,15 @@ describe('bad input', () => {
     for (const mention of c.mentions) expect(text).toContain(mention);
     expect(await rowCounts(f.db.prisma)).toEqual(before);
   });
+
+  it('names only the wrong type when a list is sent as a string, and says a missing amount is required', async () => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const list = await pm('POST', '/vendors', aVendor({ serviceLines: 'FRONT_OFFICE' }));
+    expect(list.body.invalidFields).toEqual([
+      { field: 'body.serviceLines', reason: 'Invalid input: expected array, received string' },
+    ]);
+    const { monthlyFee: _fee, ...withoutFee } = engagementWith({});
+    const fee = await pm('POST', '/engagements', withoutFee);
+    expect(fee.body.invalidFields).toEqual([{ field: 'body.monthlyFee', reason: 'is required' }]);
+  });
 });

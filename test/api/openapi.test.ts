@@ -43,7 +43,7 @@ describe('OpenAPI document', () => {
       Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
     );
     const app = f.api.app as unknown as { router: { stack: Layer[] } };
-    const served = servedRoutes(app.router.stack).filter((r) => !/^GET \/(docs|)$/.test(r));
+    const served = servedRoutes(app.router.stack).filter((r) => !/^GET \/(docs|favicon\.ico|)$/.test(r));
     expect(new Set(served)).toEqual(new Set(documented));
   });
 
