@@ -82,17 +82,25 @@ export class WorkflowWatches {
     let nextPageToken: Uint8Array | undefined;
     try {
       while (performance.now() - watch.usedAt < IDLE_MS) {
-        const page = await connection.withAbortSignal(watch.abort.signal, () =>
-          connection.withDeadline(Date.now() + POLL_DEADLINE_MS, () =>
-            connection.workflowService.getWorkflowExecutionHistory({
-              namespace: this.client.options.namespace,
-              execution: { workflowId, runId: watch.runId },
-              waitNewEvent: true,
-              skipArchival: true,
-              nextPageToken,
-            }),
-          ),
-        );
+        // The client adds an abort listener per call and never removes it: each poll gets a signal of its own, so a
+        // long watch does not pile them up on the watch's.
+        if (watch.abort.signal.aborted) break;
+        const poll = new AbortController();
+        const cancel = () => poll.abort();
+        watch.abort.signal.addEventListener('abort', cancel);
+        const page = await connection
+          .withAbortSignal(poll.signal, () =>
+            connection.withDeadline(Date.now() + POLL_DEADLINE_MS, () =>
+              connection.workflowService.getWorkflowExecutionHistory({
+                namespace: this.client.options.namespace,
+                execution: { workflowId, runId: watch.runId },
+                waitNewEvent: true,
+                skipArchival: true,
+                nextPageToken,
+              }),
+            ),
+          )
+          .finally(() => watch.abort.signal.removeEventListener('abort', cancel));
         let closing = false;
         watch.heard = true;
         for (const event of page.history?.events ?? []) {
