@@ -1,4 +1,5 @@
 import { shortestCadenceFirst } from '../src/domain/types';
+import { Context } from '@temporalio/activity';
 import { WorkflowIdConflictPolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Prisma } from '../src/generated/prisma/client';
 import type { PrismaClient } from '../src/db';
@@ -11,6 +12,7 @@ import {
   type RenewalScorecard,
 } from '../src/domain/renewal';
 import { governanceWorkflowId, type GovernanceInput } from '../workflows/governance.messages';
+import { transitionWorkflowId } from '../workflows/transition.messages';
 import { ignoreDuplicate } from './transition';
 
 /** Effects of the engagement lifecycle: governance on and off, renewal evaluation and decision, terms, exit. */
@@ -52,6 +54,33 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
     async stopGovernance(input: { engagementId: string }): Promise<void> {
       try {
         await client.workflow.getHandle(governanceWorkflowId(input.engagementId)).terminate('engagement closed');
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
+    },
+
+    /**
+     * Waits for the engagement's transition started on its own (POST /engagements/:id/transition), which the
+     * lifecycle found running or finished under its id, and answers how it ended. Heartbeats while it waits, so a
+     * worker that dies hands the wait to another; a cancelled lifecycle stage cancels the wait.
+     */
+    async awaitTransition(input: { engagementId: string }): Promise<string> {
+      const handle = client.workflow.getHandle(transitionWorkflowId(input.engagementId));
+      const context = Context.current();
+      const beat = setInterval(() => context.heartbeat(), 10_000);
+      try {
+        // Follows its continue-as-new runs to the last one's close; a failed run ends the wait as well.
+        await Promise.race([handle.result().catch(() => undefined), context.cancelled]);
+        return (await handle.describe()).status.name;
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
+    /** Cancels that transition (termination for cause stops the ramp, as it cancels the lifecycle's own child). */
+    async cancelTransition(input: { engagementId: string }): Promise<void> {
+      try {
+        await client.workflow.getHandle(transitionWorkflowId(input.engagementId)).cancel();
       } catch (error) {
         if (!(error instanceof WorkflowNotFoundError)) throw error;
       }

@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
@@ -11,6 +12,7 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { msUntil, type LifecycleStage } from '../src/domain/lifecycle';
 import {
@@ -39,10 +41,19 @@ const db = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 const notify = notifyLocally(db.notify);
+/** Waits as long as a transition may run; a worker that dies mid-wait stops heartbeating and another takes over. */
+const waiting = proxyActivities<Activities>({
+  startToCloseTimeout: '400 days',
+  heartbeatTimeout: '1 minute',
+  cancellationType: ActivityCancellationType.TRY_CANCEL,
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
 
 const DAY_MS = 86_400_000;
 /** Patch id: a renewed term as long on the calendar as the last one (nextTerm). */
 const CALENDAR_TERM_PATCH = 'renewal-term-on-the-calendar';
+/** Patch id: a transition already started on its own is waited for, not started again. */
+const ADOPT_STANDALONE_TRANSITION_PATCH = 'lifecycle-adopts-a-standalone-transition';
 
 /**
  * One per engagement, for its whole life: waits for the term to start, runs the transition, starts governance,
@@ -261,24 +272,58 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
   return state;
 }
 
-/** The transition as a child workflow, cancelled (timers and all) if the engagement is terminated for cause. */
+/**
+ * The transition as a child workflow, cancelled (timers and all) if the engagement is terminated for cause. A
+ * transition already started on its own under the same id (POST /engagements/:id/transition), running or finished,
+ * is not started again: the lifecycle waits for it instead (since this patch; before it, the lifecycle failed, or
+ * ran a finished transition a second time).
+ */
 async function runTransition(input: LifecycleInput, terminated: () => boolean): Promise<void> {
+  const adopt = patched(ADOPT_STANDALONE_TRANSITION_PATCH);
   const scope = new CancellationScope();
   const child = scope.run(() =>
     executeChild<typeof transition>('transition', {
       workflowId: transitionWorkflowId(input.engagementId),
       args: [{ engagementId: input.engagementId, vendorId: input.vendorId, plan: input.transitionPlan! }],
+      ...(adopt && { workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE }),
     }),
   );
   const outcome = await Promise.race([
-    child.then(() => 'done' as const),
+    child.then(
+      () => 'done' as const,
+      (error: unknown) => {
+        if (adopt && error instanceof WorkflowExecutionAlreadyStartedError) return 'started on its own' as const;
+        throw error;
+      },
+    ),
     condition(terminated).then(() => 'terminated' as const),
   ]);
+  if (outcome === 'started on its own') return awaitStandaloneTransition(input.engagementId, terminated);
   if (outcome === 'terminated') {
     scope.cancel();
     await child.catch((error: unknown) => {
       if (!isCancellation(error)) throw error;
     });
+  }
+}
+
+async function awaitStandaloneTransition(engagementId: string, terminated: () => boolean): Promise<void> {
+  const scope = new CancellationScope();
+  const waited = scope.run(() => waiting.awaitTransition({ engagementId }));
+  const outcome = await Promise.race([waited, condition(terminated).then(() => 'terminated' as const)]);
+  if (outcome === 'terminated') {
+    scope.cancel();
+    await waited.catch((error: unknown) => {
+      if (!isCancellation(error)) throw error;
+    });
+    await db.cancelTransition({ engagementId });
+    return;
+  }
+  if (outcome !== 'COMPLETED') {
+    throw ApplicationFailure.nonRetryable(
+      `the engagement's transition, started on its own, ended ${outcome}: the lifecycle cannot go on to steady state`,
+      'TransitionNotCompleted',
+    );
   }
 }
 

@@ -11,8 +11,11 @@ import {
   pauseUpdate,
   resumeUpdate,
   transitionStateQuery,
+  transitionWorkflowId,
   type TransitionState,
 } from '../../workflows/transition.messages';
+import { createLifecycleActivities } from '../../activities/lifecycle';
+import type { PrismaClient } from '../../src/db';
 import { startOwnTemporal, type OwnTemporal } from '../helpers/own-servers';
 import { workflowBundle } from '../helpers/temporal';
 import { eventually } from '../helpers/wait';
@@ -61,6 +64,8 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     temporal = await startOwnTemporal({ 'limit.historyCount.suggestContinueAsNew': 10 });
     client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
     const nothing = async () => undefined;
+    // The lifecycle's waits on a transition started on its own are the real activities: they only ask Temporal.
+    const { awaitTransition, cancelTransition } = createLifecycleActivities({} as PrismaClient, client, TASK_QUEUE);
     native = await NativeConnection.connect({ address: temporal.address });
     worker = await Worker.create({
       connection: native,
@@ -82,6 +87,8 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
         recordRenewalDecision: nothing,
         notify: nothing,
         createExitPlan: nothing,
+        awaitTransition,
+        cancelTransition,
       },
     });
     running = worker.run();
@@ -257,5 +264,79 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     });
     expect(terminated.stage).toBe('EXIT');
     await handle.terminate('test done');
+  });
+
+  const startLifecycle = (engagementId: string, transitionPlan: { phases: PhasePlan[] } | null) => {
+    const now = Date.now();
+    return client.workflow.start('engagementLifecycle', {
+      taskQueue: TASK_QUEUE,
+      workflowId: `lifecycle-${randomUUID()}`,
+      args: [
+        {
+          engagementId,
+          vendorId: randomUUID(),
+          termStart: new Date(now - DAY_MS).toISOString(),
+          termEnd: new Date(now + 700 * DAY_MS).toISOString(),
+          renewalNoticeDays: 90,
+          autoRenew: false,
+          defaultDecision: 'EXIT',
+          transitionPlan: transitionPlan && { ...RULES, ...transitionPlan },
+        },
+      ],
+    });
+  };
+  const startStandaloneTransition = (engagementId: string, phases: PhasePlan[]) =>
+    client.workflow.start('transition', {
+      taskQueue: TASK_QUEUE,
+      workflowId: transitionWorkflowId(engagementId),
+      args: [{ engagementId, vendorId: randomUUID(), plan: { ...RULES, phases } }],
+    });
+
+  it('waits for a transition started on its own that is still running, then goes on to steady state', async () => {
+    // given an engagement whose transition was started on its own and is judging its gate
+    const judging = latch();
+    const judged = latch();
+    stub.evaluateGate = async () => {
+      judging.open();
+      await judged.opened;
+      return PASSED;
+    };
+    const engagementId = randomUUID();
+    await startStandaloneTransition(engagementId, [wave('wave-1', 100, 1)]);
+    await judging.opened;
+
+    // when its lifecycle starts, it waits for that transition (it used to fail: the id was taken)
+    const lifecycle = await startLifecycle(engagementId, { phases: [wave('wave-1', 100, 1)] });
+    await eventually(
+      () => lifecycle.describe(),
+      (d) => (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'awaitTransition'),
+    );
+    expect((await lifecycle.query(lifecycleStateQuery)).stage).toBe('TRANSITION');
+
+    // and once the transition completes, the lifecycle moves to steady state, having started no second one
+    judged.open();
+    await eventually(
+      () => lifecycle.query(lifecycleStateQuery),
+      (s) => s.stage === 'STEADY_STATE',
+    );
+    expect(startedPhases).toEqual([1]);
+    await lifecycle.terminate('test done');
+  });
+
+  it('does not run again a transition started on its own that has already completed', async () => {
+    // given an engagement whose transition, started on its own, has completed
+    const engagementId = randomUUID();
+    const standalone = await startStandaloneTransition(engagementId, [wave('wave-1', 100, 1)]);
+    expect(((await standalone.result()) as TransitionState).status).toBe('COMPLETED');
+
+    // when its lifecycle starts with a plan, it goes to steady state without a second transition (it used to
+    // start one, moving the engagement back into transition)
+    const lifecycle = await startLifecycle(engagementId, { phases: [wave('wave-1', 100, 1)] });
+    await eventually(
+      () => lifecycle.query(lifecycleStateQuery),
+      (s) => s.stage === 'STEADY_STATE',
+    );
+    expect(startedPhases).toEqual([1]);
+    await lifecycle.terminate('test done');
   });
 });
