@@ -213,7 +213,12 @@ function rowAt(f: FactsRow, config: Config, nowMs: number, periodEnd: PeriodEnd)
     phaseStatus: f.phaseStatus,
     // Before the transition moves volume the vendor handles none; a steady state reached without one handles all.
     volumePct:
-      f.volumePct ?? (['STEADY_STATE', 'RENEWAL', 'EXIT'].includes(f.stage) ? 100 : f.stage === 'CLOSED' ? 0 : null),
+      f.volumePct ??
+      (['STEADY_STATE', 'RENEWAL', 'EXIT'].includes(f.stage)
+        ? 100
+        : ['TRANSITION', 'CLOSED'].includes(f.stage)
+          ? 0
+          : null),
     score: latestScore,
     trend: trendOf(latestScore, f.previousScore),
     creditsThisQuarter: new Prisma.Decimal(f.credits).toFixed(2),

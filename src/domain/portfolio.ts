@@ -38,7 +38,7 @@ export interface EngagementFacts {
 }
 
 export interface Milestone {
-  kind: 'gate' | 'review' | 'renewal' | 'exit-step';
+  kind: 'gate' | 'phase-end' | 'review' | 'renewal' | 'exit-step';
   label: string;
   at: string;
 }
@@ -93,6 +93,14 @@ export function nextMilestoneUntil(
 ): { milestone: Milestone | null; until: number } {
   const candidates: Milestone[] = [];
   let until = Infinity;
+  if (f.stage === 'TRANSITION' && f.phase && !f.phase.gated && f.phase.startedAt) {
+    // A phase without a gate (knowledge transfer, shadowing) ends on its date: the next one starts then.
+    candidates.push({
+      kind: 'phase-end',
+      label: `end of phase: ${f.phase.name}`,
+      at: iso(Date.parse(f.phase.startedAt) + f.phase.minDurationSeconds * SECOND),
+    });
+  }
   if (f.stage === 'TRANSITION' && f.phase?.gated) {
     const held = f.phase.status === 'HELD' && f.phase.lastGateAt;
     const from = held ? Date.parse(f.phase.lastGateAt!) : f.phase.startedAt ? Date.parse(f.phase.startedAt) : null;

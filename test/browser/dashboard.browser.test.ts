@@ -124,6 +124,13 @@ describe('the web dashboard, in Chromium, against the running app with the seed 
       expect.stringContaining('pat-pm'),
       expect.stringContaining('pat-pm'),
     ]);
+    // the gate table says what happened: approved early, not overridden
+    const gateTable = page.locator('table', { has: page.locator('caption', { hasText: 'Gate evaluations' }) });
+    const results = await gateTable.locator('tbody tr td:nth-child(4)').allTextContents();
+    expect(results).toEqual([
+      expect.stringMatching(/^approved early by /),
+      expect.stringMatching(/^approved early by /),
+    ]);
     await page.close();
   });
 

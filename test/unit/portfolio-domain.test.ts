@@ -83,6 +83,23 @@ describe('next milestone', () => {
     expect(nextMilestone(facts({ stage: 'TRANSITION', phase: held }), NOW)?.at).toBe('2026-12-11T00:00:00.000Z');
   });
 
+  it('in a phase without a gate: the end of its minimum duration, when the next phase starts', () => {
+    const phase = {
+      name: 'knowledge-transfer',
+      status: 'ACTIVE' as const,
+      gated: false,
+      startedAt: '2026-11-20T00:00:00Z',
+      minDurationSeconds: 7 * 86_400,
+      lastGateAt: null,
+      holdSeconds: 7 * 86_400,
+    };
+    expect(nextMilestone(facts({ stage: 'TRANSITION', phase }), NOW)).toEqual({
+      kind: 'phase-end',
+      label: 'end of phase: knowledge-transfer',
+      at: '2026-11-27T00:00:00.000Z',
+    });
+  });
+
   it('in exit: the earliest open step, even when overdue', () => {
     const m = nextMilestone(
       facts({ stage: 'EXIT', nextExitStep: { kind: 'DATA_RETURN_AND_DELETION', dueOn: '2026-11-01T00:00:00Z' } }),

@@ -57,7 +57,7 @@ interface GateEvaluation {
   evaluatedAt: string;
   overriddenBy: string | null;
   overrideReason: string | null;
-  details: { reasons?: string[] };
+  details: { reasons?: string[]; decision?: 'approved-early' | 'overridden'; note?: string | null };
 }
 interface Phase {
   sequence: number;
@@ -308,6 +308,8 @@ function TransitionSection({ view, me, reload }: { view: View; me: Me; reload: (
   if (!t.plan) return null;
   const id = view.engagement.id;
   const phase = t.live ? t.live.phases[t.live.currentIndex] : undefined;
+  // An ungated phase (knowledge transfer, shadowing) ends on its date without a gate.
+  const currentPlanned = phase && t.plan.phases.find((p) => p.name === phase.name);
   const running = t.live && t.live.status !== 'COMPLETED';
   const steer = (path: string, what: string, body: unknown = {}) =>
     action.run(what, () => api('POST', `/engagements/${id}/transition/${path}`, body));
@@ -320,7 +322,7 @@ function TransitionSection({ view, me, reload }: { view: View; me: Me; reload: (
         <dd data-testid="transition-phase">{phase ? `${phase.name} (${label(phase.status)})` : '—'}</dd>
         <dt>Volume</dt>
         <dd>{t.live ? `${t.live.volumePct}%` : `${t.volumeChanges.at(-1)?.toPct ?? 0}%`}</dd>
-        <dt>Next gate</dt>
+        <dt>{currentPlanned?.gated === false ? 'Phase ends' : 'Next gate'}</dt>
         <dd>{t.live?.nextGateAt ? dateTime(t.live.nextGateAt) : '—'}</dd>
       </dl>
       {running && can(me, 'PROGRAM_MANAGER') && (
@@ -364,9 +366,9 @@ function TransitionSection({ view, me, reload }: { view: View; me: Me; reload: (
                 <td>{p.name}</td>
                 <td class="num">{g.attempt}</td>
                 <td>{dateTime(g.evaluatedAt)}</td>
-                <td>{g.overriddenBy ? `overridden by ${g.overriddenBy}` : g.passed ? 'passed ✓' : 'failed ✗'}</td>
+                <td>{gateResult(g)}</td>
                 <td class="num">{g.score ?? '—'}</td>
-                <td>{g.overrideReason ?? g.details.reasons?.join('; ') ?? ''}</td>
+                <td>{g.overriddenBy ? (g.details.note ?? '') : (g.details.reasons?.join('; ') ?? '')}</td>
               </tr>
             )),
           )}
@@ -376,8 +378,21 @@ function TransitionSection({ view, me, reload }: { view: View; me: Me; reload: (
   );
 }
 
+/** A gate's result in words: judged, approved early or overridden by someone. */
+function gateResult(g: GateEvaluation): string {
+  if (!g.overriddenBy) return g.passed ? 'passed ✓' : 'failed ✗';
+  return g.details.decision === 'approved-early'
+    ? `approved early by ${g.overriddenBy}`
+    : `overridden by ${g.overriddenBy}`;
+}
+
 function rampDatasets(t: Transition): ChartDataset<'line' | 'scatter', Point[]>[] {
-  const steps = t.volumeChanges.map((v) => ({ x: Date.parse(v.occurredAt), y: v.toPct }));
+  // From the first phase's start (at 0 %) to now: the axis spans the transition even before volume moves.
+  const started = t.plan?.phases.find((p) => p.startedAt)?.startedAt;
+  const steps = [
+    ...(started ? [{ x: Date.parse(started), y: 0 }] : []),
+    ...t.volumeChanges.map((v) => ({ x: Date.parse(v.occurredAt), y: v.toPct })),
+  ];
   if (steps.length) steps.push({ x: Date.now(), y: steps.at(-1)!.y });
   const gates = (t.plan?.phases ?? []).flatMap((p) =>
     p.gateEvaluations.map((g) => ({
