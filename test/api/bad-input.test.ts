@@ -322,7 +322,8 @@ describe('bad input', () => {
     expect(list.body.invalidFields).toEqual([
       { field: 'body.serviceLines', reason: 'Invalid input: expected array, received string' },
     ]);
-    const { monthlyFee: _fee, ...withoutFee } = engagementWith({});
+    const withoutFee: Record<string, unknown> = engagementWith({});
+    delete withoutFee.monthlyFee;
     const fee = await pm('POST', '/engagements', withoutFee);
     expect(fee.body.invalidFields).toEqual([{ field: 'body.monthlyFee', reason: 'is required' }]);
   });
