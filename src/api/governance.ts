@@ -87,12 +87,26 @@ export function governanceRoutes(
       tag: 'governance',
       roles: [],
       params: idParams,
-      responses: { 200: 'Live governance state (null when not started)', 404: 'No such engagement' },
+      responses: {
+        200: "Live governance state (null when not started or stopped) and the workflow's status",
+        404: 'No such engagement',
+      },
     },
     async ({ params, principal }) => {
       await findVisibleEngagement(prisma, principal, params.id);
-      const { live } = await queryLive(temporal, governanceWorkflowId(params.id), governanceStateQuery);
-      return { status: 200, body: { live, workflowUrl: workflowUrl(config, governanceWorkflowId(params.id)) } };
+      const workflowId = governanceWorkflowId(params.id);
+      const link = workflowUrl(config, workflowId);
+      // A stopped governance (the engagement closed) still answers queries from its history: its "next" reviews
+      // will never run, so only a running one is asked.
+      const described = await callTemporal(temporal, () => temporal.workflow.getHandle(workflowId).describe()).catch(
+        () => undefined,
+      );
+      if (described && described.status.name !== 'RUNNING') {
+        return { status: 200, body: { live: null, status: described.status.name, workflowUrl: link } };
+      }
+      const { live, liveUnavailable } = await queryLive(temporal, workflowId, governanceStateQuery);
+      const status = described?.status.name ?? (live ? 'RUNNING' : null);
+      return { status: 200, body: { live, status, ...(liveUnavailable && { liveUnavailable }), workflowUrl: link } };
     },
   );
 

@@ -147,6 +147,9 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     });
     expect(stages.map((s) => s.toStage)).toEqual(['TRANSITION', 'STEADY_STATE', 'RENEWAL', 'EXIT', 'CLOSED']);
     expect((await db.prisma.exitPlan.findUniqueOrThrow({ where: { engagementId: id } })).completedAt).not.toBeNull();
+    // the reviews are shown stopped, with no next review that would never run
+    const governance = (await pm('GET', `/engagements/${id}/governance`)).body;
+    expect(governance).toMatchObject({ live: null, status: 'TERMINATED' });
     await recordHistoryIfAsked(handle, 'engagementLifecycle-3y-default-exit-local-notify');
     console.info(`3-year engagement, transition to closed exit: ${Date.now() - wallStart} ms of wall time`);
   });

@@ -155,7 +155,11 @@ interface StageChange {
 interface View {
   engagement: Engagement;
   transition: Transition;
-  governance: { live: { next: Array<{ cadence: string; dueAt: string }> } | null; workflowUrl: string };
+  governance: {
+    live: { next: Array<{ cadence: string; dueAt: string }> } | null;
+    status: string | null;
+    workflowUrl: string;
+  };
   measurements: Measurement[];
   reviews: Review[];
   escalations: EscalationDetail[];
@@ -503,6 +507,11 @@ function ReviewSection({ view }: { view: View }) {
     >
       {next.length > 0 && (
         <p class="sub">Next: {next.map((n) => `${n.cadence.toLowerCase()} ${dateTime(n.dueAt)}`).join(' · ')}</p>
+      )}
+      {view.governance.status && view.governance.status !== 'RUNNING' && (
+        <p class="sub" data-testid="governance-status">
+          Reviews stopped ({label(view.governance.status)}).
+        </p>
       )}
       {view.reviews.length === 0 ? (
         <p>No reviews yet.</p>
