@@ -25,6 +25,8 @@ export const idParams = z.strictObject({ id: z.uuid('must be a UUID') });
 /** Ten years: longer than any phase, hold or deadline, and within the database's 32-bit seconds columns. */
 const MAX_DURATION_SECONDS = 3650 * 86_400;
 
+const MAX_BUSINESS_DURATION_SECONDS = 365 * 86_400;
+
 const duration = z
   .string()
   .regex(DURATION_PATTERN, { error: 'must be a duration like 14d, 36h, 90m or 5s', abort: true })
@@ -176,6 +178,13 @@ const escalationPolicy = z
     acknowledgeWithin: duration,
     resolveWithin: duration,
     businessHours: z.boolean().default(false),
+  })
+  .superRefine((p, ctx) => {
+    // Counted in business hours (8 a day, 5 days a week), 365d is already more than four years.
+    for (const field of ['acknowledgeWithin', 'resolveWithin'] as const) {
+      if (p.businessHours && parseDuration(p[field]) > MAX_BUSINESS_DURATION_SECONDS)
+        ctx.addIssue({ code: 'custom', path: [field], message: 'must be at most 365d when counted in business hours' });
+    }
   })
   .transform(({ acknowledgeWithin, resolveWithin, ...p }) => ({
     ...p,

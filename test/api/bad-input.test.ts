@@ -60,6 +60,19 @@ describe('bad input', () => {
       mentions: ['rating'],
     },
     {
+      name: 'a business-hours deadline beyond 365 days',
+      method: 'POST',
+      path: () => '/engagements',
+      body: () =>
+        engagementWith({
+          escalationPolicies: [
+            { severity: 'P3', acknowledgeWithin: '4h', resolveWithin: '3650d', businessHours: true },
+          ],
+        }),
+      status: 400,
+      mentions: ['body.escalationPolicies.0.resolveWithin', 'must be at most 365d when counted in business hours'],
+    },
+    {
       name: 'an unknown enum value',
       method: 'POST',
       path: () => '/vendors',
