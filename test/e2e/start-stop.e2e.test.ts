@@ -20,7 +20,7 @@ const listening = (port: number) =>
  * Web UI, the worker, the API) stops when its process alone is sent SIGINT, as a supervisor or `kill -INT` does.
  */
 describe('npm start, stopped by a signal to its process', () => {
-  it('stops every process it started, PostgreSQL and Temporal included, and exits 0', async () => {
+  it('stops every process it started, PostgreSQL and Temporal included, exits 0, and starts again on its data', async () => {
     const ports = {
       API_PORT: await freePort(),
       EMBEDDED_POSTGRES_PORT: await freePort(),
@@ -33,36 +33,45 @@ describe('npm start, stopped by a signal to its process', () => {
       ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
       DATA_DIR: dataDir,
       CACHE_DIR: cacheDir,
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
     };
     delete env.DATABASE_URL;
     delete env.TEMPORAL_ADDRESS;
-    const start = spawn(process.execPath, ['--import', 'tsx', 'src/start.ts'], { cwd: root, env, stdio: 'pipe' });
-    let output = '';
-    start.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    start.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => start.once('exit', resolve));
+    const run = async (): Promise<string> => {
+      const start = spawn(process.execPath, ['--import', 'tsx', 'src/start.ts'], { cwd: root, env, stdio: 'pipe' });
+      let output = '';
+      start.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      start.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => start.once('exit', resolve));
+      try {
+        await eventually(
+          () =>
+            fetch(`http://127.0.0.1:${ports.API_PORT}/health`)
+              .then((r) => r.status)
+              .catch(() => 0),
+          (status) => status === 200,
+          90_000,
+        );
+        for (const port of Object.values(ports)) expect(await listening(port)).toBe(true);
+
+        start.kill('SIGINT');
+
+        expect(await exited).toBe(0);
+        // PostgreSQL and the Temporal dev server are stopped before the process exits: nothing is left behind.
+        for (const port of Object.values(ports)) expect([port, await listening(port)]).toEqual([port, false]);
+        return output;
+      } catch (error) {
+        console.error(output);
+        throw error;
+      } finally {
+        if (start.exitCode === null) start.kill('SIGKILL');
+      }
+    };
     try {
-      await eventually(
-        () =>
-          fetch(`http://127.0.0.1:${ports.API_PORT}/health`)
-            .then((r) => r.status)
-            .catch(() => 0),
-        (status) => status === 200,
-        90_000,
-      );
-      for (const port of Object.values(ports)) expect(await listening(port)).toBe(true);
-
-      start.kill('SIGINT');
-
-      expect(await exited).toBe(0);
-      // PostgreSQL and the Temporal dev server are stopped before the process exits: nothing is left behind.
-      for (const port of Object.values(ports)) expect([port, await listening(port)]).toEqual([port, false]);
-    } catch (error) {
-      console.error(output);
-      throw error;
+      expect(await run()).toContain('applying database migrations');
+      // started again on the same data: nothing to migrate, so `prisma migrate deploy` is not run
+      expect(await run()).toContain('database migrations up to date');
     } finally {
-      if (start.exitCode === null) start.kill('SIGKILL');
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
