@@ -1,6 +1,6 @@
 import { shortestCadenceFirst } from '../src/domain/types';
 import { Context } from '@temporalio/activity';
-import { WorkflowIdConflictPolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowIdConflictPolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Prisma } from '../src/generated/prisma/client';
 import type { PrismaClient } from '../src/db';
 import {
@@ -69,9 +69,15 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
       const context = Context.current();
       const beat = setInterval(() => context.heartbeat(), 10_000);
       try {
-        // Follows its continue-as-new runs to the last one's close; a failed run ends the wait as well.
-        await Promise.race([handle.result().catch(() => undefined), context.cancelled]);
-        return (await handle.describe()).status.name;
+        for (;;) {
+          // Follows its continue-as-new runs to the last one's close. A run that failed, was cancelled or terminated
+          // ends the wait too; any other error (Temporal briefly unreachable) fails this attempt, which is retried.
+          await Promise.race([handle.result(), context.cancelled]).catch((error: unknown) => {
+            if (!(error instanceof WorkflowFailedError)) throw error;
+          });
+          const { status } = await handle.describe();
+          if (status.name !== 'RUNNING') return status.name;
+        }
       } finally {
         clearInterval(beat);
       }

@@ -61,6 +61,8 @@ const recordEscalationStep = localFirst(
 const REMIND_EVERY_SECONDS = 86_400;
 /** Patch id: daily reminders at the top only while the last step there is the system's (climbed or reminded). */
 const TOP_DEADLINE_AFTER_A_PERSON_ACTS = 'escalation-top-deadline-after-a-person-acts';
+/** The steps at the top that set its clock: the system's (climbed, reminded) and a person's (acknowledged, re-graded). */
+const TOP_CLOCK_STEPS = new Set(['raised', 'climbed', 'reminded', 'acknowledged', 'severity-changed']);
 
 export async function escalation(input: EscalationInput): Promise<EscalationState> {
   const state: EscalationState = input.resume ?? {
@@ -194,15 +196,20 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
     const deadlineSeconds = state.status === 'OPEN' ? policy.acknowledgeSeconds : policy.resolveSeconds;
     // At the top of the matrix there is no one left to climb to: once the escalation has climbed there or missed a
     // deadline there, remind daily rather than at every deadline. An acknowledgement or a severity change there
-    // starts the policy's deadline again (before this patch any step at the top but the raise, an acknowledgement
-    // too, stretched the deadline to a day).
-    const atTop = state.steps.filter((s) => s.level >= top);
-    const remindDaily = patched(TOP_DEADLINE_AFTER_A_PERSON_ACTS)
-      ? ['climbed', 'reminded'].includes(atTop.at(-1)?.action ?? '')
-      : atTop.some((s) => s.action !== 'raised');
+    // starts the policy's deadline again, from that moment (before this patch any step at the top but the raise, an
+    // acknowledgement too, stretched the deadline to a day). A reassignment changes neither.
+    let since = Date.parse(state.levelSince);
+    let remindDaily: boolean;
+    if (patched(TOP_DEADLINE_AFTER_A_PERSON_ACTS)) {
+      const lastAtTop = state.steps.filter((s) => s.level >= top && TOP_CLOCK_STEPS.has(s.action)).at(-1);
+      remindDaily = lastAtTop?.action === 'climbed' || lastAtTop?.action === 'reminded';
+      if (state.level >= top && lastAtTop && !remindDaily) since = Math.max(since, Date.parse(lastAtTop.at));
+    } else {
+      remindDaily = state.steps.some((s) => s.level >= top && s.action !== 'raised');
+    }
     const seconds =
       state.level >= top && remindDaily ? Math.max(deadlineSeconds, REMIND_EVERY_SECONDS) : deadlineSeconds;
-    const deadline = deadlineAfter(Date.parse(state.levelSince), seconds, policy.businessHours, input.timeZone);
+    const deadline = deadlineAfter(since, seconds, policy.businessHours, input.timeZone);
     state.nextClimbAt = new Date(deadline).toISOString();
     const seen = revision;
     const changed = await condition(

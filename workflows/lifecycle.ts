@@ -285,7 +285,9 @@ async function runTransition(input: LifecycleInput, terminated: () => boolean): 
     executeChild<typeof transition>('transition', {
       workflowId: transitionWorkflowId(input.engagementId),
       args: [{ engagementId: input.engagementId, vendorId: input.vendorId, plan: input.transitionPlan! }],
-      ...(adopt && { workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE }),
+      // A completed transition is not run again; one that failed or was terminated (a lifecycle restarted after
+      // its first run was stopped) runs again.
+      ...(adopt && { workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY }),
     }),
   );
   const outcome = await Promise.race([

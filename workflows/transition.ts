@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -35,6 +36,9 @@ const db = proxyActivities<Activities>({
   // No attempt limit: a database outage delays the transition, it never fails it.
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
+
+/** Patch id: a pause accepted while a gate is judged holds the next phase until resumed. */
+const PAUSE_HOLDS_THE_RAMP_PATCH = 'transition-pause-holds-the-ramp';
 
 type Decision =
   { kind: 'approved-early'; actor: string; note?: string } | { kind: 'overridden'; actor: string; note: string };
@@ -223,9 +227,13 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
     upsertSearchAttributes([{ key: VolumePctKey, value: volumePct }]);
   };
 
-  /** A pause accepted while a gate was being judged holds the ramp before the next phase, and before the end. */
+  /**
+   * A pause accepted while a gate was being judged holds the ramp before the next phase, and before the end. Runs
+   * from before this patch went on past such a pause (their histories schedule the next phase's activities there).
+   */
   const whilePaused = async () => {
-    if (state.status === 'PAUSED') await condition(() => state.status !== 'PAUSED');
+    if (state.status === 'PAUSED' && patched(PAUSE_HOLDS_THE_RAMP_PATCH))
+      await condition(() => state.status !== 'PAUSED');
   };
 
   while (state.currentIndex < state.phases.length) {

@@ -78,7 +78,8 @@ export async function prepareStart(
 
 function samePlan(a: TransitionPlanData, b: TransitionPlanData): boolean {
   const shape = (p: TransitionPlanData) => ({
-    gateThreshold: Number(p.gateThreshold),
+    // Stored as numeric(5,2): 82.345 is kept as 82.35 (PostgreSQL rounds half away from zero).
+    gateThreshold: Math.round(Number(p.gateThreshold) * 100 + Number.EPSILON) / 100,
     holdSeconds: p.holdSeconds,
     maxConsecutiveFailures: p.maxConsecutiveFailures,
     rollbackOnEscalation: p.rollbackOnEscalation,

@@ -9,6 +9,7 @@ import {
   acknowledgeUpdate,
   changeSeverityUpdate,
   escalationStateQuery,
+  reassignUpdate,
   type EscalationInput,
 } from '../../workflows/escalation.messages';
 import { recordHistoryIfAsked } from '../helpers/record';
@@ -147,6 +148,19 @@ describe('escalation workflow (time-skipping)', () => {
       const missed = await handle.query(escalationStateQuery);
       expect(missed.steps.map((s) => s.action)).toEqual(['raised', 'severity-changed', 'acknowledged', 'reminded']);
       expect(hoursAfterRaise(missed.nextClimbAt) - hoursAfterRaise(missed.levelSince)).toBeCloseTo(24, 2);
+
+      // a reassignment changes no deadline (it used to bring the missed one back: a reminder at once)
+      await handle.executeUpdate(reassignUpdate, { args: [{ actor: 'pm', assignee: 'dana' }] });
+      expect((await handle.query(escalationStateQuery)).nextClimbAt).toBe(missed.nextClimbAt);
+
+      // a re-grade two hours later starts the new severity's resolve deadline (P2: 8 hours) from then
+      await env.sleep(2 * 3_600_000);
+      await handle.executeUpdate(changeSeverityUpdate, { args: [{ actor: 'pm', severity: 'P2' }] });
+      const p2 = await handle.query(escalationStateQuery);
+      const regradedAt = p2.steps.at(-1)!;
+      expect(regradedAt.action).toBe('severity-changed');
+      expect(hoursAfterRaise(p2.nextClimbAt) - hoursAfterRaise(regradedAt.at)).toBeCloseTo(8, 2);
+      expect(p2.steps.map((s) => s.action)).not.toContain('climbed');
       await handle.terminate('test over');
     });
   });

@@ -118,6 +118,15 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
 
   const stateOf = (handle: WorkflowHandle) => handle.query(transitionStateQuery);
 
+  /** The phases whose start the workflow's latest run scheduled (startPhase activities), in order. */
+  const scheduledPhaseStarts = async (handle: WorkflowHandle) =>
+    ((await handle.fetchHistory()).events ?? []).flatMap((e) => {
+      const scheduled = e.activityTaskScheduledEventAttributes;
+      if (scheduled?.activityType?.name !== 'startPhase') return [];
+      const [input] = scheduled.input?.payloads ?? [];
+      return [(JSON.parse(Buffer.from(input.data!).toString()) as { sequence: number }).sequence];
+    });
+
   /** The reason an update was refused, or a failure if it was accepted. */
   async function refusal(sent: Promise<unknown>): Promise<string> {
     const error = await sent.then(
@@ -174,6 +183,12 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     );
     expect(held).toMatchObject({ status: 'PAUSED', currentIndex: 1, volumePct: 50 });
     expect(held.phases[1].status).toBe('PENDING');
+    // and the workflow, idle on the pause, has not even scheduled the next phase's start
+    await eventually(
+      () => handle.describe(),
+      (d) => (d.raw.pendingActivities ?? []).length === 0,
+    );
+    expect(await scheduledPhaseStarts(handle)).not.toContain(2);
     expect(startedPhases).toEqual([1]);
 
     // when it is resumed, the next wave starts
