@@ -4,13 +4,23 @@ import { createLogger } from '../../src/logger';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
 import { testServerPath } from './paths';
 
-/** Java time-skipping test server from the project's cache (scripts/ensure-test-server.sh puts it there). */
+/**
+ * Java time-skipping test server from the project's cache (scripts/ensure-test-server.sh puts it there). The SDK
+ * gives it 5 s to listen; a JVM starting on a busy 2-core machine has once needed more, so a start that timed out
+ * is tried again (twice at most) on a new port.
+ */
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  const env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: testServerPath } },
-  });
-  await ensureSearchAttributes(env.client, createLogger('test', 'warn'));
-  return env;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const env = await TestWorkflowEnvironment.createTimeSkipping({
+        server: { executable: { type: 'existing-path', path: testServerPath } },
+      });
+      await ensureSearchAttributes(env.client, createLogger('test', 'warn'));
+      return env;
+    } catch (error) {
+      if (attempt >= 3 || !/did not start within/.test(String(error))) throw error;
+    }
+  }
 }
 
 /** The run's shared dev server (global setup), as a test environment with a client and a native connection. */
