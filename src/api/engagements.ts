@@ -11,8 +11,8 @@ import {
 import type { Engagement } from '../generated/prisma/client';
 import type { Role } from '../generated/prisma/enums';
 import { updateRoute } from './workflow-updates';
-import { PLANNED_STAGES, prepareStart, type StartStatements } from './start-path';
-import { asksForAPlan, planFromBody } from './transition';
+import { PLANNED_STAGES, type StartStatements } from './start-path';
+import { prepareStartOf, START_RESPONSES } from './transition';
 import { audit } from '../audit';
 import type { Config } from '../config';
 import { poolOf, type PrismaClient } from '../db';
@@ -254,21 +254,11 @@ export function engagementRoutes(
       roles: ['PROGRAM_MANAGER'],
       params: idParams,
       body: startTransitionBody,
-      responses: {
-        202: 'Started or already running',
-        404: 'No such engagement',
-        409: 'The engagement is not ready, or an earlier start stored another plan',
-      },
+      responses: START_RESPONSES,
     },
-    async ({ params, body, principal, req }) => {
-      const engagement = await prepareStart(
-        starts,
-        principal,
-        params.id,
-        planFromBody(body),
-        actorOf(principal),
-        asksForAPlan(req.body),
-      );
+    async (request) => {
+      const { params } = request;
+      const engagement = await prepareStartOf(starts, request);
       // Past the transition the lifecycle starts at governance: it is given no plan.
       const transitionPlan = PLANNED_STAGES.includes(engagement.stage) ? engagement.transitionPlan : null;
       const input = lifecycleInput(engagement, transitionPlan);

@@ -18,7 +18,9 @@ import { findVisibleEngagement, workflowUrl } from './engagements';
 import { conflict, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
 import { changePlanBody, idParams, noteBody, overrideGateBody, pauseBody, startTransitionBody } from './schemas';
-import { PLANNED_STAGES, prepareStart, type StartStatements } from './start-path';
+import { PLANNED_STAGES, prepareStart, type StartableEngagement, type StartStatements } from './start-path';
+import type { Principal } from './auth';
+import type { Request } from 'express';
 import { queryLive, startOnce } from './temporal-calls';
 import { updateRoute } from './workflow-updates';
 
@@ -37,21 +39,11 @@ export function transitionRoutes(
       roles: ['PROGRAM_MANAGER'],
       params: idParams,
       body: startTransitionBody,
-      responses: {
-        202: 'Started or already running',
-        404: 'No such engagement',
-        409: 'The engagement is not ready, or an earlier start stored another plan',
-      },
+      responses: START_RESPONSES,
     },
-    async ({ params, body, principal, req }) => {
-      const engagement = await prepareStart(
-        starts,
-        principal,
-        params.id,
-        planFromBody(body),
-        actorOf(principal),
-        asksForAPlan(req.body),
-      );
+    async (request) => {
+      const { params } = request;
+      const engagement = await prepareStartOf(starts, request);
       if (!PLANNED_STAGES.includes(engagement.stage)) throw conflict('the transition is already complete');
       const plan = engagement.transitionPlan!;
       const workflowId = transitionWorkflowId(params.id);
@@ -185,4 +177,20 @@ export function planFromBody(body: z.infer<typeof startTransitionBody>): Transit
 /** A start body with any field asks for a plan of its own; an empty one takes the stored or the default plan. */
 export function asksForAPlan(body: unknown): boolean {
   return typeof body === 'object' && body !== null && Object.keys(body).length > 0;
+}
+
+/** The answers of a start route (POST …/transition, POST …/lifecycle). */
+export const START_RESPONSES = {
+  202: 'Started or already running',
+  404: 'No such engagement',
+  409: 'The engagement is not ready, or an earlier start stored another plan',
+};
+
+/** `prepareStart` for a start request: the plan its body asks for, or the stored or default one for an empty body. */
+export function prepareStartOf(
+  starts: StartStatements,
+  request: { params: { id: string }; body: z.infer<typeof startTransitionBody>; principal: Principal; req: Request },
+): Promise<StartableEngagement> {
+  const { params, body, principal, req } = request;
+  return prepareStart(starts, principal, params.id, planFromBody(body), actorOf(principal), asksForAPlan(req.body));
 }

@@ -118,6 +118,18 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
 
   const stateOf = (handle: WorkflowHandle) => handle.query(transitionStateQuery);
 
+  /** Gate judgements that open `judging` when they start and pass once the test opens `judged`. */
+  const holdGateJudgement = () => {
+    const judging = latch();
+    const judged = latch();
+    stub.evaluateGate = async () => {
+      judging.open();
+      await judged.opened;
+      return PASSED;
+    };
+    return { judging, judged };
+  };
+
   /** The phases whose start the workflow's latest run scheduled (startPhase activities), in order. */
   const scheduledPhaseStarts = async (handle: WorkflowHandle) =>
     ((await handle.fetchHistory()).events ?? []).flatMap((e) => {
@@ -161,13 +173,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
 
   it('holds the ramp when a pause is accepted while a gate is being judged, until it is resumed', async () => {
     // given a gate whose judgement is still running
-    const judging = latch();
-    const judged = latch();
-    stub.evaluateGate = async () => {
-      judging.open();
-      await judged.opened;
-      return PASSED;
-    };
+    const { judging, judged } = holdGateJudgement();
     const handle = await startTransition([wave('wave-1', 50, 1), wave('wave-2', 100, 3600)]);
     await judging.opened;
 
@@ -309,13 +315,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
 
   it('waits for a transition started on its own that is still running, then goes on to steady state', async () => {
     // given an engagement whose transition was started on its own and is judging its gate
-    const judging = latch();
-    const judged = latch();
-    stub.evaluateGate = async () => {
-      judging.open();
-      await judged.opened;
-      return PASSED;
-    };
+    const { judging, judged } = holdGateJudgement();
     const engagementId = randomUUID();
     await startStandaloneTransition(engagementId, [wave('wave-1', 100, 1)]);
     await judging.opened;
