@@ -1,4 +1,3 @@
-import { shortestCadenceFirst } from '../src/domain/types';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, WorkflowIdConflictPolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Prisma } from '../src/generated/prisma/client';
@@ -11,6 +10,7 @@ import {
   type RenewalDecisionKind,
   type RenewalScorecard,
 } from '../src/domain/renewal';
+import { shortestCadenceFirst } from '../src/domain/types';
 import { governanceWorkflowId, type GovernanceInput } from '../workflows/governance.messages';
 import { transitionWorkflowId } from '../workflows/transition.messages';
 import { ignoreDuplicate } from './transition';
@@ -52,11 +52,10 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
     },
 
     async stopGovernance(input: { engagementId: string }): Promise<void> {
-      try {
-        await client.workflow.getHandle(governanceWorkflowId(input.engagementId)).terminate('engagement closed');
-      } catch (error) {
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
-      }
+      await client.workflow
+        .getHandle(governanceWorkflowId(input.engagementId))
+        .terminate('engagement closed')
+        .catch(ignoreNotFound);
     },
 
     /**
@@ -85,11 +84,7 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
 
     /** Cancels that transition (termination for cause stops the ramp, as it cancels the lifecycle's own child). */
     async cancelTransition(input: { engagementId: string }): Promise<void> {
-      try {
-        await client.workflow.getHandle(transitionWorkflowId(input.engagementId)).cancel();
-      } catch (error) {
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
-      }
+      await client.workflow.getHandle(transitionWorkflowId(input.engagementId)).cancel().catch(ignoreNotFound);
     },
 
     /** The renewal scorecard over the term and its recommendation, stored once per term. */
@@ -281,4 +276,9 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
       });
     },
   };
+}
+
+/** A workflow already gone is what stopping or cancelling it wanted. */
+function ignoreNotFound(error: unknown): void {
+  if (!(error instanceof WorkflowNotFoundError)) throw error;
 }

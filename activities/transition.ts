@@ -1,5 +1,5 @@
 import { Prisma } from '../src/generated/prisma/client';
-import type { PrismaClient } from '../src/db';
+import { isUniqueViolation, type PrismaClient } from '../src/db';
 import { evaluateGate as judgeGate, meanValue, type GateVerdict } from '../src/domain/scorecard';
 import type { PhasePlan } from '../src/domain/transition';
 import { toKpiDefinition } from './kpis';
@@ -213,6 +213,6 @@ function utcDate(iso: string): Date {
 }
 
 export function ignoreDuplicate(error: unknown): void {
-  if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') return;
+  if (isUniqueViolation(error)) return;
   throw error;
 }

@@ -84,6 +84,11 @@ export async function assertDatabaseReachable(prisma: PrismaClient, databaseUrl:
   }
 }
 
+/** True for Prisma's unique-constraint violation (P2002): another write stored the same unique value first. */
+export function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
+}
+
 /**
  * True when an error means PostgreSQL cannot be reached right now (refused, dropped or shutting down), as opposed
  * to a query that is wrong: the API answers 503 for it, and a retry later can succeed.

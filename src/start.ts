@@ -1,10 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { pgPoolConfig } from './config';
 import { runMain } from './main';
 import { startEmbeddedPostgres } from './infra/embedded-postgres';
+import { migrationNames } from './infra/migrations';
 import { findOrInstallTemporalCli } from './infra/temporal-cli';
 import { startTemporalDevServer } from './infra/temporal-dev-server';
 import { connectTemporal, waitForNamespace } from './temporal/connection';
@@ -99,10 +99,7 @@ runMain('start', async ({ config, log, onShutdown }) => {
  * Anything unusual (no table yet, a failed or rolled-back migration) leaves the decision to `migrate deploy`.
  */
 async function pendingMigrations(databaseUrl: string): Promise<string[]> {
-  const local = fs
-    .readdirSync(path.join('prisma', 'migrations'))
-    .filter((d) => /^\d{14}_/.test(d))
-    .sort();
+  const local = migrationNames();
   const client = new pg.Client(pgPoolConfig(databaseUrl));
   try {
     await client.connect();

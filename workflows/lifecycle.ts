@@ -301,12 +301,15 @@ async function runTransition(input: LifecycleInput, terminated: () => boolean): 
     condition(terminated).then(() => 'terminated' as const),
   ]);
   if (outcome === 'started on its own') return awaitStandaloneTransition(input.engagementId, terminated);
-  if (outcome === 'terminated') {
-    scope.cancel();
-    await child.catch((error: unknown) => {
-      if (!isCancellation(error)) throw error;
-    });
-  }
+  if (outcome === 'terminated') await cancelAndSettle(scope, child);
+}
+
+/** Cancels what runs in `scope` (a termination for cause) and waits until `work` has stopped. */
+async function cancelAndSettle(scope: CancellationScope, work: Promise<unknown>): Promise<void> {
+  scope.cancel();
+  await work.catch((error: unknown) => {
+    if (!isCancellation(error)) throw error;
+  });
 }
 
 async function awaitStandaloneTransition(engagementId: string, terminated: () => boolean): Promise<void> {
@@ -314,10 +317,7 @@ async function awaitStandaloneTransition(engagementId: string, terminated: () =>
   const waited = scope.run(() => waiting.awaitTransition({ engagementId }));
   const outcome = await Promise.race([waited, condition(terminated).then(() => 'terminated' as const)]);
   if (outcome === 'terminated') {
-    scope.cancel();
-    await waited.catch((error: unknown) => {
-      if (!isCancellation(error)) throw error;
-    });
+    await cancelAndSettle(scope, waited);
     await db.cancelTransition({ engagementId });
     return;
   }

@@ -1,4 +1,3 @@
-import { shortestCadenceFirst } from '../domain/types';
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
@@ -15,6 +14,7 @@ import type { Config } from '../config';
 import { queryOnPool, type PrismaClient } from '../db';
 import { Prisma } from '../generated/prisma/client';
 import { escalationWorkflowId } from '../domain/escalation';
+import { shortestCadenceFirst } from '../domain/types';
 import { actorOf, engagementScope, type Principal } from './auth';
 import { findVisibleEngagement, workflowUrl } from './engagements';
 import { conflict, notFound } from './problem';

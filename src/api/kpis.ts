@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Prisma } from '../generated/prisma/client';
 import { audit } from '../audit';
-import type { PrismaClient } from '../db';
+import { isUniqueViolation, type PrismaClient } from '../db';
 import { actorOf, type Principal } from './auth';
 import { findVisibleEngagement } from './engagements';
 import { ProblemError } from './problem';
@@ -225,10 +225,6 @@ function fingerprint(body: Submission): string {
     .map((m) => [m.kpiKey, stored(m.value).toString()]);
   const canonical = JSON.stringify([body.periodStart, body.periodEnd, body.source, measurements]);
   return createHash('sha256').update(canonical).digest('hex');
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 }
 
 function isSerializationFailure(error: unknown): boolean {

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
-import { isDatabaseUnreachable } from '../db';
+import { isDatabaseUnreachable, isUniqueViolation } from '../db';
 
 /** RFC 9457 problem details: every refusal names what was wrong, and where. */
 export interface InvalidField {
@@ -110,10 +110,6 @@ function clientErrorStatus(error: unknown): number | undefined {
   const { status, statusCode } = error as { status?: unknown; statusCode?: unknown };
   const code = typeof status === 'number' ? status : statusCode;
   return typeof code === 'number' && code >= 400 && code < 500 ? code : undefined;
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
 }
 
 function isBodyParserError(error: unknown): error is { type: string; status: number; limit?: number; message: string } {

@@ -1,4 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { Request } from 'express';
 import type { z } from 'zod';
 import {
   approveGateUpdate,
@@ -13,14 +14,12 @@ import type { Config } from '../config';
 import type { PrismaClient } from '../db';
 import { parseDuration } from '../domain/duration';
 import { defaultTransitionPlan, planProblems, type PhasePlan, type TransitionPlanData } from '../domain/transition';
-import { actorOf } from './auth';
+import { actorOf, type Principal } from './auth';
 import { findVisibleEngagement, workflowUrl } from './engagements';
 import { conflict, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
 import { changePlanBody, idParams, noteBody, overrideGateBody, pauseBody, startTransitionBody } from './schemas';
 import { PLANNED_STAGES, prepareStart, type StartableEngagement, type StartStatements } from './start-path';
-import type { Principal } from './auth';
-import type { Request } from 'express';
 import { queryLive, startOnce } from './temporal-calls';
 import { updateRoute } from './workflow-updates';
 
@@ -175,7 +174,7 @@ export function planFromBody(body: z.infer<typeof startTransitionBody>): Transit
 }
 
 /** A start body with any field asks for a plan of its own; an empty one takes the stored or the default plan. */
-export function asksForAPlan(body: unknown): boolean {
+function asksForAPlan(body: unknown): boolean {
   return typeof body === 'object' && body !== null && Object.keys(body).length > 0;
 }
 

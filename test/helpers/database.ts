@@ -3,6 +3,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { createPrisma, type PrismaClient } from '../../src/db';
+import { MIGRATIONS_DIR, migrationNames } from '../../src/infra/migrations';
 
 /**
  * A fresh database per test file, built from the committed migrations (the same SQL `prisma migrate deploy` runs),
@@ -33,16 +34,11 @@ export async function createTestDatabase(opts: { empty?: boolean } = {}): Promis
 }
 
 export async function applyMigrations(url: string): Promise<void> {
-  const dir = path.join(__dirname, '..', '..', 'prisma', 'migrations');
-  const migrations = fs
-    .readdirSync(dir)
-    .filter((d) => /^\d{14}_/.test(d))
-    .sort();
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    for (const migration of migrations)
-      await client.query(fs.readFileSync(path.join(dir, migration, 'migration.sql'), 'utf8'));
+    for (const migration of migrationNames())
+      await client.query(fs.readFileSync(path.join(MIGRATIONS_DIR, migration, 'migration.sql'), 'utf8'));
   } finally {
     await client.end();
   }
