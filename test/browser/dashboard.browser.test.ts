@@ -134,7 +134,7 @@ describe('the web dashboard, in Chromium, against the running app with the seed 
     await page.close();
   });
 
-  it('an engagement page shows its timeline, KPI charts, reviews and a link to its workflow', async () => {
+  it('an engagement page shows its timeline, KPI charts and reviews, starts its lifecycle and links to its workflow', async () => {
     const engagement = await stack.db.prisma.engagement.findFirstOrThrow({
       where: { stage: 'STEADY_STATE', reviews: { some: {} } },
       include: { slas: true },
@@ -145,10 +145,17 @@ describe('the web dashboard, in Chromium, against the running app with the seed 
     await expect(page.locator('[aria-current=step] .step-name').textContent()).resolves.toBe('Steady state');
     await expect(page.locator('figure.kpi canvas').count()).resolves.toBe(engagement.slas.length);
     await expect(page.locator('section[aria-labelledby=reviews] tbody tr').count()).resolves.toBe(3);
+    // The seed loads facts, not workflows: no link to a workflow that does not exist, a start instead.
     const link = page.getByRole('link', { name: 'Open the engagement lifecycle in the Temporal Web UI' });
+    await expect(link.count()).resolves.toBe(0);
+    await page.getByRole('button', { name: 'Start lifecycle' }).click();
+    await link.waitFor();
     await expect(link.getAttribute('href')).resolves.toBe(
       `${stack.api.config.temporal.uiUrl}/namespaces/default/workflows/engagement-${engagement.id}-lifecycle`,
     );
+    await expect(page.getByRole('button', { name: 'Start lifecycle' }).count()).resolves.toBe(0);
+    const started = await stack.env.client.workflow.getHandle(`engagement-${engagement.id}-lifecycle`).describe();
+    expect(started.type).toBe('engagementLifecycle');
     await screenshot(page, 'engagement');
     await page.close();
   });

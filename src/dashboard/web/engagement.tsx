@@ -48,6 +48,8 @@ interface Engagement {
     };
     exit?: { reason: string; exitAt: string };
   } | null;
+  /** Why the live state could not be read (Temporal unreachable): a lifecycle may be running. */
+  lifecycleUnavailable?: string;
   workflowUrl: string;
 }
 interface GateEvaluation {
@@ -255,7 +257,7 @@ export function EngagementPage({ id, me }: { id: string; me: Me }) {
           <span data-testid="engagement-stage">
             Stage: <StageBadge stage={e.stage} />
           </span>
-          <WorkflowLink href={e.workflowUrl} what="engagement lifecycle" />
+          <LifecycleControl view={data} me={me} reload={reload} />
         </div>
       </div>
       {error && <Problem error={error} />}
@@ -301,6 +303,30 @@ function Timeline({ view }: { view: View }) {
         ))}
       </ol>
     </Section>
+  );
+}
+
+/**
+ * The lifecycle's Web UI link once a lifecycle workflow exists; before that (an engagement just contracted, or loaded
+ * by the seed), a program manager starts it here, as POST /engagements/:id/lifecycle does.
+ */
+function LifecycleControl({ view, me, reload }: { view: View; me: Me; reload: () => Promise<void> }) {
+  const e = view.engagement;
+  const action = useAction(reload);
+  if (e.lifecycle || e.lifecycleUnavailable) return <WorkflowLink href={e.workflowUrl} what="engagement lifecycle" />;
+  if (['EXIT', 'CLOSED'].includes(e.stage) || !can(me, 'PROGRAM_MANAGER'))
+    return <span class="sub">No lifecycle workflow</span>;
+  return (
+    <div class="head-action">
+      <button
+        type="button"
+        disabled={action.busy}
+        onClick={() => action.run('Lifecycle started', () => api('POST', `/engagements/${e.id}/lifecycle`, {}))}
+      >
+        Start lifecycle
+      </button>
+      {action.feedback}
+    </div>
   );
 }
 
