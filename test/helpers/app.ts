@@ -122,7 +122,10 @@ export async function startTestApi(deps: {
         request(method, path, body, { authorization: `Bearer ${key}`, ...headers });
     },
     close: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive sockets of the tests' clients (and requests a benchmark's Ctrl-C cut short) must not hold it open.
+      server.closeAllConnections();
+      await closed;
       watches?.close();
       await watching?.connection.close();
       await changes?.close();
