@@ -46,6 +46,8 @@ export interface LifecycleState {
     newMonthlyFee?: string;
     via?: 'executive' | 'auto-renew clause' | 'contract default';
     councilEscalated?: boolean;
+    /** A renewal decided: the next term (its dates, any new fee) opens when this one ends. */
+    newTermOpensAt?: string;
   };
   exit?: { reason: string; forCause: boolean; exitAt: string; steps: ExitStepState[] };
   terminated?: { reason: string; by: string; at: string };

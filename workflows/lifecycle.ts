@@ -10,6 +10,7 @@ import {
   patched,
   proxyActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
@@ -54,11 +55,16 @@ const DAY_MS = 86_400_000;
 const CALENDAR_TERM_PATCH = 'renewal-term-on-the-calendar';
 /** Patch id: a transition already started on its own is waited for, not started again. */
 const ADOPT_STANDALONE_TRANSITION_PATCH = 'lifecycle-adopts-a-standalone-transition';
+/** Patch id: a renewal decided ahead of the deadline opens the next term when this one ends (before: at once). */
+const NEXT_TERM_AT_TERM_END_PATCH = 'renewal-opens-the-next-term-at-term-end';
+/** Patch id: an exit whose steps are all done closes on its exit date (before: at once, ending governance early). */
+const EXIT_CLOSES_ON_ITS_DATE_PATCH = 'exit-closes-on-its-date';
 
 /**
  * One per engagement, for its whole life: waits for the term to start, runs the transition, starts governance,
  * evaluates renewal on a timer ahead of the notice deadline, takes the executive's decision (or the contract's
- * default), then opens the next term (continue-as-new) or runs the exit plan to closure. Termination for cause
+ * default), then opens the next term when this one ends (continue-as-new) or runs the exit plan to closure on the
+ * exit date. Termination for cause
  * jumps to the exit from any stage.
  */
 export async function engagementLifecycle(input: LifecycleInput): Promise<LifecycleState> {
@@ -71,6 +77,8 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
     milestones: renewalMilestones(input.termEnd, input.renewalNoticeDays, input.evaluationLeadDays),
   };
   let exitStepsChanged = 0;
+  /** A renewal is decided and the current term still runs: termination for cause is still possible. */
+  let awaitingTermEnd = false;
   const now = () => new Date(Date.now()).toISOString();
   const illegal = (message: string) => ApplicationFailure.nonRetryable(message, 'IllegalLifecycleRequest');
   const terminated = () => state.terminated !== undefined;
@@ -136,12 +144,11 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
           throw illegal('a reason is required to terminate for cause');
         if (state.terminated || state.stage === 'EXIT' || state.stage === 'CLOSED')
           throw illegal(`the engagement is already ${state.stage.toLowerCase()}`);
-        // The next term is being opened (then the workflow continues as new); an exit decision leads to the exit anyway.
+        // The decision is being recorded, or the next term opened (then the workflow continues as new); while the
+        // current term runs out after a decision, a termination still ends it. An exit decision leads to the exit.
         const decided = state.renewal?.decision;
-        if (decided && decided !== 'EXIT')
-          throw illegal(
-            `the renewal decision (${decided}) is being carried out: try again once the new term has opened`,
-          );
+        if (decided && decided !== 'EXIT' && !awaitingTermEnd)
+          throw illegal(`the renewal decision (${decided}) is being carried out: try again in a moment`);
       },
     },
   );
@@ -220,7 +227,16 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
         reason: state.renewal.reason,
         at: now(),
       });
-      if (state.renewal.decision !== 'EXIT') return renewTerm(input, state, state.renewal.decision!);
+      if (state.renewal.decision !== 'EXIT') {
+        // Decided now, in effect from the end of this term: until then its fee and dates stand and governance goes on.
+        if (patched(NEXT_TERM_AT_TERM_END_PATCH)) {
+          state.renewal.newTermOpensAt = state.termEnd;
+          awaitingTermEnd = true;
+          await waitUntil(state.termEnd);
+          awaitingTermEnd = false;
+        }
+        if (!terminated()) return renewTerm(input, state, state.renewal.decision!);
+      }
     }
   }
 
@@ -264,6 +280,11 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
       raisedAt: now(),
       key: `exit/${next.kind}/overdue`,
     });
+  }
+  // Disengagement runs at steady-state service levels until the exit date, reviews included.
+  if (patched(EXIT_CLOSES_ON_ITS_DATE_PATCH)) {
+    const untilExit = msUntil(state.exit.exitAt, Date.now());
+    if (untilExit > 0) await sleep(untilExit);
   }
   await db.completeExitPlan({ engagementId: state.engagementId, at: now() });
   await db.stopGovernance({ engagementId: state.engagementId });

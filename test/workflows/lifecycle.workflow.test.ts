@@ -133,7 +133,7 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     );
     expect(overdue.map((e: { title: string }) => e.title)).toEqual(['Exit step KNOWLEDGE_RETRANSFER is overdue']);
 
-    // every step completed: the engagement closes and its reviews stop
+    // every step completed: the engagement closes on its exit date and its reviews stop
     for (const step of state.exit!.steps) {
       await handle.executeUpdate(completeExitStepUpdate, {
         args: [{ actor: 'vendor:acme', kind: step.kind, evidence: 'done' }],
@@ -146,7 +146,10 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
       orderBy: { occurredAt: 'asc' },
     });
     expect(stages.map((s) => s.toStage)).toEqual(['TRANSITION', 'STEADY_STATE', 'RENEWAL', 'EXIT', 'CLOSED']);
-    expect((await db.prisma.exitPlan.findUniqueOrThrow({ where: { engagementId: id } })).completedAt).not.toBeNull();
+    // the steps were done weeks early: the service (and its reviews) ran to the end of the term, then it closed
+    expect(stages.at(-1)!.occurredAt.getTime()).toBeGreaterThanOrEqual(Date.parse(termEnd));
+    const exitPlan = await db.prisma.exitPlan.findUniqueOrThrow({ where: { engagementId: id } });
+    expect(exitPlan.completedAt!.getTime()).toBeGreaterThanOrEqual(Date.parse(termEnd));
     // the reviews are shown stopped, with no next review that would never run
     const governance = (await pm('GET', `/engagements/${id}/governance`)).body;
     expect(governance).toMatchObject({ live: null, status: 'TERMINATED' });
@@ -205,15 +208,53 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     });
     await env.sleep('1 day');
 
+    // decided now, in effect from the end of the term: until then the current fee and dates stand
+    const waiting = await handle.query(lifecycleStateQuery);
+    expect(waiting).toMatchObject({ stage: 'RENEWAL', term: 1 });
+    expect(waiting.renewal!.newTermOpensAt!.slice(0, 10)).toBe(termEnd);
+    const during = await db.prisma.engagement.findUniqueOrThrow({ where: { id } });
+    expect(during.monthlyFee.toFixed(2)).toBe('100000.00');
+    expect(during.termEnd.toISOString().slice(0, 10)).toBe(termEnd);
+
+    await sleepUntil(new Date(Date.parse(termEnd) + DAY_MS).toISOString());
     const engagement = await db.prisma.engagement.findUniqueOrThrow({ where: { id } });
     expect(engagement.monthlyFee.toFixed(2)).toBe('92000.00');
     expect(engagement.termStart.toISOString().slice(0, 10)).toBe(termEnd);
     expect((await handle.query(lifecycleStateQuery)).term).toBe(2);
+    // the last month of the old term was reviewed with its own fee
+    const lastOld = await db.prisma.review.findFirstOrThrow({
+      where: { engagementId: id, cadence: 'MONTHLY', periodEnd: { lt: new Date(termEnd) } },
+      orderBy: { periodStart: 'desc' },
+    });
+    const cap = (lastOld.scorecard as { credits: { capCents: number } }).credits.capCents;
+    expect(cap).toBe(Math.round((100_000_00 * Number(engagement.atRiskPct)) / 100));
     const decision = await db.prisma.auditLog.findFirstOrThrow({ where: { entityId: id, action: 'renewal.decide' } });
     expect(decision).toMatchObject({
       actor: 'executive:cfo',
       after: { decision: 'RENEGOTIATE', via: 'executive', reason: 'volume up, unit price down' },
     });
+    await handle.terminate('test over');
+  });
+
+  it('a renewal decided early still lets the rest of the term be ended for cause: no next term is opened', async () => {
+    const { pm, id, termEnd } = await anEngagementStartingTomorrow(1, { renewalNoticeDays: 30 });
+    await pm('POST', `/engagements/${id}/lifecycle`, SHORT_TRANSITION);
+    const handle = env.client.workflow.getHandle(lifecycleWorkflowId(id));
+    const milestones = renewalMilestones(new Date(termEnd).toISOString(), 30);
+    await sleepUntil(new Date(Date.parse(milestones.evaluationAt) + DAY_MS).toISOString());
+    await handle.executeUpdate(decideRenewalUpdate, { args: [{ actor: 'executive:cfo', decision: 'RENEW' }] });
+    await env.sleep('10 days');
+
+    const state = await handle.executeUpdate(terminateForCauseUpdate, {
+      args: [{ actor: 'executive:ceo', reason: 'repeated data breaches' }],
+    });
+    expect(state).toMatchObject({ stage: 'EXIT', term: 1 });
+    expect(state.exit).toMatchObject({ forCause: true, reason: 'terminated for cause: repeated data breaches' });
+    await env.sleep('60 days');
+    const engagement = await db.prisma.engagement.findUniqueOrThrow({ where: { id } });
+    expect(engagement.termEnd.toISOString().slice(0, 10)).toBe(termEnd);
+    expect(engagement.stage).toBe('EXIT');
+    expect(await db.prisma.auditLog.count({ where: { entityId: id, action: 'engagement.new-term' } })).toBe(0);
     await handle.terminate('test over');
   });
 

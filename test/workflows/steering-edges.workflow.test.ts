@@ -234,7 +234,8 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
   });
 
   it('refuses termination for cause while a renewal decision is being carried out, then opens the new term', async () => {
-    // given a lifecycle in its renewal window (notice deadline in ten days) whose new term is being opened
+    // given a lifecycle in its renewal window whose term ends in 15 s (no notice period: the decision is due then),
+    // and whose new term, decided, is being opened at that end
     const opening = latch();
     const opened = latch();
     stub.openNewTerm = async () => {
@@ -242,7 +243,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
       await opened.opened;
     };
     const now = Date.now();
-    const termEnd = new Date(now + 40 * DAY_MS).toISOString();
+    const termEnd = new Date(now + 15_000).toISOString();
     const handle = await client.workflow.start('engagementLifecycle', {
       taskQueue: TASK_QUEUE,
       workflowId: `lifecycle-${randomUUID()}`,
@@ -252,14 +253,14 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
           vendorId: randomUUID(),
           termStart: new Date(now - 300 * DAY_MS).toISOString(),
           termEnd,
-          renewalNoticeDays: 30,
+          renewalNoticeDays: 0,
           autoRenew: false,
           defaultDecision: 'EXIT',
           transitionPlan: null,
         },
       ],
     });
-    expect(Date.parse(renewalMilestones(termEnd, 30).evaluationAt)).toBeLessThan(now);
+    expect(Date.parse(renewalMilestones(termEnd, 0).evaluationAt)).toBeLessThan(now);
     await eventually(
       () => handle.query(lifecycleStateQuery),
       (s) => s.stage === 'RENEWAL' && s.renewal !== undefined,

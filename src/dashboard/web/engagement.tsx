@@ -41,6 +41,7 @@ interface Engagement {
       recommendation: string;
       reasons: string[];
       councilEscalated?: boolean;
+      newTermOpensAt?: string;
       decision?: string;
       decidedBy?: string;
       via?: string;
@@ -673,7 +674,8 @@ function RenewalSection({ view, me, reload }: { view: View; me: Me; reload: () =
           <dt>Decision</dt>
           <dd data-testid="renewal-decision">
             {life.renewal?.decision
-              ? `${label(life.renewal.decision)} by ${life.renewal.decidedBy} (${life.renewal.via})`
+              ? `${label(life.renewal.decision)} by ${life.renewal.decidedBy} (${life.renewal.via})` +
+                (life.renewal.newTermOpensAt ? ` — the new term opens ${date(life.renewal.newTermOpensAt)}` : '')
               : life.renewal
                 ? `pending${life.renewal.councilEscalated ? ' — escalated to the council' : ''}`
                 : 'not yet evaluated'}
