@@ -255,6 +255,7 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     expect(engagement.termEnd.toISOString().slice(0, 10)).toBe(termEnd);
     expect(engagement.stage).toBe('EXIT');
     expect(await db.prisma.auditLog.count({ where: { entityId: id, action: 'engagement.new-term' } })).toBe(0);
+    await recordHistoryIfAsked(handle, 'engagementLifecycle-renewed-early-then-terminated-for-cause');
     await handle.terminate('test over');
   });
 
