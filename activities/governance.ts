@@ -3,7 +3,7 @@ import { Prisma } from '../src/generated/prisma/client';
 import { queryOnPool, type PrismaClient } from '../src/db';
 import { periodDates, type Period } from '../src/domain/calendar';
 import { computeServiceCredits } from '../src/domain/credits';
-import { meanValue, scoreKpi, weightedScore, type KpiDefinition, type KpiResult } from '../src/domain/scorecard';
+import { periodMean, scoreKpi, weightedScore, type KpiDefinition, type KpiResult } from '../src/domain/scorecard';
 import { reviewNotice, type ReviewSummary } from '../src/domain/review-notice';
 import type { ReviewCadence } from '../src/domain/types';
 import type { Notify } from './notifications';
@@ -80,14 +80,17 @@ export function createGovernanceActivities(prisma: PrismaClient) {
           FROM "Engagement" e
           WHERE e."id" = ${input.engagementId}::uuid`,
         ),
-        queryOnPool<{ slaId: string; value: string }>(
+        // Every measurement whose period overlaps the review's (inclusive dates), with the days they share.
+        queryOnPool<{ slaId: string; value: string; days: number }>(
           prisma,
-          'review-measurements',
+          'review-measurements-overlapping',
           Prisma.sql`
-          SELECT m."slaId", m."value"::text AS "value"
+          SELECT m."slaId", m."value"::text AS "value",
+                 (LEAST(m."periodEnd", ${dates.to}::date) - GREATEST(m."periodStart", ${dates.from}::date) + 1)::int
+                   AS "days"
           FROM "KpiMeasurement" m
           WHERE m."engagementId" = ${input.engagementId}::uuid AND m."supersededAt" IS NULL
-            AND m."periodStart" >= ${dates.from}::date AND m."periodEnd" <= ${dates.to}::date`,
+            AND m."periodStart" <= ${dates.to}::date AND m."periodEnd" >= ${dates.from}::date`,
         ),
       ]);
       if (latest?.outcome) return latest.outcome;
@@ -105,7 +108,10 @@ export function createGovernanceActivities(prisma: PrismaClient) {
       }));
       const values: Record<string, number | null> = {};
       for (const s of slas)
-        values[s.key] = meanValue(measurements.filter((m) => m.slaId === s.id).map((m) => Number(m.value))) ?? null;
+        values[s.key] =
+          periodMean(
+            measurements.filter((m) => m.slaId === s.id).map((m) => ({ value: Number(m.value), days: m.days })),
+          ) ?? null;
       const results = definitions.map((d) => scoreKpi(d, values[d.key]));
       const kpis: ScorecardKpi[] = results.map((r, i) => {
         const before = previousKpis.find((p) => p.key === r.key)?.value ?? null;

@@ -94,6 +94,16 @@ export function meanValue(values: number[]): number | undefined {
   return values.length ? round4(values.reduce((a, b) => a + b, 0) / values.length) : undefined;
 }
 
+/**
+ * Mean of the values measured for one KPI in a review period, each weighted by the days its own period shares with
+ * the review's: a week that runs from one month into the next counts in both months, for its days in each.
+ */
+export function periodMean(measurements: Array<{ value: number; days: number }>): number | undefined {
+  const counted = measurements.filter((m) => m.days > 0);
+  const days = counted.reduce((sum, m) => sum + m.days, 0);
+  return days ? round4(counted.reduce((sum, m) => sum + m.value * m.days, 0) / days) : undefined;
+}
+
 function clamp(pct: number): number {
   return Math.max(0, Math.min(100, pct));
 }

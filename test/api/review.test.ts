@@ -5,6 +5,7 @@ import { startApiFixture } from '../helpers/api-fixture';
 import { putMeasurements } from '../helpers/kpi-data';
 
 type Fixture = Awaited<ReturnType<typeof startApiFixture>>;
+const round4 = (n: number) => Math.round(n * 10_000) / 10_000;
 
 /** The review activity against a real PostgreSQL: scorecard, credits with arithmetic, action items, once per period. */
 describe('conducting a review', () => {
@@ -103,5 +104,37 @@ describe('conducting a review', () => {
       ['fcr', 'missing'],
     ]);
     expect(outcome.creditsTotal).toBe('3000.00');
+  });
+  it('counts a week that runs from one month into the next in both months, for its days in each', async () => {
+    // given weekly FCR data for January 2025, whose first and last weeks run over the month's edges
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    const { body: e } = await pm('POST', '/engagements', anEngagement(vendorId));
+    await f.db.prisma.sla.updateMany({ where: { engagementId: e.id }, data: { measurementPeriod: 'WEEKLY' } });
+    const weeks: Array<[string, string, number]> = [
+      ['2024-12-30', '2025-01-05', 60], // 5 of its 7 days in January
+      ['2025-01-06', '2025-01-12', 80],
+      ['2025-01-13', '2025-01-19', 80],
+      ['2025-01-20', '2025-01-26', 80],
+      ['2025-01-27', '2025-02-02', 60], // 5 days in January, 2 in February
+      ['2025-02-03', '2025-02-09', 90],
+    ];
+    for (const [start, end, fcr] of weeks) await putMeasurements(f.db.prisma, e.id, { start, end }, { fcr, aht: 300 });
+    const { conductReview } = createGovernanceActivities(f.db.prisma);
+    const january = firstPeriodFrom('MONTHLY', Date.parse('2025-01-01T00:00:00Z'), 'UTC');
+    const february = firstPeriodFrom('MONTHLY', Date.parse('2025-02-01T00:00:00Z'), 'UTC');
+
+    await conductReview({ engagementId: e.id, period: january, timeZone: 'UTC' });
+    await conductReview({ engagementId: e.id, period: february, timeZone: 'UTC' });
+
+    // then January's FCR is the day-weighted mean of all five weeks in it (the edge weeks used to be left out: 80)
+    const reviews = (await pm('GET', `/engagements/${e.id}/reviews`)).body.items;
+    const fcrOf = (month: string) =>
+      reviews
+        .find((r: { periodStart: string }) => r.periodStart.startsWith(month))
+        .scorecard.kpis.find((k: { key: string }) => k.key === 'fcr').value;
+    expect(fcrOf('2025-01')).toBe(round4((5 * 60 + 21 * 80 + 5 * 60) / 31));
+    // and February's has the last week's two February days
+    expect(fcrOf('2025-02')).toBe(round4((2 * 60 + 7 * 90) / 9));
   });
 });

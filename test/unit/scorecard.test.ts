@@ -1,4 +1,4 @@
-import { attainment, evaluateGate, kpiStatus, type KpiDefinition } from '../../src/domain/scorecard';
+import { attainment, evaluateGate, kpiStatus, periodMean, type KpiDefinition } from '../../src/domain/scorecard';
 import { defaultTransitionPlan, planProblems } from '../../src/domain/transition';
 
 const fcr: KpiDefinition = {
@@ -75,5 +75,23 @@ describe('transition plans', () => {
       'phase names must be unique',
       'the last phase must carry 100% of the volume',
     ]);
+  });
+});
+
+describe('the mean of a KPI over a review period', () => {
+  it('weights each measurement by the days its period shares with the review', () => {
+    expect(
+      periodMean([
+        { value: 60, days: 5 },
+        { value: 80, days: 21 },
+        { value: 60, days: 5 },
+      ]),
+    ).toBe(73.5484);
+    expect(periodMean([{ value: 70, days: 31 }])).toBe(70);
+  });
+
+  it('has no mean without a day in the period', () => {
+    expect(periodMean([])).toBeUndefined();
+    expect(periodMean([{ value: 70, days: 0 }])).toBeUndefined();
   });
 });
