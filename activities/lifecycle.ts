@@ -113,18 +113,19 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
         where: { engagementId: e.id, cadence: 'MONTHLY', periodStart: range },
         orderBy: { periodStart: 'asc' },
       });
-      const byKpi: Record<string, { met: number; total: number }> = {};
+      const byKpi: Record<string, { met: number; held: number; total: number }> = {};
       for (const review of monthly) {
         for (const k of (review.scorecard as { kpis?: Array<{ key: string; status: string }> }).kpis ?? []) {
-          byKpi[k.key] ??= { met: 0, total: 0 };
+          byKpi[k.key] ??= { met: 0, held: 0, total: 0 };
           byKpi[k.key].total++;
-          if (k.status === 'met' || k.status === 'at_risk') byKpi[k.key].met++;
+          if (k.status === 'met') byKpi[k.key].met++;
+          if (k.status === 'met' || k.status === 'at_risk') byKpi[k.key].held++;
         }
       }
-      const totals = Object.values(byKpi).reduce((a, b) => ({ met: a.met + b.met, total: a.total + b.total }), {
-        met: 0,
-        total: 0,
-      });
+      const totals = Object.values(byKpi).reduce(
+        (a, b) => ({ met: a.met + b.met, held: a.held + b.held, total: a.total + b.total }),
+        { met: 0, held: 0, total: 0 },
+      );
       const escalations = await prisma.escalation.findMany({ where: { engagementId: e.id, raisedAt: range } });
       const resolveHours = escalations
         .filter((x) => x.resolvedAt)
@@ -133,6 +134,7 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
       const nextTermEnd = new Date(nextTerm(input.termStart, termEnd.toISOString()).termEnd);
       const scorecard: RenewalScorecard = {
         attainmentPct: totals.total ? Math.round((totals.met / totals.total) * 1000) / 10 : null,
+        minimumHeldPct: totals.total ? Math.round((totals.held / totals.total) * 1000) / 10 : null,
         attainmentByKpi: Object.fromEntries(
           Object.entries(byKpi).map(([k, v]) => [k, Math.round((v.met / v.total) * 1000) / 10]),
         ),

@@ -50,9 +50,11 @@ export function renewalMilestones(
 }
 
 export interface RenewalScorecard {
-  /** Share of KPI-months met (0–100), overall and per KPI. */
+  /** Share of KPI-months whose target was met (0–100), overall and per KPI. */
   attainmentPct: number | null;
   attainmentByKpi: Record<string, number>;
+  /** Share of KPI-months at or better than the minimum: target met, or missed within the minimum (credits owed). */
+  minimumHeldPct: number | null;
   /** Overall monthly scores of the last two quarters, oldest first. */
   recentScores: number[];
   creditsPaid: string;
@@ -67,12 +69,20 @@ export interface Recommendation {
   reasons: string[];
 }
 
-/** Renew when service levels held and nothing blocks; renegotiate when they slipped; exit when they failed. */
+/**
+ * Renew when targets were met consistently and nothing blocks; renegotiate when they slipped (a target missed within
+ * its minimum still owes credits); exit when even the minimums failed.
+ */
 export function recommendRenewal(s: RenewalScorecard): Recommendation {
   const reasons: string[] = [];
   const attainment = s.attainmentPct;
+  const held = s.minimumHeldPct;
   if (attainment === null) reasons.push('no service-level data over the term');
-  else reasons.push(`service levels were met in ${attainment}% of KPI-months`);
+  else
+    reasons.push(
+      `targets were met in ${attainment}% of KPI-months` +
+        (held !== null && held !== attainment ? `, minimums held in ${held}%` : ''),
+    );
   const trend = s.recentScores.length >= 2 ? s.recentScores[s.recentScores.length - 1] - s.recentScores[0] : 0;
   if (trend < -5)
     reasons.push(`the overall score fell ${Math.abs(Math.round(trend))} points over the last two quarters`);
@@ -83,7 +93,7 @@ export function recommendRenewal(s: RenewalScorecard): Recommendation {
   if (s.certificationsExpiring.length)
     reasons.push(`certifications expiring before the next term: ${s.certificationsExpiring.join(', ')}`);
 
-  if (attainment === null || attainment < 70) return { recommendation: 'EXIT', reasons };
+  if (attainment === null || (held ?? attainment) < 70) return { recommendation: 'EXIT', reasons };
   if (attainment < 90 || trend < -5 || p1 > 2 || s.certificationsExpiring.length > 0)
     return { recommendation: 'RENEGOTIATE', reasons };
   return { recommendation: 'RENEW', reasons };

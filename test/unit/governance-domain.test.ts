@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import { addBusinessSeconds, firstPeriodFrom, nextPeriod, periodDates, type Period } from '../../src/domain/calendar';
 import { computeServiceCredits, type CreditableKpi } from '../../src/domain/credits';
-import { nextTerm } from '../../src/domain/renewal';
+import { nextTerm, recommendRenewal, type RenewalScorecard } from '../../src/domain/renewal';
 import { shortestCadenceFirst, type ReviewCadence } from '../../src/domain/types';
 
 const fcr: CreditableKpi = {
@@ -182,5 +182,45 @@ describe('renewal terms', () => {
   ])('%s', (_name, start, end, nextStart, nextEnd) => {
     const utc = (d: string) => `${d}T00:00:00.000Z`;
     expect(nextTerm(utc(start), utc(end))).toEqual({ termStart: utc(nextStart), termEnd: utc(nextEnd) });
+  });
+});
+
+describe('the renewal recommendation', () => {
+  const term = (over: Partial<RenewalScorecard>): RenewalScorecard => ({
+    attainmentPct: 100,
+    attainmentByKpi: {},
+    minimumHeldPct: 100,
+    recentScores: [96, 97],
+    creditsPaid: '0.00',
+    escalationsBySeverity: {},
+    medianHoursToResolve: null,
+    openActionItems: 0,
+    certificationsExpiring: [],
+    ...over,
+  });
+
+  it('renews a vendor that met its targets consistently', () => {
+    expect(recommendRenewal(term({}))).toEqual({
+      recommendation: 'RENEW',
+      reasons: ['targets were met in 100% of KPI-months'],
+    });
+  });
+
+  it('renegotiates with a vendor that missed its targets every month within the minimums, owing credits', () => {
+    const r = recommendRenewal(term({ attainmentPct: 0, minimumHeldPct: 100, creditsPaid: '36000.00' }));
+    expect(r.recommendation).toBe('RENEGOTIATE');
+    expect(r.reasons.slice(0, 2)).toEqual([
+      'targets were met in 0% of KPI-months, minimums held in 100%',
+      'service credits of 36000.00 were owed over the term',
+    ]);
+  });
+
+  it('exits when the minimums failed in more than three KPI-months of ten, or nothing was measured', () => {
+    expect(recommendRenewal(term({ attainmentPct: 50, minimumHeldPct: 69.9 })).recommendation).toBe('EXIT');
+    expect(recommendRenewal(term({ attainmentPct: 50, minimumHeldPct: 70 })).recommendation).toBe('RENEGOTIATE');
+    expect(recommendRenewal(term({ attainmentPct: null, minimumHeldPct: null }))).toMatchObject({
+      recommendation: 'EXIT',
+      reasons: ['no service-level data over the term'],
+    });
   });
 });

@@ -111,7 +111,7 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     expect(Math.abs(renewal.occurredAt.getTime() - Date.parse(milestones.evaluationAt))).toBeLessThan(60_000);
     const [evaluation] = (await pm('GET', `/engagements/${id}/renewal-evaluations`)).body.items;
     expect(evaluation.recommendation).toBe('RENEW');
-    expect(evaluation.reasons[0]).toMatch(/^service levels were met in 100% of KPI-months$/);
+    expect(evaluation.reasons[0]).toMatch(/^targets were met in 100% of KPI-months$/);
     const reviews = await db.prisma.review.count({ where: { engagementId: id, cadence: 'MONTHLY' } });
     // every whole month from steady state (two weeks in) to the evaluation, 150 days before the end: 28 or 29
     expect(reviews).toBeGreaterThanOrEqual(28);
