@@ -137,12 +137,15 @@ async function storeSubmission(
         })),
       );
     }
-    const outOfRange = body.measurements.filter((m) => slaByKey.get(m.kpiKey)!.unit === '%' && m.value > 100);
+    // A percentage lies in 0–100; other units may be negative (a net promoter score runs from -100).
+    const outOfRange = body.measurements.filter(
+      (m) => slaByKey.get(m.kpiKey)!.unit === '%' && (m.value < 0 || m.value > 100),
+    );
     if (outOfRange.length) {
       throw new ProblemError(
         400,
         'Invalid request',
-        `percentage KPI value(s) above 100: ${outOfRange.map((m) => m.kpiKey).join(', ')}`,
+        `percentage KPI value(s) outside 0–100: ${outOfRange.map((m) => m.kpiKey).join(', ')}`,
         outOfRange.map((m) => ({
           field: `body.measurements.${body.measurements.indexOf(m)}.value`,
           reason: 'must be between 0 and 100 %',

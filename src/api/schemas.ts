@@ -151,6 +151,14 @@ export const slaInput = z
           ctx.addIssue({ code: 'custom', path: [field], message: 'must be between 0 and 100 %' });
       }
     }
+    // Credits are computed in the monthly review, which scores the KPIs measured weekly or monthly.
+    if (sla.measurementPeriod === 'QUARTERLY' && sla.creditTiers.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['creditTiers'],
+        message: 'service credits are monthly: a KPI measured quarterly cannot carry credit tiers',
+      });
+    }
     const bounds = sla.creditTiers.map((t) => t.maxShortfall);
     bounds.forEach((bound, i) => {
       if (bound === null && i !== bounds.length - 1) {
@@ -218,7 +226,9 @@ const engagementFields = {
     .array(z.enum(REVIEW_CADENCES))
     .max(4)
     .default([...REVIEW_CADENCES])
-    .refine(unique, 'must not repeat a cadence'),
+    .refine(unique, 'must not repeat a cadence')
+    // Service credits are owed per month and the renewal evaluation reads the term's monthly scorecards.
+    .refine((cadences) => cadences.includes('MONTHLY'), 'must include MONTHLY: credits and renewal are monthly'),
   reviewGrace: duration.default('3d'),
   slas: z.array(slaInput).max(100).default([]),
   escalationLevels: z.array(escalationLevel).max(10).default([]),
@@ -261,7 +271,7 @@ export const kpiSubmissionBody = z
       .array(
         z.strictObject({
           kpiKey: z.string().min(1).max(40),
-          value: finite('value').min(0, 'must not be negative').max(1e9),
+          value: kpiNumber('value'),
         }),
       )
       .min(1, 'must hold at least one measurement')

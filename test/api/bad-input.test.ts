@@ -145,6 +145,25 @@ describe('bad input', () => {
       mentions: ['body.slas.0.target', '100'],
     },
     {
+      name: 'review cadences without the monthly review',
+      method: 'POST',
+      path: () => '/engagements',
+      body: () => engagementWith({ reviewCadences: ['WEEKLY', 'QUARTERLY'] }),
+      status: 400,
+      mentions: ['body.reviewCadences', 'must include MONTHLY'],
+    },
+    {
+      name: 'credit tiers on a KPI measured quarterly',
+      method: 'POST',
+      path: () => '/engagements',
+      body: () =>
+        engagementWith({
+          slas: [aSla({ measurementPeriod: 'QUARTERLY', creditTiers: [{ maxShortfall: null, creditPct: 2 }] })],
+        }),
+      status: 400,
+      mentions: ['body.slas.0.creditTiers', 'quarterly'],
+    },
+    {
       name: 'credit tiers out of order',
       method: 'POST',
       path: () => '/engagements',
@@ -248,13 +267,13 @@ describe('bad input', () => {
       mentions: ['body.measurements.0.value', '100'],
     },
     {
-      name: 'a negative KPI value',
+      name: 'a negative percentage',
       role: 'VENDOR',
       method: 'POST',
       path: () => `/engagements/${engagementId}/kpi-submissions`,
-      body: () => aKpiSubmission({ measurements: [{ kpiKey: 'aht', value: -1 }] }),
+      body: () => aKpiSubmission({ measurements: [{ kpiKey: 'fcr', value: -1 }] }),
       status: 400,
-      mentions: ['body.measurements.0.value', 'negative'],
+      mentions: ['body.measurements.0.value', 'between 0 and 100'],
     },
     {
       name: 'duplicate KPI keys in a submission',

@@ -35,6 +35,51 @@ describe('KPI submissions', () => {
     expect(read.body.items[0].submittedBy).toBe('vendor:test-vendor');
   });
 
+  it('takes a negative value for a KPI whose scale has one (a net promoter score), never for a percentage', async () => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('GET', `/engagements/${engagementId}`)).body.vendorId;
+    const { body: e } = await pm(
+      'POST',
+      '/engagements',
+      anEngagement(vendorId, {
+        slas: [
+          {
+            key: 'nps',
+            name: 'Net promoter score',
+            unit: 'points',
+            direction: 'HIGHER_IS_BETTER',
+            target: 30,
+            minimum: 10,
+            weight: 1,
+          },
+          {
+            key: 'fcr',
+            name: 'First call resolution',
+            unit: '%',
+            direction: 'HIGHER_IS_BETTER',
+            target: 75,
+            minimum: 70,
+            weight: 1,
+          },
+        ],
+      }),
+    );
+    const send = (kpiKey: string, value: number) =>
+      vendor('POST', `/engagements/${e.id}/kpi-submissions`, {
+        periodStart: '2026-10-01',
+        periodEnd: '2026-10-31',
+        measurements: [{ kpiKey, value }],
+      });
+    expect((await send('nps', -12)).status).toBe(201);
+    const refused = await send('fcr', -1);
+    expect(refused.status).toBe(400);
+    expect(refused.body.invalidFields).toEqual([
+      { field: 'body.measurements.0.value', reason: 'must be between 0 and 100 %' },
+    ]);
+    const stored = await f.db.prisma.kpiMeasurement.findMany({ where: { engagementId: e.id } });
+    expect(stored.map((m) => m.value.toNumber())).toEqual([-12]);
+  });
+
   it('stores one row when the same submission arrives twice', async () => {
     await submit();
     const again = await submit();
