@@ -59,6 +59,10 @@ const recordEscalationStep = localFirst(
  */
 /** How often the top of the matrix is reminded once an escalation has reached it. */
 const REMIND_EVERY_SECONDS = 86_400;
+/** A business day, for a policy counted in business hours (09:00–17:00). */
+const REMIND_EVERY_BUSINESS_SECONDS = 8 * 3_600;
+/** Patch id: in business hours a daily reminder is a business day away (before: 24 business hours, three days). */
+const BUSINESS_DAY_REMINDERS = 'escalation-reminders-by-business-day';
 /** Patch id: daily reminders at the top only while the last step there is the system's (climbed or reminded). */
 const TOP_DEADLINE_AFTER_A_PERSON_ACTS = 'escalation-top-deadline-after-a-person-acts';
 /** The steps at the top that set its clock: the system's (climbed, reminded) and a person's (acknowledged, re-graded). */
@@ -207,8 +211,11 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
     } else {
       remindDaily = state.steps.some((s) => s.level >= top && s.action !== 'raised');
     }
-    const seconds =
-      state.level >= top && remindDaily ? Math.max(deadlineSeconds, REMIND_EVERY_SECONDS) : deadlineSeconds;
+    const day =
+      policy.businessHours && state.level >= top && remindDaily && patched(BUSINESS_DAY_REMINDERS)
+        ? REMIND_EVERY_BUSINESS_SECONDS
+        : REMIND_EVERY_SECONDS;
+    const seconds = state.level >= top && remindDaily ? Math.max(deadlineSeconds, day) : deadlineSeconds;
     const deadline = deadlineAfter(since, seconds, policy.businessHours, input.timeZone);
     state.nextClimbAt = new Date(deadline).toISOString();
     const seen = revision;

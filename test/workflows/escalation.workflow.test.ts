@@ -3,6 +3,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
+import { addBusinessSeconds } from '../../src/domain/calendar';
 import { DEFAULT_ESCALATION_POLICIES } from '../../src/domain/defaults';
 import type { SeverityPolicies } from '../../src/domain/escalation';
 import {
@@ -101,6 +102,21 @@ describe('escalation workflow (time-skipping)', () => {
       'governance council',
     ]);
     expect(minutesAfterRaise(state.nextClimbAt!)).toBe(45 + 2 * 24 * 60);
+  });
+
+  it('reminds the top of a business-hours matrix every business day, not every three', async () => {
+    // given a P3 counted in business hours (acknowledge within 4 business hours) on a two-level matrix
+    const p3 = { ...policies.P3, acknowledgeSeconds: 4 * 3_600, businessHours: true };
+    const { state } = await run(
+      { severity: 'P3', levels: levels.slice(0, 2), policies: { ...policies, P3: p3 } },
+      7 * 24 * 3_600_000,
+    );
+    // when nobody acknowledges, it climbs to the top after 4 business hours, then is reminded a business day later
+    const [climbed, reminded] = state.steps.filter((s) => s.action !== 'raised');
+    expect([climbed.action, reminded.action]).toEqual(['climbed', 'reminded']);
+    const businessDayAfter = (at: string) => addBusinessSeconds(Date.parse(at), 8 * 3_600, 'UTC');
+    expect(Math.abs(Date.parse(reminded.at) - businessDayAfter(climbed.at))).toBeLessThan(60_000);
+    expect(Math.abs(Date.parse(state.steps[3].at) - businessDayAfter(reminded.at))).toBeLessThan(60_000);
   });
 
   it("keeps the policy's deadlines at the top of a one-level matrix when a person acknowledges or re-grades", async () => {
