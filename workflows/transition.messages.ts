@@ -66,7 +66,10 @@ export interface ActorInput {
 
 export const transitionStateQuery = defineQuery<TransitionState>('transitionState');
 /** Pass the pending gate now, before its minimum duration is up or while it is held. */
-export const approveGateUpdate = defineUpdate<TransitionState, [ActorInput & { note?: string }]>('approveGate');
+/** `phase`, when given, must be the current phase: a repeated or late approval never passes the next one. */
+export const approveGateUpdate = defineUpdate<TransitionState, [ActorInput & { note?: string; phase?: string }]>(
+  'approveGate',
+);
 /** Pass a failed (held) gate despite its numbers; a reason is required and recorded. */
 export const overrideGateUpdate = defineUpdate<TransitionState, [ActorInput & { reason: string }]>('overrideGate');
 export const pauseUpdate = defineUpdate<TransitionState, [ActorInput & { reason?: string }]>('pauseTransition');

@@ -75,10 +75,15 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
       return state;
     },
     {
-      validator: ({ actor }) => {
+      validator: ({ actor, phase }) => {
         requireActor(actor);
         if (state.status === 'PAUSED') throw illegal('the transition is paused: resume it first');
+        if (phase !== undefined && phase !== current()?.name)
+          throw illegal(`the current phase is ${current()?.name ?? 'none: every phase is done'}, not ${phase}`);
         if (!gatePending()) throw illegal('no gate is pending');
+        // Passing a gate its KPIs failed takes a reason on record.
+        if (current()?.status === 'HELD')
+          throw illegal('the gate failed and holds the phase: override it, with a reason');
       },
     },
   );

@@ -362,6 +362,11 @@ export const overrideGateBody = z.strictObject({
   reason: z.string().trim().min(3, 'is required (at least 3 characters)').max(1000),
 });
 export const noteBody = z.strictObject({ note: z.string().trim().max(1000).optional() });
+export const approveGateBody = z.strictObject({
+  note: z.string().trim().max(1000).optional(),
+  /** The phase whose gate is approved: a repeat, or a click on a page that is out of date, is then refused. */
+  phase: z.string().trim().min(1).max(100).optional(),
+});
 export const pauseBody = z.strictObject({ reason: z.string().trim().max(1000).optional() });
 
 // ── governance and escalations ──

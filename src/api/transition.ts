@@ -18,7 +18,15 @@ import { actorOf, type Principal } from './auth';
 import { findVisibleEngagement, workflowUrl } from './engagements';
 import { conflict, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
-import { changePlanBody, idParams, noteBody, overrideGateBody, pauseBody, startTransitionBody } from './schemas';
+import {
+  approveGateBody,
+  changePlanBody,
+  idParams,
+  noteBody,
+  overrideGateBody,
+  pauseBody,
+  startTransitionBody,
+} from './schemas';
 import { PLANNED_STAGES, prepareStart, type StartableEngagement, type StartStatements } from './start-path';
 import { queryLive, startOnce } from './temporal-calls';
 import { updateRoute } from './workflow-updates';
@@ -125,8 +133,11 @@ export function transitionRoutes(
       (handle, actor, _params, parsed) => send(handle, actor, parsed),
     );
 
-  steer('approve-gate', 'Approve the pending gate now', noteBody, (handle, actor, b) =>
-    handle.executeUpdate(approveGateUpdate, { args: [{ actor, note: b.note }] }),
+  steer(
+    'approve-gate',
+    'Approve the current phase’s gate now, before its minimum duration (name the phase to make a repeat harmless)',
+    approveGateBody,
+    (handle, actor, b) => handle.executeUpdate(approveGateUpdate, { args: [{ actor, note: b.note, phase: b.phase }] }),
   );
   steer('override-gate', 'Override a failed (held) gate, with a reason', overrideGateBody, (handle, actor, b) =>
     handle.executeUpdate(overrideGateUpdate, { args: [{ actor, reason: b.reason }] }),

@@ -104,10 +104,12 @@ describe('the web dashboard, in Chromium, against the running app with the seed 
     await expect(page.getByTestId('engagement-stage').textContent()).resolves.toContain('Transition');
     await page.evaluate("window.marker = 'same page'");
 
-    // refused: resuming a transition that is not paused; the page shows the API's reason
-    await page.getByRole('button', { name: 'Resume' }).click();
+    // refused: overriding a gate that has not failed; the page shows the API's reason
+    await expect(page.getByRole('button', { name: 'Resume' }).count()).resolves.toBe(0);
+    await page.getByLabel('Override reason').fill('vendor asked');
+    await page.getByRole('button', { name: 'Override gate' }).click();
     const refusal = page.getByTestId('problem');
-    await expect(refusal.textContent()).resolves.toBe('409 Conflict: the transition is not paused');
+    await expect(refusal.textContent()).resolves.toBe('409 Conflict: only a failed (held) gate can be overridden');
 
     await page.getByRole('button', { name: 'Approve gate' }).click();
     await phase.filter({ hasText: 'full-volume (Active)' }).waitFor();

@@ -42,9 +42,14 @@ describe('steering a transition through the API (dev server)', () => {
 
     const approved = await t.pm('POST', `/engagements/${t.id}/transition/approve-gate`, {
       note: 'pilot quality proven early',
+      phase: 'wave-1',
     });
 
     expect(approved.status).toBe(200);
+    // the same request again (a double click, a retry) names a phase that is no longer current: refused
+    const repeat = await t.pm('POST', `/engagements/${t.id}/transition/approve-gate`, { phase: 'wave-1' });
+    expect(repeat.status).toBe(409);
+    expect(repeat.body.detail).toBe('the current phase is wave-2, not wave-1');
     expect(approved.body.phases[0].status).toBe('PASSED');
     expect(approved.body.gates[0]).toMatchObject({
       phase: 'wave-1',
@@ -71,6 +76,11 @@ describe('steering a transition through the API (dev server)', () => {
       BAD,
     );
     await eventually(t.live, (l) => l?.phases[0].status === 'HELD');
+
+    // a failed gate is not approved as if it had not been judged: it takes an override, with a reason
+    const approve = await t.pm('POST', `/engagements/${t.id}/transition/approve-gate`, {});
+    expect(approve.status).toBe(409);
+    expect(approve.body.detail).toBe('the gate failed and holds the phase: override it, with a reason');
 
     const noReason = await t.pm('POST', `/engagements/${t.id}/transition/override-gate`, {});
     expect(noReason.status).toBe(400);

@@ -358,15 +358,24 @@ function TransitionSection({ view, me, reload }: { view: View; me: Me; reload: (
       </dl>
       {running && can(me, 'PROGRAM_MANAGER') && (
         <div class="actions" role="group" aria-label="Steer the transition">
-          <button type="button" disabled={action.busy} onClick={() => steer('approve-gate', 'Gate approved')}>
-            Approve gate
-          </button>
-          <button type="button" disabled={action.busy} onClick={() => steer('pause', 'Transition paused')}>
-            Pause
-          </button>
-          <button type="button" disabled={action.busy} onClick={() => steer('resume', 'Transition resumed')}>
-            Resume
-          </button>
+          {phase?.status === 'ACTIVE' && t.live?.status === 'RUNNING' && (
+            <button
+              type="button"
+              disabled={action.busy}
+              onClick={() => steer('approve-gate', 'Gate approved', { phase: phase.name })}
+            >
+              Approve gate
+            </button>
+          )}
+          {t.live?.status === 'PAUSED' ? (
+            <button type="button" disabled={action.busy} onClick={() => steer('resume', 'Transition resumed')}>
+              Resume
+            </button>
+          ) : (
+            <button type="button" disabled={action.busy} onClick={() => steer('pause', 'Transition paused')}>
+              Pause
+            </button>
+          )}
           <label>
             Override reason
             <input value={reason} onInput={(ev) => setReason((ev.target as HTMLInputElement).value)} />
