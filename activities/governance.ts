@@ -3,7 +3,7 @@ import { Prisma } from '../src/generated/prisma/client';
 import { queryOnPool, type PrismaClient } from '../src/db';
 import { periodDates, type Period } from '../src/domain/calendar';
 import { computeServiceCredits } from '../src/domain/credits';
-import { periodMean, scoreKpi, weightedScore, type KpiDefinition, type KpiResult } from '../src/domain/scorecard';
+import { scoreKpi, weightedScore, windowMean, type KpiDefinition, type KpiResult } from '../src/domain/scorecard';
 import { reviewNotice, type ReviewSummary } from '../src/domain/review-notice';
 import type { ReviewCadence } from '../src/domain/types';
 import type { Notify } from './notifications';
@@ -80,17 +80,17 @@ export function createGovernanceActivities(prisma: PrismaClient) {
           FROM "Engagement" e
           WHERE e."id" = ${input.engagementId}::uuid`,
         ),
-        // Every measurement whose period overlaps the review's (inclusive dates), with the days they share.
-        queryOnPool<{ slaId: string; value: string; days: number }>(
+        // Every measurement whose period overlaps the review's (inclusive dates), in the order they were submitted.
+        queryOnPool<{ slaId: string; value: string; periodStart: string; periodEnd: string }>(
           prisma,
-          'review-measurements-overlapping',
+          'review-measurements-by-day',
           Prisma.sql`
-          SELECT m."slaId", m."value"::text AS "value",
-                 (LEAST(m."periodEnd", ${dates.to}::date) - GREATEST(m."periodStart", ${dates.from}::date) + 1)::int
-                   AS "days"
+          SELECT m."slaId", m."value"::text AS "value", m."periodStart"::text AS "periodStart",
+                 m."periodEnd"::text AS "periodEnd"
           FROM "KpiMeasurement" m
           WHERE m."engagementId" = ${input.engagementId}::uuid AND m."supersededAt" IS NULL
-            AND m."periodStart" <= ${dates.to}::date AND m."periodEnd" >= ${dates.from}::date`,
+            AND m."periodStart" <= ${dates.to}::date AND m."periodEnd" >= ${dates.from}::date
+          ORDER BY m."submittedAt", m."id"`,
         ),
       ]);
       if (latest?.outcome) return latest.outcome;
@@ -109,8 +109,10 @@ export function createGovernanceActivities(prisma: PrismaClient) {
       const values: Record<string, number | null> = {};
       for (const s of slas)
         values[s.key] =
-          periodMean(
-            measurements.filter((m) => m.slaId === s.id).map((m) => ({ value: Number(m.value), days: m.days })),
+          windowMean(
+            dates.from,
+            dates.to,
+            measurements.filter((m) => m.slaId === s.id).map((m) => ({ ...m, value: Number(m.value) })),
           ) ?? null;
       const results = definitions.map((d) => scoreKpi(d, values[d.key]));
       const kpis: ScorecardKpi[] = results.map((r, i) => {

@@ -1,6 +1,6 @@
 import { Prisma } from '../src/generated/prisma/client';
 import { isUniqueViolation, type PrismaClient } from '../src/db';
-import { evaluateGate as judgeGate, meanValue, type GateVerdict } from '../src/domain/scorecard';
+import { evaluateGate as judgeGate, windowMean, type GateVerdict } from '../src/domain/scorecard';
 import type { PhasePlan } from '../src/domain/transition';
 import { toKpiDefinition } from './kpis';
 
@@ -69,10 +69,23 @@ export function createTransitionActivities(prisma: PrismaClient) {
             periodEnd: { gte: utcDate(input.windowStart) },
             periodStart: { lte: utcDate(input.evaluatedAt) },
           },
+          orderBy: [{ submittedAt: 'asc' }, { id: 'asc' }],
         });
+        // Judged by day over the phase window, as a review is over its period (windowMean).
+        const [from, to] = [input.windowStart, input.evaluatedAt].map((t) => utcDate(t).toISOString().slice(0, 10));
         const values: Record<string, number | undefined> = {};
         for (const sla of slas) {
-          values[sla.key] = meanValue(measurements.filter((m) => m.slaId === sla.id).map((m) => m.value.toNumber()));
+          values[sla.key] = windowMean(
+            from,
+            to,
+            measurements
+              .filter((m) => m.slaId === sla.id)
+              .map((m) => ({
+                value: m.value.toNumber(),
+                periodStart: m.periodStart.toISOString().slice(0, 10),
+                periodEnd: m.periodEnd.toISOString().slice(0, 10),
+              })),
+          );
         }
         const verdict = judgeGate(slas.map(toKpiDefinition), values, input.threshold);
         await tx.gateEvaluation.create({

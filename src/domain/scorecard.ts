@@ -89,19 +89,34 @@ export function evaluateGate(
   return { passed: reasons.length === 0, score, threshold, kpis: results, reasons };
 }
 
-/** Mean of the values measured for one KPI in a window (several weekly submissions in a month, say). */
-export function meanValue(values: number[]): number | undefined {
-  return values.length ? round4(values.reduce((a, b) => a + b, 0) / values.length) : undefined;
+/** One KPI value as submitted, for the days of its own period (inclusive `YYYY-MM-DD` dates). */
+export interface DatedValue {
+  value: number;
+  periodStart: string;
+  periodEnd: string;
 }
 
+const DAY = 86_400_000;
+
 /**
- * Mean of the values measured for one KPI in a review period, each weighted by the days its own period shares with
- * the review's: a week that runs from one month into the next counts in both months, for its days in each.
+ * The mean of one KPI over a window (inclusive `YYYY-MM-DD` dates), by day: each day of the window takes the value of
+ * the last submitted measurement whose period covers it (`measurements` in submission order), and days no
+ * measurement covers do not count. A week that runs from one month into the next counts in both months, for its days
+ * in each; values for short periods inside a longer one replace it for their days only, as a correction would,
+ * instead of outvoting it.
  */
-export function periodMean(measurements: Array<{ value: number; days: number }>): number | undefined {
-  const counted = measurements.filter((m) => m.days > 0);
-  const days = counted.reduce((sum, m) => sum + m.days, 0);
-  return days ? round4(counted.reduce((sum, m) => sum + m.value * m.days, 0) / days) : undefined;
+export function windowMean(from: string, to: string, measurements: DatedValue[]): number | undefined {
+  const start = Date.parse(`${from}T00:00:00Z`);
+  const days = Math.round((Date.parse(`${to}T00:00:00Z`) - start) / DAY) + 1;
+  if (!(days > 0)) return undefined;
+  const byDay = new Array<number | undefined>(days);
+  for (const m of measurements) {
+    const first = Math.max(0, Math.round((Date.parse(`${m.periodStart}T00:00:00Z`) - start) / DAY));
+    const last = Math.min(days - 1, Math.round((Date.parse(`${m.periodEnd}T00:00:00Z`) - start) / DAY));
+    for (let d = first; d <= last; d++) byDay[d] = m.value;
+  }
+  const covered = byDay.filter((v): v is number => v !== undefined);
+  return covered.length ? round4(covered.reduce((a, b) => a + b, 0) / covered.length) : undefined;
 }
 
 function clamp(pct: number): number {

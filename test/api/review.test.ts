@@ -137,4 +137,22 @@ describe('conducting a review', () => {
     // and February's has the last week's two February days
     expect(fcrOf('2025-02')).toBe(round4((2 * 60 + 7 * 90) / 9));
   });
+  it('does not let values for single days outvote the month they fall in', async () => {
+    // given October's FCR at 60 (a breach), then two single days sent at 100
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    const { body: e } = await pm('POST', '/engagements', anEngagement(vendorId));
+    await putMeasurements(f.db.prisma, e.id, { start: '2026-10-01', end: '2026-10-31' }, { fcr: 60, aht: 300 });
+    await putMeasurements(f.db.prisma, e.id, { start: '2026-10-01', end: '2026-10-01' }, { fcr: 100 });
+    await putMeasurements(f.db.prisma, e.id, { start: '2026-10-02', end: '2026-10-02' }, { fcr: 100 });
+    const { conductReview } = createGovernanceActivities(f.db.prisma);
+    const october = firstPeriodFrom('MONTHLY', Date.parse('2026-10-01T00:00:00Z'), 'UTC');
+
+    const outcome = await conductReview({ engagementId: e.id, period: october, timeZone: 'UTC' });
+
+    // then the two days count as two days of 31: the month stays breached (a plain mean of the three said 86.67)
+    expect(outcome.breaches).toEqual([
+      { key: 'fcr', status: 'breached', value: round4((29 * 60 + 200) / 31), escalate: true },
+    ]);
+  });
 });

@@ -1,4 +1,4 @@
-import { attainment, evaluateGate, kpiStatus, periodMean, type KpiDefinition } from '../../src/domain/scorecard';
+import { attainment, evaluateGate, kpiStatus, windowMean, type KpiDefinition } from '../../src/domain/scorecard';
 import { defaultTransitionPlan, planProblems } from '../../src/domain/transition';
 
 const fcr: KpiDefinition = {
@@ -78,20 +78,35 @@ describe('transition plans', () => {
   });
 });
 
-describe('the mean of a KPI over a review period', () => {
-  it('weights each measurement by the days its period shares with the review', () => {
-    expect(
-      periodMean([
-        { value: 60, days: 5 },
-        { value: 80, days: 21 },
-        { value: 60, days: 5 },
-      ]),
-    ).toBe(73.5484);
-    expect(periodMean([{ value: 70, days: 31 }])).toBe(70);
+describe('the mean of a KPI over a window, by day', () => {
+  const m = (periodStart: string, periodEnd: string, value: number) => ({ periodStart, periodEnd, value });
+
+  it('counts a week that runs over the window’s edge for its days inside it', () => {
+    const january = [
+      m('2024-12-30', '2025-01-05', 60),
+      m('2025-01-06', '2025-01-26', 80),
+      m('2025-01-27', '2025-02-02', 60),
+    ];
+    expect(windowMean('2025-01-01', '2025-01-31', january)).toBe(73.5484);
+    expect(windowMean('2025-01-01', '2025-01-31', [m('2025-01-01', '2025-01-31', 70)])).toBe(70);
   });
 
-  it('has no mean without a day in the period', () => {
-    expect(periodMean([])).toBeUndefined();
-    expect(periodMean([{ value: 70, days: 0 }])).toBeUndefined();
+  it('lets values for single days replace a month’s value for those days only, not outvote it', () => {
+    // a vendor's October at 60, then two days "corrected" to 100: still a breach-level month, not a mean of 86.67
+    const october = [
+      m('2026-10-01', '2026-10-31', 60),
+      m('2026-10-01', '2026-10-01', 100),
+      m('2026-10-02', '2026-10-02', 100),
+    ];
+    expect(windowMean('2026-10-01', '2026-10-31', october)).toBe(Math.round(((29 * 60 + 200) / 31) * 1e4) / 1e4);
+    // the later submission wins for the days it covers, whatever its length
+    expect(
+      windowMean('2026-10-01', '2026-10-31', [m('2026-10-01', '2026-10-01', 100), m('2026-10-01', '2026-10-31', 60)]),
+    ).toBe(60);
+  });
+
+  it('has no mean when no measurement covers a day of the window', () => {
+    expect(windowMean('2026-10-01', '2026-10-31', [])).toBeUndefined();
+    expect(windowMean('2026-10-01', '2026-10-31', [m('2026-09-01', '2026-09-30', 70)])).toBeUndefined();
   });
 });
