@@ -120,10 +120,16 @@ export function governanceRoutes(
       params: idParams,
       body: raiseEscalationBody,
       headers: idempotencyHeaders,
-      responses: { 201: 'Raised (a repeated Idempotency-Key returns the first)', 404: 'No such engagement' },
+      responses: {
+        201: 'Raised (a repeated Idempotency-Key returns the first)',
+        404: 'No such engagement',
+        409: 'The engagement is closed',
+      },
     },
     async ({ params, body, principal, req }) => {
-      await findVisibleEngagement(prisma, principal, params.id);
+      const engagement = await findVisibleEngagement(prisma, principal, params.id);
+      // Its matrix no longer answers for it; an escalation would climb and remind with no end.
+      if (engagement.stage === 'CLOSED') throw conflict('the engagement is closed: nothing can be escalated on it');
       const key = req.get('idempotency-key') ? `api/${req.get('idempotency-key')}` : `api/${randomUUID()}`;
       const opened = await callTemporal(temporal, () =>
         openEscalation(prisma, temporal, config.temporal.taskQueue, {

@@ -4,7 +4,7 @@ import { audit } from '../audit';
 import { isUniqueViolation, type PrismaClient } from '../db';
 import { actorOf, type Principal } from './auth';
 import { findVisibleEngagement } from './engagements';
-import { ProblemError } from './problem';
+import { conflict, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
 import { idempotencyHeaders, idParams, kpiSubmissionBody, listMeasurementsQuery } from './schemas';
 import type { z } from 'zod';
@@ -33,11 +33,13 @@ export function kpiRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient }):
         201: 'Stored: new values and corrections',
         200: 'Nothing new: the same submission was already stored',
         404: 'No such engagement',
+        409: 'The engagement is closed',
         422: 'A KPI key is not an SLA of this engagement, or the Idempotency-Key was used for another submission',
       },
     },
     async ({ params, body, principal, req }) => {
-      await findVisibleEngagement(prisma, principal, params.id);
+      const engagement = await findVisibleEngagement(prisma, principal, params.id);
+      if (engagement.stage === 'CLOSED') throw conflict('the engagement is closed: no review will read new KPI data');
       const idempotencyKey = req.get('idempotency-key') || null;
       // Concurrent identical submissions race on the unique keys; the loser retries and finds the winner's rows.
       for (let attempt = 1; ; attempt++) {

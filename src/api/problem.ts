@@ -31,7 +31,8 @@ export function validationProblem(where: 'body' | 'query' | 'path' | 'header', e
   const issues = error.issues.filter((i) => i.code === 'invalid_type' || !wrongType.has(key(i)));
   const invalidFields = issues.map((issue) => ({
     field: [where, ...issue.path.map(String)].join('.'),
-    reason: issue.message,
+    // zod's default for a field left out says what type it expected of nothing: say what is wrong instead.
+    reason: /^Invalid input: expected \w+, received undefined$/.test(issue.message) ? 'is required' : issue.message,
   }));
   const detail = invalidFields.map((f) => `${f.field}: ${f.reason}`).join('; ');
   return new ProblemError(400, 'Invalid request', detail, invalidFields);

@@ -358,5 +358,8 @@ describe('bad input', () => {
     delete withoutFee.monthlyFee;
     const fee = await pm('POST', '/engagements', withoutFee);
     expect(fee.body.invalidFields).toEqual([{ field: 'body.monthlyFee', reason: 'is required' }]);
+    // any field left out says so, not which type it expected of nothing
+    const vendor = await pm('POST', '/vendors', { deliveryModel: 'OFFSHORE' });
+    expect(vendor.body.invalidFields).toEqual([{ field: 'body.legalName', reason: 'is required' }]);
   });
 });

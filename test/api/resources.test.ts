@@ -147,6 +147,30 @@ describe('roles and API keys', () => {
     expect((await vendor('GET', '/vendors')).body.items.map((v: { id: string }) => v.id)).toEqual([vendorA]);
   });
 
+  it('refuses KPI data and escalations for a closed engagement, writing nothing', async () => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('POST', '/vendors', aVendor({ legalName: 'Closed Shop BPO' }))).body.id;
+    const { body: e } = await pm('POST', '/engagements', anEngagement(vendorId));
+    await f.db.prisma.engagement.update({ where: { id: e.id }, data: { stage: 'CLOSED' } });
+    const vendor = await f.api.as('VENDOR', vendorId);
+
+    const kpi = await vendor('POST', `/engagements/${e.id}/kpi-submissions`, aKpiSubmission());
+    const raised = await vendor('POST', `/engagements/${e.id}/escalations`, {
+      severity: 'P3',
+      title: 'Late report',
+      category: 'reporting',
+      description: 'The October report came a week late.',
+    });
+
+    expect([kpi.status, kpi.body.detail]).toEqual([409, 'the engagement is closed: no review will read new KPI data']);
+    expect([raised.status, raised.body.detail]).toEqual([
+      409,
+      'the engagement is closed: nothing can be escalated on it',
+    ]);
+    expect(await f.db.prisma.kpiMeasurement.count({ where: { engagementId: e.id } })).toBe(0);
+    expect(await f.db.prisma.escalation.count({ where: { engagementId: e.id } })).toBe(0);
+  });
+
   it('lets an admin issue keys, shown once and stored hashed', async () => {
     const admin = await f.api.as('ADMIN');
     const issued = await admin('POST', '/api-keys', { name: 'finance', role: 'VIEWER' });
