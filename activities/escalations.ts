@@ -21,6 +21,9 @@ interface RaisedRow {
   category: string;
   raisedAt: Date;
   requiresRootCause: boolean;
+  description: string;
+  /** This call inserted it (false: the key had raised it before). */
+  created: boolean;
   timeZone: string;
   levels: Array<{ level: number; role: string; contactName: string; contactEmail: string }>;
   policies: Array<{ severity: Severity; acknowledgeSeconds: number; resolveSeconds: number; businessHours: boolean }>;
@@ -36,6 +39,8 @@ export interface OpenEscalationInput {
   raisedAt: string;
   /** Business key of the event that raised it: the same key never opens a second escalation. */
   key: string;
+  /** A person's Idempotency-Key: sent again with another title, category or description, it is refused. */
+  refuseAnotherUnderKey?: boolean;
 }
 
 /**
@@ -48,7 +53,7 @@ export async function openEscalation(
   taskQueue: string,
   input: OpenEscalationInput,
   notify?: Notify,
-): Promise<{ escalationId: string; workflowId: string }> {
+): Promise<{ escalationId: string; workflowId: string; created: boolean }> {
   const idempotencyKey = `${input.engagementId}/${input.key}`;
   const raisedAt = new Date(input.raisedAt);
   const since = new Date(raisedAt.getTime() - REPEAT_WINDOW_DAYS * 86_400_000);
@@ -84,7 +89,7 @@ export async function openEscalation(
         'raise-escalation',
         Prisma.sql`
     WITH existing AS (
-      SELECT "id", "severity", "title", "category", "raisedAt", "requiresRootCause"
+      SELECT "id", "severity", "title", "category", "raisedAt", "requiresRootCause", "description", false AS "created"
       FROM "Escalation" WHERE "idempotencyKey" = ${idempotencyKey}
     ), created AS (
       INSERT INTO "Escalation" ("id", "engagementId", "severity", "category", "title", "description", "raisedBy",
@@ -96,7 +101,7 @@ export async function openEscalation(
                  AND "raisedAt" >= ${since}) + 1 >= ${REPEAT_THRESHOLD}
       WHERE NOT EXISTS (SELECT FROM existing)
       ON CONFLICT ("idempotencyKey") DO NOTHING
-      RETURNING "id", "severity", "title", "category", "raisedAt", "requiresRootCause"
+      RETURNING "id", "severity", "title", "category", "raisedAt", "requiresRootCause", "description", true AS "created"
     ), step AS (
       INSERT INTO "EscalationStep" ("id", "escalationId", "level", "action", "actor", "note", "idempotencyKey",
                                     "occurredAt")
@@ -126,6 +131,16 @@ export async function openEscalation(
   const raised = await raise();
   const [escalation] = raised.length ? raised : await raise();
   if (!escalation) throw new Error(`engagement ${input.engagementId} not found`);
+  // The API's key raised another escalation before: a retry is harmless, another issue under the same key is not.
+  if (
+    input.refuseAnotherUnderKey &&
+    !escalation.created &&
+    (escalation.title !== input.title ||
+      escalation.category !== input.category ||
+      escalation.description !== input.description)
+  ) {
+    throw new EscalationKeyReused(escalation.id);
+  }
   const policies = Object.fromEntries(
     DEFAULT_ESCALATION_POLICIES.map((d) => {
       const own = escalation.policies.find((p) => p.severity === d.severity);
@@ -167,7 +182,15 @@ export async function openEscalation(
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     args: [workflowInput],
   });
-  return { escalationId: escalation.id, workflowId };
+  return { escalationId: escalation.id, workflowId, created: escalation.created };
+}
+
+/** An idempotency key sent again with another escalation's title, category or description. */
+export class EscalationKeyReused extends Error {
+  constructor(readonly escalationId: string) {
+    super(`this idempotency key raised escalation ${escalationId}, with another title, category or description`);
+    this.name = 'EscalationKeyReused';
+  }
 }
 
 /** Steps a person took (or a changed severity): each is also written to the audit log. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
-import { openEscalation } from '../../activities/escalations';
+import { EscalationKeyReused, openEscalation } from '../../activities/escalations';
 import {
   acknowledgeUpdate,
   changeSeverityUpdate,
@@ -17,7 +17,7 @@ import { escalationWorkflowId } from '../domain/escalation';
 import { shortestCadenceFirst } from '../domain/types';
 import { actorOf, engagementScope, type Principal } from './auth';
 import { findVisibleEngagement, workflowUrl } from './engagements';
-import { conflict, notFound } from './problem';
+import { conflict, notFound, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
 import {
   acknowledgeBody,
@@ -121,9 +121,11 @@ export function governanceRoutes(
       body: raiseEscalationBody,
       headers: idempotencyHeaders,
       responses: {
-        201: 'Raised (a repeated Idempotency-Key returns the first)',
+        201: 'Raised',
+        200: 'Raised before under this Idempotency-Key: the same escalation',
         404: 'No such engagement',
         409: 'The engagement is closed',
+        422: 'The Idempotency-Key raised another escalation (other title, category or description)',
       },
     },
     async ({ params, body, principal, req }) => {
@@ -131,16 +133,25 @@ export function governanceRoutes(
       // Its matrix no longer answers for it; an escalation would climb and remind with no end.
       if (engagement.stage === 'CLOSED') throw conflict('the engagement is closed: nothing can be escalated on it');
       const key = req.get('idempotency-key') ? `api/${req.get('idempotency-key')}` : `api/${randomUUID()}`;
-      const opened = await callTemporal(temporal, () =>
+      const { created, ...opened } = await callTemporal(temporal, () =>
         openEscalation(prisma, temporal, config.temporal.taskQueue, {
           engagementId: params.id,
           ...body,
           raisedBy: actorOf(principal),
           raisedAt: new Date().toISOString(),
           key,
+          refuseAnotherUnderKey: true,
         }),
-      );
-      return { status: 201, body: { ...opened, workflowUrl: workflowUrl(config, opened.workflowId) } };
+      ).catch((error: unknown) => {
+        if (!(error instanceof EscalationKeyReused)) throw error;
+        throw new ProblemError(422, 'Unprocessable Content', error.message, [
+          { field: 'header.idempotency-key', reason: 'was used for another escalation' },
+        ]);
+      });
+      return {
+        status: created ? 201 : 200,
+        body: { ...opened, workflowUrl: workflowUrl(config, opened.workflowId) },
+      };
     },
   );
 

@@ -118,7 +118,7 @@ async function storeSubmission(
           'Unprocessable Content',
           `Idempotency-Key "${idempotencyKey}" was used for a different submission to this engagement (other period, ` +
             'source or values): send a correction with a new key',
-          [{ field: 'headers.idempotency-key', reason: 'already used for a different submission' }],
+          [{ field: 'header.idempotency-key', reason: 'already used for a different submission' }],
         );
       }
       if (seen) return { submissionId: seen.id, created: 0, corrected: 0, unchanged: body.measurements.length };

@@ -102,7 +102,7 @@ describe('KPI submissions', () => {
     const changed = await submit(aKpiSubmission({ measurements: [{ kpiKey: 'fcr', value: 77 }] }), key);
     expect(changed.status).toBe(422);
     expect(changed.body.invalidFields).toEqual([
-      { field: 'headers.idempotency-key', reason: 'already used for a different submission' },
+      { field: 'header.idempotency-key', reason: 'already used for a different submission' },
     ]);
     expect(await measurementRows()).toBe(2);
     expect(await f.db.prisma.kpiSubmission.count({ where: { engagementId } })).toBe(1);

@@ -88,6 +88,28 @@ describe('escalations through the API (dev server)', () => {
     });
   });
 
+  it('answers a repeated Idempotency-Key with the first escalation, and refuses it for another issue', async () => {
+    const { vendor, engagementId } = await anEngagementWithFastP1();
+    const issue = { severity: 'P3', category: 'quality', title: 'QA miss', description: 'Batch 7 failed QA' };
+    const key = { 'idempotency-key': 'esc-1' };
+    const first = await vendor('POST', `/engagements/${engagementId}/escalations`, issue, key);
+    const again = await vendor('POST', `/engagements/${engagementId}/escalations`, issue, key);
+    const other = await vendor(
+      'POST',
+      `/engagements/${engagementId}/escalations`,
+      { ...issue, severity: 'P1', title: 'Outage' },
+      key,
+    );
+
+    expect([first.status, again.status]).toEqual([201, 200]);
+    expect(again.body.escalationId).toBe(first.body.escalationId);
+    expect(other.status).toBe(422);
+    expect(other.body.invalidFields).toEqual([
+      { field: 'header.idempotency-key', reason: 'was used for another escalation' },
+    ]);
+    expect(await s.db.prisma.escalation.count({ where: { engagementId } })).toBe(1);
+  });
+
   it('refuses to resolve a repeated issue without a root cause, and says so', async () => {
     const { pm, engagementId } = await anEngagementWithFastP1();
     const raise = (n: number) =>
