@@ -12,6 +12,15 @@ export function createTransitionActivities(prisma: PrismaClient) {
     tx.transitionPhase.findFirstOrThrow({ where: { plan: { engagementId }, sequence } });
 
   return {
+    /** A transition cancelled by a termination for cause: the phases it had not finished are cancelled, once. */
+    async cancelOpenPhases(input: { engagementId: string }): Promise<number> {
+      const { count } = await prisma.transitionPhase.updateMany({
+        where: { plan: { engagementId: input.engagementId }, status: { in: ['PENDING', 'ACTIVE', 'HELD'] } },
+        data: { status: 'CANCELLED' },
+      });
+      return count;
+    },
+
     /** Marks a phase started and records the volume it brings, once. */
     async startPhase(input: {
       engagementId: string;

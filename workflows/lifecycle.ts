@@ -59,6 +59,8 @@ const ADOPT_STANDALONE_TRANSITION_PATCH = 'lifecycle-adopts-a-standalone-transit
 const NEXT_TERM_AT_TERM_END_PATCH = 'renewal-opens-the-next-term-at-term-end';
 /** Patch id: an exit whose steps are all done closes on its exit date (before: at once, ending governance early). */
 const EXIT_CLOSES_ON_ITS_DATE_PATCH = 'exit-closes-on-its-date';
+/** Patch id: a transition cancelled by a termination for cause leaves no phase ACTIVE or PENDING in the database. */
+const CANCELLED_TRANSITION_PHASES_PATCH = 'cancelled-transition-phases-recorded';
 
 /**
  * One per engagement, for its whole life: waits for the term to start, runs the transition, starts governance,
@@ -322,7 +324,14 @@ async function runTransition(input: LifecycleInput, terminated: () => boolean): 
     condition(terminated).then(() => 'terminated' as const),
   ]);
   if (outcome === 'started on its own') return awaitStandaloneTransition(input.engagementId, terminated);
-  if (outcome === 'terminated') await cancelAndSettle(scope, child);
+  if (outcome === 'terminated') {
+    await cancelAndSettle(scope, child);
+    await recordCancelledPhases(input.engagementId);
+  }
+}
+
+async function recordCancelledPhases(engagementId: string): Promise<void> {
+  if (patched(CANCELLED_TRANSITION_PHASES_PATCH)) await db.cancelOpenPhases({ engagementId });
 }
 
 /** Cancels what runs in `scope` (a termination for cause) and waits until `work` has stopped. */
@@ -340,6 +349,7 @@ async function awaitStandaloneTransition(engagementId: string, terminated: () =>
   if (outcome === 'terminated') {
     await cancelAndSettle(scope, waited);
     await db.cancelTransition({ engagementId });
+    await recordCancelledPhases(engagementId);
     return;
   }
   if (outcome !== 'COMPLETED') {

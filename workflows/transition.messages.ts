@@ -46,7 +46,8 @@ export interface HoldRecord {
 
 export interface TransitionState {
   engagementId: string;
-  status: 'RUNNING' | 'PAUSED' | 'COMPLETED';
+  /** CANCELLED: the engagement was terminated for cause mid-transition (the lifecycle cancelled it). */
+  status: 'RUNNING' | 'PAUSED' | 'COMPLETED' | 'CANCELLED';
   phases: PhaseState[];
   currentIndex: number;
   volumePct: number;

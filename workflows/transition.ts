@@ -1,6 +1,7 @@
 import {
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   continueAsNew,
   patched,
@@ -66,6 +67,11 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
   };
 
   setHandler(transitionStateQuery, () => state);
+  // Cancelled (a termination for cause): its state says so to the queries that follow, the closed run's too.
+  CancellationScope.current().cancelRequested.catch(() => {
+    state.status = 'CANCELLED';
+    state.nextGateAt = null;
+  });
 
   setHandler(
     approveGateUpdate,

@@ -84,6 +84,8 @@ interface FactsRow {
   reviewGraceSeconds: number;
   currency: string;
   volumePct: number | null;
+  /** A transition plan was stored: the vendor handles only the volume the transition moved to it. */
+  planned: boolean;
   phaseName: string | null;
   phaseStatus: 'ACTIVE' | 'HELD' | null;
   phaseGated: boolean | null;
@@ -155,6 +157,7 @@ export const PORTFOLIO_FACTS = `
            e."timeZone",
            e."reviewCadences"::text[] AS "reviewCadences", e."reviewGraceSeconds", e.currency,
            vol."toPct" AS "volumePct",
+           EXISTS (SELECT FROM "TransitionPlan" tp WHERE tp."engagementId" = e.id) AS "planned",
            ph.name AS "phaseName", ph.status::text AS "phaseStatus", ph.gated AS "phaseGated",
            to_char(ph."startedAt", ${TIME_ISO}) AS "phaseStartedAt", ph."minDurationSeconds" AS "phaseMinSeconds",
            to_char(gate.at, ${TIME_ISO}) AS "lastGateAt", ph."holdSeconds",
@@ -211,9 +214,11 @@ function rowAt(f: FactsRow, config: Config, nowMs: number, periodEnd: PeriodEnd)
     stage: f.stage,
     phase: f.phaseName,
     phaseStatus: f.phaseStatus,
-    // Before the transition moves volume the vendor handles none; a steady state reached without one handles all.
+    // Before the transition moves volume the vendor handles none (also once a termination cancelled it); a steady
+    // state reached without one handles all.
     volumePct:
       f.volumePct ??
+      (f.planned ? 0 : null) ??
       (['STEADY_STATE', 'RENEWAL', 'EXIT'].includes(f.stage)
         ? 100
         : ['TRANSITION', 'CLOSED'].includes(f.stage)

@@ -1,6 +1,7 @@
 import { PORTFOLIO_FACTS, portfolioFacts } from '../../src/api/portfolio';
 import { poolOf } from '../../src/db';
 import { loadDemoPortfolio } from '../../src/seed/load';
+import { anEngagement, aVendor } from '../builders/engagement';
 import { startApiFixture } from '../helpers/api-fixture';
 import { eventually } from '../helpers/wait';
 
@@ -160,6 +161,37 @@ describe('GET /portfolio', () => {
       null,
     ]);
     expect(expected.get(exiting.id)?.[3]).toBe('2026-12-31T00:00:00.000Z');
+  });
+
+  it('shows no volume with the vendor for an engagement whose transition was cancelled before it moved any', async () => {
+    const vendorId = (await pm('POST', '/vendors', aVendor({ legalName: 'Cancelled Ramp BPO' }))).body.id;
+    const { body: e } = await pm('POST', '/engagements', anEngagement(vendorId, { name: 'Terminated in transfer' }));
+    await f.db.prisma.transitionPlan.create({
+      data: {
+        engagementId: e.id,
+        gateThreshold: 95,
+        holdSeconds: 86_400,
+        maxConsecutiveFailures: 3,
+        phases: {
+          create: [
+            {
+              sequence: 1,
+              kind: 'KNOWLEDGE_TRANSFER',
+              name: 'knowledge-transfer',
+              volumePct: 0,
+              minDurationSeconds: 86_400,
+              gated: false,
+              status: 'CANCELLED',
+            },
+          ],
+        },
+      },
+    });
+    await f.db.prisma.engagement.update({ where: { id: e.id }, data: { stage: 'EXIT' } });
+    await f.api.heardEverything();
+
+    const [row] = (await rows('q=Terminated%20in%20transfer')).items;
+    expect(row).toMatchObject({ id: e.id, stage: 'EXIT', volumePct: 0 });
   });
 
   it('refuses an unknown sort column with the field and the reason', async () => {

@@ -275,6 +275,10 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     expect(state.exit).toMatchObject({ forCause: true, reason: 'terminated for cause: data breach at the vendor' });
     const child = await env.client.workflow.getHandle(transitionWorkflowId(id)).describe();
     expect(child.status.name).toBe('CANCELLED');
+    // and the transition reads as cancelled, not running: its state and its stored phases
+    const transition = (await pm('GET', `/engagements/${id}/transition`)).body;
+    expect(transition.live).toMatchObject({ status: 'CANCELLED', nextGateAt: null });
+    expect(transition.plan.phases.map((p: { status: string }) => p.status)).toEqual(['CANCELLED']);
     const plan = await db.prisma.exitPlan.findUniqueOrThrow({ where: { engagementId: id }, include: { steps: true } });
     expect(plan.steps).toHaveLength(5);
     const audited = await db.prisma.auditLog.findMany({

@@ -77,7 +77,7 @@ interface Transition {
   plan: { phases: Phase[]; gateThreshold: string } | null;
   volumeChanges: Array<{ fromPct: number; toPct: number; reason: string; occurredAt: string }>;
   live: {
-    status: 'RUNNING' | 'PAUSED' | 'COMPLETED';
+    status: 'RUNNING' | 'PAUSED' | 'COMPLETED' | 'CANCELLED';
     currentIndex: number;
     volumePct: number;
     nextGateAt: string | null;
@@ -341,7 +341,7 @@ function TransitionSection({ view, me, reload }: { view: View; me: Me; reload: (
   const phase = t.live ? t.live.phases[t.live.currentIndex] : undefined;
   // An ungated phase (knowledge transfer, shadowing) ends on its date without a gate.
   const currentPlanned = phase && t.plan.phases.find((p) => p.name === phase.name);
-  const running = t.live && t.live.status !== 'COMPLETED';
+  const running = t.live && ['RUNNING', 'PAUSED'].includes(t.live.status);
   const steer = (path: string, what: string, body: unknown = {}) =>
     action.run(what, () => api('POST', `/engagements/${id}/transition/${path}`, body));
   return (
