@@ -18,7 +18,8 @@ async function main(): Promise<void> {
   await assertDatabaseReachable(prisma, config.databaseUrl);
   const result = await loadDemoPortfolio(prisma, { engagements });
   console.log(
-    `seeded ${result.vendors} vendors, ${result.engagements} new engagements, ${result.measurements} KPI measurements, ${result.reviews} monthly reviews`,
+    `seeded ${result.vendors} vendors, ${result.engagements} new engagements, ${result.measurements} KPI measurements; ` +
+      `${result.reviews} monthly reviews of its engagements present (each stored once, whatever the runs)`,
   );
   await prisma.$disconnect();
 }

@@ -145,7 +145,9 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
         if (typeof reason !== 'string' || reason.trim().length < 3)
           throw illegal('a reason is required to terminate for cause');
         if (state.terminated || state.stage === 'EXIT' || state.stage === 'CLOSED')
-          throw illegal(`the engagement is already ${state.stage.toLowerCase()}`);
+          throw illegal(
+            state.stage === 'EXIT' ? 'the engagement is already exiting' : 'the engagement is already closed',
+          );
         // The decision is being recorded, or the next term opened (then the workflow continues as new); while the
         // current term runs out after a decision, a termination still ends it. An exit decision leads to the exit.
         const decided = state.renewal?.decision;

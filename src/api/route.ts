@@ -76,7 +76,12 @@ export class ApiRoutes {
     this.router[spec.method](spec.path, async (req, res) => {
       const principal = req.principal!;
       if (!roles.includes(principal.role)) {
-        throw new ProblemError(403, 'Forbidden', `role ${principal.role} may not ${spec.summary.toLowerCase()}`);
+        throw new ProblemError(
+          403,
+          'Forbidden',
+          `role ${principal.role} may not ${spec.method.toUpperCase()} ${spec.path} (${spec.summary.split(':')[0]}): ` +
+            `it is for ${roles.join(', ')}`,
+        );
       }
       const params = parse(spec.params, req.params, 'path');
       const query = parse(spec.query, req.query, 'query');

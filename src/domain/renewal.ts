@@ -91,7 +91,7 @@ export function recommendRenewal(s: RenewalScorecard): Recommendation {
   if (p1 > 0) reasons.push(`${p1} P1 escalation(s) during the term`);
   if (s.openActionItems > 0) reasons.push(`${s.openActionItems} action item(s) still open`);
   if (s.certificationsExpiring.length)
-    reasons.push(`certifications expiring before the next term: ${s.certificationsExpiring.join(', ')}`);
+    reasons.push(`certifications expiring before the next term would end: ${s.certificationsExpiring.join(', ')}`);
 
   if (attainment === null || (held ?? attainment) < 70) return { recommendation: 'EXIT', reasons };
   if (attainment < 90 || trend < -5 || p1 > 2 || s.certificationsExpiring.length > 0)

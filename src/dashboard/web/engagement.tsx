@@ -33,6 +33,7 @@ interface Engagement {
   currency: string;
   vendor: { id: string; legalName: string; deliveryModel: string };
   slas: Sla[];
+  escalationLevels: Array<{ level: number }>;
   lifecycle: {
     stage: string;
     term: number;
@@ -610,7 +611,11 @@ function EscalationSection({ view, me, reload }: { view: View; me: Me; reload: (
                 {x.live?.nextClimbAt && x.status !== 'RESOLVED' && (
                   <span class="countdown">
                     {' '}
-                    · climbs to level {(x.live.level ?? x.currentLevel) + 1} {relative(x.live.nextClimbAt, now)}
+                    ·{' '}
+                    {(x.live.level ?? x.currentLevel) < view.engagement.escalationLevels.length
+                      ? `climbs to level ${(x.live.level ?? x.currentLevel) + 1}`
+                      : 'top level reminded'}{' '}
+                    {relative(x.live.nextClimbAt, now)}
                   </span>
                 )}
               </div>

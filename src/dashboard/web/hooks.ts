@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError } from './api';
 
 /** How often a view refreshes itself while the tab is visible. */
 export const POLL_MS = 3000;
@@ -12,6 +13,9 @@ export function usePolled<T>(load: () => Promise<T>, deps: unknown[]) {
   const [error, setError] = useState<Error | undefined>(undefined);
   const [loadedAt, setLoadedAt] = useState(0);
   const generation = useRef(0);
+  const loaded = useRef(false);
+  /** The first load was refused for good (401, 403, 404): polling stops until the view asks for something else. */
+  const settled = useRef(false);
   const run = useCallback(load, deps);
 
   const reload = useCallback(async () => {
@@ -23,14 +27,21 @@ export function usePolled<T>(load: () => Promise<T>, deps: unknown[]) {
       setError(undefined);
       setLoadedAt(Date.now());
     } catch (e) {
-      if (mine === generation.current) setError(e as Error);
+      if (mine !== generation.current) return;
+      setError(e as Error);
+      // Nothing to find, or not for this key: asking again every few seconds will not change that.
+      if (!loaded.current && e instanceof ApiError && [401, 403, 404].includes(e.status)) settled.current = true;
+      return;
     }
+    loaded.current = true;
   }, [run]);
 
   useEffect(() => {
+    loaded.current = false;
+    settled.current = false;
     void reload();
     const timer = setInterval(() => {
-      if (document.visibilityState === 'visible') void reload();
+      if (document.visibilityState === 'visible' && !settled.current) void reload();
     }, POLL_MS);
     return () => clearInterval(timer);
   }, [reload]);
