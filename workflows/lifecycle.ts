@@ -10,7 +10,6 @@ import {
   patched,
   proxyActivities,
   setHandler,
-  sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
@@ -57,16 +56,13 @@ const CALENDAR_TERM_PATCH = 'renewal-term-on-the-calendar';
 const ADOPT_STANDALONE_TRANSITION_PATCH = 'lifecycle-adopts-a-standalone-transition';
 /** Patch id: a renewal decided ahead of the deadline opens the next term when this one ends (before: at once). */
 const NEXT_TERM_AT_TERM_END_PATCH = 'renewal-opens-the-next-term-at-term-end';
-/** Patch id: an exit whose steps are all done closes on its exit date (before: at once, ending governance early). */
-const EXIT_CLOSES_ON_ITS_DATE_PATCH = 'exit-closes-on-its-date';
 /** Patch id: a transition cancelled by a termination for cause leaves no phase ACTIVE or PENDING in the database. */
 const CANCELLED_TRANSITION_PHASES_PATCH = 'cancelled-transition-phases-recorded';
 
 /**
  * One per engagement, for its whole life: waits for the term to start, runs the transition, starts governance,
  * evaluates renewal on a timer ahead of the notice deadline, takes the executive's decision (or the contract's
- * default), then opens the next term when this one ends (continue-as-new) or runs the exit plan to closure on the
- * exit date. Termination for cause
+ * default), then opens the next term when this one ends (continue-as-new) or runs the exit plan to closure. Termination for cause
  * jumps to the exit from any stage.
  */
 export async function engagementLifecycle(input: LifecycleInput): Promise<LifecycleState> {
@@ -129,6 +125,10 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
         const step = state.exit.steps.find((s) => s.kind === kind);
         if (!step) throw illegal(`exit step must be one of ${EXIT_STEP_KINDS.join(', ')}`);
         if (step.completedAt) throw illegal(`exit step ${kind} is already complete`);
+        // The client's own steps (revoking access, the final reconciliation) end the service: a vendor cannot
+        // close the engagement by marking them done.
+        if (actor.startsWith('vendor:') && !step.owner.startsWith('vendor'))
+          throw illegal(`exit step ${kind} is the client's (${step.owner}): a program manager completes it`);
       },
     },
   );
@@ -284,11 +284,6 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
       raisedAt: now(),
       key: `exit/${next.kind}/overdue`,
     });
-  }
-  // Disengagement runs at steady-state service levels until the exit date, reviews included.
-  if (patched(EXIT_CLOSES_ON_ITS_DATE_PATCH)) {
-    const untilExit = msUntil(state.exit.exitAt, Date.now());
-    if (untilExit > 0) await sleep(untilExit);
   }
   await db.completeExitPlan({ engagementId: state.engagementId, at: now() });
   await db.stopGovernance({ engagementId: state.engagementId });

@@ -258,7 +258,7 @@ export function engagementRoutes(
     },
     async (request) => {
       const { params } = request;
-      const engagement = await prepareStartOf(starts, request);
+      const engagement = await prepareStartOf(starts, request, true);
       // Past the transition the lifecycle starts at governance: it is given no plan.
       const transitionPlan = PLANNED_STAGES.includes(engagement.stage) ? engagement.transitionPlan : null;
       const input = lifecycleInput(engagement, transitionPlan);

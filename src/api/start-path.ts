@@ -32,6 +32,8 @@ export interface StartRequest {
   vendorId: string | null;
   plan: TransitionPlanData;
   actor: string;
+  /** The plan must be able to end before the renewal notice deadline (a lifecycle start); else it is not stored. */
+  beforeNoticeDeadline?: boolean;
 }
 
 /** The start path's statement, one for all the starts of a moment (group commit). */
@@ -50,9 +52,10 @@ export async function prepareStart(
   actor: string,
   /** The request asked for this plan (a body with fields), rather than taking the default or the stored one. */
   planAsked = false,
+  beforeNoticeDeadline = false,
 ): Promise<StartableEngagement> {
   const vendorId = engagementScope(principal).vendorId ?? null;
-  const engagement = await statements.load({ engagementId: id, vendorId, plan, actor });
+  const engagement = await statements.load({ engagementId: id, vendorId, plan, actor, beforeNoticeDeadline });
   // A vendor key never learns that another vendor's engagement exists.
   if (!engagement) throw notFound(`engagement ${id}`);
   if (['EXIT', 'CLOSED'].includes(engagement.stage))
@@ -73,7 +76,30 @@ export async function prepareStart(
         `/engagements/${id}/transition/plan`,
     );
   }
+  if (beforeNoticeDeadline && PLANNED_STAGES.includes(engagement.stage)) {
+    // The renewal is evaluated after the transition: a plan that cannot end before the notice deadline would leave
+    // the contract's default to apply with no one deciding. Checked in the statement too, which then stores nothing.
+    const planEnd = earliestPlanEnd(engagement, engagement.transitionPlan ?? plan, Date.now());
+    const deadline = noticeDeadlineOf(engagement);
+    if (planEnd > deadline) {
+      throw conflict(
+        `the transition plan runs until ${new Date(planEnd).toISOString().slice(0, 10)} at the earliest, past the ` +
+          `renewal notice deadline ${new Date(deadline).toISOString().slice(0, 10)}: the renewal could not be ` +
+          'decided in time. Shorten the plan or the notice period',
+      );
+    }
+  }
   return engagement;
+}
+
+const DAY_MS = 86_400_000;
+
+function earliestPlanEnd(e: Pick<StartableEngagement, 'termStart'>, plan: TransitionPlanData, now: number): number {
+  return Math.max(e.termStart.getTime(), now) + plan.phases.reduce((sum, p) => sum + p.minDurationSeconds, 0) * 1000;
+}
+
+function noticeDeadlineOf(e: Pick<StartableEngagement, 'termEnd' | 'renewalNoticeDays'>): number {
+  return e.termEnd.getTime() - e.renewalNoticeDays * DAY_MS;
 }
 
 function samePlan(a: TransitionPlanData, b: TransitionPlanData): boolean {
@@ -113,13 +139,16 @@ export function startStatements(pool: Pool): StartStatements {
       actor: r.actor,
       plan: r.plan,
       phases: r.plan.phases.map((p, i) => ({ id: randomUUID(), sequence: i + 1, ...p })),
+      beforeNoticeDeadline: r.beforeNoticeDeadline ?? false,
+      planSeconds: r.plan.phases.reduce((sum, p) => sum + p.minDurationSeconds, 0),
     }));
     const { rows: found } = await pool.query<StartableEngagement & { n: number; storedThreshold: number | null }>({
       name: 'start',
       text: `
         WITH input AS (
           SELECT * FROM jsonb_to_recordset($1::jsonb) AS i("n" int, "engagementId" uuid, "vendorId" uuid,
-                 "planId" uuid, "auditId" uuid, "actor" text, "plan" jsonb, "phases" jsonb)
+                 "planId" uuid, "auditId" uuid, "actor" text, "plan" jsonb, "phases" jsonb,
+                 "beforeNoticeDeadline" boolean, "planSeconds" int)
         ), engagement AS (
           SELECT i."n", e."id", e."vendorId", e."stage", e."termStart", e."termEnd", e."renewalNoticeDays",
                  e."autoRenew", e."defaultRenewalDecision",
@@ -136,6 +165,9 @@ export function startStatements(pool: Pool): StartStatements {
                    (i."plan"->>'rollbackOnEscalation')::boolean, $2::timestamptz AT TIME ZONE 'UTC'
             FROM input i JOIN engagement g ON g."n" = i."n"
             WHERE g."transitionPlan" IS NULL AND g."slaCount" > 0 AND g."stage"::text = ANY($3::text[])
+              AND (NOT i."beforeNoticeDeadline"
+                   OR GREATEST(g."termStart", $2::timestamptz AT TIME ZONE 'UTC') + make_interval(secs => i."planSeconds")
+                      <= g."termEnd" - make_interval(days => g."renewalNoticeDays"))
             ORDER BY i."engagementId", i."n"
           ) first
           ON CONFLICT ("engagementId") DO NOTHING

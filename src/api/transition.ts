@@ -200,7 +200,17 @@ export const START_RESPONSES = {
 export function prepareStartOf(
   starts: StartStatements,
   request: { params: { id: string }; body: z.infer<typeof startTransitionBody>; principal: Principal; req: Request },
+  /** A lifecycle start: its transition must be able to end before the renewal notice deadline. */
+  beforeNoticeDeadline = false,
 ): Promise<StartableEngagement> {
   const { params, body, principal, req } = request;
-  return prepareStart(starts, principal, params.id, planFromBody(body), actorOf(principal), asksForAPlan(req.body));
+  return prepareStart(
+    starts,
+    principal,
+    params.id,
+    planFromBody(body),
+    actorOf(principal),
+    asksForAPlan(req.body),
+    beforeNoticeDeadline,
+  );
 }

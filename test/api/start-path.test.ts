@@ -156,6 +156,42 @@ describe('start path', () => {
     expect(await plansOf([id])).toHaveLength(1);
   });
 
+  it('refuses a lifecycle start whose transition cannot end before the renewal notice deadline, storing nothing', async () => {
+    // given an engagement whose term began today and ends in five months, with 90 days' notice (deadline in ~2 months)
+    const pmApi = await f.api.as('PROGRAM_MANAGER');
+    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    const { body: e } = await pmApi(
+      'POST',
+      '/engagements',
+      anEngagement(vendorId, { name: 'Short term', termStart: day(0), termEnd: day(150), renewalNoticeDays: 90 }),
+    );
+
+    // when its lifecycle is started with the default 16-week plan
+    const planAudits = () => f.db.prisma.auditLog.count({ where: { action: 'transition.plan' } });
+    const auditsBefore = await planAudits();
+    const refused = await pmApi('POST', `/engagements/${e.id}/lifecycle`);
+
+    // then it is refused with both dates, and no plan or audit row is written
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toMatch(
+      /^the transition plan runs until \d{4}-\d{2}-\d{2} at the earliest, past the renewal notice deadline \d{4}-\d{2}-\d{2}/,
+    );
+    expect(await plansOf([e.id])).toHaveLength(0);
+    expect(await planAudits()).toBe(auditsBefore);
+    // a plan short enough to end in time is stored (the workflow start itself needs Temporal: not asked here)
+    const { starts } = counted();
+    const pm: Principal = { keyId: 'k', name: 'one', role: 'PROGRAM_MANAGER', vendorId: null };
+    const oneWave = {
+      ...plan([100]),
+      phases: [
+        { kind: 'RAMP_WAVE' as const, name: 'all', volumePct: 100, minDurationSeconds: 30 * 86_400, gated: true },
+      ],
+    };
+    const short = await prepareStart(starts, pm, e.id, oneWave, 'program_manager:one', true, true);
+    expect(short.transitionPlan!.phases.map((p) => p.name)).toEqual(['all']);
+    expect(await plansOf([e.id])).toHaveLength(1);
+  });
+
   it('answers the plan another statement stored first', async () => {
     const [g] = ids.slice(6);
     const [first, second] = [counted(), counted()];

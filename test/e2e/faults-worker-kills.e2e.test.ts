@@ -121,7 +121,9 @@ async function runLifecycle(stack: StackForWorkerProcesses, taskQueue: string, k
     ...EXIT_STEP_KINDS.map((kind) => ({
       name: `${kind} complete`,
       act: async () => {
-        const done = await vendor('POST', `/engagements/${e.id}/exit-steps/${kind}/complete`, { evidence: 'signed' });
+        // The vendor completes its steps; the client's own (access revocation, final reconciliation) are the PM's.
+        const side = ['ACCESS_REVOCATION', 'FINAL_RECONCILIATION'].includes(kind) ? pm : vendor;
+        const done = await side('POST', `/engagements/${e.id}/exit-steps/${kind}/complete`, { evidence: 'signed' });
         expect([done.status, done.body.detail]).toEqual([200, undefined]);
       },
       reached: async () =>

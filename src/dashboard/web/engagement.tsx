@@ -762,19 +762,20 @@ function ExitSection({ view, me, reload }: { view: View; me: Me; reload: () => P
               </td>
               <td>{s.completedAt ? `${date(s.completedAt)} by ${s.completedBy}` : 'open'}</td>
               <td>
-                {!s.completedAt && can(me, 'PROGRAM_MANAGER', 'VENDOR') && (
-                  <button
-                    type="button"
-                    disabled={action.busy}
-                    onClick={() =>
-                      action.run('Exit step completed', () =>
-                        api('POST', `/engagements/${view.engagement.id}/exit-steps/${s.kind}/complete`, {}),
-                      )
-                    }
-                  >
-                    Complete
-                  </button>
-                )}
+                {!s.completedAt &&
+                  (can(me, 'PROGRAM_MANAGER') || (me.role === 'VENDOR' && s.owner.startsWith('vendor'))) && (
+                    <button
+                      type="button"
+                      disabled={action.busy}
+                      onClick={() =>
+                        action.run('Exit step completed', () =>
+                          api('POST', `/engagements/${view.engagement.id}/exit-steps/${s.kind}/complete`, {}),
+                        )
+                      }
+                    >
+                      Complete
+                    </button>
+                  )}
               </td>
             </tr>
           ))}
