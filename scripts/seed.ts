@@ -14,7 +14,8 @@ async function main(): Promise<void> {
     throw new Error('--engagements must be a whole number from 1 to 10000');
   }
   const config = loadConfig();
-  const prisma = createPrisma(config.databaseUrl);
+  // Thousands of engagements are written in large statements: more time than a request's.
+  const prisma = createPrisma(config.databaseUrl, { queryTimeoutMs: 300_000 });
   await assertDatabaseReachable(prisma, config.databaseUrl);
   const result = await loadDemoPortfolio(prisma, { engagements });
   console.log(

@@ -4,14 +4,39 @@ import { pgPoolConfig } from './config';
 import { PrismaClient, type Prisma } from './generated/prisma/client';
 
 /** The Rust-free Prisma client on a pg pool of its own, which `$disconnect` ends. */
-export function createPrisma(databaseUrl: string, poolOptions: { max?: number } = {}): PrismaClient {
+export function createPrisma(
+  databaseUrl: string,
+  poolOptions: { max?: number; queryTimeoutMs?: number } = {},
+): PrismaClient {
   const pool = createPool(databaseUrl, poolOptions);
   return withPool(new PrismaClient({ adapter: adapterOn(pool) }), pool);
 }
 
+/**
+ * How long a statement may wait for PostgreSQL's answer, and a new connection for its handshake. A server that is up
+ * but does not answer (stopped, swapping, a dead network path) would otherwise hold every request that touches it,
+ * forever; with these the request fails as "database unreachable" (the API answers 503) and a retry goes on when
+ * the server answers again. Waiting for a free connection of the pool is not limited: under load that is a queue.
+ */
+export const QUERY_TIMEOUT_MS = 15_000;
+const CONNECT_TIMEOUT_MS = 5_000;
+
+class ClientWithConnectTimeout extends pg.Client {
+  constructor(config: pg.ClientConfig = {}) {
+    // The pool hides the password from enumeration (so from a spread): it is passed on by name.
+    super({ ...config, password: config.password, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  }
+}
+
 /** A pg pool for a Prisma client's adapter (`adapterOn`) that the client's owner may also query (`poolOf`). */
-export function createPool(databaseUrl: string, options: { max?: number } = {}): pg.Pool {
-  const pool = new pg.Pool({ ...pgPoolConfig(databaseUrl), ...options });
+export function createPool(databaseUrl: string, options: { max?: number; queryTimeoutMs?: number } = {}): pg.Pool {
+  const { queryTimeoutMs = QUERY_TIMEOUT_MS, ...poolOptions } = options;
+  const pool = new pg.Pool({
+    ...pgPoolConfig(databaseUrl),
+    ...poolOptions,
+    query_timeout: queryTimeoutMs,
+    Client: ClientWithConnectTimeout,
+  });
   // An idle connection the server dropped is discarded by the pool; the next query reports the outage.
   pool.on('error', () => undefined);
   return pool;
@@ -116,8 +141,12 @@ interface UnreachableCandidate {
 const UNREACHABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017']);
 const UNREACHABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout']);
 const UNREACHABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
-/** What pg throws, unmapped by the adapter, when the server vanishes without a goodbye (a crash, a cut network). */
-const UNREACHABLE_MESSAGE = /Connection terminated unexpectedly|Client has encountered a connection error/;
+/**
+ * What pg throws, unmapped by the adapter, when the server vanishes without a goodbye (a crash, a cut network), or
+ * does not answer in time (QUERY_TIMEOUT_MS, CONNECT_TIMEOUT_MS).
+ */
+const UNREACHABLE_MESSAGE =
+  /Connection terminated unexpectedly|Client has encountered a connection error|Query read timeout|timeout expired|Connection terminated due to connection timeout/;
 
 function isUnreachableDriverError(e: { kind?: unknown; code?: unknown }): boolean {
   if (typeof e.kind === 'string' && UNREACHABLE_KINDS.has(e.kind)) return true;

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { loadConfig } from '../../src/config';
-import { createPrisma, type PrismaClient } from '../../src/db';
+import { createPrisma, QUERY_TIMEOUT_MS, type PrismaClient } from '../../src/db';
 import { connectTemporal } from '../../src/temporal/connection';
 import { transitionWorkflowId } from '../../workflows/transition.messages';
 import { aKpiSubmission, anEngagement, aVendor } from '../builders/engagement';
@@ -164,6 +164,37 @@ describe('PostgreSQL stopped while a transition runs', () => {
       (await vendor('POST', `/engagements/${e.id}/kpi-submissions`, submission, { 'idempotency-key': 'k' })).status,
     ).toBe(201);
   });
+  it('answers 503 while PostgreSQL is up but answers nothing (SIGSTOP), and serves again once it answers', async () => {
+    // given the API in use
+    const pm = await api.as('PROGRAM_MANAGER');
+    const { body: v } = await pm('POST', '/vendors', aVendor({ legalName: 'Frozen Server BPO' }));
+    expect((await pm('GET', `/vendors/${v.id}`)).status).toBe(200);
+
+    // when every PostgreSQL process is stopped (connections stay open; nothing is answered)
+    postgres.freeze();
+    let thawed = false;
+    try {
+      const sent = Date.now();
+      const res = await pm('GET', `/vendors/${v.id}`);
+      const ms = Date.now() - sent;
+
+      // then the request is answered 503, naming the database, within the statement timeout (it used to hang)
+      expect([res.status, res.body.detail]).toEqual([503, expect.stringMatching(/^PostgreSQL is unreachable/)]);
+      expect(ms).toBeLessThan(QUERY_TIMEOUT_MS + 5_000);
+      postgres.thaw();
+      thawed = true;
+
+      // and once PostgreSQL answers again, so does the API, without a restart
+      const back = await eventually(
+        () => pm('GET', `/vendors/${v.id}`),
+        (r) => r.status === 200,
+        30_000,
+      );
+      expect(back.body.legalName).toBe('Frozen Server BPO');
+    } finally {
+      if (!thawed) postgres.thaw();
+    }
+  }, 90_000);
 });
 
 async function counts(prisma: PrismaClient) {

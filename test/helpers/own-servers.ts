@@ -28,7 +28,29 @@ export interface OwnPostgres {
   stop(): Promise<void>;
   /** Starts it again on the same port and data directory. */
   restart(): Promise<void>;
+  /** SIGSTOP to the server and all its processes: up, connections open, but answering nothing. */
+  freeze(): void;
+  /** SIGCONT: it answers again, where it was. */
+  thaw(): void;
   close(): Promise<void>;
+}
+
+/** The postmaster (first line of postmaster.pid) and its children. */
+function postgresPids(dataDir: string): number[] {
+  const postmaster = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const children = fs
+    .readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+  return [postmaster, ...children];
 }
 
 const log = createLogger('fault-servers', 'error');
@@ -71,6 +93,8 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
     restart: async () => {
       server = await startEmbeddedPostgres(options);
     },
+    freeze: () => postgresPids(options.dataDir).forEach((pid) => process.kill(pid, 'SIGSTOP')),
+    thaw: () => postgresPids(options.dataDir).forEach((pid) => process.kill(pid, 'SIGCONT')),
     close: async () => {
       await server?.stop();
       fs.rmSync(dir, { recursive: true, force: true });
