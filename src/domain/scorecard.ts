@@ -26,9 +26,15 @@ export interface KpiResult {
   mandatory: boolean;
 }
 
-export function attainment(direction: KpiDirection, value: number, target: number): number {
+/**
+ * How much of its target a value attains (0–100): value ÷ target, or target ÷ value for a KPI where lower is better.
+ * A lower-is-better target of zero (zero critical defects, zero breaches) has no ratio: there the attainment falls
+ * in a straight line from 100 at the target to 50 at the minimum, and to 0 at twice the minimum's distance.
+ */
+export function attainment(direction: KpiDirection, value: number, target: number, minimum = target): number {
   if (direction === 'HIGHER_IS_BETTER') return target === 0 ? 100 : clamp((value / target) * 100);
-  if (value <= 0) return 100;
+  if (value <= target || value <= 0) return 100;
+  if (target <= 0) return minimum > target ? clamp(100 - (50 * (value - target)) / (minimum - target)) : 0;
   return clamp((target / value) * 100);
 }
 
@@ -44,7 +50,7 @@ export function scoreKpi(kpi: KpiDefinition, value: number | null): KpiResult {
     value,
     target: kpi.target,
     minimum: kpi.minimum,
-    attainment: value === null ? 0 : round2(attainment(kpi.direction, value, kpi.target)),
+    attainment: value === null ? 0 : round2(attainment(kpi.direction, value, kpi.target, kpi.minimum)),
     status: kpiStatus(kpi, value),
     mandatory: kpi.mandatoryForGates,
   };

@@ -31,6 +31,15 @@ describe('KPI scoring', () => {
     expect(kpiStatus(kpi, value)).toBe(status);
   });
 
+  it('scores a lower-is-better KPI with a zero target between the target and its minimum, not at 0', () => {
+    const defects: KpiDefinition = { ...aht, key: 'defects', target: 0, minimum: 2, mandatoryForGates: true };
+    expect([0, 1, 2, 3, 4, 6].map((v) => attainment('LOWER_IS_BETTER', v, 0, 2))).toEqual([100, 75, 50, 25, 0, 0]);
+    // one defect is within the minimum: the gate fails on the score alone, with a score that says how far it is
+    const verdict = evaluateGate([defects], { defects: 1 }, 95);
+    expect(verdict).toMatchObject({ passed: false, score: 75 });
+    expect(kpiStatus(defects, 1)).toBe('at_risk');
+  });
+
   it('passes a gate when mandatory KPIs meet their minimum and the weighted score reaches the threshold', () => {
     const verdict = evaluateGate([fcr, aht], { fcr: 80, aht: 400 }, 95);
     expect(verdict).toMatchObject({ passed: true, score: 97.5, reasons: [] });
