@@ -53,6 +53,8 @@ type Decision =
 export async function transition(input: TransitionInput): Promise<TransitionState> {
   const state: TransitionState = input.resume ?? initialState(input);
   let decision: Decision | undefined;
+  /** A new plan is being stored: the ramp does not move on to a next phase until it is (the one it will be). */
+  let replanning = false;
 
   const current = (): PhaseState | undefined => state.phases[state.currentIndex];
   /** The phase a steering action is recorded against: the current one, or the last once every phase is done. */
@@ -179,7 +181,12 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
     async ({ actor, phases }) => {
       const keep = state.phases.slice(0, state.currentIndex + 1);
       const at = keep[keep.length - 1].sequence;
-      await db.replacePlannedPhases({ engagementId: state.engagementId, afterSequence: at, phases });
+      replanning = true;
+      try {
+        await db.replacePlannedPhases({ engagementId: state.engagementId, afterSequence: at, phases });
+      } finally {
+        replanning = false;
+      }
       state.phases = [...keep, ...phases.map((p, i) => ({ ...p, sequence: at + 1 + i, status: 'PENDING' as const }))];
       state.history.push({
         phase: phaseName(),
@@ -248,6 +255,9 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
   };
 
   while (state.currentIndex < state.phases.length) {
+    // A gate that passed while a new plan was being stored leads to the new plan's next phase, not the old one's.
+    if (replanning) await condition(() => !replanning);
+    if (state.currentIndex >= state.phases.length) break;
     const phase = current()!;
     if (phase.status === 'PENDING') {
       await whilePaused();

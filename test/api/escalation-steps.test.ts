@@ -166,8 +166,13 @@ describe('recording escalation steps', () => {
       await raise(input);
       const twins = await Promise.all([raise(input), raise(input)]);
 
-      // then every call answers with the same escalation, stored once with one step and one audit entry
-      expect(twins).toEqual([first, first]);
+      // then every call answers with the same escalation, stored once with one step and one audit entry; only the
+      // first says it created it
+      expect(first.created).toBe(true);
+      expect(twins).toEqual([
+        { ...first, created: false },
+        { ...first, created: false },
+      ]);
       const stored = await f.db.prisma.escalation.findMany({ where: { engagementId }, include: { steps: true } });
       expect(stored).toHaveLength(1);
       expect(stored[0]).toMatchObject({ id: first.escalationId, status: 'OPEN', requiresRootCause: false });

@@ -57,6 +57,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     evaluateGate: () => Promise<GateVerdict>;
     moveEngagementStage: (input: { to: string }) => Promise<void>;
     openNewTerm: () => Promise<void>;
+    replacePlannedPhases: () => Promise<void>;
   };
   const startedPhases: number[] = [];
 
@@ -81,7 +82,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
         recordGateDecision: nothing,
         auditTransitionAction: nothing,
         recordVolumeChange: nothing,
-        replacePlannedPhases: nothing,
+        replacePlannedPhases: () => stub.replacePlannedPhases(),
         raiseEscalation: nothing,
         startGovernance: nothing,
         recordRenewalDecision: nothing,
@@ -99,6 +100,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
       evaluateGate: async () => PASSED,
       moveEngagementStage: async () => undefined,
       openNewTerm: async () => undefined,
+      replacePlannedPhases: async () => undefined,
     };
   });
   afterAll(async () => {
@@ -204,6 +206,46 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
       (s) => s.phases[1].status === 'ACTIVE',
     );
     expect(ramped).toMatchObject({ status: 'RUNNING', volumePct: 100 });
+    expect(startedPhases).toEqual([1, 2]);
+    await handle.terminate('test done');
+  });
+
+  it('moves on to the new plan’s next phase when a gate passes while that plan is being stored', async () => {
+    // given a gate being judged, and a new plan for the phases after it whose storing is still running
+    const { judging, judged } = holdGateJudgement();
+    const storing = latch();
+    const stored = latch();
+    stub.replacePlannedPhases = async () => {
+      storing.open();
+      await stored.opened;
+    };
+    const handle = await startTransition([wave('wave-1', 50, 1), wave('wave-2', 75, 3600), wave('wave-3', 100, 3600)]);
+    await judging.opened;
+    const replanned = handle.executeUpdate(changePlanUpdate, {
+      args: [{ actor: 'pm', phases: [wave('wave-2b', 80, 3600), wave('wave-3b', 100, 3600)] }],
+    });
+    await storing.opened;
+
+    // when the gate passes before the plan is stored, and then the plan is stored
+    judged.open();
+    await eventually(
+      () => stateOf(handle),
+      (s) => s.phases[0].status === 'PASSED',
+    );
+    stored.open();
+    await replanned;
+
+    // then the ramp goes on with the new plan's next phase (it used to start the old one, out of the plan)
+    const next = await eventually(
+      () => stateOf(handle),
+      (s) => s.phases[1].status === 'ACTIVE',
+    );
+    expect(next.phases.map((p) => [p.name, p.status])).toEqual([
+      ['wave-1', 'PASSED'],
+      ['wave-2b', 'ACTIVE'],
+      ['wave-3b', 'PENDING'],
+    ]);
+    expect(next.volumePct).toBe(80);
     expect(startedPhases).toEqual([1, 2]);
     await handle.terminate('test done');
   });
