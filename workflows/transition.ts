@@ -40,6 +40,8 @@ const db = proxyActivities<Activities>({
 
 /** Patch id: a pause accepted while a gate is judged holds the next phase until resumed. */
 const PAUSE_HOLDS_THE_RAMP_PATCH = 'transition-pause-holds-the-ramp';
+/** Patch id: a first wave whose gate escalates rolls volume back to none (before: it had no wave to go back to). */
+const FIRST_WAVE_ROLLS_BACK_PATCH = 'transition-first-wave-rolls-back-to-none';
 
 type Decision =
   { kind: 'approved-early'; actor: string; note?: string } | { kind: 'overridden'; actor: string; note: string };
@@ -362,7 +364,12 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
         key: `transition/phase-${phase.sequence}/escalation`,
       });
       state.history.push({ phase: phase.name, at: now(), kind: 'escalated', detail: reasons.join('; ') });
-      const previous = state.phases[state.currentIndex - 1];
+      // Back to the wave before; before the first, to none: the client takes the volume back.
+      const previous =
+        state.phases[state.currentIndex - 1] ??
+        (state.rules.rollbackOnEscalation && patched(FIRST_WAVE_ROLLS_BACK_PATCH)
+          ? { name: 'no volume with the vendor', volumePct: 0 }
+          : undefined);
       if (state.rules.rollbackOnEscalation && previous && previous.volumePct < state.volumePct) {
         await db.recordVolumeChange({
           engagementId: state.engagementId,

@@ -168,6 +168,40 @@ describe('transition workflow (time-skipping, real database)', () => {
     expect((await pm('GET', `/engagements/${id}/escalations`)).body.total).toBe(1);
   });
 
+  it('rolls a first wave that keeps failing back to no volume with the vendor', async () => {
+    // given a first wave whose KPIs fail from the start, escalation (with rollback) at the second failure
+    const { pm, id, start } = await anEngagementInTransition({
+      phases: [
+        { kind: 'PILOT', name: 'wave-1', volumePct: 10, minDuration: '7d' },
+        { kind: 'RAMP_WAVE', name: 'wave-2', volumePct: 100, minDuration: '7d' },
+      ],
+      hold: '3d',
+      maxConsecutiveFailures: 2,
+      rollbackOnEscalation: true,
+    });
+    const t0 = await env.currentTimeMs();
+    await putMeasurements(db.prisma, id, { start: dayOffset(t0, 0), end: dayOffset(t0, 40) }, BAD);
+
+    // when the transition runs 11 days: the gate fails on day 7 and again on day 10
+    await start();
+    await env.sleep('11 days');
+
+    // then the volume went back to the client (there is no wave before the first to go back to)
+    const held = (await pm('GET', `/engagements/${id}/transition`)).body;
+    expect(held.live.volumePct).toBe(0);
+    expect(held.live.history.map((h: { kind: string }) => h.kind)).toEqual([
+      'held',
+      'held',
+      'escalated',
+      'rolled-back',
+    ]);
+    expect(held.volumeChanges.map((v: { fromPct: number; toPct: number }) => [v.fromPct, v.toPct])).toEqual([
+      [0, 10],
+      [10, 0],
+    ]);
+    await env.client.workflow.getHandle(transitionWorkflowId(id)).terminate('test over');
+  });
+
   it('treats a missing measurement as a failed gate', async () => {
     // given a single gated wave and no KPI data at all
     const { pm, id, start } = await anEngagementInTransition({
