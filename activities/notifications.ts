@@ -19,7 +19,8 @@ export function createNotificationActivities(prisma: PrismaClient, notifiers: No
         Prisma.sql`SELECT 1 AS found FROM "Notification" WHERE "eventKey" = ${notice.eventKey}`,
       );
       if (sent.length) return { sent: false };
-      for (const notifier of notifiers) await notifier.send(notice);
+      const sending = await addressed(prisma, notice);
+      for (const notifier of notifiers) await notifier.send(sending);
       await queryOnPool(
         prisma,
         'record-notification',
@@ -27,13 +28,35 @@ export function createNotificationActivities(prisma: PrismaClient, notifiers: No
           INSERT INTO "Notification" ("id", "eventKey", "engagementId", "recipient", "subject", "payload", "channels",
                                       "sentAt")
           VALUES (${randomUUID()}::uuid, ${notice.eventKey}, ${notice.engagementId ?? null}::uuid,
-                  ${notice.recipient.role}, ${notice.subject}, ${JSON.stringify(notice)}::jsonb, ${channels}::text[],
+                  ${notice.recipient.role}, ${notice.subject}, ${JSON.stringify(sending)}::jsonb, ${channels}::text[],
                   ${new Date()})
           ON CONFLICT ("eventKey") DO NOTHING`,
       );
       return { sent: true };
     },
   };
+}
+
+const COUNCIL_ROLES = new Set(['EXECUTIVE_SPONSOR', 'PROGRAM_MANAGER', 'FINANCE', 'LEGAL', 'MEMBER']);
+
+/**
+ * A notice for a council role (the executive sponsor, for a renewal) without an address goes to the engagement's
+ * council member in that role, by name and email; a role nobody on the council holds stays as it was.
+ */
+async function addressed(prisma: PrismaClient, notice: Notice): Promise<Notice> {
+  const role = notice.recipient.role
+    .trim()
+    .toUpperCase()
+    .replace(/[\s-]+/g, '_');
+  if (notice.recipient.email || !notice.engagementId || !COUNCIL_ROLES.has(role)) return notice;
+  const { rows } = await queryOnPool<{ name: string; email: string }>(
+    prisma,
+    'council-member-in-role',
+    Prisma.sql`SELECT "name", "email" FROM "CouncilMember"
+               WHERE "engagementId" = ${notice.engagementId}::uuid AND "role"::text = ${role}
+               ORDER BY "name" LIMIT 1`,
+  );
+  return rows.length ? { ...notice, recipient: { ...notice.recipient, ...rows[0] } } : notice;
 }
 
 /** The notification activity's `notify`, for activities that send a notice within their own work. */

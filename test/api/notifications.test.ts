@@ -73,4 +73,47 @@ describe('webhook notifications', () => {
     await expect(notify(notice('evt-once'))).resolves.toEqual({ sent: false });
     expect(received).toHaveLength(1);
   });
+  it('addresses a notice for a council role to the engagement’s council member in that role', async () => {
+    // given an engagement whose council has an executive sponsor
+    const vendor = await db.prisma.vendor.create({
+      data: { legalName: 'Addressed BPO', deliveryModel: 'ONSHORE', serviceLines: ['BACK_OFFICE'] },
+    });
+    const e = await db.prisma.engagement.create({
+      data: {
+        vendorId: vendor.id,
+        name: 'Payroll',
+        clientOrganisation: 'Globex',
+        processesInScope: ['payroll'],
+        sourcingApproach: 'STRATEGIC',
+        termStart: new Date('2026-01-01'),
+        termEnd: new Date('2028-01-01'),
+        monthlyFee: '1000.00',
+        currency: 'USD',
+        renewalNoticeDays: 90,
+        atRiskPct: '10.00',
+        councilMembers: {
+          create: [
+            { name: 'Fin', email: 'fin@globex.example', role: 'FINANCE' },
+            { name: 'Sam', email: 'sam@globex.example', role: 'EXECUTIVE_SPONSOR' },
+          ],
+        },
+      },
+    });
+    const sent: Notice[] = [];
+    const { notify } = createNotificationActivities(db.prisma, [
+      { channel: 'test', send: async (n: Notice) => void sent.push(n) },
+    ]);
+
+    // when the renewal notice goes to "executive sponsor", and another to a role nobody on the council holds
+    await notify({ ...notice('evt-renewal'), engagementId: e.id, recipient: { role: 'executive sponsor' } });
+    await notify({ ...notice('evt-other'), engagementId: e.id, recipient: { role: 'delivery head' } });
+
+    // then the first is addressed to the sponsor by name and email, also as recorded; the other is left as it was
+    expect(sent.map((n) => n.recipient)).toEqual([
+      { role: 'executive sponsor', name: 'Sam', email: 'sam@globex.example' },
+      { role: 'delivery head' },
+    ]);
+    const stored = await db.prisma.notification.findUniqueOrThrow({ where: { eventKey: 'evt-renewal' } });
+    expect((stored.payload as unknown as Notice).recipient.email).toBe('sam@globex.example');
+  });
 });
