@@ -1,4 +1,4 @@
-import { aKpiSubmission, anEngagement, aVendor } from '../builders/engagement';
+import { aKpiSubmission, anEngagement, aSla, aVendor } from '../builders/engagement';
 import { startApiFixture } from '../helpers/api-fixture';
 
 type Fixture = Awaited<ReturnType<typeof startApiFixture>>;
@@ -43,24 +43,8 @@ describe('KPI submissions', () => {
       '/engagements',
       anEngagement(vendorId, {
         slas: [
-          {
-            key: 'nps',
-            name: 'Net promoter score',
-            unit: 'points',
-            direction: 'HIGHER_IS_BETTER',
-            target: 30,
-            minimum: 10,
-            weight: 1,
-          },
-          {
-            key: 'fcr',
-            name: 'First call resolution',
-            unit: '%',
-            direction: 'HIGHER_IS_BETTER',
-            target: 75,
-            minimum: 70,
-            weight: 1,
-          },
+          aSla({ key: 'nps', name: 'Net promoter score', unit: 'points', target: 30, minimum: 10, creditTiers: [] }),
+          aSla(),
         ],
       }),
     );
