@@ -20,6 +20,7 @@ import {
   exitPlan,
   nextTerm,
   renewalMilestones,
+  vendorOwned,
   type RenewalDecisionKind,
 } from '../src/domain/renewal';
 import {
@@ -127,7 +128,7 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
         if (step.completedAt) throw illegal(`exit step ${kind} is already complete`);
         // The client's own steps (revoking access, the final reconciliation) end the service: a vendor cannot
         // close the engagement by marking them done.
-        if (actor.startsWith('vendor:') && !step.owner.startsWith('vendor'))
+        if (actor.startsWith('vendor:') && !vendorOwned(step))
           throw illegal(`exit step ${kind} is the client's (${step.owner}): a program manager completes it`);
       },
     },

@@ -3,7 +3,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type DataLoader from 'dataloader';
 import type { Pool } from 'pg';
 import type { LifecycleStage, RenewalDecision } from '../generated/prisma/enums';
-import type { TransitionPlanData } from '../domain/transition';
+import { renewalMilestones } from '../domain/renewal';
+import { minimumSeconds, type TransitionPlanData } from '../domain/transition';
 import { engagementScope, type Principal } from './auth';
 import { conflict, notFound } from './problem';
 import { statementBatches } from './statement-batches';
@@ -80,7 +81,9 @@ export async function prepareStart(
     // The renewal is evaluated after the transition: a plan that cannot end before the notice deadline would leave
     // the contract's default to apply with no one deciding. Checked in the statement too, which then stores nothing.
     const planEnd = earliestPlanEnd(engagement, engagement.transitionPlan ?? plan, Date.now());
-    const deadline = noticeDeadlineOf(engagement);
+    const deadline = Date.parse(
+      renewalMilestones(engagement.termEnd.toISOString(), engagement.renewalNoticeDays).noticeDeadline,
+    );
     if (planEnd > deadline) {
       throw conflict(
         `the transition plan runs until ${new Date(planEnd).toISOString().slice(0, 10)} at the earliest, past the ` +
@@ -92,14 +95,8 @@ export async function prepareStart(
   return engagement;
 }
 
-const DAY_MS = 86_400_000;
-
 function earliestPlanEnd(e: Pick<StartableEngagement, 'termStart'>, plan: TransitionPlanData, now: number): number {
-  return Math.max(e.termStart.getTime(), now) + plan.phases.reduce((sum, p) => sum + p.minDurationSeconds, 0) * 1000;
-}
-
-function noticeDeadlineOf(e: Pick<StartableEngagement, 'termEnd' | 'renewalNoticeDays'>): number {
-  return e.termEnd.getTime() - e.renewalNoticeDays * DAY_MS;
+  return Math.max(e.termStart.getTime(), now) + minimumSeconds(plan) * 1000;
 }
 
 function samePlan(a: TransitionPlanData, b: TransitionPlanData): boolean {
@@ -140,7 +137,7 @@ export function startStatements(pool: Pool): StartStatements {
       plan: r.plan,
       phases: r.plan.phases.map((p, i) => ({ id: randomUUID(), sequence: i + 1, ...p })),
       beforeNoticeDeadline: r.beforeNoticeDeadline ?? false,
-      planSeconds: r.plan.phases.reduce((sum, p) => sum + p.minDurationSeconds, 0),
+      planSeconds: minimumSeconds(r.plan),
     }));
     const { rows: found } = await pool.query<StartableEngagement & { n: number; storedThreshold: number | null }>({
       name: 'start',

@@ -114,6 +114,11 @@ export interface ExitStepPlan {
   dueOn: string;
 }
 
+/** The vendor's own exit steps; the others (access revocation, the final reconciliation) are the client's. */
+export function vendorOwned(step: Pick<ExitStepPlan, 'owner'>): boolean {
+  return step.owner.startsWith('vendor');
+}
+
 /**
  * The standard exit plan, its steps spread over the time left before the exit date: knowledge first, the final
  * reconciliation last.

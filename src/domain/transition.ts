@@ -84,6 +84,11 @@ export function defaultTransitionPlan(
 }
 
 /** Problems with a plan, in words; empty when it is sound. */
+/** The least time a plan takes: the sum of its phases' minimum durations, in seconds. */
+export function minimumSeconds(plan: { phases: Array<Pick<PhasePlan, 'minDurationSeconds'>> }): number {
+  return plan.phases.reduce((sum, p) => sum + p.minDurationSeconds, 0);
+}
+
 export function planProblems(phases: PhasePlan[]): string[] {
   const problems: string[] = [];
   if (phases.length === 0) problems.push('a plan needs at least one phase');
