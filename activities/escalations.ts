@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../src/ids';
 import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import { queryOnPool, type PrismaClient } from '../src/db';
 import { Prisma } from '../src/generated/prisma/client';
@@ -57,7 +57,7 @@ export async function openEscalation(
   const idempotencyKey = `${input.engagementId}/${input.key}`;
   const raisedAt = new Date(input.raisedAt);
   const since = new Date(raisedAt.getTime() - REPEAT_WINDOW_DAYS * 86_400_000);
-  const id = randomUUID();
+  const id = newId();
   // Times are sent, not left to the database's defaults: a server outside UTC would store its local time.
   const now = new Date();
   // The row as created, for the audit entry; whether a root cause is required is only known to the statement.
@@ -105,12 +105,12 @@ export async function openEscalation(
     ), step AS (
       INSERT INTO "EscalationStep" ("id", "escalationId", "level", "action", "actor", "note", "idempotencyKey",
                                     "occurredAt")
-      SELECT ${randomUUID()}::uuid, "id", 1, 'raised', ${input.raisedBy}, ${input.description},
+      SELECT ${newId()}::uuid, "id", 1, 'raised', ${input.raisedBy}, ${input.description},
              ${`${idempotencyKey}/raised`}, ${now}
       FROM created
     ), audit AS (
       INSERT INTO "AuditLog" ("id", "actor", "action", "entityType", "entityId", "after", "at")
-      SELECT ${randomUUID()}::uuid, ${input.raisedBy}, 'escalation.raise', 'Escalation', ${id},
+      SELECT ${newId()}::uuid, ${input.raisedBy}, 'escalation.raise', 'Escalation', ${id},
              jsonb_set(${JSON.stringify(after)}::jsonb, '{requiresRootCause}', to_jsonb("requiresRootCause")), ${now}
       FROM created
     ), escalation AS (
@@ -231,7 +231,7 @@ export function createEscalationActivities(prisma: PrismaClient, client: Client,
         Prisma.sql`
         WITH step AS (
           INSERT INTO "EscalationStep" ("id", "escalationId", "level", "action", "actor", "note", "occurredAt", "idempotencyKey")
-          VALUES (${randomUUID()}::uuid, ${input.escalationId}::uuid, ${input.step.level}::int, ${input.step.action},
+          VALUES (${newId()}::uuid, ${input.escalationId}::uuid, ${input.step.level}::int, ${input.step.action},
                   ${input.step.actor}, ${input.step.note ?? null}, ${at}, ${idempotencyKey})
           ON CONFLICT ("idempotencyKey") DO NOTHING
           RETURNING 1
@@ -248,7 +248,7 @@ export function createEscalationActivities(prisma: PrismaClient, client: Client,
           WHERE "id" = ${input.escalationId}::uuid AND EXISTS (SELECT FROM step)
         )
         INSERT INTO "AuditLog" ("id", "actor", "action", "entityType", "entityId", "after", "idempotencyKey", "at")
-        SELECT ${randomUUID()}::uuid, ${input.step.actor}, ${`escalation.${input.step.action}`}, 'Escalation',
+        SELECT ${newId()}::uuid, ${input.step.actor}, ${`escalation.${input.step.action}`}, 'Escalation',
                ${input.escalationId}, ${JSON.stringify({ ...input.update, note: input.step.note ?? null })}::jsonb,
                ${`audit/${idempotencyKey}`}, ${new Date()}
         WHERE ${audited} AND EXISTS (SELECT FROM step)`,

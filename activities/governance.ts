@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../src/ids';
 import { Prisma } from '../src/generated/prisma/client';
 import { queryOnPool, type PrismaClient } from '../src/db';
 import { periodDates, type Period } from '../src/domain/calendar';
@@ -154,7 +154,7 @@ export function createGovernanceActivities(prisma: PrismaClient) {
         }));
       const creditsTotal = credits ? (credits.totalCents / 100).toFixed(2) : '0.00';
       // The id is chosen here so the review is stored with its final scorecard in one statement.
-      const reviewId = randomUUID();
+      const reviewId = newId();
       const outcome: ReviewOutcome = {
         reviewId,
         cadence,
@@ -174,13 +174,13 @@ export function createGovernanceActivities(prisma: PrismaClient) {
         outcome,
       };
       const creditRows = (credits?.lines ?? []).map((l) => ({
-        id: randomUUID(),
+        id: newId(),
         slaKey: l.key,
         amount: (l.amountCents / 100).toFixed(2),
         arithmetic: l.arithmetic,
       }));
       const actionItems = breaches.map((b) => ({
-        id: randomUUID(),
+        id: newId(),
         title:
           b.status === 'missing'
             ? `Submit ${b.key} data for ${dates.from} – ${dates.to}`

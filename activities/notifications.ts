@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../src/ids';
 import { queryOnPool, type PrismaClient } from '../src/db';
 import { Prisma } from '../src/generated/prisma/client';
 import type { Notice, Notifier } from '../src/notify/notifier';
@@ -27,7 +27,7 @@ export function createNotificationActivities(prisma: PrismaClient, notifiers: No
         Prisma.sql`
           INSERT INTO "Notification" ("id", "eventKey", "engagementId", "recipient", "subject", "payload", "channels",
                                       "sentAt")
-          VALUES (${randomUUID()}::uuid, ${notice.eventKey}, ${notice.engagementId ?? null}::uuid,
+          VALUES (${newId()}::uuid, ${notice.eventKey}, ${notice.engagementId ?? null}::uuid,
                   ${notice.recipient.role}, ${notice.subject}, ${JSON.stringify(sending)}::jsonb, ${channels}::text[],
                   ${new Date()})
           ON CONFLICT ("eventKey") DO NOTHING`,

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../ids';
 import { isDeepStrictEqual } from 'node:util';
 import type DataLoader from 'dataloader';
 import type { Pool } from 'pg';
@@ -131,11 +131,11 @@ export function startStatements(pool: Pool): StartStatements {
       n,
       engagementId: r.engagementId,
       vendorId: r.vendorId,
-      planId: randomUUID(),
-      auditId: randomUUID(),
+      planId: newId(),
+      auditId: newId(),
       actor: r.actor,
       plan: r.plan,
-      phases: r.plan.phases.map((p, i) => ({ id: randomUUID(), sequence: i + 1, ...p })),
+      phases: r.plan.phases.map((p, i) => ({ id: newId(), sequence: i + 1, ...p })),
       beforeNoticeDeadline: r.beforeNoticeDeadline ?? false,
       planSeconds: minimumSeconds(r.plan),
     }));

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../ids';
 import type { PrismaClient } from '../db';
 import { DEFAULT_ESCALATION_POLICIES } from '../domain/defaults';
 import { createGovernanceActivities } from '../../activities/governance';
@@ -93,7 +93,7 @@ export async function loadDemoPortfolio(prisma: PrismaClient, opts: { engagement
         include: { slas: true },
       });
       const slaIds = e.slas.map((t) => engagement.slas.find((s) => s.key === t.key)!.id);
-      const submissions = e.months.map((m) => ({ id: randomUUID(), ...m }));
+      const submissions = e.months.map((m) => ({ id: newId(), ...m }));
       await tx.kpiSubmission.createMany({
         data: submissions.map((s) => ({
           id: s.id,
