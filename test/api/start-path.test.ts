@@ -114,6 +114,26 @@ describe('start path', () => {
     expect(await f.db.prisma.auditLog.count({ where: { actor: 'program_manager:three' } })).toBe(0);
   });
 
+  it('gives engagements, and the plans, phases and audit rows a start stores, time-ordered ids (UUID v7)', async () => {
+    // the engagements were created one after the other: their ids sort in that order, as PostgreSQL compares uuids
+    const version = (id: string) => id[14];
+    expect(ids.map(version)).toEqual(Array(ids.length).fill('7'));
+    const sorted = await f.db.prisma.engagement.findMany({ where: { id: { in: ids } }, orderBy: { id: 'asc' } });
+    expect(sorted.map((e) => e.id)).toEqual(ids);
+
+    // and a start's own rows get time-ordered ids too, later than the engagement's
+    const { starts } = counted();
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const e: string = (await pm('POST', '/engagements', anEngagement(vendorId, { name: 'Ordered' }))).body.id;
+    expect(e > ids[9]).toBe(true);
+    await starts.load(request(e, { plan: plan([30, 100]), actor: 'program_manager:ordered' }));
+    const [stored] = await plansOf([e]);
+    const audit = await f.db.prisma.auditLog.findFirstOrThrow({ where: { actor: 'program_manager:ordered' } });
+    const rowIds = [stored.id, ...stored.phases.map((p) => p.id), audit.id];
+    expect(rowIds.map(version)).toEqual(Array(rowIds.length).fill('7'));
+    expect(rowIds.every((id) => id > e)).toBe(true);
+  });
+
   it('stores no plan where the engagement is out of the key’s scope, past its transition, or without SLAs', async () => {
     const { starts } = counted();
     const [outOfScope, steady, noSlas] = ids.slice(3);
