@@ -231,7 +231,8 @@ const engagementFields = {
     .refine((cadences) => cadences.includes('MONTHLY'), 'must include MONTHLY: credits and renewal are monthly'),
   reviewGrace: duration.default('3d'),
   slas: z.array(slaInput).max(100).default([]),
-  escalationLevels: z.array(escalationLevel).max(10).default([]),
+  // An escalation climbs this matrix and every notice goes to one of its levels: without one it would reach no one.
+  escalationLevels: z.array(escalationLevel).min(1, 'must name at least one level').max(10),
   escalationPolicies: z.array(escalationPolicy).max(4).optional(),
   councilMembers: z.array(councilMember).max(50).default([]),
 };

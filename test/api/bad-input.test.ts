@@ -182,6 +182,22 @@ describe('bad input', () => {
       mentions: ['creditTiers.1.maxShortfall', 'ascend'],
     },
     {
+      name: 'an empty escalation matrix',
+      method: 'POST',
+      path: () => '/engagements',
+      body: () => engagementWith({ escalationLevels: [] }),
+      status: 400,
+      mentions: ['body.escalationLevels', 'at least one level'],
+    },
+    {
+      name: 'no escalation matrix',
+      method: 'POST',
+      path: () => '/engagements',
+      body: () => engagementWith({ escalationLevels: undefined }),
+      status: 400,
+      mentions: ['body.escalationLevels', 'is required'],
+    },
+    {
       name: 'gaps in the escalation matrix',
       method: 'POST',
       path: () => '/engagements',
