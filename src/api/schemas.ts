@@ -338,6 +338,24 @@ const phaseInput = z.strictObject({
   gated: z.boolean().default(true),
 });
 
+/**
+ * What a list of phases gets wrong on its own, each on the phase and field at fault: a repeated name, a volume below
+ * the phase before, a last phase short of 100%. Where the list meets the running plan (a new phase below the current
+ * one's volume, or named as a phase already run) only the workflow can tell: that is a 409 from there.
+ */
+const soundPhaseList = (phases: Array<z.infer<typeof phaseInput>>, ctx: z.RefinementCtx, at: string) => {
+  phases.forEach((p, i) => {
+    const first = phases.findIndex((q) => q.name === p.name);
+    if (first < i)
+      ctx.addIssue({ code: 'custom', path: [at, i, 'name'], message: `repeats the name of phase ${first + 1}` });
+    if (i > 0 && p.volumePct < phases[i - 1].volumePct)
+      ctx.addIssue({ code: 'custom', path: [at, i, 'volumePct'], message: 'must not be below the phase before' });
+  });
+  const last = phases.length - 1;
+  if (last >= 0 && phases[last].volumePct !== 100)
+    ctx.addIssue({ code: 'custom', path: [at, last, 'volumePct'], message: 'the last phase must carry 100%' });
+};
+
 export const startTransitionBody = z
   .strictObject({
     waves: z.array(z.number().int().min(1).max(100)).min(1).max(10).optional(),
@@ -350,6 +368,7 @@ export const startTransitionBody = z
   .superRefine((b, ctx) => {
     if (b.waves && b.phases)
       ctx.addIssue({ code: 'custom', path: ['waves'], message: 'give waves or phases, not both' });
+    if (b.phases) soundPhaseList(b.phases, ctx, 'phases');
     if (b.waves) {
       if (b.waves.some((w, i) => i > 0 && w <= b.waves![i - 1]))
         ctx.addIssue({ code: 'custom', path: ['waves'], message: 'must ascend' });
@@ -358,7 +377,9 @@ export const startTransitionBody = z
     }
   });
 
-export const changePlanBody = z.strictObject({ phases: z.array(phaseInput).min(1).max(30) });
+export const changePlanBody = z
+  .strictObject({ phases: z.array(phaseInput).min(1).max(30) })
+  .superRefine((b, ctx) => soundPhaseList(b.phases, ctx, 'phases'));
 export const overrideGateBody = z.strictObject({
   reason: z.string().trim().min(3, 'is required (at least 3 characters)').max(1000),
 });

@@ -255,6 +255,19 @@ describe('bad input', () => {
       mentions: ['colour'],
     },
     {
+      name: 'a transition plan whose phases repeat a name and fall in volume',
+      method: 'POST',
+      path: () => `/engagements/${engagementId}/transition`,
+      body: () => ({
+        phases: [
+          { kind: 'RAMP_WAVE', name: 'wave-1', volumePct: 100, minDuration: '1d' },
+          { kind: 'RAMP_WAVE', name: 'wave-1', volumePct: 50, minDuration: '1d' },
+        ],
+      }),
+      status: 400,
+      mentions: ['body.phases.1.name: repeats the name of phase 1', 'body.phases.1.volumePct: the last phase must'],
+    },
+    {
       name: 'NaN as a KPI value',
       role: 'VENDOR',
       method: 'POST',

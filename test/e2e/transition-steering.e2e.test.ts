@@ -136,9 +136,25 @@ describe('steering a transition through the API (dev server)', () => {
     const override = await t.pm('POST', `/engagements/${t.id}/transition/override-gate`, {
       reason: 'no reason really',
     });
+    // a plan that clashes with the running one: its new phase is named as the current phase
     const badPlan = await t.pm('PUT', `/engagements/${t.id}/transition/plan`, {
-      phases: [{ kind: 'RAMP_WAVE', name: 'wave-0', volumePct: 50, minDuration: '1d' }],
+      phases: [{ kind: 'RAMP_WAVE', name: 'wave-1', volumePct: 100, minDuration: '1d' }],
     });
+    // a plan wrong on its own is a 400 naming each phase and field at fault, and never reaches the workflow
+    const unsound = await t.pm('PUT', `/engagements/${t.id}/transition/plan`, {
+      phases: [
+        { kind: 'RAMP_WAVE', name: 'wave-2', volumePct: 100, minDuration: '1d' },
+        { kind: 'RAMP_WAVE', name: 'wave-2', volumePct: 50, minDuration: '1d' },
+      ],
+    });
+    expect([unsound.status, unsound.body.invalidFields]).toEqual([
+      400,
+      [
+        { field: 'body.phases.1.name', reason: 'repeats the name of phase 1' },
+        { field: 'body.phases.1.volumePct', reason: 'must not be below the phase before' },
+        { field: 'body.phases.1.volumePct', reason: 'the last phase must carry 100%' },
+      ],
+    ]);
     await t.pm('POST', `/engagements/${t.id}/transition/pause`, {});
     const approveWhilePaused = await t.pm('POST', `/engagements/${t.id}/transition/approve-gate`, {});
     const pauseTwice = await t.pm('POST', `/engagements/${t.id}/transition/pause`, {});
@@ -146,10 +162,7 @@ describe('steering a transition through the API (dev server)', () => {
     expect([resume, override, badPlan, approveWhilePaused, pauseTwice].map((r) => [r.status, r.body.detail])).toEqual([
       [409, 'the transition is not paused'],
       [409, 'only a failed (held) gate can be overridden'],
-      [
-        409,
-        'the new plan is not sound: phase 2: volume must not fall from one phase to the next; the last phase must carry 100% of the volume',
-      ],
+      [409, 'the new plan is not sound: phase names must be unique'],
       [409, 'the transition is paused: resume it first'],
       [409, 'cannot pause a transition that is paused'],
     ]);
