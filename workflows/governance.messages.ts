@@ -18,6 +18,8 @@ export interface GovernanceInput {
 export interface GovernanceState {
   engagementId: string;
   cadences: ReviewCadence[];
+  /** Reviews cover whole periods starting at or after this instant (absent from runs started before it was shown). */
+  startAt?: string;
   next: Array<{ cadence: ReviewCadence; periodStart: string; periodEnd: string; dueAt: string }>;
   reviewsDone: number;
   lastReview?: {

@@ -90,6 +90,7 @@ export async function governance(input: GovernanceInput): Promise<void> {
   const state: GovernanceState = {
     engagementId: input.engagementId,
     cadences: input.cadences,
+    startAt: input.startAt,
     next: [],
     reviewsDone: input.reviewsDone ?? 0,
   };

@@ -49,7 +49,11 @@ export function governanceRoutes(
       roles: ['PROGRAM_MANAGER'],
       params: idParams,
       body: startGovernanceBody,
-      responses: { 202: 'Started or already running', 404: 'No such engagement', 409: 'Not yet in steady state' },
+      responses: {
+        202: 'Started or already running',
+        404: 'No such engagement',
+        409: 'Not yet in steady state, or already running from another startOn',
+      },
     },
     async ({ params, body, principal }) => {
       const e = await findVisibleEngagement(prisma, principal, params.id);
@@ -69,6 +73,22 @@ export function governanceRoutes(
         startAt,
       };
       const workflowId = governanceWorkflowId(e.id);
+      // A repeat finds the running reviews; one asking for another first date is refused rather than ignored.
+      if (body.startOn) {
+        const running = await callTemporal(temporal, () => temporal.workflow.getHandle(workflowId).describe()).catch(
+          () => undefined,
+        );
+        const { live } =
+          running?.status.name === 'RUNNING'
+            ? await queryLive(temporal, workflowId, governanceStateQuery)
+            : { live: null };
+        const from = live?.startAt && DateTime.fromISO(live.startAt, { zone: e.timeZone }).toISODate();
+        if (from && from !== body.startOn) {
+          throw conflict(
+            `reviews already run for this engagement from ${from}, not ${body.startOn}: see GET /engagements/${e.id}/governance`,
+          );
+        }
+      }
       return startOnce(temporal, {
         type: 'governance',
         workflowId,

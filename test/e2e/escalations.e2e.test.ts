@@ -207,5 +207,16 @@ describe('escalations through the API (dev server)', () => {
     ]);
     const live = (await pm('GET', `/engagements/${engagementId}/governance`)).body.live;
     expect(live.reviewsDone).toBeGreaterThanOrEqual(1);
+    expect(live.startAt).toBe(`${startOn}T00:00:00.000Z`);
+
+    // a repeat finds the running reviews; a start from another date is refused, not ignored
+    const repeat = await pm('POST', `/engagements/${engagementId}/governance`, { startOn });
+    const later = new Date(Date.parse(startOn) + 86_400_000).toISOString().slice(0, 10);
+    const other = await pm('POST', `/engagements/${engagementId}/governance`, { startOn: later });
+    expect([repeat.status, other.status, other.body.detail]).toEqual([
+      202,
+      409,
+      `reviews already run for this engagement from ${startOn}, not ${later}: see GET /engagements/${engagementId}/governance`,
+    ]);
   });
 });
