@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
 import {
@@ -15,7 +16,7 @@ import { PLANNED_STAGES, type StartStatements } from './start-path';
 import { prepareStartOf, START_RESPONSES } from './transition';
 import { audit } from '../audit';
 import type { Config } from '../config';
-import { poolOf, type PrismaClient } from '../db';
+import { isUniqueViolation, poolOf, type PrismaClient } from '../db';
 import { DEFAULT_ESCALATION_POLICIES } from '../domain/defaults';
 import { parseDuration } from '../domain/duration';
 import { lifecycleWorkflowId } from '../domain/lifecycle';
@@ -26,6 +27,7 @@ import {
   completeExitStepBody,
   createEngagementBody,
   exitStepParams,
+  idempotencyHeaders,
   idParams,
   listEngagementsQuery,
   renewalDecisionBody,
@@ -158,41 +160,73 @@ export function engagementRoutes(
       tag: 'engagements',
       roles: ['PROGRAM_MANAGER'],
       body: createEngagementBody,
-      responses: { 201: 'Created', 422: 'The vendor does not exist' },
+      headers: idempotencyHeaders,
+      responses: {
+        201: 'Created',
+        200: 'Created before under this Idempotency-Key, by the same request: the engagement it created',
+        422: 'The vendor does not exist, or the Idempotency-Key was used for another engagement',
+      },
     },
-    async ({ body, principal }) => {
+    async ({ body, principal, req }) => {
       if (!(await prisma.vendor.findUnique({ where: { id: body.vendorId } }))) {
         throw new ProblemError(422, 'Unprocessable Content', 'body.vendorId: no such vendor', [
           { field: 'body.vendorId', reason: 'no such vendor' },
         ]);
       }
+      const key = req.get('idempotency-key') || null;
+      const bodyHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+      /** The engagement created under this key before, if any: a retry gets it back, another body is refused. */
+      const createdBefore = async () => {
+        const seen = key && (await prisma.engagementCreationKey.findUnique({ where: { key } }));
+        if (!seen) return null;
+        if (seen.bodyHash !== bodyHash) {
+          throw new ProblemError(
+            422,
+            'Unprocessable Content',
+            `Idempotency-Key "${key}" was used for another engagement: send this one with a new key`,
+            [{ field: 'header.idempotency-key', reason: 'was used for another engagement' }],
+          );
+        }
+        return prisma.engagement.findUniqueOrThrow({ where: { id: seen.engagementId }, include: engagementDetail });
+      };
+      const before = await createdBefore();
+      if (before) return { status: 200, body: before };
+
       const { slas, escalationLevels, escalationPolicies, councilMembers, reviewGrace, ...fields } = body;
-      const engagement = await prisma.$transaction(async (tx) => {
-        const created = await tx.engagement.create({
-          data: {
-            ...fields,
-            termStart: new Date(fields.termStart),
-            termEnd: new Date(fields.termEnd),
-            reviewGraceSeconds: parseDuration(reviewGrace),
-            slas: {
-              create: slas.map(({ creditTiers, ...sla }) => ({ ...sla, creditTiers: { create: creditTiers } })),
+      try {
+        const engagement = await prisma.$transaction(async (tx) => {
+          const created = await tx.engagement.create({
+            data: {
+              ...fields,
+              termStart: new Date(fields.termStart),
+              termEnd: new Date(fields.termEnd),
+              reviewGraceSeconds: parseDuration(reviewGrace),
+              slas: {
+                create: slas.map(({ creditTiers, ...sla }) => ({ ...sla, creditTiers: { create: creditTiers } })),
+              },
+              escalationLevels: { create: escalationLevels },
+              escalationPolicies: { create: escalationPolicies ?? [...DEFAULT_ESCALATION_POLICIES] },
+              councilMembers: { create: councilMembers },
+              ...(key && { creationKey: { create: { key, bodyHash } } }),
             },
-            escalationLevels: { create: escalationLevels },
-            escalationPolicies: { create: escalationPolicies ?? [...DEFAULT_ESCALATION_POLICIES] },
-            councilMembers: { create: councilMembers },
-          },
-          include: engagementDetail,
+            include: engagementDetail,
+          });
+          await audit(tx, {
+            actor: actorOf(principal),
+            action: 'engagement.create',
+            entityType: 'Engagement',
+            entityId: created.id,
+            after: created,
+          });
+          return created;
         });
-        await audit(tx, {
-          actor: actorOf(principal),
-          action: 'engagement.create',
-          entityType: 'Engagement',
-          entityId: created.id,
-          after: created,
-        });
-        return created;
-      });
-      return { status: 201, body: engagement };
+        return { status: 201, body: engagement };
+      } catch (error) {
+        // A concurrent twin under the same key committed first: its engagement is the answer.
+        const twin = key && isUniqueViolation(error) ? await createdBefore() : null;
+        if (twin) return { status: 200, body: twin };
+        throw error;
+      }
     },
   );
 

@@ -81,6 +81,36 @@ describe('vendors and engagements', () => {
     expect(read.body.workflowUrl).toContain(`engagement-${created.body.id}-lifecycle`);
   });
 
+  it('creates one engagement for a request retried, or sent at once, under one Idempotency-Key', async () => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendor = await pm('POST', '/vendors', aVendor());
+    const name = `Retried ${Date.now()}`;
+    const key = { 'idempotency-key': `create-${name}` };
+    const body = anEngagement(vendor.body.id, { name });
+
+    // when the same request is sent eight times at once and once more after
+    const answers = await Promise.all(Array.from({ length: 8 }, () => pm('POST', '/engagements', body, key)));
+    const retried = await pm('POST', '/engagements', body, key);
+
+    // then one created it, and every other answer is that engagement, as created
+    expect([...answers, retried].map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 201]);
+    const created = answers.find((a) => a.status === 201)!.body;
+    for (const a of [...answers, retried]) expect(a.body).toEqual(created);
+    expect(await f.db.prisma.engagement.count({ where: { name } })).toBe(1);
+    expect(await f.db.prisma.auditLog.count({ where: { action: 'engagement.create', entityId: created.id } })).toBe(1);
+
+    // and the key sent with another engagement is refused, writing nothing
+    const other = await pm('POST', '/engagements', { ...body, name: `${name} (other)` }, key);
+    expect([other.status, other.body.invalidFields]).toEqual([
+      422,
+      [{ field: 'header.idempotency-key', reason: 'was used for another engagement' }],
+    ]);
+    expect(await f.db.prisma.engagement.count({ where: { name: `${name} (other)` } })).toBe(0);
+    // and without a key, the same body makes another engagement, as before
+    expect((await pm('POST', '/engagements', body)).status).toBe(201);
+    expect(await f.db.prisma.engagement.count({ where: { name } })).toBe(2);
+  });
+
   it('filters and paginates engagements by vendor and stage', async () => {
     const pm = await f.api.as('PROGRAM_MANAGER');
     const vendor = await pm('POST', '/vendors', aVendor());
