@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { DateTime } from 'luxon';
 import { Prisma } from '../generated/prisma/client';
 import { audit } from '../audit';
 import { isUniqueViolation, type PrismaClient } from '../db';
@@ -34,12 +35,23 @@ export function kpiRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient }):
         200: 'Nothing new: the same submission was already stored',
         404: 'No such engagement',
         409: 'The engagement is closed',
-        422: 'A KPI key is not an SLA of this engagement, or the Idempotency-Key was used for another submission',
+        422: 'A KPI key is not an SLA of this engagement, the period has not begun, or the Idempotency-Key was used for another submission',
       },
     },
     async ({ params, body, principal, req }) => {
       const engagement = await findVisibleEngagement(prisma, principal, params.id);
       if (engagement.stage === 'CLOSED') throw conflict('the engagement is closed: no review will read new KPI data');
+      // A measurement describes a period that has begun (a week or a month to date is fine); one that has not cannot
+      // have been measured, and would stand in for the real figure when its review runs.
+      const today = DateTime.now().setZone(engagement.timeZone).toISODate()!;
+      if (body.periodStart > today) {
+        throw new ProblemError(
+          422,
+          'Unprocessable Content',
+          `body.periodStart: ${body.periodStart} has not begun (today is ${today} in ${engagement.timeZone})`,
+          [{ field: 'body.periodStart', reason: `must not be after today (${today} in ${engagement.timeZone})` }],
+        );
+      }
       const idempotencyKey = req.get('idempotency-key') || null;
       // Concurrent identical submissions race on the unique keys; the loser retries and finds the winner's rows.
       for (let attempt = 1; ; attempt++) {

@@ -320,6 +320,18 @@ describe('bad input', () => {
       mentions: ['body.measurements', 'duplicate KPI key', 'fcr'],
     },
     {
+      name: 'KPI data for a period that has not begun',
+      role: 'VENDOR',
+      method: 'POST',
+      path: () => `/engagements/${engagementId}/kpi-submissions`,
+      body: () => {
+        const dayAfterTomorrow = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+        return aKpiSubmission({ periodStart: dayAfterTomorrow, periodEnd: dayAfterTomorrow });
+      },
+      status: 422,
+      mentions: ['body.periodStart', 'must not be after today'],
+    },
+    {
       name: 'an unknown KPI key',
       role: 'VENDOR',
       method: 'POST',
