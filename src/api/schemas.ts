@@ -212,8 +212,11 @@ const engagementFields = {
   clientOrganisation: text(),
   processesInScope: z.array(text()).min(1, 'must name at least one process').max(50),
   sourcingApproach: z.enum(SOURCING_APPROACHES),
-  termStart: isoDate,
-  termEnd: isoDate,
+  termStart: isoDate.meta({ description: 'The first day of the term' }),
+  // Exclusive, like the next term's start: a renewal's term starts on the day this one ends.
+  termEnd: isoDate.meta({
+    description: 'The day after the last day of the term: a three-year term from 2026-01-01 ends on 2029-01-01',
+  }),
   monthlyFee: money,
   currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD'),
   renewalNoticeDays: z.number().int('must be a whole number').min(0).max(730).default(90),

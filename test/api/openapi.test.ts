@@ -57,6 +57,13 @@ describe('OpenAPI document', () => {
     );
   });
 
+  it('says that a term ends on the day after its last day', async () => {
+    const doc = (await f.api.request('GET', '/openapi.json')).body;
+    const { properties } = doc.paths['/engagements'].post.requestBody.content['application/json'].schema;
+    expect(properties.termStart.description).toBe('The first day of the term');
+    expect(properties.termEnd.description).toMatch(/day after the last day of the term.*ends on 2029-01-01/);
+  });
+
   it('serves a browsable docs page from the app itself', async () => {
     const res = await f.api.request('GET', '/docs/');
     expect(res.status).toBe(200);
