@@ -42,9 +42,15 @@ const db = proxyActivities<Activities>({
 const PAUSE_HOLDS_THE_RAMP_PATCH = 'transition-pause-holds-the-ramp';
 /** Patch id: a first wave whose gate escalates rolls volume back to none (before: it had no wave to go back to). */
 const FIRST_WAVE_ROLLS_BACK_PATCH = 'transition-first-wave-rolls-back-to-none';
+/**
+ * Patch id: an approval that arrived while the gate was being judged is refused when the gate fails (before: it
+ * passed the held phase on the next turn, with no reason on record).
+ */
+const FAILED_GATE_REFUSES_APPROVAL_PATCH = 'transition-failed-gate-refuses-early-approval';
 
 type Decision =
-  { kind: 'approved-early'; actor: string; note?: string } | { kind: 'overridden'; actor: string; note: string };
+  | { kind: 'approved-early'; actor: string; note?: string; refused?: string }
+  | { kind: 'overridden'; actor: string; note: string };
 
 /**
  * The phased transition of one engagement: each phase runs at least its minimum duration (paused time does not
@@ -80,8 +86,10 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
   setHandler(
     approveGateUpdate,
     async ({ actor, note }) => {
-      decision = { kind: 'approved-early', actor, note };
+      const approval: Decision = { kind: 'approved-early', actor, note };
+      decision = approval;
       await condition(() => decision === undefined);
+      if (approval.refused) throw illegal(approval.refused);
       return state;
     },
     {
@@ -320,6 +328,15 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
       if (verdict.passed) {
         await finishPhase(phase, 'PASSED');
         break;
+      }
+      // An approval sent while the gate was judged meant "pass it without waiting", not "pass it whatever the KPIs
+      // say": failed, the gate holds the phase, and passing it now takes an override with a reason.
+      // (The compiler took `decision` for undefined after the check above; the handler may have set it since.)
+      const waiting = decision as Decision | undefined;
+      if (waiting?.kind === 'approved-early' && patched(FAILED_GATE_REFUSES_APPROVAL_PATCH)) {
+        const reasons = verdict.reasons.join('; ');
+        waiting.refused = `the gate of ${phase.name} failed while the approval waited (${reasons}): override it`;
+        decision = undefined;
       }
       await holdPhase(phase, verdict.reasons);
     }

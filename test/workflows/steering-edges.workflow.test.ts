@@ -210,6 +210,41 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     await handle.terminate('test done');
   });
 
+  it('refuses an approval that arrived while the gate was being judged once the gate fails, and holds the phase', async () => {
+    // given a gate whose judgement is still running, and will fail
+    const judging = latch();
+    const judged = latch();
+    const failed: GateVerdict = { passed: false, score: 60, threshold: 95, kpis: [], reasons: ['fcr 60 below 75'] };
+    stub.evaluateGate = async () => {
+      judging.open();
+      await judged.opened;
+      return failed;
+    };
+    const handle = await startTransition([wave('wave-1', 50, 1), wave('wave-2', 100, 3600)]);
+    await judging.opened;
+
+    // when the program manager approves the gate then, and the judgement fails
+    const approval = handle.executeUpdate(approveGateUpdate, { args: [{ actor: 'pm', phase: 'wave-1' }] });
+    await eventually(
+      () => handle.fetchHistory(),
+      (h) => (h.events ?? []).some((e) => e.workflowExecutionUpdateAcceptedEventAttributes),
+    );
+    judged.open();
+
+    // then the approval is refused with the reason (it used to pass the failed gate on the next turn)
+    const refusal = await approval.catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect(String((refusal as WorkflowUpdateFailedError).cause?.message)).toBe(
+      'the gate of wave-1 failed while the approval waited (fcr 60 below 75): override it',
+    );
+    // and the phase is held at its volume, the next not started
+    const held = await stateOf(handle);
+    expect(held).toMatchObject({ currentIndex: 0, volumePct: 50 });
+    expect(held.phases.map((p) => p.status)).toEqual(['HELD', 'PENDING']);
+    expect(startedPhases).toEqual([1]);
+    await handle.terminate('test done');
+  });
+
   it('moves on to the new plan’s next phase when a gate passes while that plan is being stored', async () => {
     // given a gate being judged, and a new plan for the phases after it whose storing is still running
     const { judging, judged } = holdGateJudgement();
