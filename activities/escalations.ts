@@ -22,6 +22,8 @@ interface RaisedRow {
   raisedAt: Date;
   requiresRootCause: boolean;
   description: string;
+  /** The severity it was raised with (a re-grade since changes `severity`, not this). */
+  raisedSeverity: Severity;
   /** This call inserted it (false: the key had raised it before). */
   created: boolean;
   timeZone: string;
@@ -89,8 +91,12 @@ export async function openEscalation(
         'raise-escalation',
         Prisma.sql`
     WITH existing AS (
-      SELECT "id", "severity", "title", "category", "raisedAt", "requiresRootCause", "description", false AS "created"
-      FROM "Escalation" WHERE "idempotencyKey" = ${idempotencyKey}
+      SELECT x."id", x."severity", x."title", x."category", x."raisedAt", x."requiresRootCause", x."description",
+             COALESCE((SELECT (a."after"->>'severity')::"Severity" FROM "AuditLog" a
+                        WHERE a."entityType" = 'Escalation' AND a."entityId" = x."id"::text
+                          AND a."action" = 'escalation.raise' LIMIT 1), x."severity") AS "raisedSeverity",
+             false AS "created"
+      FROM "Escalation" x WHERE x."idempotencyKey" = ${idempotencyKey}
     ), created AS (
       INSERT INTO "Escalation" ("id", "engagementId", "severity", "category", "title", "description", "raisedBy",
                                 "raisedAt", "idempotencyKey", "requiresRootCause")
@@ -101,7 +107,8 @@ export async function openEscalation(
                  AND "raisedAt" >= ${since}) + 1 >= ${REPEAT_THRESHOLD}
       WHERE NOT EXISTS (SELECT FROM existing)
       ON CONFLICT ("idempotencyKey") DO NOTHING
-      RETURNING "id", "severity", "title", "category", "raisedAt", "requiresRootCause", "description", true AS "created"
+      RETURNING "id", "severity", "title", "category", "raisedAt", "requiresRootCause", "description",
+                "severity" AS "raisedSeverity", true AS "created"
     ), step AS (
       INSERT INTO "EscalationStep" ("id", "escalationId", "level", "action", "actor", "note", "idempotencyKey",
                                     "occurredAt")
@@ -135,7 +142,8 @@ export async function openEscalation(
   if (
     input.refuseAnotherUnderKey &&
     !escalation.created &&
-    (escalation.title !== input.title ||
+    (escalation.raisedSeverity !== input.severity ||
+      escalation.title !== input.title ||
       escalation.category !== input.category ||
       escalation.description !== input.description)
   ) {
@@ -185,10 +193,12 @@ export async function openEscalation(
   return { escalationId: escalation.id, workflowId, created: escalation.created };
 }
 
-/** An idempotency key sent again with another escalation's title, category or description. */
+/** An idempotency key sent again with another escalation's severity, title, category or description. */
 export class EscalationKeyReused extends Error {
   constructor(readonly escalationId: string) {
-    super(`this idempotency key raised escalation ${escalationId}, with another title, category or description`);
+    super(
+      `this idempotency key raised escalation ${escalationId}, with another severity, title, category or description`,
+    );
     this.name = 'EscalationKeyReused';
   }
 }

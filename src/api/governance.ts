@@ -53,6 +53,7 @@ export function governanceRoutes(
         202: 'Started or already running',
         404: 'No such engagement',
         409: 'Not yet in steady state, or already running from another startOn',
+        422: 'startOn is outside the term',
       },
     },
     async ({ params, body, principal }) => {
@@ -60,6 +61,18 @@ export function governanceRoutes(
       if (['EXIT', 'CLOSED'].includes(e.stage)) throw conflict(`engagement is in stage ${e.stage}`);
       if (!body.startOn && e.stage !== 'STEADY_STATE' && e.stage !== 'RENEWAL') {
         throw conflict('reviews start at steady state: give startOn to start them earlier');
+      }
+      // Reviews from before the term would judge months no fee was paid for, each with no data: a breach, the worst
+      // credit tier and an escalation per KPI for every period since then.
+      const termStart = e.termStart.toISOString().slice(0, 10);
+      const termEnd = e.termEnd.toISOString().slice(0, 10);
+      if (body.startOn && (body.startOn < termStart || body.startOn >= termEnd)) {
+        throw new ProblemError(
+          422,
+          'Unprocessable Content',
+          `body.startOn: ${body.startOn} is outside the term (${termStart} to ${termEnd})`,
+          [{ field: 'body.startOn', reason: `must be within the term: from ${termStart}, before ${termEnd}` }],
+        );
       }
       const startAt = body.startOn
         ? DateTime.fromISO(body.startOn, { zone: e.timeZone }).toUTC().toISO()!
@@ -145,7 +158,7 @@ export function governanceRoutes(
         200: 'Raised before under this Idempotency-Key: the same escalation',
         404: 'No such engagement',
         409: 'The engagement is closed',
-        422: 'The Idempotency-Key raised another escalation (other title, category or description)',
+        422: 'The Idempotency-Key raised another escalation (other severity, title, category or description)',
       },
     },
     async ({ params, body, principal, req }) => {

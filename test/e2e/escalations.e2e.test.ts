@@ -89,7 +89,7 @@ describe('escalations through the API (dev server)', () => {
   });
 
   it('answers a repeated Idempotency-Key with the first escalation, and refuses it for another issue', async () => {
-    const { vendor, engagementId } = await anEngagementWithFastP1();
+    const { vendor, pm, engagementId } = await anEngagementWithFastP1();
     const issue = { severity: 'P3', category: 'quality', title: 'QA miss', description: 'Batch 7 failed QA' };
     const key = { 'idempotency-key': 'esc-1' };
     const first = await vendor('POST', `/engagements/${engagementId}/escalations`, issue, key);
@@ -101,13 +101,23 @@ describe('escalations through the API (dev server)', () => {
       key,
     );
 
+    const graver = await vendor('POST', `/engagements/${engagementId}/escalations`, { ...issue, severity: 'P1' }, key);
+
     expect([first.status, again.status]).toEqual([201, 200]);
     expect(again.body.escalationId).toBe(first.body.escalationId);
-    expect(other.status).toBe(422);
-    expect(other.body.invalidFields).toEqual([
-      { field: 'header.idempotency-key', reason: 'was used for another escalation' },
-    ]);
+    for (const refused of [other, graver]) {
+      expect(refused.status).toBe(422);
+      expect(refused.body.invalidFields).toEqual([
+        { field: 'header.idempotency-key', reason: 'was used for another escalation' },
+      ]);
+    }
     expect(await s.db.prisma.escalation.count({ where: { engagementId } })).toBe(1);
+
+    // re-graded since, the escalation is still the one that key raised: a late retry finds it
+    const regraded = await pm('POST', `/escalations/${first.body.escalationId}/severity`, { severity: 'P2' });
+    expect(regraded.status).toBe(200);
+    const late = await vendor('POST', `/engagements/${engagementId}/escalations`, issue, key);
+    expect([late.status, late.body.escalationId]).toEqual([200, first.body.escalationId]);
   });
 
   it('refuses to resolve a repeated issue without a root cause, and says so', async () => {
