@@ -3,6 +3,7 @@ import { WorkflowFailedError, WorkflowIdConflictPolicy, WorkflowNotFoundError, t
 import { Prisma } from '../src/generated/prisma/client';
 import type { PrismaClient } from '../src/db';
 import {
+  median,
   recommendRenewal,
   type ExitStepPlan,
   type Recommendation,
@@ -127,10 +128,11 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
         { met: 0, held: 0, total: 0 },
       );
       const escalations = await prisma.escalation.findMany({ where: { engagementId: e.id, raisedAt: range } });
-      const resolveHours = escalations
-        .filter((x) => x.resolvedAt)
-        .map((x) => (x.resolvedAt!.getTime() - x.raisedAt.getTime()) / 3_600_000)
-        .sort((a, b) => a - b);
+      const medianResolveHours = median(
+        escalations
+          .filter((x) => x.resolvedAt)
+          .map((x) => (x.resolvedAt!.getTime() - x.raisedAt.getTime()) / 3_600_000),
+      );
       const nextTermEnd = new Date(nextTerm(input.termStart, termEnd.toISOString()).termEnd);
       const scorecard: RenewalScorecard = {
         attainmentPct: totals.total ? Math.round((totals.met / totals.total) * 1000) / 10 : null,
@@ -144,9 +146,7 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
           (acc, x) => ({ ...acc, [x.severity]: (acc[x.severity] ?? 0) + 1 }),
           {},
         ),
-        medianHoursToResolve: resolveHours.length
-          ? Math.round(resolveHours[Math.floor(resolveHours.length / 2)] * 10) / 10
-          : null,
+        medianHoursToResolve: medianResolveHours === null ? null : Math.round(medianResolveHours * 10) / 10,
         openActionItems: await prisma.actionItem.count({ where: { engagementId: e.id, status: 'OPEN' } }),
         certificationsExpiring: e.vendor.certifications
           .filter((c) => c.expiresOn < nextTermEnd)

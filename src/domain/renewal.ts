@@ -49,6 +49,14 @@ export function renewalMilestones(
   };
 }
 
+/** The middle value (the mean of the two middle ones for an even count), or null for none. */
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 export interface RenewalScorecard {
   /** Share of KPI-months whose target was met (0–100), overall and per KPI. */
   attainmentPct: number | null;

@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import { addBusinessSeconds, firstPeriodFrom, nextPeriod, periodDates, type Period } from '../../src/domain/calendar';
 import { computeServiceCredits, type CreditableKpi } from '../../src/domain/credits';
-import { nextTerm, recommendRenewal, type RenewalScorecard } from '../../src/domain/renewal';
+import { median, nextTerm, recommendRenewal, type RenewalScorecard } from '../../src/domain/renewal';
 import { shortestCadenceFirst, type ReviewCadence } from '../../src/domain/types';
 
 const fcr: CreditableKpi = {
@@ -182,6 +182,15 @@ describe('renewal terms', () => {
   ])('%s', (_name, start, end, nextStart, nextEnd) => {
     const utc = (d: string) => `${d}T00:00:00.000Z`;
     expect(nextTerm(utc(start), utc(end))).toEqual({ termStart: utc(nextStart), termEnd: utc(nextEnd) });
+  });
+});
+
+describe('the median hours to resolve', () => {
+  it('is the middle value, or the mean of the two middle ones', () => {
+    expect(median([])).toBeNull();
+    expect(median([5, 1, 100])).toBe(5);
+    expect(median([100, 1])).toBe(50.5);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
   });
 });
 
