@@ -9,8 +9,13 @@ import { conflict, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
 import { idempotencyHeaders, idParams, kpiSubmissionBody, listMeasurementsQuery } from './schemas';
 import type { z } from 'zod';
+import type { MeasurementPeriod } from '../domain/types';
 
 type Submission = z.infer<typeof kpiSubmissionBody>;
+
+const DAY_MS = 86_400_000;
+/** The longest calendar period of each measurement period, first and last day included. */
+const MAX_PERIOD_DAYS: Record<MeasurementPeriod, number> = { WEEKLY: 7, MONTHLY: 31, QUARTERLY: 92 };
 
 interface SubmissionResult {
   submissionId: string | null;
@@ -164,6 +169,19 @@ async function storeSubmission(
           field: `body.measurements.${body.measurements.indexOf(m)}.value`,
           reason: 'must be between 0 and 100 %',
         })),
+      );
+    }
+    // A review or a gate reads every measurement whose period overlaps its own: a submission longer than the longest
+    // measurement period of its KPIs would stand in for the periods after it (one good figure for years of them).
+    const longest = Math.max(...slas.map((s) => MAX_PERIOD_DAYS[s.measurementPeriod]));
+    const days = Math.round((periodEnd.getTime() - periodStart.getTime()) / DAY_MS) + 1;
+    if (days > longest) {
+      const period = slas.find((s) => MAX_PERIOD_DAYS[s.measurementPeriod] === longest)!.measurementPeriod;
+      throw new ProblemError(
+        422,
+        'Unprocessable Content',
+        `body.periodEnd: the period runs ${days} days, longer than these KPIs are measured over (${period.toLowerCase()})`,
+        [{ field: 'body.periodEnd', reason: `must be at most ${longest - 1} days after periodStart (${period})` }],
       );
     }
 

@@ -357,6 +357,12 @@ const soundPhaseList = (phases: Array<z.infer<typeof phaseInput>>, ctx: z.Refine
   const last = phases.length - 1;
   if (last >= 0 && phases[last].volumePct !== 100)
     ctx.addIssue({ code: 'custom', path: [at, last, 'volumePct'], message: 'the last phase must carry 100%' });
+  // Each phase may last up to ten years, but not the plan: a transition is months, and its length is stored.
+  if (phases.every((p) => DURATION_PATTERN.test(p.minDuration))) {
+    const total = phases.reduce((sum, p) => sum + parseDuration(p.minDuration), 0);
+    if (total > MAX_DURATION_SECONDS)
+      ctx.addIssue({ code: 'custom', path: [at], message: 'the phases together must last at most 3650d' });
+  }
 };
 
 export const startTransitionBody = z
@@ -413,12 +419,17 @@ export const severityBody = z.strictObject({ severity: z.enum(SEVERITIES) });
 
 // ── renewal and exit ──
 
-export const renewalDecisionBody = z.strictObject({
-  decision: z.enum(RENEWAL_DECISIONS),
-  /** For RENEGOTIATE: the next term's monthly fee. */
-  newMonthlyFee: money.optional(),
-  reason: z.string().trim().min(3, 'must be at least 3 characters').max(2000).optional(),
-});
+export const renewalDecisionBody = z
+  .strictObject({
+    decision: z.enum(RENEWAL_DECISIONS),
+    /** For RENEGOTIATE: the next term's monthly fee. */
+    newMonthlyFee: money.optional(),
+    reason: z.string().trim().min(3, 'must be at least 3 characters').max(2000).optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (b.newMonthlyFee !== undefined && b.decision !== 'RENEGOTIATE')
+      ctx.addIssue({ code: 'custom', path: ['newMonthlyFee'], message: 'only a RENEGOTIATE decision sets a new fee' });
+  });
 export const exitStepParams = z.strictObject({ id: z.uuid('must be a UUID'), kind: z.enum(EXIT_STEP_KINDS) });
 export const completeExitStepBody = z.strictObject({ evidence: z.string().trim().max(2000).optional() });
 export const terminateBody = z.strictObject({

@@ -10,6 +10,7 @@ export const RENEWAL_DECISIONS = ['RENEW', 'RENEGOTIATE', 'EXIT'] as const;
 export const KPI_DIRECTIONS = ['HIGHER_IS_BETTER', 'LOWER_IS_BETTER'] as const;
 export type KpiDirection = (typeof KPI_DIRECTIONS)[number];
 export const MEASUREMENT_PERIODS = ['WEEKLY', 'MONTHLY', 'QUARTERLY'] as const;
+export type MeasurementPeriod = (typeof MEASUREMENT_PERIODS)[number];
 export const COUNCIL_ROLES = ['EXECUTIVE_SPONSOR', 'PROGRAM_MANAGER', 'FINANCE', 'LEGAL', 'MEMBER'] as const;
 export const REVIEW_CADENCES = ['WEEKLY', 'MONTHLY', 'QUARTERLY', 'ANNUAL'] as const;
 export type ReviewCadence = (typeof REVIEW_CADENCES)[number];

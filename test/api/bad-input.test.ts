@@ -27,7 +27,7 @@ describe('bad input', () => {
 
   const cases: Array<{
     name: string;
-    role?: 'PROGRAM_MANAGER' | 'VENDOR' | 'VIEWER';
+    role?: 'PROGRAM_MANAGER' | 'VENDOR' | 'VIEWER' | 'EXECUTIVE';
     method: string;
     path: () => string;
     body: () => unknown;
@@ -268,6 +268,21 @@ describe('bad input', () => {
       mentions: ['body.phases.1.name: repeats the name of phase 1', 'body.phases.1.volumePct: the last phase must'],
     },
     {
+      name: 'a transition plan of phases that together last longer than ten years',
+      method: 'POST',
+      path: () => `/engagements/${engagementId}/transition`,
+      body: () => ({
+        phases: Array.from({ length: 7 }, (_, i) => ({
+          kind: 'RAMP_WAVE',
+          name: `wave-${i + 1}`,
+          volumePct: i === 6 ? 100 : 0,
+          minDuration: '3650d',
+        })),
+      }),
+      status: 400,
+      mentions: ['body.phases: the phases together must last at most 3650d'],
+    },
+    {
       name: 'NaN as a KPI value',
       role: 'VENDOR',
       method: 'POST',
@@ -350,6 +365,24 @@ describe('bad input', () => {
       mentions: ['body.periodEnd'],
     },
     {
+      name: 'reviews from a date before the term',
+      role: 'PROGRAM_MANAGER',
+      method: 'POST',
+      path: () => `/engagements/${engagementId}/governance`,
+      body: () => ({ startOn: '1900-01-01' }),
+      status: 422,
+      mentions: ['body.startOn', 'must be within the term: from 2026-01-01'],
+    },
+    {
+      name: 'one figure for a period longer than its KPIs are measured over',
+      role: 'VENDOR',
+      method: 'POST',
+      path: () => `/engagements/${engagementId}/kpi-submissions`,
+      body: () => aKpiSubmission({ periodStart: '2026-10-01', periodEnd: '2099-12-31' }),
+      status: 422,
+      mentions: ['body.periodEnd', 'must be at most 30 days after periodStart (MONTHLY)'],
+    },
+    {
       name: "another vendor's engagement with a vendor key",
       role: 'VENDOR',
       method: 'POST',
@@ -357,6 +390,15 @@ describe('bad input', () => {
       body: () => aKpiSubmission(),
       status: 404,
       mentions: ['not found'],
+    },
+    {
+      name: 'a new fee with a decision to renew as is',
+      role: 'EXECUTIVE',
+      method: 'POST',
+      path: () => `/engagements/${engagementId}/renewal-decision`,
+      body: () => ({ decision: 'RENEW', newMonthlyFee: '90000.00' }),
+      status: 400,
+      mentions: ['body.newMonthlyFee', 'only a RENEGOTIATE decision sets a new fee'],
     },
     {
       name: 'a viewer trying to write',

@@ -79,7 +79,7 @@ async function runLifecycle(stack: StackForWorkerProcesses, taskQueue: string, k
   const submitted = await vendor(
     'POST',
     `/engagements/${e.id}/kpi-submissions`,
-    aKpiSubmission({ periodStart: dayOffset(Date.now(), -1), periodEnd: dayOffset(Date.now(), 30) }),
+    aKpiSubmission({ periodStart: dayOffset(Date.now(), -1), periodEnd: dayOffset(Date.now(), 29) }),
     { 'idempotency-key': 'transition-window' },
   );
   expect(submitted.status).toBe(201);
