@@ -66,7 +66,10 @@ export function createGovernanceActivities(prisma: PrismaClient) {
           prisma,
           'review-terms',
           Prisma.sql`
-          SELECT e."monthlyFee"::text AS "monthlyFee", e."atRiskPct"::text AS "atRiskPct", e."currency",
+          SELECT COALESCE((SELECT c."previousMonthlyFee" FROM "MonthlyFeeChange" c
+                            WHERE c."engagementId" = e."id" AND c."effectiveFrom" > ${dates.from}::date
+                            ORDER BY c."effectiveFrom" LIMIT 1), e."monthlyFee")::text AS "monthlyFee",
+                 e."atRiskPct"::text AS "atRiskPct", e."currency",
                  (SELECT l."role" FROM "EscalationLevel" l WHERE l."engagementId" = e."id"
                    ORDER BY l."level" LIMIT 1) AS "owner",
                  COALESCE((SELECT json_agg(json_build_object(

@@ -201,14 +201,32 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
       const e = await prisma.engagement.findUniqueOrThrow({ where: { id: input.engagementId } });
       // A retry after the update finds the term open and still writes the audit row (once: it is keyed).
       if (e.termEnd.toISOString() !== new Date(input.termEnd).toISOString()) {
-        await prisma.engagement.update({
-          where: { id: input.engagementId },
-          data: {
-            termStart: new Date(input.termStart),
-            termEnd: new Date(input.termEnd),
-            ...(input.monthlyFee && { monthlyFee: input.monthlyFee }),
-          },
-        });
+        const newFee = input.monthlyFee && !e.monthlyFee.equals(input.monthlyFee) ? input.monthlyFee : undefined;
+        await prisma.$transaction([
+          // The months of the term that ends are still reviewed after this (their grace runs into the new term):
+          // they keep the fee billed for them.
+          ...(newFee
+            ? [
+                prisma.monthlyFeeChange.create({
+                  data: {
+                    engagementId: e.id,
+                    effectiveFrom: new Date(input.termStart),
+                    previousMonthlyFee: e.monthlyFee,
+                    monthlyFee: newFee,
+                    changedBy: input.actor,
+                  },
+                }),
+              ]
+            : []),
+          prisma.engagement.update({
+            where: { id: input.engagementId },
+            data: {
+              termStart: new Date(input.termStart),
+              termEnd: new Date(input.termEnd),
+              ...(newFee && { monthlyFee: newFee }),
+            },
+          }),
+        ]);
       }
       await audit({
         actor: input.actor,

@@ -231,8 +231,22 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
       where: { engagementId: id, cadence: 'MONTHLY', periodEnd: { lt: new Date(termEnd) } },
       orderBy: { periodStart: 'desc' },
     });
-    const cap = (lastOld.scorecard as { credits: { capCents: number } }).credits.capCents;
-    expect(cap).toBe(Math.round((100_000_00 * Number(engagement.atRiskPct)) / 100));
+    const capOf = (review: { scorecard: unknown }) => (review.scorecard as { credits: { capCents: number } }).credits;
+    const capAt = (fee: number) => ({ capCents: Math.round((fee * 100 * Number(engagement.atRiskPct)) / 100) });
+    expect(capOf(lastOld)).toMatchObject(capAt(100_000));
+    // and so was the month the term ended in, reviewed in the new term: it began under the old fee (it was priced at
+    // the new one); the first whole month of the new term is priced at the new fee
+    const end = new Date(termEnd);
+    const monthOfEnd = new Date(Date.UTC(end.getUTCFullYear(), end.getUTCMonth(), 1));
+    const monthAfter = new Date(Date.UTC(end.getUTCFullYear(), end.getUTCMonth() + 1, 1));
+    await sleepUntil(new Date(Date.UTC(end.getUTCFullYear(), end.getUTCMonth() + 2, 3)).toISOString());
+    const reviewOf = (periodStart: Date) =>
+      db.prisma.review.findFirstOrThrow({ where: { engagementId: id, cadence: 'MONTHLY', periodStart } });
+    expect(capOf(await reviewOf(monthOfEnd))).toMatchObject(capAt(100_000));
+    expect(capOf(await reviewOf(monthAfter))).toMatchObject(capAt(92_000));
+    expect(await db.prisma.monthlyFeeChange.findMany({ where: { engagementId: id } })).toEqual([
+      expect.objectContaining({ effectiveFrom: end, changedBy: 'renewal:renegotiate' }),
+    ]);
     const decision = await db.prisma.auditLog.findFirstOrThrow({ where: { entityId: id, action: 'renewal.decide' } });
     expect(decision).toMatchObject({
       actor: 'executive:cfo',
