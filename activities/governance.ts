@@ -5,7 +5,7 @@ import { periodDates, type Period } from '../src/domain/calendar';
 import { computeServiceCredits } from '../src/domain/credits';
 import { scoreKpi, weightedScore, windowMean, type KpiDefinition, type KpiResult } from '../src/domain/scorecard';
 import { reviewNotice, type ReviewSummary } from '../src/domain/review-notice';
-import type { ReviewCadence } from '../src/domain/types';
+import { shortestCadenceFirst, type MeasurementPeriod, type ReviewCadence } from '../src/domain/types';
 import type { Notify } from './notifications';
 
 /** Which KPIs a review of each cadence scores: a weekly review cannot judge a monthly figure before the month ends. */
@@ -16,9 +16,18 @@ const SCORED: Record<ReviewCadence, Array<'WEEKLY' | 'MONTHLY' | 'QUARTERLY'>> =
   ANNUAL: ['WEEKLY', 'MONTHLY', 'QUARTERLY'],
 };
 
+/**
+ * The review that raises a KPI's breach: the one of its own period, or, with no such review, the shortest that
+ * scores it (a weekly figure on an engagement reviewed monthly escalates from the monthly review).
+ */
+export function reviewerOf(period: MeasurementPeriod, cadences: readonly ReviewCadence[]): ReviewCadence | undefined {
+  if (cadences.includes(period)) return period;
+  return shortestCadenceFirst(cadences).find((c) => SCORED[c].includes(period));
+}
+
 /** A review's outcome, as the workflow gets it: what its notice says, and each breach's value and escalation. */
 export interface ReviewOutcome extends ReviewSummary {
-  /** KPIs breached or missing, raised as escalations by the review whose cadence is the KPI's own period. */
+  /** KPIs breached or missing, raised as escalations by one review each: see `reviewerOf`. */
   breaches: Array<{ key: string; status: 'breached' | 'missing'; value: number | null; escalate: boolean }>;
 }
 
@@ -69,7 +78,7 @@ export function createGovernanceActivities(prisma: PrismaClient) {
           SELECT COALESCE((SELECT c."previousMonthlyFee" FROM "MonthlyFeeChange" c
                             WHERE c."engagementId" = e."id" AND c."effectiveFrom" > ${dates.from}::date
                             ORDER BY c."effectiveFrom" LIMIT 1), e."monthlyFee")::text AS "monthlyFee",
-                 e."atRiskPct"::text AS "atRiskPct", e."currency",
+                 e."atRiskPct"::text AS "atRiskPct", e."currency", array_to_json(e."reviewCadences") AS "cadences",
                  (SELECT l."role" FROM "EscalationLevel" l WHERE l."engagementId" = e."id"
                    ORDER BY l."level" LIMIT 1) AS "owner",
                  COALESCE((SELECT json_agg(json_build_object(
@@ -153,7 +162,7 @@ export function createGovernanceActivities(prisma: PrismaClient) {
           key: k.key,
           status: k.status as 'breached' | 'missing',
           value: k.value,
-          escalate: k.measurementPeriod === cadence,
+          escalate: reviewerOf(k.measurementPeriod as MeasurementPeriod, engagement.cadences) === cadence,
         }));
       const creditsTotal = credits ? (credits.totalCents / 100).toFixed(2) : '0.00';
       // The id is chosen here so the review is stored with its final scorecard in one statement.
@@ -258,6 +267,7 @@ export function createReviewPublishing(conductReview: (input: ReviewInput) => Pr
 /** What a review reads about its engagement: the money terms, the first escalation contact, and the SLAs. */
 interface EngagementTerms {
   monthlyFee: string;
+  cadences: ReviewCadence[];
   atRiskPct: string;
   currency: string;
   owner: string | null;

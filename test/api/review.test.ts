@@ -1,6 +1,6 @@
 import { createGovernanceActivities } from '../../activities/governance';
 import { firstPeriodFrom } from '../../src/domain/calendar';
-import { anEngagement, aVendor } from '../builders/engagement';
+import { anEngagement, aSla, aVendor } from '../builders/engagement';
 import { startApiFixture } from '../helpers/api-fixture';
 import { putMeasurements } from '../helpers/kpi-data';
 
@@ -105,6 +105,27 @@ describe('conducting a review', () => {
     ]);
     expect(outcome.creditsTotal).toBe('3000.00');
   });
+  it('escalates a weekly KPI from the monthly review when the engagement has no weekly review', async () => {
+    // given an engagement reviewed monthly and quarterly, with a weekly KPI, and no data for October
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    const asa = aSla({ key: 'asa', measurementPeriod: 'WEEKLY', mandatoryForGates: false, creditTiers: [] });
+    const builder = anEngagement(vendorId);
+    const body = { ...builder, reviewCadences: ['MONTHLY', 'QUARTERLY'], slas: [...builder.slas, asa] };
+    const { body: e } = await pm('POST', '/engagements', body);
+    const { conductReview } = createGovernanceActivities(f.db.prisma);
+
+    // when October is reviewed
+    const outcome = await conductReview({
+      engagementId: e.id,
+      period: firstPeriodFrom('MONTHLY', Date.parse('2026-10-01T00:00:00Z'), 'UTC'),
+      timeZone: 'UTC',
+    });
+
+    // then the weekly KPI's missing data raises an escalation from this review (no other review would)
+    expect(outcome.breaches).toContainEqual({ key: 'asa', status: 'missing', value: null, escalate: true });
+  });
+
   it('counts a week that runs from one month into the next in both months, for its days in each', async () => {
     // given weekly FCR data for January 2025, whose first and last weeks run over the month's edges
     const pm = await f.api.as('PROGRAM_MANAGER');

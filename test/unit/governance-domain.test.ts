@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { reviewerOf } from '../../activities/governance';
 import { addBusinessSeconds, firstPeriodFrom, nextPeriod, periodDates, type Period } from '../../src/domain/calendar';
 import { computeServiceCredits, type CreditableKpi } from '../../src/domain/credits';
 import { median, nextTerm, recommendRenewal, type RenewalScorecard } from '../../src/domain/renewal';
@@ -182,6 +183,16 @@ describe('renewal terms', () => {
   ])('%s', (_name, start, end, nextStart, nextEnd) => {
     const utc = (d: string) => `${d}T00:00:00.000Z`;
     expect(nextTerm(utc(start), utc(end))).toEqual({ termStart: utc(nextStart), termEnd: utc(nextEnd) });
+  });
+});
+
+describe('the review that escalates a KPI', () => {
+  it('is the one of its own period, or the shortest that scores it', () => {
+    expect(reviewerOf('WEEKLY', ['WEEKLY', 'MONTHLY'])).toBe('WEEKLY');
+    expect(reviewerOf('WEEKLY', ['MONTHLY', 'QUARTERLY'])).toBe('MONTHLY');
+    expect(reviewerOf('MONTHLY', ['ANNUAL', 'MONTHLY'])).toBe('MONTHLY');
+    expect(reviewerOf('QUARTERLY', ['MONTHLY', 'ANNUAL'])).toBe('ANNUAL');
+    expect(reviewerOf('QUARTERLY', ['WEEKLY', 'MONTHLY'])).toBeUndefined();
   });
 });
 
