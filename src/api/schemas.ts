@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DateTime } from 'luxon';
 import { DURATION_PATTERN, parseDuration } from '../domain/duration';
 import { LIFECYCLE_STAGES } from '../domain/lifecycle';
 import { PHASE_KINDS } from '../domain/transition';
@@ -192,7 +193,11 @@ const escalationPolicy = z
     for (const field of ['acknowledgeWithin', 'resolveWithin'] as const) {
       if (p.businessHours && parseDuration(p[field]) > MAX_BUSINESS_DURATION_SECONDS)
         ctx.addIssue({ code: 'custom', path: [field], message: 'must be at most 365d when counted in business hours' });
+      // No time at all would climb every level the moment the escalation is raised.
+      if (parseDuration(p[field]) === 0) ctx.addIssue({ code: 'custom', path: [field], message: 'must not be 0' });
     }
+    if (parseDuration(p.resolveWithin) < parseDuration(p.acknowledgeWithin))
+      ctx.addIssue({ code: 'custom', path: ['resolveWithin'], message: 'must not be shorter than acknowledgeWithin' });
   })
   .transform(({ acknowledgeWithin, resolveWithin, ...p }) => ({
     ...p,
@@ -256,6 +261,26 @@ export const createEngagementBody = z.strictObject(engagementFields).superRefine
   duplicates((e.escalationPolicies ?? []).map((p) => p.severity)).forEach((severity) =>
     ctx.addIssue({ code: 'custom', path: ['escalationPolicies'], message: `duplicate severity ${severity}` }),
   );
+  // The renewal is decided before the notice deadline: one at or before the term's start leaves no term to judge.
+  const noticeDeadline = DateTime.fromISO(e.termEnd, { zone: 'utc' }).minus({ days: e.renewalNoticeDays });
+  if (e.termEnd > e.termStart && noticeDeadline.toISODate()! <= e.termStart) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['renewalNoticeDays'],
+      message: `puts the notice deadline on ${noticeDeadline.toISODate()}, not after termStart ${e.termStart}`,
+    });
+  }
+  // A quarterly figure is judged once its quarter closes: only a quarterly or an annual review scores it.
+  if (!e.reviewCadences.some((c) => c === 'QUARTERLY' || c === 'ANNUAL')) {
+    e.slas.forEach((sla, i) => {
+      if (sla.measurementPeriod === 'QUARTERLY')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['slas', i, 'measurementPeriod'],
+          message: 'QUARTERLY is never reviewed: reviewCadences has no QUARTERLY or ANNUAL review',
+        });
+    });
+  }
 });
 
 export const listEngagementsQuery = z.strictObject({

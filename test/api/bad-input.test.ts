@@ -73,6 +73,42 @@ describe('bad input', () => {
       mentions: ['body.escalationPolicies.0.resolveWithin', 'must be at most 365d when counted in business hours'],
     },
     {
+      name: 'escalation deadlines of no time, or a resolution due before the acknowledgement',
+      method: 'POST',
+      path: () => '/engagements',
+      body: () =>
+        engagementWith({
+          escalationPolicies: [
+            { severity: 'P1', acknowledgeWithin: '0s', resolveWithin: '4h' },
+            { severity: 'P2', acknowledgeWithin: '8h', resolveWithin: '1h' },
+          ],
+        }),
+      status: 400,
+      mentions: [
+        'body.escalationPolicies.0.acknowledgeWithin: must not be 0',
+        'body.escalationPolicies.1.resolveWithin: must not be shorter than acknowledgeWithin',
+      ],
+    },
+    {
+      name: 'a notice period that puts the renewal deadline before the term starts',
+      method: 'POST',
+      path: () => '/engagements',
+      body: () => engagementWith({ termStart: '2026-01-01', termEnd: '2026-02-01', renewalNoticeDays: 180 }),
+      status: 400,
+      mentions: ['body.renewalNoticeDays', 'puts the notice deadline on 2025-08-05, not after termStart 2026-01-01'],
+    },
+    {
+      name: 'a quarterly KPI on an engagement with no quarterly or annual review',
+      method: 'POST',
+      path: () => '/engagements',
+      body: () => {
+        const e = engagementWith({ reviewCadences: ['WEEKLY', 'MONTHLY'] });
+        return { ...e, slas: [...e.slas, aSla({ key: 'nps', measurementPeriod: 'QUARTERLY', creditTiers: [] })] };
+      },
+      status: 400,
+      mentions: ['body.slas.2.measurementPeriod', 'QUARTERLY is never reviewed'],
+    },
+    {
       name: 'an unknown enum value',
       method: 'POST',
       path: () => '/vendors',
