@@ -197,7 +197,7 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
       eventKey: `renewal/${state.engagementId}/${state.termEnd}/evaluated`,
       engagementId: state.engagementId,
       recipient: { role: 'executive sponsor' },
-      subject: `Renewal decision due by ${state.milestones.noticeDeadline.slice(0, 10)}: recommended ${evaluation.recommendation}`,
+      subject: `Renewal decision due before ${state.milestones.noticeDeadline.slice(0, 10)}: recommended ${evaluation.recommendation}`,
       body: evaluation.reasons.join('; '),
     });
     const decided = () => state.renewal?.decision !== undefined;
@@ -209,7 +209,7 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
         engagementId: state.engagementId,
         severity: 'P2',
         category: 'renewal-decision',
-        title: `Renewal decision due by ${state.milestones.noticeDeadline.slice(0, 10)} is not made`,
+        title: `Renewal decision due before ${state.milestones.noticeDeadline.slice(0, 10)} is not made`,
         description: `Recommended ${evaluation.recommendation}. Without a decision the contract applies ${input.autoRenew ? 'its auto-renew clause' : `its default (${input.defaultDecision})`}.`,
         raisedBy: 'workflow:lifecycle',
         raisedAt: now(),

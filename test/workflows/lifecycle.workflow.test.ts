@@ -112,6 +112,13 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     const [evaluation] = (await pm('GET', `/engagements/${id}/renewal-evaluations`)).body.items;
     expect(evaluation.recommendation).toBe('RENEW');
     expect(evaluation.reasons[0]).toMatch(/^targets were met in 100% of KPI-months$/);
+    // the executive is told the day the decision must come before (a decision on that day is too late)
+    const notice = await db.prisma.notification.findFirstOrThrow({
+      where: { engagementId: id, subject: { startsWith: 'Renewal decision' } },
+    });
+    expect(notice.subject).toBe(
+      `Renewal decision due before ${milestones.noticeDeadline.slice(0, 10)}: recommended RENEW`,
+    );
     const reviews = await db.prisma.review.count({ where: { engagementId: id, cadence: 'MONTHLY' } });
     // every whole month from steady state (two weeks in) to the evaluation, 150 days before the end: 28 or 29
     expect(reviews).toBeGreaterThanOrEqual(28);

@@ -681,7 +681,7 @@ function RenewalSection({ view, me, reload }: { view: View; me: Me; reload: () =
         <dl class="facts">
           <dt>Evaluation</dt>
           <dd>{date(life.milestones.evaluationAt)}</dd>
-          <dt>Decision due</dt>
+          <dt>Decision due before</dt>
           <dd>{date(life.milestones.noticeDeadline)}</dd>
           <dt>Term ends</dt>
           <dd>{date(life.milestones.termEnd)}</dd>
