@@ -43,6 +43,12 @@ export interface OpenEscalationInput {
   key: string;
   /** A person's Idempotency-Key: sent again with another title, category or description, it is refused. */
   refuseAnotherUnderKey?: boolean;
+  /**
+   * A request, which no one retries for it: when the workflow cannot be started (Temporal unreachable), the row this
+   * call inserted is taken back, so the refused request leaves no escalation that would never climb. An activity
+   * keeps its row: its retry starts the workflow.
+   */
+  undoUnstarted?: boolean;
 }
 
 /**
@@ -184,12 +190,29 @@ export async function openEscalation(
     );
   }
   const workflowId = escalationWorkflowId(escalation.id);
-  await client.workflow.start('escalation', {
-    workflowId,
-    taskQueue,
-    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    args: [workflowInput],
-  });
+  try {
+    await client.workflow.start('escalation', {
+      workflowId,
+      taskQueue,
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      args: [workflowInput],
+    });
+  } catch (error) {
+    if (input.undoUnstarted && escalation.created) {
+      // Its first step goes with it (cascade), and the audit entry of a raise that did not happen.
+      await queryOnPool(
+        prisma,
+        'undo-unstarted-escalation',
+        Prisma.sql`
+        WITH audit AS (
+          DELETE FROM "AuditLog"
+          WHERE "entityType" = 'Escalation' AND "entityId" = ${escalation.id} AND "action" = 'escalation.raise'
+        )
+        DELETE FROM "Escalation" WHERE "id" = ${escalation.id}::uuid`,
+      ).catch(() => undefined);
+    }
+    throw error;
+  }
   return { escalationId: escalation.id, workflowId, created: escalation.created };
 }
 

@@ -174,6 +174,7 @@ export function governanceRoutes(
           raisedAt: new Date().toISOString(),
           key,
           refuseAnotherUnderKey: true,
+          undoUnstarted: true,
         }),
       ).catch((error: unknown) => {
         if (!(error instanceof EscalationKeyReused)) throw error;

@@ -41,6 +41,9 @@ describe('the Temporal server killed and restarted mid-transition', () => {
     await db?.drop();
   });
 
+  const outageIssue = { severity: 'P2', category: 'outage', title: 'Dialler down', description: 'No outbound calls' };
+  const outageKey = { 'idempotency-key': 'dialler-down' };
+
   it('answers 503 problems naming Temporal while it is down, and the transition resumes when it is back', async () => {
     // given a transition running on a worker process, and a second engagement not started yet
     const pm = await api.as('PROGRAM_MANAGER');
@@ -77,6 +80,7 @@ describe('the Temporal server killed and restarted mid-transition', () => {
       await timed(() => pm('POST', `/engagements/${e.id}/transition/pause`, { reason: 'outage' })),
       await timed(() => pm('POST', `/engagements/${later.id}/transition`, { phases: WAVES })),
       await timed(() => pm('POST', `/engagements/${later.id}/lifecycle`, {})),
+      await timed(() => pm('POST', `/engagements/${later.id}/escalations`, outageIssue, outageKey)),
     ];
     for (const { res, ms } of refused) {
       expect([res.status, res.contentType]).toEqual([503, expect.stringContaining('application/problem+json')]);
@@ -89,6 +93,8 @@ describe('the Temporal server killed and restarted mid-transition', () => {
       dependencies: { postgres: { ok: true } },
     });
     for (const { res } of refused.slice(1)) expect(res.body.detail).toMatch(/^Temporal is unreachable/);
+    // the escalation refused is not left behind, stored but never climbing
+    expect(await db.prisma.escalation.count({ where: { engagementId: later.id } })).toBe(0);
     const read = await pm('GET', `/engagements/${e.id}/transition`);
     expect(read.status).toBe(200);
     expect(read.body.live).toBeNull();
@@ -122,6 +128,12 @@ describe('the Temporal server killed and restarted mid-transition', () => {
     ]);
     expect(healthyAfterMs).toBeLessThan(15_000);
     expect((await pm('POST', `/engagements/${later.id}/transition`, { phases: WAVES })).status).toBe(202);
+    // the refused escalation, sent again under its key, is raised now, once, with its workflow
+    const raised = await pm('POST', `/engagements/${later.id}/escalations`, outageIssue, outageKey);
+    expect(raised.status).toBe(201);
+    const described = await client.workflow.getHandle(raised.body.workflowId).describe();
+    expect(described.status.name).toBe('RUNNING');
+    expect(await db.prisma.escalation.count({ where: { engagementId: later.id } })).toBe(1);
 
     // and the transition carries on from wave 2 to the end, on the worker that rode out the outage
     const result = await client.workflow.getHandle(transitionWorkflowId(e.id)).result();
