@@ -78,6 +78,8 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
   let exitStepsChanged = 0;
   /** A renewal is decided and the current term still runs: termination for cause is still possible. */
   let awaitingTermEnd = false;
+  /** The exit is being set up or running: a termination for cause can no longer change it. */
+  let exiting = false;
   const now = () => new Date(Date.now()).toISOString();
   const illegal = (message: string) => ApplicationFailure.nonRetryable(message, 'IllegalLifecycleRequest');
   const terminated = () => state.terminated !== undefined;
@@ -145,9 +147,9 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
         if (!actor) throw illegal('actor is required');
         if (typeof reason !== 'string' || reason.trim().length < 3)
           throw illegal('a reason is required to terminate for cause');
-        if (state.terminated || state.stage === 'EXIT' || state.stage === 'CLOSED')
+        if (state.terminated || exiting || state.stage === 'EXIT' || state.stage === 'CLOSED')
           throw illegal(
-            state.stage === 'EXIT' ? 'the engagement is already exiting' : 'the engagement is already closed',
+            state.stage === 'CLOSED' ? 'the engagement is already closed' : 'the engagement is already exiting',
           );
         // The decision is being recorded, or the next term opened (then the workflow continues as new); while the
         // current term runs out after a decision, a termination still ends it. An exit decision leads to the exit.
@@ -245,7 +247,9 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
     }
   }
 
-  // Exit: at the end of the term, or now for cause.
+  // Exit: at the end of the term, or now for cause. Set up from here on, it is the exit: a termination sent while
+  // its plan is stored would be accepted and then not be for cause.
+  exiting = true;
   const forCause = terminated();
   const exitAt = forCause ? new Date(Date.now() + 30 * DAY_MS).toISOString() : state.termEnd;
   const reason = forCause

@@ -58,6 +58,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     moveEngagementStage: (input: { to: string }) => Promise<void>;
     openNewTerm: () => Promise<void>;
     replacePlannedPhases: () => Promise<void>;
+    createExitPlan: () => Promise<void>;
   };
   const startedPhases: number[] = [];
 
@@ -87,7 +88,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
         startGovernance: nothing,
         recordRenewalDecision: nothing,
         notify: nothing,
-        createExitPlan: nothing,
+        createExitPlan: () => stub.createExitPlan(),
         awaitTransition,
         cancelTransition,
       },
@@ -101,6 +102,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
       moveEngagementStage: async () => undefined,
       openNewTerm: async () => undefined,
       replacePlannedPhases: async () => undefined,
+      createExitPlan: async () => undefined,
     };
   });
   afterAll(async () => {
@@ -362,6 +364,56 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
       args: [{ actor: 'ceo', reason: 'fraud found' }],
     });
     expect(terminated.stage).toBe('EXIT');
+    await handle.terminate('test done');
+  });
+
+  it('refuses termination for cause while an exit decided at renewal is being set up: it is already exiting', async () => {
+    // given a lifecycle in its renewal window, decided EXIT, whose exit plan is being stored
+    const storing = latch();
+    const stored = latch();
+    stub.createExitPlan = async () => {
+      storing.open();
+      await stored.opened;
+    };
+    const now = Date.now();
+    const termEnd = new Date(now + 15_000).toISOString();
+    const handle = await client.workflow.start('engagementLifecycle', {
+      taskQueue: TASK_QUEUE,
+      workflowId: `lifecycle-${randomUUID()}`,
+      args: [
+        {
+          engagementId: randomUUID(),
+          vendorId: randomUUID(),
+          termStart: new Date(now - 300 * DAY_MS).toISOString(),
+          termEnd,
+          renewalNoticeDays: 0,
+          autoRenew: false,
+          defaultDecision: 'RENEW',
+          transitionPlan: null,
+        },
+      ],
+    });
+    await eventually(
+      () => handle.query(lifecycleStateQuery),
+      (s) => s.stage === 'RENEWAL' && s.renewal !== undefined,
+    );
+    await handle.executeUpdate(decideRenewalUpdate, { args: [{ actor: 'ceo', decision: 'EXIT' }] });
+    await storing.opened;
+
+    // when someone terminates for cause in that moment, it is refused (it used to be accepted, and then the exit
+    // went ahead at the end of the term, not for cause)
+    expect(
+      await refusal(handle.executeUpdate(terminateForCauseUpdate, { args: [{ actor: 'ceo', reason: 'fraud found' }] })),
+    ).toBe('the engagement is already exiting');
+
+    // and the exit goes on as decided
+    stored.open();
+    const exiting = await eventually(
+      () => handle.query(lifecycleStateQuery),
+      (s) => s.stage === 'EXIT',
+    );
+    expect(exiting.exit).toMatchObject({ forCause: false, exitAt: termEnd });
+    expect(exiting.terminated).toBeUndefined();
     await handle.terminate('test done');
   });
 
