@@ -312,15 +312,11 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     expect((await handle.result()).status).toBe('COMPLETED');
   });
 
-  it('refuses termination for cause while a renewal decision is being carried out, then opens the new term', async () => {
-    // given a lifecycle in its renewal window whose term ends in 15 s (no notice period: the decision is due then),
-    // and whose new term, decided, is being opened at that end
-    const opening = latch();
-    const opened = latch();
-    stub.openNewTerm = async () => {
-      opening.open();
-      await opened.opened;
-    };
+  /**
+   * A lifecycle in its renewal window whose term ends in 15 s (no notice period: the decision is due then), its
+   * renewal evaluated and waiting for a decision.
+   */
+  async function aLifecycleAwaitingItsRenewalDecision(defaultDecision: 'RENEW' | 'EXIT') {
     const now = Date.now();
     const termEnd = new Date(now + 15_000).toISOString();
     const handle = await client.workflow.start('engagementLifecycle', {
@@ -334,7 +330,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
           termEnd,
           renewalNoticeDays: 0,
           autoRenew: false,
-          defaultDecision: 'EXIT',
+          defaultDecision,
           transitionPlan: null,
         },
       ],
@@ -344,6 +340,18 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
       () => handle.query(lifecycleStateQuery),
       (s) => s.stage === 'RENEWAL' && s.renewal !== undefined,
     );
+    return { handle, termEnd };
+  }
+
+  it('refuses termination for cause while a renewal decision is being carried out, then opens the new term', async () => {
+    // given a lifecycle in its renewal window whose new term, decided, is being opened at the end of the term
+    const opening = latch();
+    const opened = latch();
+    stub.openNewTerm = async () => {
+      opening.open();
+      await opened.opened;
+    };
+    const { handle, termEnd } = await aLifecycleAwaitingItsRenewalDecision('EXIT');
     await handle.executeUpdate(decideRenewalUpdate, { args: [{ actor: 'ceo', decision: 'RENEW' }] });
     await opening.opened;
 
@@ -375,28 +383,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
       storing.open();
       await stored.opened;
     };
-    const now = Date.now();
-    const termEnd = new Date(now + 15_000).toISOString();
-    const handle = await client.workflow.start('engagementLifecycle', {
-      taskQueue: TASK_QUEUE,
-      workflowId: `lifecycle-${randomUUID()}`,
-      args: [
-        {
-          engagementId: randomUUID(),
-          vendorId: randomUUID(),
-          termStart: new Date(now - 300 * DAY_MS).toISOString(),
-          termEnd,
-          renewalNoticeDays: 0,
-          autoRenew: false,
-          defaultDecision: 'RENEW',
-          transitionPlan: null,
-        },
-      ],
-    });
-    await eventually(
-      () => handle.query(lifecycleStateQuery),
-      (s) => s.stage === 'RENEWAL' && s.renewal !== undefined,
-    );
+    const { handle, termEnd } = await aLifecycleAwaitingItsRenewalDecision('RENEW');
     await handle.executeUpdate(decideRenewalUpdate, { args: [{ actor: 'ceo', decision: 'EXIT' }] });
     await storing.opened;
 
