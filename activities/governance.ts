@@ -5,25 +5,8 @@ import { periodDates, type Period } from '../src/domain/calendar';
 import { computeServiceCredits } from '../src/domain/credits';
 import { scoreKpi, weightedScore, windowMean, type KpiDefinition, type KpiResult } from '../src/domain/scorecard';
 import { reviewNotice, type ReviewSummary } from '../src/domain/review-notice';
-import { shortestCadenceFirst, type MeasurementPeriod, type ReviewCadence } from '../src/domain/types';
+import { reviewerOf, SCORED, type MeasurementPeriod, type ReviewCadence } from '../src/domain/types';
 import type { Notify } from './notifications';
-
-/** Which KPIs a review of each cadence scores: a weekly review cannot judge a monthly figure before the month ends. */
-const SCORED: Record<ReviewCadence, Array<'WEEKLY' | 'MONTHLY' | 'QUARTERLY'>> = {
-  WEEKLY: ['WEEKLY'],
-  MONTHLY: ['WEEKLY', 'MONTHLY'],
-  QUARTERLY: ['WEEKLY', 'MONTHLY', 'QUARTERLY'],
-  ANNUAL: ['WEEKLY', 'MONTHLY', 'QUARTERLY'],
-};
-
-/**
- * The review that raises a KPI's breach: the one of its own period, or, with no such review, the shortest that
- * scores it (a weekly figure on an engagement reviewed monthly escalates from the monthly review).
- */
-export function reviewerOf(period: MeasurementPeriod, cadences: readonly ReviewCadence[]): ReviewCadence | undefined {
-  if (cadences.includes(period)) return period;
-  return shortestCadenceFirst(cadences).find((c) => SCORED[c].includes(period));
-}
 
 /** A review's outcome, as the workflow gets it: what its notice says, and each breach's value and escalation. */
 export interface ReviewOutcome extends ReviewSummary {

@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { DateTime } from 'luxon';
 import { DURATION_PATTERN, parseDuration } from '../domain/duration';
 import { LIFECYCLE_STAGES } from '../domain/lifecycle';
 import { PHASE_KINDS } from '../domain/transition';
-import { EXIT_STEP_KINDS } from '../domain/renewal';
+import { EXIT_STEP_KINDS, renewalMilestones } from '../domain/renewal';
 import {
   CERTIFICATION_KINDS,
   COUNCIL_ROLES,
@@ -17,6 +16,7 @@ import {
   SEVERITIES,
   SOURCING_APPROACHES,
   meets,
+  reviewerOf,
 } from '../domain/types';
 
 /** Request schemas: the one definition of what the API accepts, also the source of /openapi.json. */
@@ -262,25 +262,23 @@ export const createEngagementBody = z.strictObject(engagementFields).superRefine
     ctx.addIssue({ code: 'custom', path: ['escalationPolicies'], message: `duplicate severity ${severity}` }),
   );
   // The renewal is decided before the notice deadline: one at or before the term's start leaves no term to judge.
-  const noticeDeadline = DateTime.fromISO(e.termEnd, { zone: 'utc' }).minus({ days: e.renewalNoticeDays });
-  if (e.termEnd > e.termStart && noticeDeadline.toISODate()! <= e.termStart) {
+  const noticeDeadline = renewalMilestones(e.termEnd, e.renewalNoticeDays).noticeDeadline.slice(0, 10);
+  if (e.termEnd > e.termStart && noticeDeadline <= e.termStart) {
     ctx.addIssue({
       code: 'custom',
       path: ['renewalNoticeDays'],
-      message: `puts the notice deadline on ${noticeDeadline.toISODate()}, not after termStart ${e.termStart}`,
+      message: `puts the notice deadline on ${noticeDeadline}, not after termStart ${e.termStart}`,
     });
   }
-  // A quarterly figure is judged once its quarter closes: only a quarterly or an annual review scores it.
-  if (!e.reviewCadences.some((c) => c === 'QUARTERLY' || c === 'ANNUAL')) {
-    e.slas.forEach((sla, i) => {
-      if (sla.measurementPeriod === 'QUARTERLY')
-        ctx.addIssue({
-          code: 'custom',
-          path: ['slas', i, 'measurementPeriod'],
-          message: 'QUARTERLY is never reviewed: reviewCadences has no QUARTERLY or ANNUAL review',
-        });
-    });
-  }
+  // A figure no enabled review scores (a quarterly one without a quarterly or an annual review) is never judged.
+  e.slas.forEach((sla, i) => {
+    if (!reviewerOf(sla.measurementPeriod, e.reviewCadences))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['slas', i, 'measurementPeriod'],
+        message: `${sla.measurementPeriod} is never reviewed: reviewCadences has no QUARTERLY or ANNUAL review`,
+      });
+  });
 });
 
 export const listEngagementsQuery = z.strictObject({

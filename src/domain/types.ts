@@ -22,6 +22,23 @@ export type ReviewCadence = (typeof REVIEW_CADENCES)[number];
 export function shortestCadenceFirst(cadences: readonly ReviewCadence[]): ReviewCadence[] {
   return REVIEW_CADENCES.filter((c) => cadences.includes(c));
 }
+/** Which KPIs a review of each cadence scores: a weekly review cannot judge a monthly figure before the month ends. */
+export const SCORED: Record<ReviewCadence, MeasurementPeriod[]> = {
+  WEEKLY: ['WEEKLY'],
+  MONTHLY: ['WEEKLY', 'MONTHLY'],
+  QUARTERLY: ['WEEKLY', 'MONTHLY', 'QUARTERLY'],
+  ANNUAL: ['WEEKLY', 'MONTHLY', 'QUARTERLY'],
+};
+
+/**
+ * The review that raises a KPI's breach: the one of its own period, or, with no such review, the shortest that
+ * scores it (a weekly figure on an engagement reviewed monthly escalates from the monthly review).
+ */
+export function reviewerOf(period: MeasurementPeriod, cadences: readonly ReviewCadence[]): ReviewCadence | undefined {
+  if (cadences.includes(period)) return period;
+  return shortestCadenceFirst(cadences).find((c) => SCORED[c].includes(period));
+}
+
 export const ROLES = ['ADMIN', 'PROGRAM_MANAGER', 'EXECUTIVE', 'VENDOR', 'VIEWER'] as const;
 export const ESCALATION_STATUSES = ['OPEN', 'ACKNOWLEDGED', 'RESOLVED'] as const;
 

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { reviewerOf } from '../../activities/governance';
+import { reviewerOf } from '../../src/domain/types';
 import { addBusinessSeconds, firstPeriodFrom, nextPeriod, periodDates, type Period } from '../../src/domain/calendar';
 import { computeServiceCredits, type CreditableKpi } from '../../src/domain/credits';
 import { median, nextTerm, recommendRenewal, type RenewalScorecard } from '../../src/domain/renewal';
