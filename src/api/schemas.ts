@@ -224,7 +224,13 @@ const engagementFields = {
   }),
   monthlyFee: money,
   currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD'),
-  renewalNoticeDays: z.number().int('must be a whole number').min(0).max(730).default(90),
+  // Aborting: the notice-deadline check below must never see a number no date can hold.
+  renewalNoticeDays: z
+    .number()
+    .int({ error: 'must be a whole number', abort: true })
+    .min(0, { abort: true })
+    .max(730, { abort: true })
+    .default(90),
   autoRenew: z.boolean().default(false),
   defaultRenewalDecision: z.enum(RENEWAL_DECISIONS).default('EXIT'),
   atRiskPct: percent.default(12),

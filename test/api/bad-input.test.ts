@@ -98,6 +98,15 @@ describe('bad input', () => {
       mentions: ['body.renewalNoticeDays', 'puts the notice deadline on 2025-08-05, not after termStart 2026-01-01'],
     },
     {
+      // Found by the fuzz test in CI: the notice-deadline check ran on it and threw (a 500).
+      name: 'a notice period far beyond any date',
+      method: 'POST',
+      path: () => '/engagements',
+      body: () => engagementWith({ renewalNoticeDays: 1e300 }),
+      status: 400,
+      mentions: ['body.renewalNoticeDays'],
+    },
+    {
       name: 'a quarterly KPI on an engagement with no quarterly or annual review',
       method: 'POST',
       path: () => '/engagements',

@@ -370,31 +370,54 @@ export function editableSpots(schema: JsonSchema, seed: unknown): Spot[] {
  * it or refuse that value; a crash in the database is the bug this looks for.
  */
 export function editedAt(seed: unknown, at: Spot): fc.Arbitrary<Mutated<unknown>> {
-  return fc.oneof(...edgesOf(at)).map((value) => ({
+  return fc.oneof(...edgesOf(at)).map((value) => edited(seed, at, value));
+}
+
+/** Every fixed edge of editedAt at one spot, for a sweep that tries each of them once. */
+export function everyFixedEdit(seed: unknown, at: Spot): Array<Mutated<unknown>> {
+  return fixedEdgesOf(at).map((value) => edited(seed, at, value));
+}
+
+function edited(seed: unknown, at: Spot, value: unknown): Mutated<unknown> {
+  return {
     value: setAt(seed, at.path, value),
     label: `${JSON.stringify(value)?.slice(0, 100)} at ${fieldName('body', at.path)}`,
     refusalNear: fieldName('body', at.path),
-  }));
+  };
 }
 
-function edgesOf({ schema, value }: Spot): Array<fc.Arbitrary<unknown>> {
-  if (schema.anyOf) return schema.anyOf.flatMap((branch) => edgesOf({ path: [], schema: branch, value }));
+function edgesOf(at: Spot): Array<fc.Arbitrary<unknown>> {
+  const fixed = fixedEdgesOf(at);
+  return [...(fixed.length ? [fc.constantFrom(...fixed)] : []), ...randomEdgesOf(at)];
+}
+
+/** The edges that are constants: unicode, numbers at and past every bound, dates, lengths, empty and doubled lists. */
+function fixedEdgesOf({ schema, value }: Spot): unknown[] {
+  if (schema.anyOf) return schema.anyOf.flatMap((branch) => fixedEdgesOf({ path: [], schema: branch, value }));
   const types = typesOf(schema);
-  const edges: Array<fc.Arbitrary<unknown>> = [];
-  if (schema.enum) edges.push(fc.constantFrom(...schema.enum));
+  const edges: unknown[] = [];
+  if (schema.enum) edges.push(...schema.enum);
   else if (types.includes('string')) {
-    edges.push(fc.constantFrom(...NASTY_STRINGS), fc.string({ maxLength: 50, unit: 'binary' }));
-    if (schema.pattern) edges.push(fc.stringMatching(new RegExp(schema.pattern)));
-    if (schema.format === 'date') edges.push(fc.constantFrom(...EDGE_DATES));
-    if (schema.maxLength) edges.push(fc.constantFrom('é'.repeat(schema.maxLength), ' '.repeat(schema.maxLength + 1)));
+    edges.push(...NASTY_STRINGS);
+    if (schema.format === 'date') edges.push(...EDGE_DATES);
+    if (schema.maxLength) edges.push('é'.repeat(schema.maxLength), ' '.repeat(schema.maxLength + 1));
   }
   if (types.includes('number') || types.includes('integer')) {
     const bounds = [schema.minimum, schema.maximum, schema.exclusiveMinimum].filter((n) => n !== undefined);
-    edges.push(fc.constantFrom(...EDGE_NUMBERS, ...bounds.flatMap((n) => [n - 1, n, n + 0.5, n + 1])));
+    edges.push(...EDGE_NUMBERS, ...bounds.flatMap((n) => [n - 1, n, n + 0.5, n + 1]));
   }
-  if (types.includes('boolean')) edges.push(fc.boolean());
-  if (types.includes('null')) edges.push(fc.constant(null));
-  if (Array.isArray(value)) edges.push(fc.constant([]), fc.constant([...value, ...value]));
+  if (types.includes('boolean')) edges.push(true, false);
+  if (types.includes('null')) edges.push(null);
+  if (Array.isArray(value)) edges.push([], [...value, ...value]);
+  return edges;
+}
+
+/** The edges drawn at random: any string, and strings that match the field's pattern. */
+function randomEdgesOf({ schema, value }: Spot): Array<fc.Arbitrary<unknown>> {
+  if (schema.anyOf) return schema.anyOf.flatMap((branch) => randomEdgesOf({ path: [], schema: branch, value }));
+  if (schema.enum || !typesOf(schema).includes('string')) return [];
+  const edges: Array<fc.Arbitrary<unknown>> = [fc.string({ maxLength: 50, unit: 'binary' })];
+  if (schema.pattern) edges.push(fc.stringMatching(new RegExp(schema.pattern)));
   return edges;
 }
 
