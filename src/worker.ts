@@ -1,6 +1,7 @@
 import { assertDatabaseReachable, createPrisma } from './db';
 import { runMain } from './main';
 import { connectTemporal } from './temporal/connection';
+import { startOrphanSweep } from './temporal/orphaned-escalations';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { createWorker, installRuntimeLogger } from './temporal/worker';
 
@@ -16,6 +17,9 @@ runMain('worker', async ({ config, log, onShutdown }) => {
   onShutdown(async () => {
     worker.shutdown();
   });
+  // An escalation the API stored just before it died has no workflow: every worker looks for such rows.
+  const sweep = startOrphanSweep({ prisma, client, taskQueue: config.temporal.taskQueue, log });
+  onShutdown(() => sweep.stop());
   log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker polling');
   await worker.run();
   await client.connection.close();
