@@ -16,6 +16,11 @@ export interface LifecycleInput {
   transitionPlan: TransitionPlanData | null;
   /** Days before the notice deadline that the renewal evaluation starts (default 60). */
   evaluationLeadDays?: number;
+  /**
+   * The engagement's IANA time zone: the renewal milestones fall at the start of its days. Runs started without it
+   * (before it was passed) count them in UTC, as they always did.
+   */
+  timeZone?: string;
   /** Carried across continue-as-new at a term boundary. */
   resume?: LifecycleState;
 }

@@ -73,7 +73,7 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
     term: 1,
     termStart: input.termStart,
     termEnd: input.termEnd,
-    milestones: renewalMilestones(input.termEnd, input.renewalNoticeDays, input.evaluationLeadDays),
+    milestones: renewalMilestones(input.termEnd, input.renewalNoticeDays, input.evaluationLeadDays, input.timeZone),
   };
   let exitStepsChanged = 0;
   /** A renewal is decided and the current term still runs: termination for cause is still possible. */
@@ -392,7 +392,7 @@ async function renewTerm(input: LifecycleInput, state: LifecycleState, decision:
       term: state.term + 1,
       termStart,
       termEnd,
-      milestones: renewalMilestones(termEnd, input.renewalNoticeDays, input.evaluationLeadDays),
+      milestones: renewalMilestones(termEnd, input.renewalNoticeDays, input.evaluationLeadDays, input.timeZone),
     },
   });
 }

@@ -74,7 +74,14 @@ interface CachedDetail {
 export function lifecycleInput(
   engagement: Pick<
     Engagement,
-    'id' | 'vendorId' | 'termStart' | 'termEnd' | 'renewalNoticeDays' | 'autoRenew' | 'defaultRenewalDecision'
+    | 'id'
+    | 'vendorId'
+    | 'termStart'
+    | 'termEnd'
+    | 'renewalNoticeDays'
+    | 'autoRenew'
+    | 'defaultRenewalDecision'
+    | 'timeZone'
   >,
   transitionPlan: LifecycleInput['transitionPlan'],
 ): LifecycleInput {
@@ -87,6 +94,7 @@ export function lifecycleInput(
     autoRenew: engagement.autoRenew,
     defaultDecision: engagement.defaultRenewalDecision,
     transitionPlan,
+    timeZone: engagement.timeZone,
   };
 }
 

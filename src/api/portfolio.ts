@@ -249,7 +249,8 @@ const SORT_KEY: Record<(typeof PORTFOLIO_SORTS)[number], (r: PortfolioRow) => st
   credits: (r) => Number(r.creditsThisQuarter),
   escalations: (r) =>
     r.openEscalations.P1 * 1e9 + r.openEscalations.P2 * 1e6 + r.openEscalations.P3 * 1e3 + r.openEscalations.P4,
-  nextMilestone: (r) => r.nextMilestone?.at ?? null,
+  // Instants, some with their zone's offset: compared as times, not as text.
+  nextMilestone: (r) => (r.nextMilestone ? Date.parse(r.nextMilestone.at) : null),
   health: (r) => HEALTH_ORDER[r.health],
 };
 

@@ -17,6 +17,7 @@ export interface StartableEngagement {
   termStart: Date;
   termEnd: Date;
   renewalNoticeDays: number;
+  timeZone: string;
   autoRenew: boolean;
   defaultRenewalDecision: RenewalDecision;
   slaCount: number;
@@ -80,6 +81,8 @@ export async function prepareStart(
   if (beforeNoticeDeadline && PLANNED_STAGES.includes(engagement.stage)) {
     // The renewal is evaluated after the transition: a plan that cannot end before the notice deadline would leave
     // the contract's default to apply with no one deciding. Checked in the statement too, which then stores nothing.
+    // Both count the deadline in UTC, hours from the one the workflow keeps in the engagement's time zone: a plan
+    // that close to the deadline leaves no time to decide either way.
     const planEnd = earliestPlanEnd(engagement, engagement.transitionPlan ?? plan, Date.now());
     const deadline = Date.parse(
       renewalMilestones(engagement.termEnd.toISOString(), engagement.renewalNoticeDays).noticeDeadline,
@@ -147,7 +150,7 @@ export function startStatements(pool: Pool): StartStatements {
                  "planId" uuid, "auditId" uuid, "actor" text, "plan" jsonb, "phases" jsonb,
                  "beforeNoticeDeadline" boolean, "planSeconds" int)
         ), engagement AS (
-          SELECT i."n", e."id", e."vendorId", e."stage", e."termStart", e."termEnd", e."renewalNoticeDays",
+          SELECT i."n", e."id", e."vendorId", e."stage", e."termStart", e."termEnd", e."renewalNoticeDays", e."timeZone",
                  e."autoRenew", e."defaultRenewalDecision",
                  (SELECT count(*)::int FROM "Sla" s WHERE s."engagementId" = e."id") AS "slaCount",
                  (SELECT ${STORED_PLAN} FROM "TransitionPlan" p WHERE p."engagementId" = e."id") AS "transitionPlan"
@@ -185,7 +188,7 @@ export function startStatements(pool: Pool): StartStatements {
         )
         SELECT g."n", g."id", g."vendorId", g."stage"::text AS "stage",
                g."termStart"::timestamp AT TIME ZONE 'UTC' AS "termStart",
-               g."termEnd"::timestamp AT TIME ZONE 'UTC' AS "termEnd", g."renewalNoticeDays", g."autoRenew",
+               g."termEnd"::timestamp AT TIME ZONE 'UTC' AS "termEnd", g."renewalNoticeDays", g."timeZone", g."autoRenew",
                g."defaultRenewalDecision"::text AS "defaultRenewalDecision", g."slaCount",
                COALESCE(g."transitionPlan", (SELECT i."plan" FROM plan JOIN input i ON i."planId" = plan."id"
                                              WHERE plan."engagementId" = g."id")::json) AS "transitionPlan",

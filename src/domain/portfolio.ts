@@ -123,7 +123,7 @@ export function nextMilestoneUntil(
         at: iso(until + f.reviewGraceSeconds * SECOND),
       });
     }
-    const m = renewalMilestones(f.termEnd, f.renewalNoticeDays);
+    const m = renewalMilestones(f.termEnd, f.renewalNoticeDays, undefined, f.timeZone);
     const renewal = [
       { label: 'renewal evaluation', at: m.evaluationAt },
       { label: 'renewal decision due', at: m.noticeDeadline },
@@ -140,7 +140,7 @@ export function nextMilestoneUntil(
       label: `exit step: ${f.nextExitStep.kind.toLowerCase().replaceAll('_', ' ')}`,
       at: iso(Date.parse(f.nextExitStep.dueOn)),
     });
-  return { milestone: candidates.sort((a, b) => a.at.localeCompare(b.at))[0] ?? null, until };
+  return { milestone: candidates.sort((a, b) => Date.parse(a.at) - Date.parse(b.at))[0] ?? null, until };
 }
 
 /** Up when the latest score beats the one before by more than a point, down when it trails by more. */

@@ -33,19 +33,36 @@ export function nextTerm(termStart: string, termEnd: string): { termStart: strin
   return { termStart: end.toISO()!, termEnd: next.toISO()! };
 }
 
-/** Evaluation at contract end − notice period − lead time; the decision is due at contract end − notice period. */
+/**
+ * Evaluation at contract end − notice period − lead time; the decision is due at contract end − notice period.
+ * Counted in calendar days of the engagement's time zone: a term ending on 2029-01-01 with 90 days' notice has its
+ * decision due before 2028-10-03 there, so the deadline is that day's first moment in that zone (in Los Angeles
+ * 07:00 UTC, not the evening before). Instants in another zone than UTC carry its offset, so their first ten
+ * characters are the local date. The term end itself stays as given.
+ */
 export function renewalMilestones(
   termEnd: string,
   noticeDays: number,
   leadDays = EVALUATION_LEAD_DAYS,
+  timeZone = 'UTC',
 ): RenewalMilestones {
-  const end = Date.parse(termEnd);
-  const deadline = end - noticeDays * DAY_MS;
+  const end = DateTime.fromISO(termEnd, { zone: 'utc' });
+  if (timeZone === 'UTC') {
+    const deadline = end.toMillis() - noticeDays * DAY_MS;
+    return {
+      evaluationAt: new Date(deadline - leadDays * DAY_MS).toISOString(),
+      councilEscalationAt: new Date(deadline - Math.min(COUNCIL_ESCALATION_DAYS, leadDays) * DAY_MS).toISOString(),
+      noticeDeadline: new Date(deadline).toISOString(),
+      termEnd: new Date(end.toMillis()).toISOString(),
+    };
+  }
+  // The term end's date (and time of day, for an instant) read on the zone's clock.
+  const deadline = end.setZone(timeZone, { keepLocalTime: true }).minus({ days: noticeDays });
   return {
-    evaluationAt: new Date(deadline - leadDays * DAY_MS).toISOString(),
-    councilEscalationAt: new Date(deadline - Math.min(COUNCIL_ESCALATION_DAYS, leadDays) * DAY_MS).toISOString(),
-    noticeDeadline: new Date(deadline).toISOString(),
-    termEnd: new Date(end).toISOString(),
+    evaluationAt: deadline.minus({ days: leadDays }).toISO()!,
+    councilEscalationAt: deadline.minus({ days: Math.min(COUNCIL_ESCALATION_DAYS, leadDays) }).toISO()!,
+    noticeDeadline: deadline.toISO()!,
+    termEnd: new Date(end.toMillis()).toISOString(),
   };
 }
 

@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import { reviewerOf } from '../../src/domain/types';
 import { addBusinessSeconds, firstPeriodFrom, nextPeriod, periodDates, type Period } from '../../src/domain/calendar';
 import { computeServiceCredits, type CreditableKpi } from '../../src/domain/credits';
-import { median, nextTerm, recommendRenewal, type RenewalScorecard } from '../../src/domain/renewal';
+import { median, nextTerm, recommendRenewal, renewalMilestones, type RenewalScorecard } from '../../src/domain/renewal';
 import { shortestCadenceFirst, type ReviewCadence } from '../../src/domain/types';
 
 const fcr: CreditableKpi = {
@@ -183,6 +183,29 @@ describe('renewal terms', () => {
   ])('%s', (_name, start, end, nextStart, nextEnd) => {
     const utc = (d: string) => `${d}T00:00:00.000Z`;
     expect(nextTerm(utc(start), utc(end))).toEqual({ termStart: utc(nextStart), termEnd: utc(nextEnd) });
+  });
+});
+
+describe('renewal milestones', () => {
+  it('in UTC: contract end − notice, and the evaluation and council before it', () => {
+    expect(renewalMilestones('2029-01-01T00:00:00.000Z', 90)).toEqual({
+      evaluationAt: '2028-08-04T00:00:00.000Z',
+      councilEscalationAt: '2028-09-19T00:00:00.000Z',
+      noticeDeadline: '2028-10-03T00:00:00.000Z',
+      termEnd: '2029-01-01T00:00:00.000Z',
+    });
+  });
+
+  it.each([
+    // summer time (UTC−7) on both days in Los Angeles
+    ['America/Los_Angeles', '2028-08-04T00:00:00.000-07:00', '2028-10-03T00:00:00.000-07:00'],
+    ['Asia/Kolkata', '2028-08-04T00:00:00.000+05:30', '2028-10-03T00:00:00.000+05:30'],
+    // Lord Howe moves by half an hour on 2028-10-01: the deadline is after it
+    ['Australia/Lord_Howe', '2028-08-04T00:00:00.000+10:30', '2028-10-03T00:00:00.000+11:00'],
+  ])("in %s: the same days, each starting at that zone's midnight", (timeZone, evaluationAt, noticeDeadline) => {
+    const m = renewalMilestones('2029-01-01T00:00:00.000Z', 90, undefined, timeZone);
+    expect(m).toMatchObject({ evaluationAt, noticeDeadline, termEnd: '2029-01-01T00:00:00.000Z' });
+    expect(m.noticeDeadline.slice(0, 10)).toBe('2028-10-03');
   });
 });
 

@@ -64,6 +64,16 @@ describe('next milestone', () => {
     expect(m).toEqual({ kind: 'renewal', label: 'renewal decision due', at: '2026-11-30T00:00:00.000Z' });
   });
 
+  it("a renewal deadline falls at the start of its day in the engagement's zone, and is ordered as a time", () => {
+    // due before 2026-12-04 in Auckland (UTC+13): 2026-12-03 11:00 UTC, six hours before the review (17:00 UTC);
+    // as text the review's instant would sort first
+    const m = nextMilestone(
+      facts({ termEnd: '2027-03-04T00:00:00Z', timeZone: 'Pacific/Auckland', reviewGraceSeconds: 3.25 * 86_400 }),
+      NOW,
+    );
+    expect(m).toEqual({ kind: 'renewal', label: 'renewal decision due', at: '2026-12-04T00:00:00.000+13:00' });
+  });
+
   it('in transition: the gate at the end of the minimum duration, or after the hold when held', () => {
     const phase = {
       name: 'wave-1',

@@ -262,6 +262,39 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     await handle.terminate('test over');
   });
 
+  it("counts the renewal deadline in the engagement's time zone: a decision on the last day there is on time", async () => {
+    const timeZone = 'America/Los_Angeles';
+    const { pm, id, termEnd } = await anEngagementStartingTomorrow(1, {
+      renewalNoticeDays: 90,
+      defaultRenewalDecision: 'EXIT',
+      timeZone,
+    });
+    await pm('POST', `/engagements/${id}/lifecycle`, SHORT_TRANSITION);
+    const handle = env.client.workflow.getHandle(lifecycleWorkflowId(id));
+    const milestones = renewalMilestones(new Date(termEnd).toISOString(), 90, undefined, timeZone);
+    const dueBefore = new Date(Date.parse(termEnd) - 90 * DAY_MS).toISOString().slice(0, 10);
+    // the deadline is the first moment of that day in Los Angeles (07:00 or 08:00 UTC), and says so
+    expect(milestones.noticeDeadline).toMatch(new RegExp(`^${dueBefore}T00:00:00\\.000-0[78]:00$`));
+    await sleepUntil(new Date(Date.parse(milestones.evaluationAt) + DAY_MS).toISOString());
+    const notice = await db.prisma.notification.findFirstOrThrow({
+      where: { engagementId: id, subject: { startsWith: 'Renewal decision' } },
+    });
+    expect(notice.subject).toBe(`Renewal decision due before ${dueBefore}: recommended RENEW`);
+
+    // an hour past midnight UTC on the due day it is still the evening before in Los Angeles: not yet too late
+    // (counted in UTC, the contract's default had applied an hour before)
+    await sleepUntil(new Date(Date.parse(`${dueBefore}T01:00:00Z`)).toISOString());
+    expect((await handle.query(lifecycleStateQuery)).renewal?.decision).toBeUndefined();
+    const executive = await api.as('EXECUTIVE');
+    const decided = await executive('POST', `/engagements/${id}/renewal-decision`, {
+      decision: 'RENEW',
+      reason: 'decided on the last evening',
+    });
+    expect(decided.status).toBe(200);
+    expect((await handle.query(lifecycleStateQuery)).renewal).toMatchObject({ decision: 'RENEW', via: 'executive' });
+    await handle.terminate('test over');
+  });
+
   it('a renewal decided early still lets the rest of the term be ended for cause: no next term is opened', async () => {
     const { pm, id, termEnd } = await anEngagementStartingTomorrow(1, { renewalNoticeDays: 30 });
     await pm('POST', `/engagements/${id}/lifecycle`, SHORT_TRANSITION);
