@@ -40,7 +40,9 @@ export function kpiRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient }):
         200: 'Nothing new: the same submission was already stored',
         404: 'No such engagement',
         409: 'The engagement is closed',
-        422: 'A KPI key is not an SLA of this engagement, the period has not begun, or the Idempotency-Key was used for another submission',
+        422:
+          'A KPI key is not an SLA of this engagement, the period has not begun, the period is longer than a ' +
+          "measurement's KPI is measured over (7, 31 or 92 days), or the Idempotency-Key was used for another submission",
       },
     },
     async ({ params, body, principal, req }) => {
@@ -171,17 +173,30 @@ async function storeSubmission(
         })),
       );
     }
-    // A review or a gate reads every measurement whose period overlaps its own: a submission longer than the longest
-    // measurement period of its KPIs would stand in for the periods after it (one good figure for years of them).
-    const longest = Math.max(...slas.map((s) => MAX_PERIOD_DAYS[s.measurementPeriod]));
+    // A review or a gate reads every measurement whose period overlaps its own: a figure for a period longer than its
+    // KPI's measurement period would stand in for the periods after it (one good weekly figure for a quarter of weeks,
+    // sent alongside a quarterly one).
     const days = Math.round((periodEnd.getTime() - periodStart.getTime()) / DAY_MS) + 1;
-    if (days > longest) {
-      const period = slas.find((s) => MAX_PERIOD_DAYS[s.measurementPeriod] === longest)!.measurementPeriod;
+    const maxDaysOf = (m: { kpiKey: string }) => MAX_PERIOD_DAYS[slaByKey.get(m.kpiKey)!.measurementPeriod];
+    const tooLong = body.measurements.filter((m) => days > maxDaysOf(m));
+    if (tooLong.length) {
+      const shortest = tooLong.reduce((a, b) => (maxDaysOf(b) < maxDaysOf(a) ? b : a));
+      const period = slaByKey.get(shortest.kpiKey)!.measurementPeriod;
       throw new ProblemError(
         422,
         'Unprocessable Content',
-        `body.periodEnd: the period runs ${days} days, longer than these KPIs are measured over (${period.toLowerCase()})`,
-        [{ field: 'body.periodEnd', reason: `must be at most ${longest - 1} days after periodStart (${period})` }],
+        `body.periodEnd: the period runs ${days} days, longer than ${tooLong.map((m) => m.kpiKey).join(', ')} ` +
+          `${tooLong.length > 1 ? 'are' : 'is'} measured over (${period.toLowerCase()}: at most ${maxDaysOf(shortest)} days)`,
+        [
+          {
+            field: 'body.periodEnd',
+            reason: `must be at most ${maxDaysOf(shortest) - 1} days after periodStart (${period})`,
+          },
+          ...tooLong.map((m) => ({
+            field: `body.measurements.${body.measurements.indexOf(m)}.kpiKey`,
+            reason: `${m.kpiKey} is measured ${slaByKey.get(m.kpiKey)!.measurementPeriod}: send it for at most ${maxDaysOf(m)} days`,
+          })),
+        ],
       );
     }
 

@@ -64,6 +64,39 @@ describe('KPI submissions', () => {
     expect(stored.map((m) => m.value.toNumber())).toEqual([-12]);
   });
 
+  it("refuses a figure for longer than its own KPI's measurement period, even sent with a quarterly one", async () => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('GET', `/engagements/${engagementId}`)).body.vendorId;
+    const { body: e } = await pm(
+      'POST',
+      '/engagements',
+      anEngagement(vendorId, {
+        reviewCadences: ['WEEKLY', 'MONTHLY', 'QUARTERLY'],
+        slas: [
+          aSla({ key: 'asa', name: 'Average speed of answer', measurementPeriod: 'WEEKLY', creditTiers: [] }),
+          aSla({ key: 'csat', name: 'Customer satisfaction', measurementPeriod: 'QUARTERLY', creditTiers: [] }),
+        ],
+      }),
+    );
+    const send = (periodEnd: string, kpiKeys: string[]) =>
+      vendor('POST', `/engagements/${e.id}/kpi-submissions`, {
+        periodStart: '2026-01-05',
+        periodEnd,
+        measurements: kpiKeys.map((kpiKey) => ({ kpiKey, value: 90 })),
+      });
+    // one weekly figure would stand in for thirteen weekly reviews
+    const refused = await send('2026-04-05', ['asa', 'csat']);
+    expect(refused.status).toBe(422);
+    expect(refused.body.invalidFields).toEqual([
+      { field: 'body.periodEnd', reason: 'must be at most 6 days after periodStart (WEEKLY)' },
+      { field: 'body.measurements.0.kpiKey', reason: 'asa is measured WEEKLY: send it for at most 7 days' },
+    ]);
+    expect(await f.db.prisma.kpiMeasurement.count({ where: { engagementId: e.id } })).toBe(0);
+    // the quarterly figure alone is taken for its quarter, and the weekly one for its week
+    expect((await send('2026-04-05', ['csat'])).status).toBe(201);
+    expect((await send('2026-01-11', ['asa'])).status).toBe(201);
+  });
+
   it('stores one row when the same submission arrives twice', async () => {
     await submit();
     const again = await submit();
