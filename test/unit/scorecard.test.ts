@@ -40,6 +40,21 @@ describe('KPI scoring', () => {
     expect(kpiStatus(defects, 1)).toBe('at_risk');
   });
 
+  it('scores a target of zero or below by its distance towards the minimum, in either direction', () => {
+    // a net promoter score with a target of -10 and a minimum of -30: better is 100, the minimum 50 (it was the
+    // other way round: 50 scored 0 and failed the gate, -25 scored 100)
+    expect([50, -10, -20, -30, -50].map((v) => attainment('HIGHER_IS_BETTER', v, -10, -30))).toEqual([
+      100, 100, 75, 50, 0,
+    ]);
+    // a higher-is-better target of zero no longer gives 100 to every value
+    expect([5, 0, -10, -20].map((v) => attainment('HIGHER_IS_BETTER', v, 0, -20))).toEqual([100, 100, 75, 50]);
+    // lower is better, below zero: a value worse than the target is not 100 for being negative
+    expect([-10, -5, 0, 5].map((v) => attainment('LOWER_IS_BETTER', v, -5, 5))).toEqual([100, 100, 75, 50]);
+    const nps: KpiDefinition = { ...fcr, key: 'nps', target: -10, minimum: -30 };
+    expect(evaluateGate([nps], { nps: 50 }, 95)).toMatchObject({ passed: true, score: 100 });
+    expect(evaluateGate([nps], { nps: -25 }, 95)).toMatchObject({ passed: false, score: 62.5 });
+  });
+
   it('passes a gate when mandatory KPIs meet their minimum and the weighted score reaches the threshold', () => {
     const verdict = evaluateGate([fcr, aht], { fcr: 80, aht: 400 }, 95);
     expect(verdict).toMatchObject({ passed: true, score: 97.5, reasons: [] });
