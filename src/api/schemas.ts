@@ -121,7 +121,8 @@ export const listVendorsQuery = z.strictObject({ ...pageQuery, deliveryModel: z.
 
 const creditTier = z.strictObject({
   /** Shortfall from target (in the KPI's unit) this tier covers; omit on the last tier for "any larger shortfall". */
-  maxShortfall: kpiNumber('maxShortfall').positive('must be positive').nullable().default(null),
+  // Stored with 4 decimals: anything smaller would be stored as 0.
+  maxShortfall: kpiNumber('maxShortfall').min(0.0001, 'must be at least 0.0001').nullable().default(null),
   creditPct: percent,
 });
 
@@ -133,7 +134,8 @@ export const slaInput = z
     direction: z.enum(KPI_DIRECTIONS),
     target: kpiNumber('target'),
     minimum: kpiNumber('minimum'),
-    weight: finite('weight').positive('must be positive').max(100),
+    // Stored with 4 decimals: a smaller weight would be stored as 0 (and all of them at 0 leave nothing to score).
+    weight: finite('weight').min(0.0001, 'must be at least 0.0001').max(100),
     measurementPeriod: z.enum(MEASUREMENT_PERIODS).default('MONTHLY'),
     mandatoryForGates: z.boolean().default(false),
     creditTiers: z.array(creditTier).max(10).default([]),

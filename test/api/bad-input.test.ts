@@ -107,6 +107,23 @@ describe('bad input', () => {
       mentions: ['body.renewalNoticeDays'],
     },
     {
+      name: 'a weight or a credit tier too small for the 4 decimals it is stored with (it would be stored as 0)',
+      method: 'POST',
+      path: () => '/engagements',
+      body: () =>
+        engagementWith({
+          slas: [
+            aSla({ weight: 0.00001 }),
+            aSla({ key: 'aht', creditTiers: [{ maxShortfall: 0.00001, creditPct: 1 }] }),
+          ],
+        }),
+      status: 400,
+      mentions: [
+        'body.slas.0.weight: must be at least 0.0001',
+        'body.slas.1.creditTiers.0.maxShortfall: must be at least 0.0001',
+      ],
+    },
+    {
       name: 'a quarterly KPI on an engagement with no quarterly or annual review',
       method: 'POST',
       path: () => '/engagements',
