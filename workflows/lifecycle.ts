@@ -80,6 +80,8 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
   let awaitingTermEnd = false;
   /** The exit is being set up or running: a termination for cause can no longer change it. */
   let exiting = false;
+  /** Exit steps whose completion is being recorded. */
+  const completing = new Set<string>();
   const now = () => new Date(Date.now()).toISOString();
   const illegal = (message: string) => ApplicationFailure.nonRetryable(message, 'IllegalLifecycleRequest');
   const terminated = () => state.terminated !== undefined;
@@ -115,7 +117,12 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
     completeExitStepUpdate,
     async ({ actor, kind, evidence }) => {
       const step = state.exit!.steps.find((s) => s.kind === kind)!;
-      await db.completeExitStep({ engagementId: state.engagementId, kind, completedBy: actor, evidence, at: now() });
+      completing.add(kind);
+      try {
+        await db.completeExitStep({ engagementId: state.engagementId, kind, completedBy: actor, evidence, at: now() });
+      } finally {
+        completing.delete(kind);
+      }
       step.completedAt = now();
       step.completedBy = actor;
       exitStepsChanged++;
@@ -128,6 +135,8 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
         const step = state.exit.steps.find((s) => s.kind === kind);
         if (!step) throw illegal(`exit step must be one of ${EXIT_STEP_KINDS.join(', ')}`);
         if (step.completedAt) throw illegal(`exit step ${kind} is already complete`);
+        // Another completion of it is being recorded: the first one stands (as it does in the database).
+        if (completing.has(kind)) throw illegal(`exit step ${kind} is already being completed`);
         // The client's own steps (revoking access, the final reconciliation) end the service: a vendor cannot
         // close the engagement by marking them done.
         if (actor.startsWith('vendor:') && !vendorOwned(step))

@@ -4,7 +4,12 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { GateVerdict } from '../../src/domain/scorecard';
 import type { PhasePlan } from '../../src/domain/transition';
 import { renewalMilestones } from '../../src/domain/renewal';
-import { decideRenewalUpdate, lifecycleStateQuery, terminateForCauseUpdate } from '../../workflows/lifecycle.messages';
+import {
+  completeExitStepUpdate,
+  decideRenewalUpdate,
+  lifecycleStateQuery,
+  terminateForCauseUpdate,
+} from '../../workflows/lifecycle.messages';
 import {
   approveGateUpdate,
   changePlanUpdate,
@@ -59,6 +64,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     openNewTerm: () => Promise<void>;
     replacePlannedPhases: () => Promise<void>;
     createExitPlan: () => Promise<void>;
+    completeExitStep: () => Promise<void>;
   };
   const startedPhases: number[] = [];
 
@@ -89,6 +95,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
         recordRenewalDecision: nothing,
         notify: nothing,
         createExitPlan: () => stub.createExitPlan(),
+        completeExitStep: () => stub.completeExitStep(),
         awaitTransition,
         cancelTransition,
       },
@@ -103,6 +110,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
       openNewTerm: async () => undefined,
       replacePlannedPhases: async () => undefined,
       createExitPlan: async () => undefined,
+      completeExitStep: async () => undefined,
     };
   });
   afterAll(async () => {
@@ -423,6 +431,45 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
       ],
     });
   };
+  it('refuses a second completion of an exit step while the first is being recorded: the first stands', async () => {
+    // given an engagement terminated for cause, whose first completion of an exit step is being recorded
+    const recording = latch();
+    const recorded = latch();
+    const recordingAgain = latch();
+    let calls = 0;
+    stub.completeExitStep = async () => {
+      (++calls === 1 ? recording : recordingAgain).open();
+      await recorded.opened;
+    };
+    const handle = await startLifecycle(randomUUID(), null);
+    await eventually(
+      () => handle.query(lifecycleStateQuery),
+      (s) => s.stage === 'STEADY_STATE',
+    );
+    await handle.executeUpdate(terminateForCauseUpdate, { args: [{ actor: 'ceo', reason: 'fraud found' }] });
+    const first = handle.executeUpdate(completeExitStepUpdate, {
+      args: [{ actor: 'program_manager:pat', kind: 'DATA_RETURN_AND_DELETION', evidence: 'certificate' }],
+    });
+    await recording.opened;
+
+    // when the vendor completes the same step in that moment, it is refused (it used to get a 200 and overwrite
+    // who completed it in the workflow's state, while the database kept the first)
+    const second = refusal(
+      handle.executeUpdate(completeExitStepUpdate, {
+        args: [{ actor: 'vendor:acme', kind: 'DATA_RETURN_AND_DELETION', evidence: 'again' }],
+      }),
+    );
+    expect(await Promise.race([second, recordingAgain.opened.then(() => 'accepted: being recorded again')])).toBe(
+      'exit step DATA_RETURN_AND_DELETION is already being completed',
+    );
+
+    // and the first completion stands
+    recorded.open();
+    const done = (await first).exit!.steps.find((st) => st.kind === 'DATA_RETURN_AND_DELETION')!;
+    expect(done.completedBy).toBe('program_manager:pat');
+    await handle.terminate('test done');
+  });
+
   const startStandaloneTransition = (engagementId: string, phases: PhasePlan[]) =>
     client.workflow.start('transition', {
       taskQueue: TASK_QUEUE,
