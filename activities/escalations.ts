@@ -257,7 +257,9 @@ export function createEscalationActivities(prisma: PrismaClient, client: Client,
       const audited = AUDITED_STEPS.includes(input.step.action);
       // One statement, so one implicit transaction: the step is inserted once per step number, and only the
       // attempt that inserted it changes the escalation and writes the audit entry; a retry (or a concurrent twin)
-      // finds the step there and changes nothing. A missing escalation fails on the step's foreign key.
+      // finds the step there and changes nothing. Status and level only move forward (OPEN → ACKNOWLEDGED →
+      // RESOLVED is the enum's order; levels only climb): an acknowledgement whose write was retried past the
+      // resolution's does not reopen the escalation. A missing escalation fails on the step's foreign key.
       await queryOnPool(
         prisma,
         'record-escalation-step',
@@ -270,8 +272,8 @@ export function createEscalationActivities(prisma: PrismaClient, client: Client,
           RETURNING 1
         ), escalation AS (
           UPDATE "Escalation" SET
-            "status" = COALESCE(${status ?? null}::"EscalationStatus", "status"),
-            "currentLevel" = COALESCE(${currentLevel ?? null}::int, "currentLevel"),
+            "status" = GREATEST(${status ?? null}::"EscalationStatus", "status"),
+            "currentLevel" = GREATEST(${currentLevel ?? null}::int, "currentLevel"),
             "severity" = COALESCE(${severity ?? null}::"Severity", "severity"),
             "assignee" = COALESCE(${assignee ?? null}, "assignee"),
             "resolution" = COALESCE(${resolution ?? null}, "resolution"),

@@ -98,6 +98,34 @@ describe('recording escalation steps', () => {
     expect(audit.map((a) => a.action)).toEqual(['escalation.resolved']);
   });
 
+  it('moves status and level only forward when steps are written out of order (a retried write landing late)', async () => {
+    const escalationId = await anEscalation();
+    const step = (
+      stepNumber: number,
+      action: 'climbed' | 'acknowledged' | 'resolved',
+      at: string,
+      update: Record<string, unknown>,
+    ) =>
+      recordEscalationStep({
+        escalationId,
+        stepNumber,
+        step: { level: 2, action, at, actor: action === 'climbed' ? 'system' : 'vendor:ops' },
+        update,
+      });
+    // the climb to 3 and the resolution are written before the climb to 2 and the acknowledgement that came first
+    await step(3, 'climbed', '2026-10-03T09:00:00.000Z', { currentLevel: 3 });
+    await step(5, 'resolved', '2026-10-04T10:00:00.000Z', { status: 'RESOLVED', resolution: 'fixed' });
+    await step(2, 'climbed', '2026-10-02T09:00:00.000Z', { currentLevel: 2 });
+    await step(4, 'acknowledged', '2026-10-03T12:00:00.000Z', { status: 'ACKNOWLEDGED' });
+
+    const escalation = await f.db.prisma.escalation.findUniqueOrThrow({ where: { id: escalationId } });
+    // it used to read ACKNOWLEDGED at level 2: open again, though resolved and its workflow done
+    expect(escalation).toMatchObject({ status: 'RESOLVED', currentLevel: 3, resolution: 'fixed' });
+    expect(escalation.acknowledgedAt?.toISOString()).toBe('2026-10-03T12:00:00.000Z');
+    expect(escalation.resolvedAt?.toISOString()).toBe('2026-10-04T10:00:00.000Z');
+    expect(await f.db.prisma.escalationStep.count({ where: { escalationId } })).toBe(4);
+  });
+
   it('fails for an escalation that does not exist, and stores nothing', async () => {
     const missing = '00000000-0000-4000-8000-000000000000';
     await expect(
