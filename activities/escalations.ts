@@ -1,3 +1,4 @@
+import { status } from '@grpc/grpc-js';
 import { newId } from '../src/ids';
 import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import { queryOnPool, type PrismaClient } from '../src/db';
@@ -44,9 +45,9 @@ export interface OpenEscalationInput {
   /** A person's Idempotency-Key: sent again with another title, category or description, it is refused. */
   refuseAnotherUnderKey?: boolean;
   /**
-   * A request, which no one retries for it: when the workflow cannot be started (Temporal unreachable), the row this
-   * call inserted is taken back, so the refused request leaves no escalation that would never climb. An activity
-   * keeps its row: its retry starts the workflow.
+   * A request, which no one retries for it: when the workflow cannot be started because Temporal cannot be reached,
+   * the row this call inserted is taken back, so the refused request leaves no escalation that would never climb
+   * (a start that timed out keeps it: it may have started). An activity keeps its row: its retry starts the workflow.
    */
   undoUnstarted?: boolean;
 }
@@ -198,7 +199,10 @@ export async function openEscalation(
       args: [workflowInput],
     });
   } catch (error) {
-    if (input.undoUnstarted && escalation.created) {
+    // Only a start that never reached Temporal is taken back. One that timed out may still have started the
+    // workflow, which would then climb an escalation with no row: the row stays, a retry under the same key finds it
+    // (and starts the workflow if it is missing), and so does the workers' sweep for escalations without one.
+    if (input.undoUnstarted && escalation.created && neverReachedTemporal(error)) {
       // Its first step goes with it (cascade), and the audit entry of a raise that did not happen.
       await queryOnPool(
         prisma,
@@ -214,6 +218,14 @@ export async function openEscalation(
     throw error;
   }
   return { escalationId: escalation.id, workflowId, created: escalation.created };
+}
+
+/** The call failed before Temporal had it: no connection (gRPC UNAVAILABLE), not a deadline passed on the way. */
+function neverReachedTemporal(error: unknown): boolean {
+  const e = error as { code?: number; cause?: { code?: number } } | undefined;
+  const code = e?.code ?? e?.cause?.code;
+  if (code !== undefined) return code === status.UNAVAILABLE;
+  return /UNAVAILABLE|ECONNREFUSED|Failed to connect/i.test(error instanceof Error ? error.message : String(error));
 }
 
 /** An idempotency key sent again with another escalation's severity, title, category or description. */

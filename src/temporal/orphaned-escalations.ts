@@ -7,8 +7,9 @@ import type { Severity } from '../domain/types';
 import type { Logger } from '../logger';
 
 /**
- * Long enough that a raise still in flight has finished: the API gives up on an unreachable Temporal within about
- * 20 s and then takes its row back, so a younger escalation without a workflow may be one being raised or undone.
+ * Long enough that a raise still in flight has finished: the API gives up on an unreachable Temporal within seconds
+ * and then takes its row back, so a younger escalation without a workflow may be one being raised or undone. (A raise
+ * whose start timed out keeps its row, which this sweep then starts if the start did not happen.)
  */
 export const ORPHAN_AGE_MS = 2 * 60_000;
 export const ORPHAN_SWEEP_EVERY_MS = 60_000;

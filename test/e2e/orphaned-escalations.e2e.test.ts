@@ -110,6 +110,33 @@ describe('escalations stored without a workflow (the API killed between its inse
     expect([...confirmed]).toEqual([orphaned]);
   });
 
+  it('keeps the row of a raise whose start timed out (it may have started), and takes back one that never reached Temporal', async () => {
+    const engagementId = await anEngagementNamed('Data entry');
+    const failingWith = (code: number, message: string) =>
+      ({
+        workflow: { start: () => Promise.reject(Object.assign(new Error(message), { code })) },
+      }) as unknown as Client;
+    const asTheApiRaises = (title: string) => ({ ...raise(engagementId, title, minutesAgo(0)), undoUnstarted: true });
+    await expect(
+      openEscalation(
+        s.db.prisma,
+        failingWith(4, '4 DEADLINE_EXCEEDED: Deadline exceeded'),
+        taskQueue,
+        asTheApiRaises('timed out'),
+      ),
+    ).rejects.toThrow('DEADLINE_EXCEEDED');
+    await expect(
+      openEscalation(
+        s.db.prisma,
+        failingWith(14, '14 UNAVAILABLE: No connection established'),
+        taskQueue,
+        asTheApiRaises('unreachable'),
+      ),
+    ).rejects.toThrow('UNAVAILABLE');
+    const kept = await s.db.prisma.escalation.findMany({ where: { engagementId }, include: { steps: true } });
+    expect(kept.map((e) => [e.title, e.steps.length])).toEqual([['timed out', 1]]);
+  });
+
   it('is swept by a worker process as it starts: the escalation climbs from its first level', async () => {
     const engagementId = await anEngagementNamed('Customer support');
     const orphaned = await orphan(raise(engagementId, 'left by a killed API', minutesAgo(3)));
