@@ -47,6 +47,11 @@ const FIRST_WAVE_ROLLS_BACK_PATCH = 'transition-first-wave-rolls-back-to-none';
  * passed the held phase on the next turn, with no reason on record).
  */
 const FAILED_GATE_REFUSES_APPROVAL_PATCH = 'transition-failed-gate-refuses-early-approval';
+/**
+ * Patch id: an override accepted while a held gate was judged again is taken when that judgement fails, without
+ * holding the phase again (before it, the failure counted, escalated and could roll the volume back first).
+ */
+const OVERRIDE_DURING_JUDGEMENT_PATCH = 'transition-override-during-judgement-skips-the-hold';
 
 type Decision =
   | { kind: 'approved-early'; actor: string; note?: string; refused?: string }
@@ -338,6 +343,8 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
         waiting.refused = `the gate of ${phase.name} failed while the approval waited (${reasons}): override it`;
         decision = undefined;
       }
+      // An override, though, was meant for exactly this failure: the next turn takes it.
+      if (waiting?.kind === 'overridden' && patched(OVERRIDE_DURING_JUDGEMENT_PATCH)) continue;
       await holdPhase(phase, verdict.reasons);
     }
     // An approval that arrived while the gate was being judged and passed is fulfilled by that pass.

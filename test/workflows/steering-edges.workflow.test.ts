@@ -13,6 +13,7 @@ import {
 import {
   approveGateUpdate,
   changePlanUpdate,
+  overrideGateUpdate,
   pauseUpdate,
   resumeUpdate,
   transitionStateQuery,
@@ -67,6 +68,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     completeExitStep: () => Promise<void>;
   };
   const startedPhases: number[] = [];
+  const calls = { raisedEscalations: [] as string[], volumeChanges: [] as string[] };
 
   beforeAll(async () => {
     temporal = await startOwnTemporal({ 'limit.historyCount.suggestContinueAsNew': 10 });
@@ -88,9 +90,9 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
         completePhase: nothing,
         recordGateDecision: nothing,
         auditTransitionAction: nothing,
-        recordVolumeChange: nothing,
+        recordVolumeChange: async (input: { key: string }) => void calls.volumeChanges.push(input.key),
         replacePlannedPhases: () => stub.replacePlannedPhases(),
-        raiseEscalation: nothing,
+        raiseEscalation: async (input: { title: string }) => void calls.raisedEscalations.push(input.title),
         startGovernance: nothing,
         recordRenewalDecision: nothing,
         notify: nothing,
@@ -104,6 +106,8 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
   });
   beforeEach(() => {
     startedPhases.length = 0;
+    calls.raisedEscalations.length = 0;
+    calls.volumeChanges.length = 0;
     stub = {
       evaluateGate: async () => PASSED,
       moveEngagementStage: async () => undefined,
@@ -253,6 +257,66 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     expect(held.phases.map((p) => p.status)).toEqual(['HELD', 'PENDING']);
     expect(startedPhases).toEqual([1]);
     await handle.terminate('test done');
+  });
+
+  it('takes an override accepted while a held gate is judged again: no second hold, escalation or rollback', async () => {
+    // given a second wave whose gate failed once and, its hold over, is being judged again (and will fail again,
+    // the failure that would escalate and roll the volume back)
+    const judging = latch();
+    const judged = latch();
+    const failed: GateVerdict = { passed: false, score: 60, threshold: 95, kpis: [], reasons: ['fcr 60 below 75'] };
+    let judgements = 0;
+    stub.evaluateGate = async () => {
+      judgements++;
+      if (judgements === 1) return PASSED;
+      if (judgements === 3) {
+        judging.open();
+        await judged.opened;
+      }
+      return failed;
+    };
+    const handle = await client.workflow.start('transition', {
+      taskQueue: TASK_QUEUE,
+      workflowId: `transition-${randomUUID()}`,
+      args: [
+        {
+          engagementId: randomUUID(),
+          vendorId: randomUUID(),
+          plan: {
+            ...RULES,
+            holdSeconds: 1,
+            rollbackOnEscalation: true,
+            phases: [wave('wave-1', 50, 1), wave('wave-2', 100, 1)],
+          },
+        },
+      ],
+    });
+    await judging.opened;
+
+    // when the program manager overrides the held gate then, and the judgement fails
+    const override = handle.executeUpdate(overrideGateUpdate, {
+      args: [{ actor: 'pm', reason: 'client accepts the risk' }],
+    });
+    await eventually(
+      () => handle.fetchHistory(),
+      (h) => (h.events ?? []).some((e) => e.workflowExecutionUpdateAcceptedEventAttributes),
+    );
+    judged.open();
+
+    // then the override passes the phase at its volume, with nothing escalated or rolled back on the way (the
+    // failure used to count first: a P2 escalation, volume back to 50 %, then restored by the override)
+    const done = await override;
+    expect(done.phases.map((p) => p.status)).toEqual(['PASSED', 'OVERRIDDEN']);
+    expect(done.volumePct).toBe(100);
+    expect(calls.raisedEscalations).toEqual([]);
+    expect(calls.volumeChanges).toEqual([]);
+    expect(done.gates.map((g) => [g.phase, g.attempt, g.decision ?? g.passed])).toEqual([
+      ['wave-1', 1, true],
+      ['wave-2', 1, false],
+      ['wave-2', 2, false],
+      ['wave-2', 3, 'overridden'],
+    ]);
+    await handle.terminate('test done').catch(() => undefined);
   });
 
   it('moves on to the new plan’s next phase when a gate passes while that plan is being stored', async () => {
