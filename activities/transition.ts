@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon';
 import { Prisma } from '../src/generated/prisma/client';
 import { isUniqueViolation, type PrismaClient } from '../src/db';
 import { evaluateGate as judgeGate, windowMean, type GateVerdict } from '../src/domain/scorecard';
@@ -71,17 +72,25 @@ export function createTransitionActivities(prisma: PrismaClient) {
         if (stored) return stored.details as unknown as GateVerdict;
 
         const slas = await tx.sla.findMany({ where: { engagementId: input.engagementId }, orderBy: { key: 'asc' } });
+        // Judged by day over the phase window, as a review is over its period (windowMean): the days of the
+        // engagement's time zone, which KPI periods are dated in (a phase started in the evening UTC in Tokyo
+        // starts on the next day there, and the day before belongs to the wave before).
+        const { timeZone } = await tx.engagement.findUniqueOrThrow({
+          where: { id: input.engagementId },
+          select: { timeZone: true },
+        });
+        const [from, to] = [input.windowStart, input.evaluatedAt].map(
+          (t) => DateTime.fromISO(t, { zone: 'utc' }).setZone(timeZone).toISODate()!,
+        );
         const measurements = await tx.kpiMeasurement.findMany({
           where: {
             engagementId: input.engagementId,
             supersededAt: null,
-            periodEnd: { gte: utcDate(input.windowStart) },
-            periodStart: { lte: utcDate(input.evaluatedAt) },
+            periodEnd: { gte: utcDate(from) },
+            periodStart: { lte: utcDate(to) },
           },
           orderBy: [{ submittedAt: 'asc' }, { id: 'asc' }],
         });
-        // Judged by day over the phase window, as a review is over its period (windowMean).
-        const [from, to] = [input.windowStart, input.evaluatedAt].map((t) => utcDate(t).toISOString().slice(0, 10));
         const values: Record<string, number | undefined> = {};
         for (const sla of slas) {
           values[sla.key] = windowMean(
