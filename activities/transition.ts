@@ -79,8 +79,8 @@ export function createTransitionActivities(prisma: PrismaClient) {
           where: { id: input.engagementId },
           select: { timeZone: true },
         });
-        const [from, to] = [input.windowStart, input.evaluatedAt].map(
-          (t) => DateTime.fromISO(t, { zone: 'utc' }).setZone(timeZone).toISODate()!,
+        const [from, to] = [input.windowStart, input.evaluatedAt].map((t) =>
+          DateTime.fromISO(t, { zone: 'utc' }).setZone(timeZone).toISODate()!,
         );
         const measurements = await tx.kpiMeasurement.findMany({
           where: {

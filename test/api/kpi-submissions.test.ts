@@ -20,6 +20,12 @@ describe('KPI submissions', () => {
   const submit = (body = aKpiSubmission(), headers?: Record<string, string>) =>
     vendor('POST', `/engagements/${engagementId}/kpi-submissions`, body, headers);
   const measurementRows = () => f.db.prisma.kpiMeasurement.count({ where: { engagementId } });
+  /** Another engagement of the same vendor, with its own SLAs. */
+  const anotherEngagement = async (overrides: Record<string, unknown>): Promise<{ id: string }> => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('GET', `/engagements/${engagementId}`)).body.vendorId;
+    return (await pm('POST', '/engagements', anEngagement(vendorId, overrides))).body;
+  };
 
   it('stores many KPIs for one period in one request, readable back by the vendor', async () => {
     const res = await submit();
@@ -36,18 +42,12 @@ describe('KPI submissions', () => {
   });
 
   it('takes a negative value for a KPI whose scale has one (a net promoter score), never for a percentage', async () => {
-    const pm = await f.api.as('PROGRAM_MANAGER');
-    const vendorId = (await pm('GET', `/engagements/${engagementId}`)).body.vendorId;
-    const { body: e } = await pm(
-      'POST',
-      '/engagements',
-      anEngagement(vendorId, {
-        slas: [
-          aSla({ key: 'nps', name: 'Net promoter score', unit: 'points', target: 30, minimum: 10, creditTiers: [] }),
-          aSla(),
-        ],
-      }),
-    );
+    const e = await anotherEngagement({
+      slas: [
+        aSla({ key: 'nps', name: 'Net promoter score', unit: 'points', target: 30, minimum: 10, creditTiers: [] }),
+        aSla(),
+      ],
+    });
     const send = (kpiKey: string, value: number) =>
       vendor('POST', `/engagements/${e.id}/kpi-submissions`, {
         periodStart: '2026-10-01',
@@ -65,19 +65,13 @@ describe('KPI submissions', () => {
   });
 
   it("refuses a figure for longer than its own KPI's measurement period, even sent with a quarterly one", async () => {
-    const pm = await f.api.as('PROGRAM_MANAGER');
-    const vendorId = (await pm('GET', `/engagements/${engagementId}`)).body.vendorId;
-    const { body: e } = await pm(
-      'POST',
-      '/engagements',
-      anEngagement(vendorId, {
-        reviewCadences: ['WEEKLY', 'MONTHLY', 'QUARTERLY'],
-        slas: [
-          aSla({ key: 'asa', name: 'Average speed of answer', measurementPeriod: 'WEEKLY', creditTiers: [] }),
-          aSla({ key: 'csat', name: 'Customer satisfaction', measurementPeriod: 'QUARTERLY', creditTiers: [] }),
-        ],
-      }),
-    );
+    const e = await anotherEngagement({
+      reviewCadences: ['WEEKLY', 'MONTHLY', 'QUARTERLY'],
+      slas: [
+        aSla({ key: 'asa', name: 'Average speed of answer', measurementPeriod: 'WEEKLY', creditTiers: [] }),
+        aSla({ key: 'csat', name: 'Customer satisfaction', measurementPeriod: 'QUARTERLY', creditTiers: [] }),
+      ],
+    });
     const send = (periodEnd: string, kpiKeys: string[]) =>
       vendor('POST', `/engagements/${e.id}/kpi-submissions`, {
         periodStart: '2026-01-05',

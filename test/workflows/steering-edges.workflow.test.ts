@@ -125,11 +125,11 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     await temporal?.close();
   });
 
-  const startTransition = (phases: PhasePlan[]) =>
+  const startTransition = (phases: PhasePlan[], rules: Partial<typeof RULES> = {}) =>
     client.workflow.start('transition', {
       taskQueue: TASK_QUEUE,
       workflowId: `transition-${randomUUID()}`,
-      args: [{ engagementId: randomUUID(), vendorId: randomUUID(), plan: { ...RULES, phases } }],
+      args: [{ engagementId: randomUUID(), vendorId: randomUUID(), plan: { ...RULES, ...rules, phases } }],
     });
 
   const stateOf = (handle: WorkflowHandle) => handle.query(transitionStateQuery);
@@ -275,21 +275,9 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
       }
       return failed;
     };
-    const handle = await client.workflow.start('transition', {
-      taskQueue: TASK_QUEUE,
-      workflowId: `transition-${randomUUID()}`,
-      args: [
-        {
-          engagementId: randomUUID(),
-          vendorId: randomUUID(),
-          plan: {
-            ...RULES,
-            holdSeconds: 1,
-            rollbackOnEscalation: true,
-            phases: [wave('wave-1', 50, 1), wave('wave-2', 100, 1)],
-          },
-        },
-      ],
+    const handle = await startTransition([wave('wave-1', 50, 1), wave('wave-2', 100, 1)], {
+      holdSeconds: 1,
+      rollbackOnEscalation: true,
     });
     await judging.opened;
 
