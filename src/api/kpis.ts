@@ -47,7 +47,13 @@ export function kpiRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient }):
     },
     async ({ params, body, principal, req }) => {
       const engagement = await findVisibleEngagement(prisma, principal, params.id);
-      if (engagement.stage === 'CLOSED') throw conflict('the engagement is closed: no review will read new KPI data');
+      const idempotencyKey = req.get('idempotency-key') || null;
+      // A retry of a submission stored before the engagement closed still gets its answer.
+      const retried = async () =>
+        idempotencyKey !== null &&
+        (await prisma.kpiSubmission.count({ where: { engagementId: params.id, idempotencyKey } })) > 0;
+      if (engagement.stage === 'CLOSED' && !(await retried()))
+        throw conflict('the engagement is closed: no review will read new KPI data');
       // A measurement describes a period that has begun (a week or a month to date is fine); one that has not cannot
       // have been measured, and would stand in for the real figure when its review runs.
       const today = DateTime.now().setZone(engagement.timeZone).toISODate()!;
@@ -59,7 +65,6 @@ export function kpiRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient }):
           [{ field: 'body.periodStart', reason: `must not be after today (${today} in ${engagement.timeZone})` }],
         );
       }
-      const idempotencyKey = req.get('idempotency-key') || null;
       // Concurrent identical submissions race on the unique keys; the loser retries and finds the winner's rows.
       for (let attempt = 1; ; attempt++) {
         try {

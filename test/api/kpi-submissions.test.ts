@@ -107,6 +107,22 @@ describe('KPI submissions', () => {
     expect(await measurementRows()).toBe(2);
   });
 
+  it('answers a submission retried under its Idempotency-Key after the engagement closed, and refuses a new one', async () => {
+    const first = await submit(aKpiSubmission(), { 'idempotency-key': 'batch-before-close' });
+    expect(first.status).toBe(201);
+    await f.db.prisma.engagement.update({ where: { id: engagementId }, data: { stage: 'CLOSED' } });
+
+    // the answer to the first was lost: its retry gets it (it used to be a 409)
+    const retried = await submit(aKpiSubmission(), { 'idempotency-key': 'batch-before-close' });
+    expect([retried.status, retried.body.submissionId]).toEqual([200, first.body.submissionId]);
+    const fresh = await submit(aKpiSubmission(), { 'idempotency-key': 'batch-after-close' });
+    expect([fresh.status, fresh.body.detail]).toEqual([
+      409,
+      'the engagement is closed: no review will read new KPI data',
+    ]);
+    expect(await measurementRows()).toBe(2);
+  });
+
   it('refuses an Idempotency-Key sent again with other values, writing nothing, and accepts it in another order', async () => {
     const key = { 'idempotency-key': 'batch-2026-10' };
     await submit(aKpiSubmission(), key);
