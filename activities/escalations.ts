@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { newId } from '../src/ids';
+import { grpcCode } from '../src/temporal/grpc';
 import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import { queryOnPool, type PrismaClient } from '../src/db';
 import { Prisma } from '../src/generated/prisma/client';
@@ -222,8 +223,7 @@ export async function openEscalation(
 
 /** The call failed before Temporal had it: no connection (gRPC UNAVAILABLE), not a deadline passed on the way. */
 function neverReachedTemporal(error: unknown): boolean {
-  const e = error as { code?: number; cause?: { code?: number } } | undefined;
-  const code = e?.code ?? e?.cause?.code;
+  const code = grpcCode(error);
   if (code !== undefined) return code === status.UNAVAILABLE;
   return /UNAVAILABLE|ECONNREFUSED|Failed to connect/i.test(error instanceof Error ? error.message : String(error));
 }

@@ -9,6 +9,7 @@ import {
   type QueryDefinition,
 } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { grpcCode } from '../temporal/grpc';
 import { ProblemError, unavailable } from './problem';
 import type { WorkflowWatches } from './workflow-watches';
 
@@ -38,12 +39,6 @@ export async function callTemporal<T>(
     if (isUnavailable(error)) throw unavailable(`Temporal is unreachable: ${describe(error)}`);
     throw error;
   }
-}
-
-/** The gRPC status of an error from the client, on it or on its cause. */
-function grpcCode(error: unknown): number | undefined {
-  const e = error as { code?: number; cause?: { code?: number } } | undefined;
-  return e?.code ?? e?.cause?.code;
 }
 
 function isUnavailable(error: unknown): boolean {

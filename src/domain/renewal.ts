@@ -47,22 +47,13 @@ export function renewalMilestones(
   timeZone = 'UTC',
 ): RenewalMilestones {
   const end = DateTime.fromISO(termEnd, { zone: 'utc' });
-  if (timeZone === 'UTC') {
-    const deadline = end.toMillis() - noticeDays * DAY_MS;
-    return {
-      evaluationAt: new Date(deadline - leadDays * DAY_MS).toISOString(),
-      councilEscalationAt: new Date(deadline - Math.min(COUNCIL_ESCALATION_DAYS, leadDays) * DAY_MS).toISOString(),
-      noticeDeadline: new Date(deadline).toISOString(),
-      termEnd: new Date(end.toMillis()).toISOString(),
-    };
-  }
-  // The term end's date (and time of day, for an instant) read on the zone's clock.
+  // The term end's date (and time of day, for an instant) read on the zone's clock; in UTC, as given.
   const deadline = end.setZone(timeZone, { keepLocalTime: true }).minus({ days: noticeDays });
   return {
     evaluationAt: deadline.minus({ days: leadDays }).toISO()!,
     councilEscalationAt: deadline.minus({ days: Math.min(COUNCIL_ESCALATION_DAYS, leadDays) }).toISO()!,
     noticeDeadline: deadline.toISO()!,
-    termEnd: new Date(end.toMillis()).toISOString(),
+    termEnd: end.toISO()!,
   };
 }
 
