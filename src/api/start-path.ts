@@ -22,6 +22,14 @@ export interface StartableEngagement {
   defaultRenewalDecision: RenewalDecision;
   slaCount: number;
   transitionPlan: TransitionPlanData | null;
+  /** Where the stored plan's phases stand (in their order), once a transition has run some of them. */
+  phaseProgress: PhaseProgress[] | null;
+}
+
+/** When a stored phase started and completed, in epoch milliseconds. */
+export interface PhaseProgress {
+  startedAtMs: number | null;
+  completedAtMs: number | null;
 }
 
 /** The stages whose start stores a transition plan: the transition has not finished. */
@@ -81,11 +89,13 @@ export async function prepareStart(
   if (beforeNoticeDeadline && PLANNED_STAGES.includes(engagement.stage)) {
     // The renewal is evaluated after the transition: a plan that cannot end before the notice deadline would leave
     // the contract's default to apply with no one deciding. Checked in the statement too, which then stores nothing.
-    // Both count the deadline in UTC, hours from the one the workflow keeps in the engagement's time zone: a plan
-    // that close to the deadline leaves no time to decide either way.
+    // Both count as the workflow does: the transition from the term's start (UTC midnight) or now, the deadline at
+    // midnight in the engagement's time zone. A transition already running (started on its own) counts from where
+    // its phases stand.
     const planEnd = earliestPlanEnd(engagement, engagement.transitionPlan ?? plan, Date.now());
     const deadline = Date.parse(
-      renewalMilestones(engagement.termEnd.toISOString(), engagement.renewalNoticeDays).noticeDeadline,
+      renewalMilestones(engagement.termEnd.toISOString(), engagement.renewalNoticeDays, undefined, engagement.timeZone)
+        .noticeDeadline,
     );
     if (planEnd > deadline) {
       throw conflict(
@@ -98,8 +108,28 @@ export async function prepareStart(
   return engagement;
 }
 
-function earliestPlanEnd(e: Pick<StartableEngagement, 'termStart'>, plan: TransitionPlanData, now: number): number {
-  return Math.max(e.termStart.getTime(), now) + minimumSeconds(plan) * 1000;
+/**
+ * The earliest a transition on `plan` can end: its phases' minimum durations from the term's start or now, whichever
+ * is later. Phases a running transition completed count no more, and the running one counts from its start.
+ */
+export function earliestPlanEnd(
+  e: Pick<StartableEngagement, 'termStart' | 'phaseProgress'>,
+  plan: TransitionPlanData,
+  now: number,
+): number {
+  const progress = e.phaseProgress ?? [];
+  if (!progress.some((p) => p.startedAtMs !== null))
+    return Math.max(e.termStart.getTime(), now) + minimumSeconds(plan) * 1000;
+  let end = Math.max(e.termStart.getTime(), now);
+  plan.phases.forEach((phase, i) => {
+    const { startedAtMs = null, completedAtMs = null } = progress[i] ?? {};
+    if (completedAtMs !== null) return;
+    end =
+      startedAtMs !== null
+        ? Math.max(end, startedAtMs + phase.minDurationSeconds * 1000)
+        : end + phase.minDurationSeconds * 1000;
+  });
+  return end;
 }
 
 function samePlan(a: TransitionPlanData, b: TransitionPlanData): boolean {
@@ -153,7 +183,12 @@ export function startStatements(pool: Pool): StartStatements {
           SELECT i."n", e."id", e."vendorId", e."stage", e."termStart", e."termEnd", e."renewalNoticeDays", e."timeZone",
                  e."autoRenew", e."defaultRenewalDecision",
                  (SELECT count(*)::int FROM "Sla" s WHERE s."engagementId" = e."id") AS "slaCount",
-                 (SELECT ${STORED_PLAN} FROM "TransitionPlan" p WHERE p."engagementId" = e."id") AS "transitionPlan"
+                 (SELECT ${STORED_PLAN} FROM "TransitionPlan" p WHERE p."engagementId" = e."id") AS "transitionPlan",
+                 (SELECT json_agg(json_build_object(
+                           'startedAtMs', (extract(epoch FROM ph."startedAt") * 1000)::float8,
+                           'completedAtMs', (extract(epoch FROM ph."completedAt") * 1000)::float8) ORDER BY ph."sequence")
+                  FROM "TransitionPlan" p JOIN "TransitionPhase" ph ON ph."planId" = p."id"
+                  WHERE p."engagementId" = e."id") AS "phaseProgress"
           FROM input i JOIN "Engagement" e
             ON e."id" = i."engagementId" AND (i."vendorId" IS NULL OR e."vendorId" = i."vendorId")
         ), plan AS (
@@ -166,8 +201,9 @@ export function startStatements(pool: Pool): StartStatements {
             FROM input i JOIN engagement g ON g."n" = i."n"
             WHERE g."transitionPlan" IS NULL AND g."slaCount" > 0 AND g."stage"::text = ANY($3::text[])
               AND (NOT i."beforeNoticeDeadline"
-                   OR GREATEST(g."termStart", $2::timestamptz AT TIME ZONE 'UTC') + make_interval(secs => i."planSeconds")
-                      <= g."termEnd" - make_interval(days => g."renewalNoticeDays"))
+                   OR GREATEST(g."termStart"::timestamp AT TIME ZONE 'UTC', $2::timestamptz)
+                        + make_interval(secs => i."planSeconds")
+                      <= (g."termEnd" - make_interval(days => g."renewalNoticeDays")) AT TIME ZONE g."timeZone")
             ORDER BY i."engagementId", i."n"
           ) first
           ON CONFLICT ("engagementId") DO NOTHING
@@ -189,7 +225,7 @@ export function startStatements(pool: Pool): StartStatements {
         SELECT g."n", g."id", g."vendorId", g."stage"::text AS "stage",
                g."termStart"::timestamp AT TIME ZONE 'UTC' AS "termStart",
                g."termEnd"::timestamp AT TIME ZONE 'UTC' AS "termEnd", g."renewalNoticeDays", g."timeZone", g."autoRenew",
-               g."defaultRenewalDecision"::text AS "defaultRenewalDecision", g."slaCount",
+               g."defaultRenewalDecision"::text AS "defaultRenewalDecision", g."slaCount", g."phaseProgress",
                COALESCE(g."transitionPlan", (SELECT i."plan" FROM plan JOIN input i ON i."planId" = plan."id"
                                              WHERE plan."engagementId" = g."id")::json) AS "transitionPlan",
                (SELECT plan."gateThreshold"::float8 FROM plan WHERE plan."engagementId" = g."id") AS "storedThreshold"

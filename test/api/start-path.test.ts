@@ -212,6 +212,61 @@ describe('start path', () => {
     expect(await plansOf([e.id])).toHaveLength(1);
   });
 
+  it('counts a running transition from where its phases stand when a lifecycle start checks the notice deadline', async () => {
+    // given an engagement whose term began 60 days ago and whose notice deadline is ~60 days away, with a stored
+    // two-phase plan (4 + 8 weeks) whose first phase is done and whose second started 20 days ago (ends in ~36 days)
+    const pmApi = await f.api.as('PROGRAM_MANAGER');
+    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    const { body: e } = await pmApi(
+      'POST',
+      '/engagements',
+      anEngagement(vendorId, { name: 'Mid-transition', termStart: day(-60), termEnd: day(150), renewalNoticeDays: 90 }),
+    );
+    const twoPhases = {
+      ...plan([100]),
+      phases: [
+        { kind: 'PILOT' as const, name: 'wave-1', volumePct: 50, minDurationSeconds: 28 * 86_400, gated: true },
+        { kind: 'RAMP_WAVE' as const, name: 'wave-2', volumePct: 100, minDurationSeconds: 56 * 86_400, gated: true },
+      ],
+    };
+    const pm: Principal = { keyId: 'k', name: 'one', role: 'PROGRAM_MANAGER', vendorId: null };
+    const { starts } = counted();
+    await prepareStart(starts, pm, e.id, twoPhases, 'program_manager:one', true);
+    const [stored] = await plansOf([e.id]);
+    const at = (offset: number) => new Date(Date.now() + offset * 86_400_000);
+    await f.db.prisma.$transaction([
+      f.db.prisma.engagement.update({ where: { id: e.id }, data: { stage: 'TRANSITION' } }),
+      f.db.prisma.transitionPhase.update({
+        where: { id: stored.phases[0].id },
+        data: { status: 'PASSED', startedAt: at(-50), completedAt: at(-20) },
+      }),
+      f.db.prisma.transitionPhase.update({
+        where: { id: stored.phases[1].id },
+        data: { status: 'ACTIVE', startedAt: at(-20) },
+      }),
+    ]);
+
+    // when the lifecycle is started over it (the whole plan from today would run 84 days, past the deadline)
+    const accepted = await prepareStart(counted().starts, pm, e.id, twoPhases, 'program_manager:one', false, true);
+
+    // then it is accepted: the transition can end in ~36 days
+    expect(accepted.phaseProgress!.map((p) => [p.startedAtMs !== null, p.completedAtMs !== null])).toEqual([
+      [true, true],
+      [true, false],
+    ]);
+    // and had the second phase only just started, 56 days would still end before the deadline; a phase started
+    // today of 70 days would not
+    await f.db.prisma.transitionPhase.update({
+      where: { id: stored.phases[1].id },
+      data: { minDurationSeconds: 70 * 86_400, startedAt: at(0) },
+    });
+    const refused = await prepareStart(counted().starts, pm, e.id, twoPhases, 'program_manager:one', false, true).catch(
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(ProblemError);
+    expect((refused as ProblemError).status).toBe(409);
+  });
+
   it('answers the plan another statement stored first', async () => {
     const [g] = ids.slice(6);
     const [first, second] = [counted(), counted()];
