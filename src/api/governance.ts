@@ -86,15 +86,18 @@ export function governanceRoutes(
         startAt,
       };
       const workflowId = governanceWorkflowId(e.id);
-      // A repeat finds the running reviews; one asking for another first date is refused rather than ignored.
+      const started = await startOnce(temporal, {
+        type: 'governance',
+        workflowId,
+        taskQueue: config.temporal.taskQueue,
+        uiLink: workflowUrl(config, workflowId),
+        args: [input],
+      });
+      // A repeat finds the running reviews; one asking for another first date is refused rather than ignored. Asked
+      // after the start, so that of two concurrent starts with different dates the one that lost is refused too (it
+      // started nothing). Reviews that cannot be asked now (no worker) are not held against the request.
       if (body.startOn) {
-        const running = await callTemporal(temporal, () => temporal.workflow.getHandle(workflowId).describe()).catch(
-          () => undefined,
-        );
-        const { live } =
-          running?.status.name === 'RUNNING'
-            ? await queryLive(temporal, workflowId, governanceStateQuery)
-            : { live: null };
+        const { live } = await queryLive(temporal, workflowId, governanceStateQuery);
         const from = live?.startAt && DateTime.fromISO(live.startAt, { zone: e.timeZone }).toISODate();
         if (from && from !== body.startOn) {
           throw conflict(
@@ -102,13 +105,7 @@ export function governanceRoutes(
           );
         }
       }
-      return startOnce(temporal, {
-        type: 'governance',
-        workflowId,
-        taskQueue: config.temporal.taskQueue,
-        uiLink: workflowUrl(config, workflowId),
-        args: [input],
-      });
+      return started;
     },
   );
 

@@ -229,4 +229,26 @@ describe('escalations through the API (dev server)', () => {
       `reviews already run for this engagement from ${startOn}, not ${later}: see GET /engagements/${engagementId}/governance`,
     ]);
   });
+
+  it('starts reviews once when starts ask for different first dates at the same moment, and refuses the others', async () => {
+    const { pm, engagementId } = await anEngagementWithFastP1();
+    const now = new Date();
+    const firstOf = (monthsBack: number) =>
+      new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - monthsBack, 1)).toISOString().slice(0, 10);
+    // ten starts at once, alternating between two first dates
+    const dates = Array.from({ length: 10 }, (_, i) => firstOf(1 + (i % 2)));
+
+    const answers = await Promise.all(
+      dates.map((startOn) => pm('POST', `/engagements/${engagementId}/governance`, { startOn })),
+    );
+
+    // the reviews run from one of them: every start that asked for it is answered 202, every other one 409
+    const live = (await pm('GET', `/engagements/${engagementId}/governance`)).body.live;
+    const from = live.startAt.slice(0, 10);
+    expect(dates).toContain(from);
+    expect(answers.map((a, i) => [dates[i], a.status])).toEqual(dates.map((d) => [d, d === from ? 202 : 409]));
+    expect(answers.find((a) => a.status === 409)!.body.detail).toBe(
+      `reviews already run for this engagement from ${from}, not ${dates.find((d) => d !== from)}: see GET /engagements/${engagementId}/governance`,
+    );
+  });
 });
