@@ -57,7 +57,7 @@ export function apiKeyRoutes(
     async () => {
       const items = await prisma.apiKey.findMany({
         select: { id: true, name: true, role: true, vendorId: true, createdAt: true, revokedAt: true },
-        orderBy: { createdAt: 'asc' },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
       });
       return { status: 200, body: { items } };
     },

@@ -249,10 +249,13 @@ export function engagementRoutes(
       responses: { 200: 'A page of engagements' },
     },
     async ({ query, principal }) => {
+      // AND, not a spread: a vendor key's scope would replace the vendor asked for and answer with its own list.
       const where = {
-        ...(query.vendorId ? { vendorId: query.vendorId } : {}),
-        ...(query.stage ? { stage: query.stage } : {}),
-        ...engagementScope(principal),
+        AND: [
+          query.vendorId ? { vendorId: query.vendorId } : {},
+          query.stage ? { stage: query.stage } : {},
+          engagementScope(principal),
+        ],
       };
       const [items, total] = await Promise.all([
         prisma.engagement.findMany({

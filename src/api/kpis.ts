@@ -107,7 +107,13 @@ export function kpiRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient }):
         prisma.kpiMeasurement.findMany({
           where,
           include: { sla: { select: { key: true } } },
-          orderBy: [{ periodStart: 'asc' }, { sla: { key: 'asc' } }, { version: 'asc' }],
+          orderBy: [
+            { periodStart: 'asc' },
+            { periodEnd: 'asc' },
+            { sla: { key: 'asc' } },
+            { version: 'asc' },
+            { id: 'asc' },
+          ],
           take: query.limit,
           skip: query.offset,
         }),

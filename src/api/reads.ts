@@ -50,7 +50,7 @@ export function readRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient })
         prisma.review.findMany({
           where,
           include: { credits: true },
-          orderBy: [{ periodStart: 'desc' }, { cadence: 'asc' }],
+          orderBy: [{ periodStart: 'desc' }, { cadence: 'asc' }, { id: 'asc' }],
           take: query.limit,
           skip: query.offset,
         }),
@@ -78,7 +78,7 @@ export function readRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient })
         prisma.escalation.findMany({
           where,
           include: { steps: { orderBy: { occurredAt: 'asc' } } },
-          orderBy: { raisedAt: 'desc' },
+          orderBy: [{ raisedAt: 'desc' }, { id: 'desc' }],
           take: query.limit,
           skip: query.offset,
         }),
@@ -103,7 +103,12 @@ export function readRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient })
       await findVisibleEngagement(prisma, principal, params.id);
       const where = { engagementId: params.id };
       const [items, total] = await Promise.all([
-        prisma.actionItem.findMany({ where, orderBy: { dueOn: 'asc' }, take: query.limit, skip: query.offset }),
+        prisma.actionItem.findMany({
+          where,
+          orderBy: [{ dueOn: 'asc' }, { id: 'asc' }],
+          take: query.limit,
+          skip: query.offset,
+        }),
         prisma.actionItem.count({ where }),
       ]);
       return { status: 200, body: page(items, total, query) };
@@ -167,7 +172,7 @@ export function readRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient })
       const [items, total] = await Promise.all([
         prisma.changeRequest.findMany({
           where,
-          orderBy: { effectiveOn: 'asc' },
+          orderBy: [{ effectiveOn: 'asc' }, { id: 'asc' }],
           take: query.limit,
           skip: query.offset,
         }),
@@ -193,7 +198,12 @@ export function readRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient })
         ...(query.entityId && { entityId: query.entityId }),
       };
       const [items, total] = await Promise.all([
-        prisma.auditLog.findMany({ where, orderBy: { at: 'desc' }, take: query.limit, skip: query.offset }),
+        prisma.auditLog.findMany({
+          where,
+          orderBy: [{ at: 'desc' }, { id: 'desc' }],
+          take: query.limit,
+          skip: query.offset,
+        }),
         prisma.auditLog.count({ where }),
       ]);
       return { status: 200, body: page(items, total, query) };

@@ -62,7 +62,7 @@ export function vendorRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient 
         prisma.vendor.findMany({
           where,
           include,
-          orderBy: { legalName: 'asc' },
+          orderBy: [{ legalName: 'asc' }, { id: 'asc' }],
           take: query.limit,
           skip: query.offset,
         }),
@@ -102,16 +102,19 @@ export function vendorRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient 
       responses: { 200: 'The updated vendor', 404: 'No such vendor', 409: 'Legal name taken' },
     },
     async ({ params, body, principal }) => {
-      const before = await prisma.vendor.findUnique({ where: { id: params.id }, include });
-      if (!before) throw notFound(`vendor ${params.id}`);
-      if (
-        body.legalName &&
-        body.legalName !== before.legalName &&
-        (await prisma.vendor.findUnique({ where: { legalName: body.legalName } }))
-      ) {
-        throw conflict(`a vendor named "${body.legalName}" already exists`);
-      }
       const after = await prisma.$transaction(async (tx) => {
+        // The vendor's row is locked first: two updates replacing its contacts or certifications at once would
+        // otherwise each delete only the rows they saw and keep both lists.
+        const locked = await tx.$queryRaw<unknown[]>`SELECT 1 FROM "Vendor" WHERE "id" = ${params.id}::uuid FOR UPDATE`;
+        if (!locked.length) throw notFound(`vendor ${params.id}`);
+        const before = await tx.vendor.findUniqueOrThrow({ where: { id: params.id }, include });
+        if (
+          body.legalName &&
+          body.legalName !== before.legalName &&
+          (await tx.vendor.findUnique({ where: { legalName: body.legalName } }))
+        ) {
+          throw conflict(`a vendor named "${body.legalName}" already exists`);
+        }
         const { certifications, contacts, ...fields } = body;
         const updated = await tx.vendor.update({
           where: { id: params.id },

@@ -49,6 +49,28 @@ describe('vendors and engagements', () => {
     expect(await f.db.prisma.vendor.count({ where: { legalName } })).toBe(1);
   });
 
+  it('keeps one list when updates replacing a vendor’s contacts race, with one audit row each', async () => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const { body: vendor } = await pm('POST', '/vendors', aVendor());
+    const contact = (i: number) => ({ name: `Contact ${i}`, email: `c${i}@vendor.example`, role: 'account manager' });
+
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => pm('PATCH', `/vendors/${vendor.id}`, { contacts: [contact(i)] })),
+    );
+
+    expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
+    const stored = await f.db.prisma.vendorContact.findMany({ where: { vendorId: vendor.id } });
+    expect(stored).toHaveLength(1);
+    const audits = await f.db.prisma.auditLog.findMany({
+      where: { entityId: vendor.id, action: 'vendor.update' },
+      orderBy: [{ at: 'asc' }, { id: 'asc' }],
+    });
+    expect(audits).toHaveLength(8);
+    // each update saw the list the one before it left
+    const names = (json: unknown) => (json as { contacts: Array<{ name: string }> }).contacts.map((c) => c.name);
+    expect(audits.slice(1).every((a, i) => names(a.before).join() === names(audits[i].after).join())).toBe(true);
+  });
+
   it('creates an engagement with SLAs, credit tiers, matrix, council and default severity deadlines', async () => {
     const pm = await f.api.as('PROGRAM_MANAGER');
     const vendor = await pm('POST', '/vendors', aVendor());
@@ -148,13 +170,14 @@ describe('vendors and engagements', () => {
 describe('roles and API keys', () => {
   let f: Fixture;
   let vendorA: string;
+  let vendorB: string;
   let engagementA: string;
   let engagementB: string;
   beforeAll(async () => {
     f = await startApiFixture();
     const pm = await f.api.as('PROGRAM_MANAGER');
     vendorA = (await pm('POST', '/vendors', aVendor())).body.id;
-    const vendorB = (await pm('POST', '/vendors', aVendor())).body.id;
+    vendorB = (await pm('POST', '/vendors', aVendor())).body.id;
     engagementA = (await pm('POST', '/engagements', anEngagement(vendorA))).body.id;
     engagementB = (await pm('POST', '/engagements', anEngagement(vendorB))).body.id;
   });
@@ -175,6 +198,9 @@ describe('roles and API keys', () => {
     expect((await vendor('GET', `/engagements/${engagementB}/kpi-measurements`)).status).toBe(404);
     expect((await vendor('POST', `/engagements/${engagementB}/kpi-submissions`, aKpiSubmission())).status).toBe(404);
     expect((await vendor('GET', '/vendors')).body.items.map((v: { id: string }) => v.id)).toEqual([vendorA]);
+    // asking for another vendor's engagements gives an empty page, not the caller's own under that vendor's name
+    const others = await vendor('GET', `/engagements?vendorId=${vendorB}`);
+    expect([others.status, others.body.items, others.body.total]).toEqual([200, [], 0]);
   });
 
   it('refuses KPI data and escalations for a closed engagement, writing nothing', async () => {
