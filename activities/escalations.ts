@@ -229,6 +229,34 @@ function neverReachedTemporal(error: unknown): boolean {
 }
 
 /** An idempotency key sent again with another escalation's severity, title, category or description. */
+/**
+ * The escalation raised before under `key` (as `openEscalation` is given it), without raising or starting anything:
+ * null when none was. One that another issue raised under the key is refused as `openEscalation` refuses it.
+ */
+export async function raisedUnderKey(
+  prisma: PrismaClient,
+  input: Pick<OpenEscalationInput, 'engagementId' | 'key' | 'severity' | 'title' | 'category' | 'description'>,
+): Promise<{ escalationId: string; workflowId: string } | null> {
+  const escalation = await prisma.escalation.findUnique({
+    where: { idempotencyKey: `${input.engagementId}/${input.key}` },
+  });
+  if (!escalation) return null;
+  const raise = await prisma.auditLog.findFirst({
+    where: { entityType: 'Escalation', entityId: escalation.id, action: 'escalation.raise' },
+    select: { after: true },
+  });
+  const raisedSeverity = (raise?.after as { severity?: string } | null)?.severity ?? escalation.severity;
+  if (
+    raisedSeverity !== input.severity ||
+    escalation.title !== input.title ||
+    escalation.category !== input.category ||
+    escalation.description !== input.description
+  ) {
+    throw new EscalationKeyReused(escalation.id);
+  }
+  return { escalationId: escalation.id, workflowId: escalationWorkflowId(escalation.id) };
+}
+
 export class EscalationKeyReused extends Error {
   constructor(readonly escalationId: string) {
     super(

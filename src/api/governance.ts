@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
-import { EscalationKeyReused, openEscalation } from '../../activities/escalations';
+import { EscalationKeyReused, openEscalation, raisedUnderKey } from '../../activities/escalations';
 import {
   acknowledgeUpdate,
   changeSeverityUpdate,
@@ -160,9 +160,22 @@ export function governanceRoutes(
     },
     async ({ params, body, principal, req }) => {
       const engagement = await findVisibleEngagement(prisma, principal, params.id);
-      // Its matrix no longer answers for it; an escalation would climb and remind with no end.
-      if (engagement.stage === 'CLOSED') throw conflict('the engagement is closed: nothing can be escalated on it');
       const key = req.get('idempotency-key') ? `api/${req.get('idempotency-key')}` : `api/${randomUUID()}`;
+      const keyReused = (error: unknown): never => {
+        if (!(error instanceof EscalationKeyReused)) throw error;
+        throw new ProblemError(422, 'Unprocessable Content', error.message, [
+          { field: 'header.idempotency-key', reason: 'was used for another escalation' },
+        ]);
+      };
+      // Its matrix no longer answers for it; an escalation would climb and remind with no end. A raise retried under
+      // its key after the engagement closed still gets its answer.
+      if (engagement.stage === 'CLOSED') {
+        const raised = req.get('idempotency-key')
+          ? await raisedUnderKey(prisma, { engagementId: params.id, key, ...body }).catch(keyReused)
+          : null;
+        if (!raised) throw conflict('the engagement is closed: nothing can be escalated on it');
+        return { status: 200, body: { ...raised, workflowUrl: workflowUrl(config, raised.workflowId) } };
+      }
       const { created, ...opened } = await callTemporal(temporal, () =>
         openEscalation(prisma, temporal, config.temporal.taskQueue, {
           engagementId: params.id,
@@ -173,12 +186,7 @@ export function governanceRoutes(
           refuseAnotherUnderKey: true,
           undoUnstarted: true,
         }),
-      ).catch((error: unknown) => {
-        if (!(error instanceof EscalationKeyReused)) throw error;
-        throw new ProblemError(422, 'Unprocessable Content', error.message, [
-          { field: 'header.idempotency-key', reason: 'was used for another escalation' },
-        ]);
-      });
+      ).catch(keyReused);
       return {
         status: created ? 201 : 200,
         body: { ...opened, workflowUrl: workflowUrl(config, opened.workflowId) },

@@ -227,6 +227,47 @@ describe('roles and API keys', () => {
     expect(await f.db.prisma.escalation.count({ where: { engagementId: e.id } })).toBe(0);
   });
 
+  it('answers a raise retried under its Idempotency-Key after the engagement closed, and refuses a new one', async () => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    const { body: e } = await pm('POST', '/engagements', anEngagement(vendorId));
+    const issue = { severity: 'P3', title: 'Late report', category: 'reporting', description: 'A week late.' };
+    // raised under the key `raise-1` (as the API stores it) before the engagement closed
+    const stored = await f.db.prisma.escalation.create({
+      data: {
+        engagementId: e.id,
+        ...issue,
+        severity: 'P3',
+        raisedBy: 'vendor:test',
+        idempotencyKey: `${e.id}/api/raise-1`,
+      },
+    });
+    await f.db.prisma.engagement.update({ where: { id: e.id }, data: { stage: 'CLOSED' } });
+    const vendor = await f.api.as('VENDOR', vendorId);
+
+    const retried = await vendor('POST', `/engagements/${e.id}/escalations`, issue, { 'idempotency-key': 'raise-1' });
+    const other = await vendor(
+      'POST',
+      `/engagements/${e.id}/escalations`,
+      { ...issue, title: 'Another' },
+      {
+        'idempotency-key': 'raise-1',
+      },
+    );
+    const fresh = await vendor('POST', `/engagements/${e.id}/escalations`, issue, { 'idempotency-key': 'raise-2' });
+
+    expect([retried.status, retried.body.escalationId]).toEqual([200, stored.id]);
+    expect([other.status, other.body.invalidFields]).toEqual([
+      422,
+      [{ field: 'header.idempotency-key', reason: 'was used for another escalation' }],
+    ]);
+    expect([fresh.status, fresh.body.detail]).toEqual([
+      409,
+      'the engagement is closed: nothing can be escalated on it',
+    ]);
+    expect(await f.db.prisma.escalation.count({ where: { engagementId: e.id } })).toBe(1);
+  });
+
   it('lets an admin issue keys, shown once and stored hashed', async () => {
     const admin = await f.api.as('ADMIN');
     const issued = await admin('POST', '/api-keys', { name: 'finance', role: 'VIEWER' });
