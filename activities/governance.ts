@@ -147,7 +147,10 @@ export function createGovernanceActivities(prisma: PrismaClient) {
           value: k.value,
           escalate: reviewerOf(k.measurementPeriod as MeasurementPeriod, engagement.cadences) === cadence,
         }));
-      const creditsTotal = credits ? (credits.totalCents / 100).toFixed(2) : '0.00';
+      // A monthly review's own credits are its row's (what the portfolio and the renewal add up); a quarterly or annual
+      // review owes none of its own, and its outcome and notice tell the credits of the months it looks back on.
+      const ownCredits = credits ? (credits.totalCents / 100).toFixed(2) : '0.00';
+      const creditsTotal = summary?.creditsTotal ?? ownCredits;
       // The id is chosen here so the review is stored with its final scorecard in one statement.
       const reviewId = newId();
       const outcome: ReviewOutcome = {
@@ -194,7 +197,7 @@ export function createGovernanceActivities(prisma: PrismaClient) {
                                 "scorecard", "creditsTotal", "createdAt")
           VALUES (${reviewId}::uuid, ${input.engagementId}::uuid, ${cadence}::"ReviewCadence", ${dates.from}::date,
                   ${dates.to}::date, ${overallScore === null ? null : String(overallScore)}::numeric,
-                  ${JSON.stringify(scorecard)}::jsonb, ${creditsTotal}::numeric, ${now})
+                  ${JSON.stringify(scorecard)}::jsonb, ${ownCredits}::numeric, ${now})
           ON CONFLICT ("engagementId", "cadence", "periodStart") DO NOTHING
           RETURNING "id"
         ), credits AS (

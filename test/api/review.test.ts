@@ -63,6 +63,44 @@ describe('conducting a review', () => {
     ]);
   });
 
+  it('tells in a quarterly review the credits of its months, and keeps its own row at none', async () => {
+    // given a quarter whose October owes credits (FCR breached), November and December at target
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    const { body: e } = await pm(
+      'POST',
+      '/engagements',
+      anEngagement(vendorId, { monthlyFee: '100000.00', atRiskPct: 10 }),
+    );
+    await putMeasurements(f.db.prisma, e.id, { start: '2026-10-01', end: '2026-10-31' }, { fcr: 65, aht: 300 });
+    await putMeasurements(f.db.prisma, e.id, { start: '2026-11-01', end: '2026-11-30' }, { fcr: 80, aht: 300 });
+    await putMeasurements(f.db.prisma, e.id, { start: '2026-12-01', end: '2026-12-31' }, { fcr: 80, aht: 300 });
+    const { conductReview } = createGovernanceActivities(f.db.prisma);
+    for (const month of ['2026-10-01', '2026-11-01', '2026-12-01'])
+      await conductReview({
+        engagementId: e.id,
+        period: firstPeriodFrom('MONTHLY', Date.parse(`${month}T00:00:00Z`), 'UTC'),
+        timeZone: 'UTC',
+      });
+
+    // when the quarter is reviewed
+    const quarter = firstPeriodFrom('QUARTERLY', Date.parse('2026-10-01T00:00:00Z'), 'UTC');
+    const outcome = await conductReview({ engagementId: e.id, period: quarter, timeZone: 'UTC' });
+
+    // then its outcome (what its notice says) tells October's 3,000.00; the row adds nothing to the months' credits
+    expect(outcome).toMatchObject({ cadence: 'QUARTERLY', periodFrom: '2026-10-01', creditsTotal: '3000.00' });
+    const rows = await f.db.prisma.review.findMany({
+      where: { engagementId: e.id },
+      orderBy: [{ periodStart: 'asc' }, { cadence: 'asc' }],
+    });
+    expect(rows.map((r) => [r.cadence, r.creditsTotal.toFixed(2)])).toEqual([
+      ['MONTHLY', '3000.00'],
+      ['QUARTERLY', '0.00'],
+      ['MONTHLY', '0.00'],
+      ['MONTHLY', '0.00'],
+    ]);
+  });
+
   it('stores one review, with one set of credits and action items, when two attempts for a period run at once', async () => {
     // given an engagement with no October data
     const pm = await f.api.as('PROGRAM_MANAGER');
