@@ -28,16 +28,17 @@ export interface KpiResult {
 
 /**
  * How much of its target a value attains (0–100): value ÷ target, or target ÷ value for a KPI where lower is better.
- * A target of zero or below (zero critical defects, a net promoter score of -10) has no meaningful ratio: there the
- * attainment falls in a straight line from 100 at the target to 50 at the minimum, and to 0 at twice the minimum's
- * distance (0 at once when the minimum is the target).
+ * A scale that reaches zero or below (a target of zero critical defects, a net promoter score with a target of -10,
+ * or one of 20 whose minimum is -10) has no meaningful ratio: there the attainment falls in a straight line from 100
+ * at the target to 50 at the minimum, and to 0 at twice the minimum's distance (0 at once when the minimum is the
+ * target).
  */
 export function attainment(direction: KpiDirection, value: number, target: number, minimum = target): number {
   const higher = direction === 'HIGHER_IS_BETTER';
   // How far the value falls short of the target, in the KPI's own direction (0 or less: at or better than target).
   const shortfall = higher ? target - value : value - target;
   if (shortfall <= 0) return 100;
-  if (target <= 0) {
+  if (target <= 0 || (higher && minimum <= 0)) {
     const range = higher ? target - minimum : minimum - target;
     return range > 0 ? clamp(100 - (50 * shortfall) / range) : 0;
   }

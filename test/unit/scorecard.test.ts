@@ -50,6 +50,15 @@ describe('KPI scoring', () => {
     expect([5, 0, -10, -20].map((v) => attainment('HIGHER_IS_BETTER', v, 0, -20))).toEqual([100, 100, 75, 50]);
     // lower is better, below zero: a value worse than the target is not 100 for being negative
     expect([-10, -5, 0, 5].map((v) => attainment('LOWER_IS_BETTER', v, -5, 5))).toEqual([100, 100, 75, 50]);
+    // a positive target whose minimum is zero or below: a value between them is not 0 (it met the minimum)
+    expect([25, 20, 5, 0, -10, -40].map((v) => attainment('HIGHER_IS_BETTER', v, 20, -10))).toEqual([
+      100,
+      100,
+      75,
+      100 - 100 / 3,
+      50,
+      0,
+    ]);
     const nps: KpiDefinition = { ...fcr, key: 'nps', target: -10, minimum: -30 };
     expect(evaluateGate([nps], { nps: 50 }, 95)).toMatchObject({ passed: true, score: 100 });
     expect(evaluateGate([nps], { nps: -25 }, 95)).toMatchObject({ passed: false, score: 62.5 });
