@@ -13,6 +13,8 @@ export interface GovernanceInput {
   /** Carried across continue-as-new: the next period to review, per cadence. */
   cursors?: Partial<Record<ReviewCadence, Period>>;
   reviewsDone?: number;
+  /** Carried across continue-as-new: the last review, shown until the next one runs. */
+  lastReview?: GovernanceState['lastReview'];
 }
 
 export interface GovernanceState {

@@ -93,6 +93,7 @@ export async function governance(input: GovernanceInput): Promise<void> {
     startAt: input.startAt,
     next: [],
     reviewsDone: input.reviewsDone ?? 0,
+    ...(input.lastReview && { lastReview: input.lastReview }),
   };
   const refresh = () => {
     state.next = input.cadences
@@ -151,7 +152,12 @@ export async function governance(input: GovernanceInput): Promise<void> {
 
     if (reviewsThisRun >= REVIEWS_PER_RUN || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof governance>({ ...input, cursors, reviewsDone: state.reviewsDone });
+      await continueAsNew<typeof governance>({
+        ...input,
+        cursors,
+        reviewsDone: state.reviewsDone,
+        lastReview: state.lastReview,
+      });
     }
   }
 }

@@ -243,6 +243,29 @@ describe('governance workflow (time-skipping)', () => {
     );
   });
 
+  it('still shows the last review right after continuing as new, before the next one runs', async () => {
+    await runGovernance(
+      'governance-carry',
+      { timeZone: 'UTC', cadences: ['WEEKLY'], graceSeconds: 86_400, startAt: '2027-01-04T00:00:00.000Z' },
+      // the 40th weekly review (week of 2027-10-04) is due on 2027-10-12; the 41st a week later
+      '2027-10-14T00:00:00.000Z',
+      async (handle, conducted) => {
+        expect(conducted).toHaveLength(REVIEWS_PER_RUN);
+        const { raw } = await handle.describe();
+        expect(raw.workflowExecutionInfo?.execution?.runId).not.toBe(handle.firstExecutionRunId);
+        const state = await handle.query(governanceStateQuery);
+        expect(state.reviewsDone).toBe(REVIEWS_PER_RUN);
+        expect(state.lastReview).toEqual({
+          reviewId: 'WEEKLY-2027-10-04',
+          cadence: 'WEEKLY',
+          periodFrom: '2027-10-04',
+          periodTo: '2027-10-10',
+          overallScore: 99,
+        });
+      },
+    );
+  });
+
   it('keeps a 5-year engagement’s history bounded by continuing as new, with no review skipped or doubled', async () => {
     await runGovernance(
       'governance-5y',
