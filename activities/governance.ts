@@ -3,7 +3,14 @@ import { Prisma } from '../src/generated/prisma/client';
 import { queryOnPool, type PrismaClient } from '../src/db';
 import { periodDates, type Period } from '../src/domain/calendar';
 import { computeServiceCredits } from '../src/domain/credits';
-import { scoreKpi, weightedScore, windowMean, type KpiDefinition, type KpiResult } from '../src/domain/scorecard';
+import {
+  measuredEnough,
+  scoreKpi,
+  weightedScore,
+  windowMeasure,
+  type KpiDefinition,
+  type KpiResult,
+} from '../src/domain/scorecard';
 import { reviewNotice, type ReviewSummary } from '../src/domain/review-notice';
 import { reviewerOf, SCORED, type MeasurementPeriod, type ReviewCadence } from '../src/domain/types';
 import type { Notify } from './notifications';
@@ -102,13 +109,18 @@ export function createGovernanceActivities(prisma: PrismaClient) {
         mandatoryForGates: s.mandatoryForGates,
       }));
       const values: Record<string, number | null> = {};
-      for (const s of slas)
-        values[s.key] =
-          windowMean(
-            dates.from,
-            dates.to,
-            measurements.filter((m) => m.slaId === s.id).map((m) => ({ ...m, value: Number(m.value) })),
-          ) ?? null;
+      // KPIs measured for only part of the period: missing data, named with the days that were measured.
+      const partly = new Map<string, { measuredDays: number; days: number }>();
+      for (const s of slas) {
+        const measured = windowMeasure(
+          dates.from,
+          dates.to,
+          measurements.filter((m) => m.slaId === s.id).map((m) => ({ ...m, value: Number(m.value) })),
+        );
+        const enough = measuredEnough(measured, s.measurementPeriod === 'WEEKLY' && cadence !== 'WEEKLY');
+        values[s.key] = enough ? (measured.mean ?? null) : null;
+        if (!enough && measured.measuredDays > 0) partly.set(s.key, measured);
+      }
       const results = definitions.map((d) => scoreKpi(d, values[d.key]));
       const kpis: ScorecardKpi[] = results.map((r, i) => {
         const before = previousKpis.find((p) => p.key === r.key)?.value ?? null;
@@ -181,7 +193,9 @@ export function createGovernanceActivities(prisma: PrismaClient) {
         id: newId(),
         title:
           b.status === 'missing'
-            ? `Submit ${b.key} data for ${dates.from} – ${dates.to}`
+            ? partly.has(b.key)
+              ? `Submit ${b.key} data for the whole of ${dates.from} – ${dates.to} (${partly.get(b.key)!.measuredDays} of ${partly.get(b.key)!.days} days measured)`
+              : `Submit ${b.key} data for ${dates.from} – ${dates.to}`
             : `Corrective action for ${b.key} (${b.value} breaches its minimum)`,
       }));
       const now = new Date();

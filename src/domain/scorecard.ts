@@ -119,9 +119,22 @@ const DAY = 86_400_000;
  * instead of outvoting it.
  */
 export function windowMean(from: string, to: string, measurements: DatedValue[]): number | undefined {
+  return windowMeasure(from, to, measurements).mean;
+}
+
+/** A KPI over a window: its by-day mean (see `windowMean`), and how many of the window's days were measured. */
+export interface WindowMeasure {
+  mean: number | undefined;
+  days: number;
+  measuredDays: number;
+  /** Measured days in a row from the window's first day. */
+  measuredFromStart: number;
+}
+
+export function windowMeasure(from: string, to: string, measurements: DatedValue[]): WindowMeasure {
   const start = Date.parse(`${from}T00:00:00Z`);
   const days = Math.round((Date.parse(`${to}T00:00:00Z`) - start) / DAY) + 1;
-  if (!(days > 0)) return undefined;
+  if (!(days > 0)) return { mean: undefined, days: 0, measuredDays: 0, measuredFromStart: 0 };
   const byDay = new Array<number | undefined>(days);
   for (const m of measurements) {
     const first = Math.max(0, Math.round((Date.parse(`${m.periodStart}T00:00:00Z`) - start) / DAY));
@@ -129,7 +142,29 @@ export function windowMean(from: string, to: string, measurements: DatedValue[])
     for (let d = first; d <= last; d++) byDay[d] = m.value;
   }
   const covered = byDay.filter((v): v is number => v !== undefined);
-  return covered.length ? round4(covered.reduce((a, b) => a + b, 0) / covered.length) : undefined;
+  const gap = byDay.findIndex((v) => v === undefined);
+  return {
+    mean: covered.length ? round4(covered.reduce((a, b) => a + b, 0) / covered.length) : undefined,
+    days,
+    measuredDays: covered.length,
+    measuredFromStart: gap === -1 ? days : gap,
+  };
+}
+
+/**
+ * Whether a review may score a KPI from what was measured of its period: every day must be, since a day without data
+ * is missing data (one good day sent for a month would otherwise stand for the month). Only a KPI measured over
+ * shorter periods than the review's (a weekly one in a monthly review) may leave the days of a last week that had
+ * not ended when the review ran: up to 6, at the end of the period.
+ */
+export function measuredEnough(m: WindowMeasure, shorterPeriodsThanReview: boolean): boolean {
+  if (m.measuredDays === m.days) return true;
+  return (
+    shorterPeriodsThanReview &&
+    m.measuredFromStart === m.measuredDays &&
+    m.measuredDays > 0 &&
+    m.days - m.measuredDays <= 6
+  );
 }
 
 function clamp(pct: number): number {

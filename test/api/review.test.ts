@@ -177,6 +177,9 @@ describe('conducting a review', () => {
       ['2025-01-20', '2025-01-26', 80],
       ['2025-01-27', '2025-02-02', 60], // 5 days in January, 2 in February
       ['2025-02-03', '2025-02-09', 90],
+      ['2025-02-10', '2025-02-16', 90],
+      ['2025-02-17', '2025-02-23', 90],
+      ['2025-02-24', '2025-03-02', 90],
     ];
     for (const [start, end, fcr] of weeks) await putMeasurements(f.db.prisma, e.id, { start, end }, { fcr, aht: 300 });
     const { conductReview } = createGovernanceActivities(f.db.prisma);
@@ -194,7 +197,93 @@ describe('conducting a review', () => {
         .scorecard.kpis.find((k: { key: string }) => k.key === 'fcr').value;
     expect(fcrOf('2025-01')).toBe(round4((5 * 60 + 21 * 80 + 5 * 60) / 31));
     // and February's has the last week's two February days
-    expect(fcrOf('2025-02')).toBe(round4((2 * 60 + 7 * 90) / 9));
+    expect(fcrOf('2025-02')).toBe(round4((2 * 60 + 26 * 90) / 28));
+  });
+
+  it('counts a KPI measured for only part of the period as missing, but not for a last week still running', async () => {
+    // given October measured for one good day of FCR (monthly), and for weekly ASA up to the last week of October,
+    // which runs into November (Monday 27th to Sunday 2nd) and had not ended when the month's review ran
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    const asa = aSla({
+      key: 'asa',
+      unit: 's',
+      direction: 'LOWER_IS_BETTER',
+      target: 20,
+      minimum: 30,
+      measurementPeriod: 'WEEKLY',
+      mandatoryForGates: false,
+      creditTiers: [],
+    });
+    const builder = anEngagement(vendorId);
+    const { body: e } = await pm('POST', '/engagements', { ...builder, slas: [...builder.slas, asa] });
+    await putMeasurements(f.db.prisma, e.id, { start: '2025-10-01', end: '2025-10-01' }, { fcr: 95 });
+    await putMeasurements(f.db.prisma, e.id, { start: '2025-10-01', end: '2025-10-31' }, { aht: 300 });
+    for (const [start, end] of [
+      ['2025-09-29', '2025-10-05'],
+      ['2025-10-06', '2025-10-12'],
+      ['2025-10-13', '2025-10-19'],
+      ['2025-10-20', '2025-10-26'],
+    ])
+      await putMeasurements(f.db.prisma, e.id, { start, end }, { asa: 20 });
+    const { conductReview } = createGovernanceActivities(f.db.prisma);
+
+    // when October is reviewed
+    const outcome = await conductReview({
+      engagementId: e.id,
+      period: firstPeriodFrom('MONTHLY', Date.parse('2025-10-01T00:00:00Z'), 'UTC'),
+      timeZone: 'UTC',
+    });
+
+    // then FCR is missing (one day does not stand for the month), and ASA is scored from its 26 measured days
+    expect(outcome.breaches).toEqual([{ key: 'fcr', status: 'missing', value: null, escalate: true }]);
+    const [review] = (await pm('GET', `/engagements/${e.id}/reviews`)).body.items;
+    const kpi = (key: string) => review.scorecard.kpis.find((k: { key: string }) => k.key === key);
+    expect([kpi('fcr').status, kpi('fcr').value, kpi('asa').status, kpi('asa').value]).toEqual([
+      'missing',
+      null,
+      'met',
+      20,
+    ]);
+    const items = (await pm('GET', `/engagements/${e.id}/action-items`)).body.items;
+    expect(items.map((i: { title: string }) => i.title)).toEqual([
+      'Submit fcr data for the whole of 2025-10-01 – 2025-10-31 (1 of 31 days measured)',
+    ]);
+  });
+
+  it('counts a weekly KPI with a week left out in the middle of the month as missing', async () => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    const asa = aSla({
+      key: 'asa',
+      unit: 's',
+      direction: 'LOWER_IS_BETTER',
+      target: 20,
+      minimum: 30,
+      measurementPeriod: 'WEEKLY',
+      mandatoryForGates: false,
+      creditTiers: [],
+    });
+    const builder = anEngagement(vendorId);
+    const { body: e } = await pm('POST', '/engagements', { ...builder, slas: [...builder.slas, asa] });
+    await putMeasurements(f.db.prisma, e.id, { start: '2025-10-01', end: '2025-10-31' }, { fcr: 80, aht: 300 });
+    for (const [start, end] of [
+      ['2025-09-29', '2025-10-05'],
+      ['2025-10-13', '2025-10-19'],
+      ['2025-10-20', '2025-10-26'],
+      ['2025-10-27', '2025-11-02'],
+    ])
+      await putMeasurements(f.db.prisma, e.id, { start, end }, { asa: 20 });
+    const { conductReview } = createGovernanceActivities(f.db.prisma);
+
+    const outcome = await conductReview({
+      engagementId: e.id,
+      period: firstPeriodFrom('MONTHLY', Date.parse('2025-10-01T00:00:00Z'), 'UTC'),
+      timeZone: 'UTC',
+    });
+
+    // (its own weekly review escalates it)
+    expect(outcome.breaches).toEqual([{ key: 'asa', status: 'missing', value: null, escalate: false }]);
   });
   it('does not let values for single days outvote the month they fall in', async () => {
     // given October's FCR at 60 (a breach), then two single days sent at 100

@@ -1,4 +1,12 @@
-import { attainment, evaluateGate, kpiStatus, windowMean, type KpiDefinition } from '../../src/domain/scorecard';
+import {
+  attainment,
+  evaluateGate,
+  kpiStatus,
+  measuredEnough,
+  windowMean,
+  windowMeasure,
+  type KpiDefinition,
+} from '../../src/domain/scorecard';
 import { defaultTransitionPlan, planProblems } from '../../src/domain/transition';
 
 const fcr: KpiDefinition = {
@@ -141,5 +149,20 @@ describe('the mean of a KPI over a window, by day', () => {
   it('has no mean when no measurement covers a day of the window', () => {
     expect(windowMean('2026-10-01', '2026-10-31', [])).toBeUndefined();
     expect(windowMean('2026-10-01', '2026-10-31', [m('2026-09-01', '2026-09-30', 70)])).toBeUndefined();
+  });
+
+  it('lets a review score a KPI from every day of its period, or, for a weekly KPI, all but a last week still running', () => {
+    const m = (periodStart: string, periodEnd: string) => ({ periodStart, periodEnd, value: 1 });
+    const october = (...ms: ReturnType<typeof m>[]) => windowMeasure('2025-10-01', '2025-10-31', ms);
+    expect(measuredEnough(october(m('2025-10-01', '2025-10-31')), false)).toBe(true);
+    expect(measuredEnough(october(m('2025-10-01', '2025-10-01')), false)).toBe(false);
+    // the last 6 days uncovered: only a KPI measured over shorter periods than the review may leave them
+    expect(measuredEnough(october(m('2025-09-29', '2025-10-25')), true)).toBe(true);
+    expect(measuredEnough(october(m('2025-09-29', '2025-10-25')), false)).toBe(false);
+    // 7 days, or days at the start or in the middle, are missing data
+    expect(measuredEnough(october(m('2025-09-29', '2025-10-24')), true)).toBe(false);
+    expect(measuredEnough(october(m('2025-10-02', '2025-10-31')), true)).toBe(false);
+    expect(measuredEnough(october(m('2025-10-01', '2025-10-10'), m('2025-10-12', '2025-10-31')), true)).toBe(false);
+    expect(measuredEnough(october(), true)).toBe(false);
   });
 });
