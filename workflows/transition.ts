@@ -53,6 +53,12 @@ const FAILED_GATE_REFUSES_APPROVAL_PATCH = 'transition-failed-gate-refuses-early
  */
 const OVERRIDE_DURING_JUDGEMENT_PATCH = 'transition-override-during-judgement-skips-the-hold';
 
+/**
+ * A plan change stored while the last phase's gate passed adds phases that run; runs from before this patch finished
+ * without them.
+ */
+const REPLAN_AT_THE_LAST_GATE_PATCH = 'transition-replan-at-the-last-gate-runs';
+
 type Decision =
   | { kind: 'approved-early'; actor: string; note?: string; refused?: string }
   | { kind: 'overridden'; actor: string; note: string };
@@ -225,6 +231,8 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
         if (state.status === 'COMPLETED') throw illegal('the transition is complete');
         if (allPhasesDone()) throw illegal('every phase is complete: the transition is finishing');
         if (!Array.isArray(phases)) throw illegal('phases must be a list');
+        // Two at once would each replace the phases the other stored.
+        if (replanning) throw illegal('another plan change is being stored: send this one again once it is done');
         const problems = planProblems([...state.phases.slice(0, state.currentIndex + 1), ...phases] as PhasePlan[]);
         if (problems.length) throw illegal(`the new plan is not sound: ${problems.join('; ')}`);
       },
@@ -269,8 +277,10 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
       await condition(() => state.status !== 'PAUSED');
   };
 
-  while (state.currentIndex < state.phases.length) {
-    // A gate that passed while a new plan was being stored leads to the new plan's next phase, not the old one's.
+  for (;;) {
+    // A gate that passed while a new plan was being stored leads to the new plan's next phase, not the old one's,
+    // also after the last phase (since the patch).
+    if (state.currentIndex >= state.phases.length && !(replanning && patched(REPLAN_AT_THE_LAST_GATE_PATCH))) break;
     if (replanning) await condition(() => !replanning);
     if (state.currentIndex >= state.phases.length) break;
     const phase = current()!;

@@ -347,6 +347,50 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     await handle.terminate('test done');
   });
 
+  it('runs the new plan’s phases when the last gate passes while that plan is being stored, and refuses a second plan meanwhile', async () => {
+    // given the last phase's gate being judged, and a new plan (a hypercare phase after it) still being stored
+    const { judging, judged } = holdGateJudgement();
+    const storing = latch();
+    const stored = latch();
+    stub.replacePlannedPhases = async () => {
+      storing.open();
+      await stored.opened;
+    };
+    const handle = await startTransition([wave('wave-1', 100, 1)]);
+    await judging.opened;
+    const replanned = handle.executeUpdate(changePlanUpdate, {
+      args: [{ actor: 'pm', phases: [wave('hypercare', 100, 3600)] }],
+    });
+    await storing.opened;
+    const second = await handle
+      .executeUpdate(changePlanUpdate, { args: [{ actor: 'pm', phases: [wave('other', 100, 3600)] }] })
+      .catch((error: unknown) => error);
+
+    // when the gate passes before the plan is stored, and then the plan is stored
+    judged.open();
+    await eventually(
+      () => stateOf(handle),
+      (s) => s.phases[0].status === 'PASSED',
+    );
+    stored.open();
+    await replanned;
+
+    // then the hypercare phase runs (the transition used to complete without it, its row left PENDING)
+    const next = await eventually(
+      () => stateOf(handle),
+      (s) => s.phases[1]?.status === 'ACTIVE',
+    );
+    expect(next.status).toBe('RUNNING');
+    expect(next.phases.map((p) => [p.name, p.status])).toEqual([
+      ['wave-1', 'PASSED'],
+      ['hypercare', 'ACTIVE'],
+    ]);
+    expect(startedPhases).toEqual([1, 2]);
+    // and the plan change sent while the first was stored was refused, not applied over it
+    expect(String((second as Error).cause ?? second)).toMatch(/another plan change is being stored/);
+    await handle.terminate('test done');
+  });
+
   it('refuses a pause or a new plan once every phase is done, while the transition is finishing', async () => {
     // given a transition whose last gate has passed and whose move to steady state is still running
     const moving = latch();
