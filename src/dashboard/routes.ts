@@ -7,7 +7,12 @@ import { buildDashboardAssets, type DashboardAssets } from './assets';
  */
 export function dashboardRouter(): Router {
   let assets: Promise<DashboardAssets> | undefined;
-  const load = () => (assets ??= buildDashboardAssets());
+  // A build that failed is tried again by the next request, not kept.
+  const load = () =>
+    (assets ??= buildDashboardAssets().catch((error: unknown) => {
+      assets = undefined;
+      throw error;
+    }));
   const router = Router();
   router.get('/', (_req, res) => {
     res.type('html').set('Cache-Control', 'no-cache').send(SHELL);

@@ -161,4 +161,62 @@ describe('the web dashboard, in Chromium, against the running app with the seed 
     await screenshot(page, 'engagement');
     await page.close();
   });
+
+  it('an engagement page shows every open escalation, keeps what is typed per escalation, and the latest renewal evaluation', async () => {
+    // given an engagement with two open escalations raised before 25 resolved ones, and two terms' evaluations
+    const pm = await stack.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    const { body: e } = await pm('POST', '/engagements', anEngagement(vendorId, { name: 'Busy escalations' }));
+    const at = (minutes: number) => new Date(Date.now() - 86_400_000 + minutes * 60_000);
+    const row = (title: string, minutes: number, resolved: boolean) => ({
+      engagementId: e.id,
+      severity: 'P3' as const,
+      category: 'reporting',
+      title,
+      description: title,
+      raisedBy: 'vendor:test',
+      raisedAt: at(minutes),
+      ...(resolved && { status: 'RESOLVED' as const, resolvedAt: at(minutes + 1), resolution: 'done' }),
+    });
+    await stack.db.prisma.escalation.createMany({
+      data: [
+        row('Old open one', 0, false),
+        row('Old open two', 1, false),
+        ...Array.from({ length: 25 }, (_, i) => row(`Resolved ${i}`, 10 + i, true)),
+      ],
+    });
+    const evaluation = (termEnd: string, recommendation: 'RENEW' | 'EXIT', reason: string) => ({
+      engagementId: e.id,
+      termEnd: new Date(termEnd),
+      recommendation,
+      reasons: [reason],
+      scorecard: {},
+    });
+    await stack.db.prisma.renewalEvaluation.createMany({
+      data: [
+        evaluation('2025-12-31', 'RENEW', 'first term went well'),
+        evaluation('2026-12-31', 'EXIT', 'second term missed its targets'),
+      ],
+    });
+
+    // when the page is open
+    const page = await openDashboard(browser, stack.api.url, pmKey);
+    await page.goto(`${stack.api.url}/#/engagements/${e.id}`);
+    await page.getByRole('heading', { name: 'Busy escalations', level: 1 }).waitFor();
+
+    // then both open escalations are there to act on, with the 20 latest resolved ones
+    const items = page.locator('section[aria-labelledby=escalations] li[data-escalation-id]');
+    await items.first().waitFor();
+    await expect(items.count()).resolves.toBe(22);
+    const one = page.getByRole('group', { name: 'Act on escalation Old open one' });
+    const two = page.getByRole('group', { name: 'Act on escalation Old open two' });
+    await one.getByLabel('Resolution').fill('re-sent the report');
+    await expect(one.getByLabel('Resolution').inputValue()).resolves.toBe('re-sent the report');
+    await expect(two.getByLabel('Resolution').inputValue()).resolves.toBe('');
+    // and the renewal shows the newest term's recommendation
+    await expect(page.getByText(/^Recommendation for the term ending/).textContent()).resolves.toMatch(
+      /second term missed its targets/,
+    );
+    await page.close();
+  });
 });

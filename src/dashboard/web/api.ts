@@ -48,6 +48,17 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return json as T;
 }
 
+/** Every item of a paged list (`path` without limit or offset), 200 a page. */
+export async function allPages<T>(path: string): Promise<{ items: T[] }> {
+  const items: T[] = [];
+  const join = path.includes('?') ? '&' : '?';
+  for (;;) {
+    const page = await api<{ items: T[]; total: number }>('GET', `${path}${join}limit=200&offset=${items.length}`);
+    items.push(...page.items);
+    if (page.items.length === 0 || items.length >= page.total) return { items };
+  }
+}
+
 export interface Me {
   name: string;
   role: 'ADMIN' | 'PROGRAM_MANAGER' | 'EXECUTIVE' | 'VENDOR' | 'VIEWER';

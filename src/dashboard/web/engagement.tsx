@@ -1,6 +1,6 @@
 import type { ChartDataset } from 'chart.js';
 import { useMemo, useState } from 'preact/hooks';
-import { api, type Me, type Page, type Severity } from './api';
+import { allPages, api, type Me, type Page, type Severity } from './api';
 import { TimeChart, type Point } from './charts';
 import { date, dateTime, label, money, relative } from './format';
 import { useNow, usePolled } from './hooks';
@@ -180,9 +180,19 @@ async function loadView(id: string): Promise<View> {
       api<Engagement>('GET', base),
       api<Transition>('GET', `${base}/transition`),
       api<View['governance']>('GET', `${base}/governance`),
-      api<Page<Measurement>>('GET', `${base}/kpi-measurements?limit=200&from=${yearAgo}`),
+      // Every page: the charts' latest figures are the last ones (oldest first, 200 a page).
+      allPages<Measurement>(`${base}/kpi-measurements?from=${yearAgo}`),
       api<Page<Review>>('GET', `${base}/reviews?limit=12`),
-      api<Page<Escalation>>('GET', `${base}/escalations?limit=20`),
+      // Every escalation still to act on, however many were raised since, and the latest resolved ones.
+      Promise.all([
+        allPages<Escalation>(`${base}/escalations?status=OPEN`),
+        allPages<Escalation>(`${base}/escalations?status=ACKNOWLEDGED`),
+        api<Page<Escalation>>('GET', `${base}/escalations?status=RESOLVED&limit=20`),
+      ]).then(([open, acknowledged, resolved]) => ({
+        items: [...open.items, ...acknowledged.items, ...resolved.items].sort((a, b) =>
+          b.raisedAt.localeCompare(a.raisedAt),
+        ),
+      })),
       api<{ items: Evaluation[] }>('GET', `${base}/renewal-evaluations`),
       api<{ plan: ExitPlan | null }>('GET', `${base}/exit-plan`),
       api<{ items: StageChange[] }>('GET', `${base}/stage-changes`),
@@ -593,8 +603,11 @@ function ReviewSection({ view }: { view: View }) {
 function EscalationSection({ view, me, reload }: { view: View; me: Me; reload: () => Promise<void> }) {
   const now = useNow();
   const action = useAction(reload);
-  const [resolution, setResolution] = useState('');
-  const [rootCause, setRootCause] = useState('');
+  // What is typed for one escalation stays with it.
+  const [resolutions, setResolutions] = useState<Record<string, { resolution: string; rootCause: string }>>({});
+  const typed = (id: string) => resolutions[id] ?? { resolution: '', rootCause: '' };
+  const type = (id: string, field: 'resolution' | 'rootCause', value: string) =>
+    setResolutions((all) => ({ ...all, [id]: { ...(all[id] ?? { resolution: '', rootCause: '' }), [field]: value } }));
   const mayAct = can(me, 'PROGRAM_MANAGER', 'VENDOR');
   return (
     <Section id="escalations" title="Escalations">
@@ -637,11 +650,17 @@ function EscalationSection({ view, me, reload }: { view: View; me: Me; reload: (
                   </button>
                   <label>
                     Resolution
-                    <input value={resolution} onInput={(ev) => setResolution((ev.target as HTMLInputElement).value)} />
+                    <input
+                      value={typed(x.id).resolution}
+                      onInput={(ev) => type(x.id, 'resolution', (ev.target as HTMLInputElement).value)}
+                    />
                   </label>
                   <label>
                     Root cause
-                    <input value={rootCause} onInput={(ev) => setRootCause((ev.target as HTMLInputElement).value)} />
+                    <input
+                      value={typed(x.id).rootCause}
+                      onInput={(ev) => type(x.id, 'rootCause', (ev.target as HTMLInputElement).value)}
+                    />
                   </label>
                   <button
                     type="button"
@@ -649,8 +668,8 @@ function EscalationSection({ view, me, reload }: { view: View; me: Me; reload: (
                     onClick={() =>
                       action.run('Escalation resolved', () =>
                         api('POST', `/escalations/${x.id}/resolve`, {
-                          resolution,
-                          ...(rootCause ? { rootCause } : {}),
+                          resolution: typed(x.id).resolution,
+                          ...(typed(x.id).rootCause ? { rootCause: typed(x.id).rootCause } : {}),
                         }),
                       )
                     }
@@ -672,7 +691,8 @@ function RenewalSection({ view, me, reload }: { view: View; me: Me; reload: () =
   const [decision, setDecision] = useState('RENEW');
   const [reason, setReason] = useState('');
   const life = view.engagement.lifecycle;
-  const evaluation = view.evaluations.at(-1);
+  // Newest term first, as the API lists them.
+  const evaluation = view.evaluations[0];
   if (!life && !evaluation) return null;
   const pending = life?.stage === 'RENEWAL' && life.renewal && !life.renewal.decision;
   return (

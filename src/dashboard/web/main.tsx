@@ -19,7 +19,8 @@ function App() {
       setMe(await api<Me>('GET', '/me'));
       setProblem(null);
     } catch (e) {
-      storeKey(null);
+      // Only a refused key is forgotten; an API that is down or restarting keeps it for the next try.
+      if (e instanceof ApiError && (e.status === 401 || e.status === 403)) storeKey(null);
       setProblem(e instanceof ApiError ? e.message : String(e));
     } finally {
       setChecking(false);
