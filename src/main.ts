@@ -35,7 +35,13 @@ export function runMain(name: string, main: (ctx: MainContext) => Promise<void>)
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
-  main({ config, log, onShutdown: (fn) => cleanups.push(fn) }).then(
+  // A cleanup registered once the shutdown has begun (a signal during start-up) runs at once, after those before it.
+  const onShutdown = (fn: () => Promise<void>) => {
+    if (!stopped) cleanups.push(fn);
+    else
+      stopped = stopped.then(() => fn().catch((error: unknown) => log.error({ err: error }, 'error during shutdown')));
+  };
+  main({ config, log, onShutdown }).then(
     async () => {
       await shutdown('finished');
       process.exit(0);

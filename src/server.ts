@@ -18,8 +18,9 @@ runMain('api', async ({ config, log, onShutdown }) => {
   const watches = new WorkflowWatches(watching, config.workflowWatches);
   const app = createApp({ prisma, temporal, config, log, changes, watches });
 
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(config.apiPort, () => resolve(s));
+  // Express 5 calls back with the listen error too (a port already taken): the process stops with it.
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.apiPort, (error?: Error) => (error ? reject(error) : resolve(s)));
   });
   log.info({ url: `http://localhost:${config.apiPort}` }, 'API listening');
   await new Promise<void>((resolve) => {

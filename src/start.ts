@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { pgPoolConfig } from './config';
@@ -66,11 +67,29 @@ runMain('start', async ({ config, log, onShutdown }) => {
   await client.connection.close();
 
   const children = [spawnChild('src/worker.ts', childEnv), spawnChild('src/server.ts', childEnv)];
+  let stoppingChildren = false;
   onShutdown(async () => {
+    stoppingChildren = true;
     await Promise.all(children.map(stopChild));
   });
 
+  // A child killed by a signal (the kernel's OOM killer, say) counts as failed: 128 + the signal's number.
+  const exited = children.map(
+    (child) =>
+      new Promise<number>((resolve) =>
+        child.once('exit', (c, signal) => resolve(c ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0))),
+      ),
+  );
   const apiUrl = `http://localhost:${config.apiPort}`;
+  // Up once the API answers; a child that stops first (the API's port taken, say) stops everything.
+  await Promise.race([
+    apiAnswers(apiUrl),
+    ...exited.map((code) =>
+      code.then((c) => {
+        throw new Error(`a child process exited with code ${c} while starting; stopping`);
+      }),
+    ),
+  ]);
   process.stdout.write(
     [
       '',
@@ -87,11 +106,24 @@ runMain('start', async ({ config, log, onShutdown }) => {
   );
 
   // Runs until a child dies (then everything stops, and the exit code says so) or Ctrl-C stops the children.
-  const code = await Promise.race(
-    children.map((child) => new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 0)))),
-  );
-  if (code !== 0) throw new Error(`a child process exited with code ${code}; stopping`);
+  const code = await Promise.race(exited);
+  // Children stopped by Ctrl-C have exited as asked, whatever their code.
+  if (code !== 0 && !stoppingChildren) throw new Error(`a child process exited with code ${code}; stopping`);
 });
+
+/** Resolves once the API answers HTTP at all (/health may say 503 while Temporal starts). */
+async function apiAnswers(apiUrl: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const answered = await fetch(`${apiUrl}/health`, { signal: AbortSignal.timeout(2000) }).then(
+      () => true,
+      () => false,
+    );
+    if (answered) return;
+    if (Date.now() > deadline) throw new Error(`the API did not answer at ${apiUrl} within 120 s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
 
 /**
  * The migrations in prisma/migrations that the database has not finished applying, read from Prisma's own

@@ -14,14 +14,18 @@ runMain('worker', async ({ config, log, onShutdown }) => {
   await ensureSearchAttributes(client, log);
 
   const worker = await createWorker({ temporal: config.temporal, prisma, client, log, webhook: config.webhook });
+  let stopping = false;
   onShutdown(async () => {
-    worker.shutdown();
+    stopping = true;
+    // The SDK's own signal handling may have begun the shutdown already.
+    if (worker.getState() === 'RUNNING') worker.shutdown();
   });
   // An escalation the API stored just before it died has no workflow: every worker looks for such rows.
   const sweep = startOrphanSweep({ prisma, client, taskQueue: config.temporal.taskQueue, log });
   onShutdown(() => sweep.stop());
   log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker polling');
-  await worker.run();
+  // Stopped while starting: nothing to run.
+  if (!stopping) await worker.run();
   await client.connection.close();
   await prisma.$disconnect();
 });

@@ -38,6 +38,14 @@ export async function startEmbeddedPostgres(options: Options): Promise<EmbeddedP
   }
   const user = 'postgres';
   const password = 'postgres';
+  // PostgreSQL's last words, for a start that fails (the package rejects with nothing).
+  const recent: string[] = [];
+  const heard = (message: unknown) => {
+    const line = String(message).trim();
+    recent.push(line);
+    if (recent.length > 5) recent.shift();
+    options.onLog?.(line);
+  };
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port: options.port,
@@ -46,14 +54,20 @@ export async function startEmbeddedPostgres(options: Options): Promise<EmbeddedP
     persistent: options.persistent,
     // Postgres refuses to run as root; the package then runs it as a dedicated system user.
     createPostgresUser: true,
-    onLog: (message) => options.onLog?.(String(message).trim()),
-    onError: (message) => options.onLog?.(String(message).trim()),
+    onLog: heard,
+    onError: heard,
   });
   if (!fs.existsSync(path.join(options.dataDir, 'PG_VERSION'))) {
     await server.initialise();
   }
   removeStalePidFile(options.dataDir);
-  await server.start();
+  await server.start().catch((error: unknown) => {
+    const said = recent.filter((line) => /FATAL|ERROR|could not|in use/i.test(line)).pop() ?? recent.at(-1);
+    throw new Error(
+      `PostgreSQL did not start on port ${options.port} (data dir ${options.dataDir})` +
+        (error instanceof Error ? `: ${error.message}` : said ? `: ${said}` : ''),
+    );
+  });
   const databaseUrl = `postgresql://${user}:${password}@127.0.0.1:${options.port}/${options.database}`;
   await createDatabaseIfMissing(databaseUrl);
   return { databaseUrl, stop: () => server.stop() };

@@ -45,6 +45,13 @@ export async function startTemporalDevServer(opts: {
   for (const [key, value] of Object.entries(opts.dynamicConfig ?? {}))
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 
+  // Something already listening there would pass for the new server: say so instead of starting against it.
+  if (await portOpen(opts.port)) {
+    throw new Error(
+      `port ${opts.port} is already in use (another Temporal server, or a dev server left running?): stop it, or ` +
+        'choose TEMPORAL_DEV_PORT',
+    );
+  }
   const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (chunk: Buffer) => opts.log.debug({ temporal: chunk.toString().trim() }));
   child.stderr?.on('data', (chunk: Buffer) => opts.log.warn({ temporal: chunk.toString().trim() }));
@@ -76,15 +83,18 @@ async function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise
   clearTimeout(timer);
 }
 
+function portOpen(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
 export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
+    if (await portOpen(port)) return;
     if (Date.now() > deadline) throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

@@ -75,4 +75,57 @@ describe('npm start, stopped by a signal to its process', () => {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
+
+  it('stops with a reason, and leaves nothing running, when a port it needs is taken', async () => {
+    const ports = {
+      API_PORT: await freePort(),
+      EMBEDDED_POSTGRES_PORT: await freePort(),
+      TEMPORAL_DEV_PORT: await freePort(),
+      TEMPORAL_UI_PORT: await freePort(),
+    };
+    const dataDir = makeTmpDir('start-taken-');
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+      DATA_DIR: dataDir,
+      CACHE_DIR: cacheDir,
+      LOG_LEVEL: 'warn',
+    };
+    delete env.DATABASE_URL;
+    delete env.TEMPORAL_ADDRESS;
+    /** `npm start` with `port` held by another listener: its exit code and what it said. */
+    const runWithTaken = async (port: number): Promise<{ code: number | null; output: string }> => {
+      const held = new Set<net.Socket>();
+      const holder = net.createServer((socket) => held.add(socket)).listen(port, '127.0.0.1');
+      await new Promise((resolve) => holder.once('listening', resolve));
+      const start = spawn(process.execPath, ['--import', 'tsx', 'src/start.ts'], { cwd: root, env, stdio: 'pipe' });
+      let output = '';
+      start.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      start.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      try {
+        const code = await new Promise<number | null>((resolve) => start.once('exit', resolve));
+        return { code, output };
+      } finally {
+        if (start.exitCode === null) start.kill('SIGKILL');
+        for (const socket of held) socket.destroy();
+        await new Promise((resolve) => holder.close(resolve));
+      }
+    };
+    try {
+      // the Temporal frontend's port: refused before the dev server starts (it used to pass for the new server)
+      const temporal = await runWithTaken(ports.TEMPORAL_DEV_PORT);
+      expect(temporal.code).toBe(1);
+      expect(temporal.output).toContain(`port ${ports.TEMPORAL_DEV_PORT} is already in use`);
+      // the API's port: the API stops with the listen error, and so does everything else (it used to hang, "up")
+      const api = await runWithTaken(ports.API_PORT);
+      expect(api.code).toBe(1);
+      expect(api.output).toContain('EADDRINUSE');
+      expect(api.output).not.toContain('BPO lifecycle orchestrator is up');
+      // nothing it started is left listening (the API's port is the holder's)
+      for (const port of Object.values(ports).filter((p) => p !== ports.API_PORT))
+        expect([port, await listening(port)]).toEqual([port, false]);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });
