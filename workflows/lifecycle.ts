@@ -108,6 +108,10 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
         // A repeated decision hears that it was taken, also once the workflow has moved on to the exit.
         if (state.renewal?.decision) throw illegal(`the renewal was already decided: ${state.renewal.decision}`);
         if (state.stage !== 'RENEWAL' || !state.renewal) throw illegal('no renewal decision is pending');
+        // A decision that reaches the workflow with the deadline's timer (its workers were down) is late: the
+        // contract has decided.
+        if (Date.now() >= Date.parse(state.milestones.noticeDeadline))
+          throw illegal(`the notice deadline ${state.milestones.noticeDeadline} has passed: the contract decides`);
         if (newMonthlyFee !== undefined && decision !== 'RENEGOTIATE')
           throw illegal('only a renegotiation changes the fee');
       },
