@@ -27,8 +27,16 @@ import {
   pauseBody,
   startTransitionBody,
 } from './schemas';
-import { PLANNED_STAGES, prepareStart, type StartableEngagement, type StartStatements } from './start-path';
-import { queryLive, startOnce } from './temporal-calls';
+import { renewalMilestones } from '../domain/renewal';
+import { lifecycleWorkflowId } from '../domain/lifecycle';
+import {
+  earliestPlanEnd,
+  PLANNED_STAGES,
+  prepareStart,
+  type StartableEngagement,
+  type StartStatements,
+} from './start-path';
+import { callTemporal, queryLive, startOnce } from './temporal-calls';
 import { updateRoute } from './workflow-updates';
 
 export function transitionRoutes(
@@ -111,7 +119,7 @@ export function transitionRoutes(
     path: string,
     summary: string,
     body: B,
-    send: (handle: WorkflowHandle, actor: string, body: z.infer<B>) => Promise<unknown>,
+    send: (handle: WorkflowHandle, actor: string, body: z.infer<B>, engagementId: string) => Promise<unknown>,
   ) =>
     updateRoute(
       api,
@@ -130,7 +138,7 @@ export function transitionRoutes(
         },
         notRunning: 'no transition is running for this engagement',
       },
-      (handle, actor, _params, parsed) => send(handle, actor, parsed),
+      (handle, actor, params, parsed) => send(handle, actor, parsed, params.id),
     );
 
   steer(
@@ -148,9 +156,63 @@ export function transitionRoutes(
   steer('resume', 'Resume a paused transition', noteBody, (handle, actor) =>
     handle.executeUpdate(resumeUpdate, { args: [{ actor }] }),
   );
-  steer('plan', 'Replace the phases after the current one', changePlanBody, (handle, actor, b) =>
-    handle.executeUpdate(changePlanUpdate, { args: [{ actor, phases: b.phases.map(toPhasePlan) }] }),
+  steer('plan', 'Replace the phases after the current one', changePlanBody, async (handle, actor, b, id) => {
+    const phases = b.phases.map(toPhasePlan);
+    await planChangeEndsInTime(prisma, temporal, id, phases);
+    return handle.executeUpdate(changePlanUpdate, { args: [{ actor, phases }] });
+  });
+}
+
+/**
+ * Under a running lifecycle, the renewal is evaluated after the transition: new phases that could not end before the
+ * renewal notice deadline would leave the contract's default to apply with no one deciding, as a lifecycle start
+ * refuses (start-path). The phases that started stay, counted from where they stand.
+ */
+async function planChangeEndsInTime(
+  prisma: PrismaClient,
+  temporal: Client,
+  engagementId: string,
+  phases: PhasePlan[],
+): Promise<void> {
+  const lifecycle = await callTemporal(temporal, () =>
+    temporal.workflow.getHandle(lifecycleWorkflowId(engagementId)).describe(),
+  ).catch(() => null);
+  if (lifecycle?.status.name !== 'RUNNING') return;
+  const e = await prisma.engagement.findUniqueOrThrow({
+    where: { id: engagementId },
+    select: {
+      termStart: true,
+      termEnd: true,
+      renewalNoticeDays: true,
+      timeZone: true,
+      transitionPlan: { select: { phases: { orderBy: { sequence: 'asc' } } } },
+    },
+  });
+  const stored = e.transitionPlan?.phases ?? [];
+  const started = stored.filter((p) => p.startedAt !== null).length;
+  const kept = stored.slice(0, started);
+  const ms = (d: Date | null) => (d ? d.getTime() : null);
+  const end = earliestPlanEnd(
+    {
+      termStart: e.termStart,
+      phaseProgress: [
+        ...kept.map((p) => ({ startedAtMs: ms(p.startedAt), completedAtMs: ms(p.completedAt) })),
+        ...phases.map(() => ({ startedAtMs: null, completedAtMs: null })),
+      ],
+    },
+    { phases: [...kept, ...phases] } as TransitionPlanData,
+    Date.now(),
   );
+  const deadline = Date.parse(
+    renewalMilestones(e.termEnd.toISOString(), e.renewalNoticeDays, undefined, e.timeZone).noticeDeadline,
+  );
+  if (end > deadline) {
+    throw conflict(
+      `the new plan runs until ${new Date(end).toISOString().slice(0, 10)} at the earliest, past the renewal notice ` +
+        `deadline ${new Date(deadline).toISOString().slice(0, 10)}: the renewal could not be decided in time. ` +
+        'Shorten the phases',
+    );
+  }
 }
 
 function toPhasePlan(p: z.infer<typeof changePlanBody>['phases'][number]): PhasePlan {

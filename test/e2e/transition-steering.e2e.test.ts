@@ -174,6 +174,49 @@ describe('steering a transition through the API (dev server)', () => {
     await s.env.client.workflow.getHandle(transitionWorkflowId(t.id)).terminate('test over');
   });
 
+  it('refuses, under a running lifecycle, a new plan that could not end before the renewal notice deadline', async () => {
+    // given a lifecycle in transition whose notice deadline is about 60 days away
+    const pm = await s.api.as('PROGRAM_MANAGER');
+    const vendor = await pm('POST', '/vendors', aVendor());
+    const { body: e } = await pm(
+      'POST',
+      '/engagements',
+      anEngagement(vendor.body.id, {
+        termStart: dayOffset(Date.now(), -1),
+        termEnd: dayOffset(Date.now(), 150),
+        renewalNoticeDays: 90,
+      }),
+    );
+    const plan = {
+      phases: [
+        { kind: 'PILOT', name: 'wave-1', volumePct: 50, minDuration: '1h' },
+        { kind: 'RAMP_WAVE', name: 'wave-2', volumePct: 100, minDuration: '1h' },
+      ],
+    };
+    expect((await pm('POST', `/engagements/${e.id}/lifecycle`, plan)).status).toBe(202);
+    await eventually(
+      () => pm('GET', `/engagements/${e.id}/transition`).then((r) => r.body.live),
+      (l) => l?.phases[0].status === 'ACTIVE',
+    );
+
+    // when the phases after the current one are replaced by one of 90 days, then by one of 30
+    const tooLong = await pm('PUT', `/engagements/${e.id}/transition/plan`, {
+      phases: [{ kind: 'RAMP_WAVE', name: 'wave-2b', volumePct: 100, minDuration: '90d' }],
+    });
+    const inTime = await pm('PUT', `/engagements/${e.id}/transition/plan`, {
+      phases: [{ kind: 'RAMP_WAVE', name: 'wave-2b', volumePct: 100, minDuration: '30d' }],
+    });
+
+    // then the first is refused with both dates, and the second is taken
+    expect(tooLong.status).toBe(409);
+    expect(tooLong.body.detail).toMatch(
+      /^the new plan runs until \d{4}-\d{2}-\d{2} at the earliest, past the renewal notice deadline \d{4}-\d{2}-\d{2}/,
+    );
+    expect(inTime.status).toBe(200);
+    expect(inTime.body.phases.map((p: { name: string }) => p.name)).toEqual(['wave-1', 'wave-2b']);
+    await s.env.client.workflow.getHandle(`engagement-${e.id}-lifecycle`).terminate('test over');
+  });
+
   it('refuses to start a transition for an engagement without SLAs, or twice after it finished', async () => {
     const pm = await s.api.as('PROGRAM_MANAGER');
     const vendor = await pm('POST', '/vendors', aVendor());
