@@ -18,7 +18,15 @@ import type { Notify } from './notifications';
 /** A review's outcome, as the workflow gets it: what its notice says, and each breach's value and escalation. */
 export interface ReviewOutcome extends ReviewSummary {
   /** KPIs breached or missing, raised as escalations by one review each: see `reviewerOf`. */
-  breaches: Array<{ key: string; status: 'breached' | 'missing'; value: number | null; escalate: boolean }>;
+  breaches: Array<{
+    key: string;
+    status: 'breached' | 'missing';
+    value: number | null;
+    escalate: boolean;
+    /** Missing for being measured only in part: the days measured, of the period's. */
+    measuredDays?: number;
+    periodDays?: number;
+  }>;
 }
 
 export type ScorecardKpi = KpiResult & { trend: number | null; measurementPeriod: string };
@@ -158,6 +166,10 @@ export function createGovernanceActivities(prisma: PrismaClient) {
           status: k.status as 'breached' | 'missing',
           value: k.value,
           escalate: reviewerOf(k.measurementPeriod as MeasurementPeriod, engagement.cadences) === cadence,
+          ...(partly.has(k.key) && {
+            measuredDays: partly.get(k.key)!.measuredDays,
+            periodDays: partly.get(k.key)!.days,
+          }),
         }));
       // A monthly review's own credits are its row's (what the portfolio and the renewal add up); a quarterly or annual
       // review owes none of its own, and its outcome and notice tell the credits of the months it looks back on.

@@ -7,7 +7,7 @@ import { runMain } from './main';
 import { startEmbeddedPostgres } from './infra/embedded-postgres';
 import { migrationNames } from './infra/migrations';
 import { findOrInstallTemporalCli } from './infra/temporal-cli';
-import { startTemporalDevServer } from './infra/temporal-dev-server';
+import { portOpen, startTemporalDevServer } from './infra/temporal-dev-server';
 import { connectTemporal, waitForNamespace } from './temporal/connection';
 
 /**
@@ -66,6 +66,10 @@ runMain('start', async ({ config, log, onShutdown }) => {
   await waitForNamespace(client, 60_000);
   await client.connection.close();
 
+  // Another process answering on the API's port would pass for this one.
+  if (await portOpen(config.apiPort)) {
+    throw new Error(`port ${config.apiPort} is already in use (an API left running?): stop it, or choose API_PORT`);
+  }
   const children = [spawnChild('src/worker.ts', childEnv), spawnChild('src/server.ts', childEnv)];
   let stoppingChildren = false;
   onShutdown(async () => {
@@ -86,10 +90,12 @@ runMain('start', async ({ config, log, onShutdown }) => {
     apiAnswers(apiUrl),
     ...exited.map((code) =>
       code.then((c) => {
-        throw new Error(`a child process exited with code ${c} while starting; stopping`);
+        // Stopped by Ctrl-C while starting: as asked.
+        if (!stoppingChildren) throw new Error(`a child process exited with code ${c} while starting; stopping`);
       }),
     ),
   ]);
+  if (stoppingChildren) return;
   process.stdout.write(
     [
       '',

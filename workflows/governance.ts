@@ -131,7 +131,9 @@ export async function governance(input: GovernanceInput): Promise<void> {
             : `${breach.key} breached its minimum`,
         description:
           breach.status === 'missing'
-            ? `No ${breach.key} measurement was submitted for the period by the end of the grace period: counted as a breach.`
+            ? breach.measuredDays
+              ? `${breach.key} was measured for ${breach.measuredDays} of the period's ${breach.periodDays} days by the end of the grace period: counted as missing, a breach.`
+              : `No ${breach.key} measurement was submitted for the period by the end of the grace period: counted as a breach.`
             : `${breach.key} was ${breach.value} for ${outcome.periodFrom} – ${outcome.periodTo}, worse than its minimum.`,
         raisedBy: 'workflow:governance',
         raisedAt: new Date(Date.now()).toISOString(),

@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon';
 import { newId } from '../ids';
 import { isDeepStrictEqual } from 'node:util';
 import type DataLoader from 'dataloader';
@@ -99,8 +100,8 @@ export async function prepareStart(
     );
     if (planEnd > deadline) {
       throw conflict(
-        `the transition plan runs until ${new Date(planEnd).toISOString().slice(0, 10)} at the earliest, past the ` +
-          `renewal notice deadline ${new Date(deadline).toISOString().slice(0, 10)}: the renewal could not be ` +
+        `the transition plan runs until ${localDate(planEnd, engagement.timeZone)} at the earliest, past the ` +
+          `renewal notice deadline ${localDate(deadline, engagement.timeZone)}: the renewal could not be ` +
           'decided in time. Shorten the plan or the notice period',
       );
     }
@@ -110,7 +111,8 @@ export async function prepareStart(
 
 /**
  * The earliest a transition on `plan` can end: its phases' minimum durations from the term's start or now, whichever
- * is later. Phases a running transition completed count no more, and the running one counts from its start.
+ * is later. Once a transition runs (it may have begun before the term), from now: the phases it completed count no
+ * more, and the running one counts from its start.
  */
 export function earliestPlanEnd(
   e: Pick<StartableEngagement, 'termStart' | 'phaseProgress'>,
@@ -120,7 +122,7 @@ export function earliestPlanEnd(
   const progress = e.phaseProgress ?? [];
   if (!progress.some((p) => p.startedAtMs !== null))
     return Math.max(e.termStart.getTime(), now) + minimumSeconds(plan) * 1000;
-  let end = Math.max(e.termStart.getTime(), now);
+  let end = now;
   plan.phases.forEach((phase, i) => {
     const { startedAtMs = null, completedAtMs = null } = progress[i] ?? {};
     if (completedAtMs !== null) return;
@@ -130,6 +132,11 @@ export function earliestPlanEnd(
         : end + phase.minDurationSeconds * 1000;
   });
   return end;
+}
+
+/** The date of an instant in a time zone (`YYYY-MM-DD`). */
+export function localDate(ms: number, timeZone: string): string {
+  return DateTime.fromMillis(ms, { zone: timeZone }).toISODate()!;
 }
 
 function samePlan(a: TransitionPlanData, b: TransitionPlanData): boolean {

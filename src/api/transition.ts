@@ -31,6 +31,7 @@ import { renewalMilestones } from '../domain/renewal';
 import { lifecycleWorkflowId } from '../domain/lifecycle';
 import {
   earliestPlanEnd,
+  localDate,
   PLANNED_STAGES,
   prepareStart,
   type StartableEngagement,
@@ -188,9 +189,11 @@ async function planChangeEndsInTime(
       transitionPlan: { select: { phases: { orderBy: { sequence: 'asc' } } } },
     },
   });
+  // The workflow keeps the phases up to its current one, the first not yet passed (started or not: a pause may hold
+  // it before its start), and replaces those after it.
   const stored = e.transitionPlan?.phases ?? [];
-  const started = stored.filter((p) => p.startedAt !== null).length;
-  const kept = stored.slice(0, started);
+  const current = stored.findIndex((p) => p.status !== 'PASSED' && p.status !== 'OVERRIDDEN');
+  const kept = stored.slice(0, current === -1 ? stored.length : current + 1);
   const ms = (d: Date | null) => (d ? d.getTime() : null);
   const end = earliestPlanEnd(
     {
@@ -208,8 +211,8 @@ async function planChangeEndsInTime(
   );
   if (end > deadline) {
     throw conflict(
-      `the new plan runs until ${new Date(end).toISOString().slice(0, 10)} at the earliest, past the renewal notice ` +
-        `deadline ${new Date(deadline).toISOString().slice(0, 10)}: the renewal could not be decided in time. ` +
+      `the new plan runs until ${localDate(end, e.timeZone)} at the earliest, past the renewal notice ` +
+        `deadline ${localDate(deadline, e.timeZone)}: the renewal could not be decided in time. ` +
         'Shorten the phases',
     );
   }

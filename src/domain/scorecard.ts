@@ -127,14 +127,15 @@ export interface WindowMeasure {
   mean: number | undefined;
   days: number;
   measuredDays: number;
-  /** Measured days in a row from the window's first day. */
-  measuredFromStart: number;
+  /** Days before the window's first measured day, and after its last. */
+  unmeasuredAtStart: number;
+  unmeasuredAtEnd: number;
 }
 
 export function windowMeasure(from: string, to: string, measurements: DatedValue[]): WindowMeasure {
   const start = Date.parse(`${from}T00:00:00Z`);
   const days = Math.round((Date.parse(`${to}T00:00:00Z`) - start) / DAY) + 1;
-  if (!(days > 0)) return { mean: undefined, days: 0, measuredDays: 0, measuredFromStart: 0 };
+  if (!(days > 0)) return { mean: undefined, days: 0, measuredDays: 0, unmeasuredAtStart: 0, unmeasuredAtEnd: 0 };
   const byDay = new Array<number | undefined>(days);
   for (const m of measurements) {
     const first = Math.max(0, Math.round((Date.parse(`${m.periodStart}T00:00:00Z`) - start) / DAY));
@@ -142,28 +143,32 @@ export function windowMeasure(from: string, to: string, measurements: DatedValue
     for (let d = first; d <= last; d++) byDay[d] = m.value;
   }
   const covered = byDay.filter((v): v is number => v !== undefined);
-  const gap = byDay.findIndex((v) => v === undefined);
+  const first = byDay.findIndex((v) => v !== undefined);
+  const last = days - 1 - [...byDay].reverse().findIndex((v) => v !== undefined);
   return {
     mean: covered.length ? round4(covered.reduce((a, b) => a + b, 0) / covered.length) : undefined,
     days,
     measuredDays: covered.length,
-    measuredFromStart: gap === -1 ? days : gap,
+    unmeasuredAtStart: first === -1 ? days : first,
+    unmeasuredAtEnd: first === -1 ? days : days - 1 - last,
   };
 }
 
 /**
  * Whether a review may score a KPI from what was measured of its period: every day must be, since a day without data
  * is missing data (one good day sent for a month would otherwise stand for the month). Only a KPI measured over
- * shorter periods than the review's (a weekly one in a monthly review) may leave the days of a last week that had
- * not ended when the review ran: up to 6, at the end of the period.
+ * shorter periods than the review's (a weekly one in a monthly review) may leave, at either edge of the period, the
+ * days of a week that runs over it: a last week not ended when the review ran, a first week from before reviews
+ * began. Up to 6 days at each edge, none in between.
  */
 export function measuredEnough(m: WindowMeasure, shorterPeriodsThanReview: boolean): boolean {
   if (m.measuredDays === m.days) return true;
   return (
     shorterPeriodsThanReview &&
-    m.measuredFromStart === m.measuredDays &&
     m.measuredDays > 0 &&
-    m.days - m.measuredDays <= 6
+    m.measuredDays === m.days - m.unmeasuredAtStart - m.unmeasuredAtEnd &&
+    m.unmeasuredAtStart <= 6 &&
+    m.unmeasuredAtEnd <= 6
   );
 }
 

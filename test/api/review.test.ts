@@ -15,8 +15,8 @@ describe('conducting a review', () => {
   });
   afterAll(() => f.close());
 
-  it('scores the month, computes capped credits, creates action items for breaches, and stores it once', async () => {
-    // given October data: FCR below its minimum, AHT at target; and September data for the trend
+  /** An engagement at USD 100,000 a month, 10 % of it at risk. */
+  async function anEngagementOf100k() {
     const pm = await f.api.as('PROGRAM_MANAGER');
     const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
     const { body: e } = await pm(
@@ -24,6 +24,46 @@ describe('conducting a review', () => {
       '/engagements',
       anEngagement(vendorId, { monthlyFee: '100000.00', atRiskPct: 10 }),
     );
+    return { pm, e };
+  }
+
+  /** An engagement with the builder's monthly SLAs and a weekly average speed of answer (target 20 s, minimum 30 s). */
+  async function anEngagementWithWeeklyAsa() {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    const asa = aSla({
+      key: 'asa',
+      unit: 's',
+      direction: 'LOWER_IS_BETTER',
+      target: 20,
+      minimum: 30,
+      measurementPeriod: 'WEEKLY',
+      mandatoryForGates: false,
+      creditTiers: [],
+    });
+    const builder = anEngagement(vendorId);
+    const { body: e } = await pm('POST', '/engagements', { ...builder, slas: [...builder.slas, asa] });
+    return { pm, e };
+  }
+
+  /** ASA at its target for the weeks (Monday to Sunday) starting on `mondays`. */
+  async function putWeeklyAsa(engagementId: string, mondays: string[]) {
+    for (const monday of mondays) {
+      const sunday = new Date(Date.parse(monday) + 6 * 86_400_000).toISOString().slice(0, 10);
+      await putMeasurements(f.db.prisma, engagementId, { start: monday, end: sunday }, { asa: 20 });
+    }
+  }
+
+  const reviewOctober2025 = (engagementId: string) =>
+    createGovernanceActivities(f.db.prisma).conductReview({
+      engagementId,
+      period: firstPeriodFrom('MONTHLY', Date.parse('2025-10-01T00:00:00Z'), 'UTC'),
+      timeZone: 'UTC',
+    });
+
+  it('scores the month, computes capped credits, creates action items for breaches, and stores it once', async () => {
+    // given October data: FCR below its minimum, AHT at target; and September data for the trend
+    const { pm, e } = await anEngagementOf100k();
     await putMeasurements(f.db.prisma, e.id, { start: '2026-09-01', end: '2026-09-30' }, { fcr: 72, aht: 350 });
     await putMeasurements(f.db.prisma, e.id, { start: '2026-10-01', end: '2026-10-31' }, { fcr: 65, aht: 360 });
     const { conductReview } = createGovernanceActivities(f.db.prisma);
@@ -65,13 +105,7 @@ describe('conducting a review', () => {
 
   it('tells in a quarterly review the credits of its months, and keeps its own row at none', async () => {
     // given a quarter whose October owes credits (FCR breached), November and December at target
-    const pm = await f.api.as('PROGRAM_MANAGER');
-    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
-    const { body: e } = await pm(
-      'POST',
-      '/engagements',
-      anEngagement(vendorId, { monthlyFee: '100000.00', atRiskPct: 10 }),
-    );
+    const { e } = await anEngagementOf100k();
     await putMeasurements(f.db.prisma, e.id, { start: '2026-10-01', end: '2026-10-31' }, { fcr: 65, aht: 300 });
     await putMeasurements(f.db.prisma, e.id, { start: '2026-11-01', end: '2026-11-30' }, { fcr: 80, aht: 300 });
     await putMeasurements(f.db.prisma, e.id, { start: '2026-12-01', end: '2026-12-31' }, { fcr: 80, aht: 300 });
@@ -203,40 +237,18 @@ describe('conducting a review', () => {
   it('counts a KPI measured for only part of the period as missing, but not for a last week still running', async () => {
     // given October measured for one good day of FCR (monthly), and for weekly ASA up to the last week of October,
     // which runs into November (Monday 27th to Sunday 2nd) and had not ended when the month's review ran
-    const pm = await f.api.as('PROGRAM_MANAGER');
-    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
-    const asa = aSla({
-      key: 'asa',
-      unit: 's',
-      direction: 'LOWER_IS_BETTER',
-      target: 20,
-      minimum: 30,
-      measurementPeriod: 'WEEKLY',
-      mandatoryForGates: false,
-      creditTiers: [],
-    });
-    const builder = anEngagement(vendorId);
-    const { body: e } = await pm('POST', '/engagements', { ...builder, slas: [...builder.slas, asa] });
+    const { pm, e } = await anEngagementWithWeeklyAsa();
     await putMeasurements(f.db.prisma, e.id, { start: '2025-10-01', end: '2025-10-01' }, { fcr: 95 });
     await putMeasurements(f.db.prisma, e.id, { start: '2025-10-01', end: '2025-10-31' }, { aht: 300 });
-    for (const [start, end] of [
-      ['2025-09-29', '2025-10-05'],
-      ['2025-10-06', '2025-10-12'],
-      ['2025-10-13', '2025-10-19'],
-      ['2025-10-20', '2025-10-26'],
-    ])
-      await putMeasurements(f.db.prisma, e.id, { start, end }, { asa: 20 });
-    const { conductReview } = createGovernanceActivities(f.db.prisma);
+    await putWeeklyAsa(e.id, ['2025-09-29', '2025-10-06', '2025-10-13', '2025-10-20']);
 
     // when October is reviewed
-    const outcome = await conductReview({
-      engagementId: e.id,
-      period: firstPeriodFrom('MONTHLY', Date.parse('2025-10-01T00:00:00Z'), 'UTC'),
-      timeZone: 'UTC',
-    });
+    const outcome = await reviewOctober2025(e.id);
 
     // then FCR is missing (one day does not stand for the month), and ASA is scored from its 26 measured days
-    expect(outcome.breaches).toEqual([{ key: 'fcr', status: 'missing', value: null, escalate: true }]);
+    expect(outcome.breaches).toEqual([
+      { key: 'fcr', status: 'missing', value: null, escalate: true, measuredDays: 1, periodDays: 31 },
+    ]);
     const [review] = (await pm('GET', `/engagements/${e.id}/reviews`)).body.items;
     const kpi = (key: string) => review.scorecard.kpis.find((k: { key: string }) => k.key === key);
     expect([kpi('fcr').status, kpi('fcr').value, kpi('asa').status, kpi('asa').value]).toEqual([
@@ -252,38 +264,16 @@ describe('conducting a review', () => {
   });
 
   it('counts a weekly KPI with a week left out in the middle of the month as missing', async () => {
-    const pm = await f.api.as('PROGRAM_MANAGER');
-    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
-    const asa = aSla({
-      key: 'asa',
-      unit: 's',
-      direction: 'LOWER_IS_BETTER',
-      target: 20,
-      minimum: 30,
-      measurementPeriod: 'WEEKLY',
-      mandatoryForGates: false,
-      creditTiers: [],
-    });
-    const builder = anEngagement(vendorId);
-    const { body: e } = await pm('POST', '/engagements', { ...builder, slas: [...builder.slas, asa] });
+    const { e } = await anEngagementWithWeeklyAsa();
     await putMeasurements(f.db.prisma, e.id, { start: '2025-10-01', end: '2025-10-31' }, { fcr: 80, aht: 300 });
-    for (const [start, end] of [
-      ['2025-09-29', '2025-10-05'],
-      ['2025-10-13', '2025-10-19'],
-      ['2025-10-20', '2025-10-26'],
-      ['2025-10-27', '2025-11-02'],
-    ])
-      await putMeasurements(f.db.prisma, e.id, { start, end }, { asa: 20 });
-    const { conductReview } = createGovernanceActivities(f.db.prisma);
+    await putWeeklyAsa(e.id, ['2025-09-29', '2025-10-13', '2025-10-20', '2025-10-27']);
 
-    const outcome = await conductReview({
-      engagementId: e.id,
-      period: firstPeriodFrom('MONTHLY', Date.parse('2025-10-01T00:00:00Z'), 'UTC'),
-      timeZone: 'UTC',
-    });
+    const outcome = await reviewOctober2025(e.id);
 
     // (its own weekly review escalates it)
-    expect(outcome.breaches).toEqual([{ key: 'asa', status: 'missing', value: null, escalate: false }]);
+    expect(outcome.breaches).toEqual([
+      { key: 'asa', status: 'missing', value: null, escalate: false, measuredDays: 24, periodDays: 31 },
+    ]);
   });
   it('does not let values for single days outvote the month they fall in', async () => {
     // given October's FCR at 60 (a breach), then two single days sent at 100

@@ -1,6 +1,12 @@
 import type { Pool } from 'pg';
 import { poolOf } from '../../src/db';
-import { prepareStart, startStatements, type StartRequest, type StartStatements } from '../../src/api/start-path';
+import {
+  earliestPlanEnd,
+  prepareStart,
+  startStatements,
+  type StartRequest,
+  type StartStatements,
+} from '../../src/api/start-path';
 import type { Principal } from '../../src/api/auth';
 import { ProblemError } from '../../src/api/problem';
 import { planFromBody } from '../../src/api/transition';
@@ -265,6 +271,26 @@ describe('start path', () => {
     );
     expect(refused).toBeInstanceOf(ProblemError);
     expect((refused as ProblemError).status).toBe(409);
+  });
+
+  it('counts a transition that began before the term from now, not from the term start', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    const day = 86_400_000;
+    const phases = [
+      { kind: 'PILOT' as const, name: 'wave-1', volumePct: 50, minDurationSeconds: 30 * 86_400, gated: true },
+      { kind: 'RAMP_WAVE' as const, name: 'wave-2', volumePct: 100, minDurationSeconds: 60 * 86_400, gated: true },
+    ];
+    const termStart = new Date(now + 100 * day);
+    // not begun: from the term start
+    expect(earliestPlanEnd({ termStart, phaseProgress: null }, { ...plan([100]), phases }, now)).toBe(now + 190 * day);
+    // its first phase running for 10 days: 20 more, then 60
+    const running = [
+      { startedAtMs: now - 10 * day, completedAtMs: null },
+      { startedAtMs: null, completedAtMs: null },
+    ];
+    expect(earliestPlanEnd({ termStart, phaseProgress: running }, { ...plan([100]), phases }, now)).toBe(
+      now + 80 * day,
+    );
   });
 
   it('answers the plan another statement stored first', async () => {

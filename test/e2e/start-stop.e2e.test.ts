@@ -15,28 +15,34 @@ const listening = (port: number) =>
     socket.once('error', () => resolve(false));
   });
 
+/** Ports and a data dir of a start's own, and its environment: embedded PostgreSQL and the dev server. */
+async function ownPortsAndData(prefix: string, logLevel: string) {
+  const ports = {
+    API_PORT: await freePort(),
+    EMBEDDED_POSTGRES_PORT: await freePort(),
+    TEMPORAL_DEV_PORT: await freePort(),
+    TEMPORAL_UI_PORT: await freePort(),
+  };
+  const dataDir = makeTmpDir(prefix);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+    DATA_DIR: dataDir,
+    CACHE_DIR: cacheDir,
+    LOG_LEVEL: logLevel,
+  };
+  delete env.DATABASE_URL;
+  delete env.TEMPORAL_ADDRESS;
+  return { ports, dataDir, env };
+}
+
 /**
  * `npm start` as a user runs it, on ports of its own: what it started (PostgreSQL, the Temporal dev server and its
  * Web UI, the worker, the API) stops when its process alone is sent SIGINT, as a supervisor or `kill -INT` does.
  */
 describe('npm start, stopped by a signal to its process', () => {
   it('stops every process it started, PostgreSQL and Temporal included, exits 0, and starts again on its data', async () => {
-    const ports = {
-      API_PORT: await freePort(),
-      EMBEDDED_POSTGRES_PORT: await freePort(),
-      TEMPORAL_DEV_PORT: await freePort(),
-      TEMPORAL_UI_PORT: await freePort(),
-    };
-    const dataDir = makeTmpDir('start-');
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
-      DATA_DIR: dataDir,
-      CACHE_DIR: cacheDir,
-      LOG_LEVEL: 'info',
-    };
-    delete env.DATABASE_URL;
-    delete env.TEMPORAL_ADDRESS;
+    const { ports, dataDir, env } = await ownPortsAndData('start-', 'info');
     const run = async (): Promise<string> => {
       const start = spawn(process.execPath, ['--import', 'tsx', 'src/start.ts'], { cwd: root, env, stdio: 'pipe' });
       let output = '';
@@ -77,22 +83,7 @@ describe('npm start, stopped by a signal to its process', () => {
   });
 
   it('stops with a reason, and leaves nothing running, when a port it needs is taken', async () => {
-    const ports = {
-      API_PORT: await freePort(),
-      EMBEDDED_POSTGRES_PORT: await freePort(),
-      TEMPORAL_DEV_PORT: await freePort(),
-      TEMPORAL_UI_PORT: await freePort(),
-    };
-    const dataDir = makeTmpDir('start-taken-');
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
-      DATA_DIR: dataDir,
-      CACHE_DIR: cacheDir,
-      LOG_LEVEL: 'warn',
-    };
-    delete env.DATABASE_URL;
-    delete env.TEMPORAL_ADDRESS;
+    const { ports, dataDir, env } = await ownPortsAndData('start-taken-', 'warn');
     /** `npm start` with `port` held by another listener: its exit code and what it said. */
     const runWithTaken = async (port: number): Promise<{ code: number | null; output: string }> => {
       const held = new Set<net.Socket>();
@@ -116,10 +107,10 @@ describe('npm start, stopped by a signal to its process', () => {
       const temporal = await runWithTaken(ports.TEMPORAL_DEV_PORT);
       expect(temporal.code).toBe(1);
       expect(temporal.output).toContain(`port ${ports.TEMPORAL_DEV_PORT} is already in use`);
-      // the API's port: the API stops with the listen error, and so does everything else (it used to hang, "up")
+      // the API's port: refused before the API starts (it used to hang, "up", on the other listener's answers)
       const api = await runWithTaken(ports.API_PORT);
       expect(api.code).toBe(1);
-      expect(api.output).toContain('EADDRINUSE');
+      expect(api.output).toContain(`port ${ports.API_PORT} is already in use`);
       expect(api.output).not.toContain('BPO lifecycle orchestrator is up');
       // nothing it started is left listening (the API's port is the holder's)
       for (const port of Object.values(ports).filter((p) => p !== ports.API_PORT))

@@ -151,7 +151,7 @@ describe('the mean of a KPI over a window, by day', () => {
     expect(windowMean('2026-10-01', '2026-10-31', [m('2026-09-01', '2026-09-30', 70)])).toBeUndefined();
   });
 
-  it('lets a review score a KPI from every day of its period, or, for a weekly KPI, all but a last week still running', () => {
+  it('lets a review score a KPI from every day of its period, or, for a weekly KPI, all but the weeks over its edges', () => {
     const m = (periodStart: string, periodEnd: string) => ({ periodStart, periodEnd, value: 1 });
     const october = (...ms: ReturnType<typeof m>[]) => windowMeasure('2025-10-01', '2025-10-31', ms);
     expect(measuredEnough(october(m('2025-10-01', '2025-10-31')), false)).toBe(true);
@@ -159,9 +159,12 @@ describe('the mean of a KPI over a window, by day', () => {
     // the last 6 days uncovered: only a KPI measured over shorter periods than the review may leave them
     expect(measuredEnough(october(m('2025-09-29', '2025-10-25')), true)).toBe(true);
     expect(measuredEnough(october(m('2025-09-29', '2025-10-25')), false)).toBe(false);
-    // 7 days, or days at the start or in the middle, are missing data
+    // as may the first 6 (a week from before the first weekly review), and both at once
+    expect(measuredEnough(october(m('2025-10-07', '2025-10-31')), true)).toBe(true);
+    expect(measuredEnough(october(m('2025-10-07', '2025-10-25')), true)).toBe(true);
+    // 7 days at an edge, or any in the middle, are missing data
     expect(measuredEnough(october(m('2025-09-29', '2025-10-24')), true)).toBe(false);
-    expect(measuredEnough(october(m('2025-10-02', '2025-10-31')), true)).toBe(false);
+    expect(measuredEnough(october(m('2025-10-08', '2025-10-31')), true)).toBe(false);
     expect(measuredEnough(october(m('2025-10-01', '2025-10-10'), m('2025-10-12', '2025-10-31')), true)).toBe(false);
     expect(measuredEnough(october(), true)).toBe(false);
   });

@@ -307,15 +307,37 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     await handle.terminate('test done').catch(() => undefined);
   });
 
-  it('moves on to the new plan’s next phase when a gate passes while that plan is being stored', async () => {
-    // given a gate being judged, and a new plan for the phases after it whose storing is still running
-    const { judging, judged } = holdGateJudgement();
+  /** Holds the storing of a plan change until `stored` is opened; `storing` opens when it has begun. */
+  function holdPlanStoring() {
     const storing = latch();
     const stored = latch();
     stub.replacePlannedPhases = async () => {
       storing.open();
       await stored.opened;
     };
+    return { storing, stored };
+  }
+
+  /** Lets the held gate pass, waits for it to have passed, then lets the held plan change be stored. */
+  async function passTheGateThenStoreThePlan(
+    handle: Parameters<typeof stateOf>[0],
+    judged: { open(): void },
+    stored: { open(): void },
+    replanned: Promise<unknown>,
+  ) {
+    judged.open();
+    await eventually(
+      () => stateOf(handle),
+      (s) => s.phases[0].status === 'PASSED',
+    );
+    stored.open();
+    await replanned;
+  }
+
+  it('moves on to the new plan’s next phase when a gate passes while that plan is being stored', async () => {
+    // given a gate being judged, and a new plan for the phases after it whose storing is still running
+    const { judging, judged } = holdGateJudgement();
+    const { storing, stored } = holdPlanStoring();
     const handle = await startTransition([wave('wave-1', 50, 1), wave('wave-2', 75, 3600), wave('wave-3', 100, 3600)]);
     await judging.opened;
     const replanned = handle.executeUpdate(changePlanUpdate, {
@@ -324,13 +346,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     await storing.opened;
 
     // when the gate passes before the plan is stored, and then the plan is stored
-    judged.open();
-    await eventually(
-      () => stateOf(handle),
-      (s) => s.phases[0].status === 'PASSED',
-    );
-    stored.open();
-    await replanned;
+    await passTheGateThenStoreThePlan(handle, judged, stored, replanned);
 
     // then the ramp goes on with the new plan's next phase (it used to start the old one, out of the plan)
     const next = await eventually(
@@ -350,12 +366,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
   it('runs the new plan’s phases when the last gate passes while that plan is being stored, and refuses a second plan meanwhile', async () => {
     // given the last phase's gate being judged, and a new plan (a hypercare phase after it) still being stored
     const { judging, judged } = holdGateJudgement();
-    const storing = latch();
-    const stored = latch();
-    stub.replacePlannedPhases = async () => {
-      storing.open();
-      await stored.opened;
-    };
+    const { storing, stored } = holdPlanStoring();
     const handle = await startTransition([wave('wave-1', 100, 1)]);
     await judging.opened;
     const replanned = handle.executeUpdate(changePlanUpdate, {
@@ -367,13 +378,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
       .catch((error: unknown) => error);
 
     // when the gate passes before the plan is stored, and then the plan is stored
-    judged.open();
-    await eventually(
-      () => stateOf(handle),
-      (s) => s.phases[0].status === 'PASSED',
-    );
-    stored.open();
-    await replanned;
+    await passTheGateThenStoreThePlan(handle, judged, stored, replanned);
 
     // then the hypercare phase runs (the transition used to complete without it, its row left PENDING)
     const next = await eventually(

@@ -189,18 +189,20 @@ async function loadView(id: string): Promise<View> {
         allPages<Escalation>(`${base}/escalations?status=ACKNOWLEDGED`),
         api<Page<Escalation>>('GET', `${base}/escalations?status=RESOLVED&limit=20`),
       ]).then(([open, acknowledged, resolved]) => ({
-        items: [...open.items, ...acknowledged.items, ...resolved.items].sort((a, b) =>
-          b.raisedAt.localeCompare(a.raisedAt),
-        ),
+        // One acknowledged between the reads is in two lists: listed once.
+        items: [
+          ...new Map([...open.items, ...acknowledged.items, ...resolved.items].map((e) => [e.id, e])).values(),
+        ].sort((a, b) => b.raisedAt.localeCompare(a.raisedAt)),
       })),
       api<{ items: Evaluation[] }>('GET', `${base}/renewal-evaluations`),
       api<{ plan: ExitPlan | null }>('GET', `${base}/exit-plan`),
       api<{ items: StageChange[] }>('GET', `${base}/stage-changes`),
     ]);
-  // Open escalations carry their live clock (next climb) from their workflow.
+  // The 20 newest open ones carry their live clock (next climb) from their workflow: one request each, every poll.
+  let live = 0;
   const details = await Promise.all(
     escalations.items.map((e) =>
-      e.status === 'RESOLVED'
+      e.status === 'RESOLVED' || live++ >= 20
         ? Promise.resolve({ ...e, live: null, workflowUrl: '' })
         : api<EscalationDetail>('GET', `/escalations/${e.id}`),
     ),
