@@ -147,14 +147,7 @@ export async function openEscalation(
   const [escalation] = raised.length ? raised : await raise();
   if (!escalation) throw new Error(`engagement ${input.engagementId} not found`);
   // The API's key raised another escalation before: a retry is harmless, another issue under the same key is not.
-  if (
-    input.refuseAnotherUnderKey &&
-    !escalation.created &&
-    (escalation.raisedSeverity !== input.severity ||
-      escalation.title !== input.title ||
-      escalation.category !== input.category ||
-      escalation.description !== input.description)
-  ) {
+  if (input.refuseAnotherUnderKey && !escalation.created && anotherIssue(escalation, input)) {
     throw new EscalationKeyReused(escalation.id);
   }
   const policies = Object.fromEntries(
@@ -228,7 +221,6 @@ function neverReachedTemporal(error: unknown): boolean {
   return /UNAVAILABLE|ECONNREFUSED|Failed to connect/i.test(error instanceof Error ? error.message : String(error));
 }
 
-/** An idempotency key sent again with another escalation's severity, title, category or description. */
 /**
  * The escalation raised before under `key` (as `openEscalation` is given it), without raising or starting anything:
  * null when none was. One that another issue raised under the key is refused as `openEscalation` refuses it.
@@ -245,17 +237,25 @@ export async function raisedUnderKey(
     where: { entityType: 'Escalation', entityId: escalation.id, action: 'escalation.raise' },
     select: { after: true },
   });
-  const raisedSeverity = (raise?.after as { severity?: string } | null)?.severity ?? escalation.severity;
-  if (
-    raisedSeverity !== input.severity ||
-    escalation.title !== input.title ||
-    escalation.category !== input.category ||
-    escalation.description !== input.description
-  ) {
-    throw new EscalationKeyReused(escalation.id);
-  }
+  const raisedSeverity = (raise?.after as { severity?: Severity } | null)?.severity ?? escalation.severity;
+  if (anotherIssue({ ...escalation, raisedSeverity }, input)) throw new EscalationKeyReused(escalation.id);
   return { escalationId: escalation.id, workflowId: escalationWorkflowId(escalation.id) };
 }
+
+/** Whether an escalation raised under a key (with the severity it was raised at) is another issue than `input`. */
+function anotherIssue(
+  raised: { raisedSeverity: string; title: string; category: string; description: string },
+  input: Pick<OpenEscalationInput, 'severity' | 'title' | 'category' | 'description'>,
+): boolean {
+  return (
+    raised.raisedSeverity !== input.severity ||
+    raised.title !== input.title ||
+    raised.category !== input.category ||
+    raised.description !== input.description
+  );
+}
+
+/** An idempotency key sent again with another escalation's severity, title, category or description. */
 
 export class EscalationKeyReused extends Error {
   constructor(readonly escalationId: string) {

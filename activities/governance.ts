@@ -118,7 +118,7 @@ export function createGovernanceActivities(prisma: PrismaClient) {
       }));
       const values: Record<string, number | null> = {};
       // KPIs measured for only part of the period: missing data, named with the days that were measured.
-      const partly = new Map<string, { measuredDays: number; days: number }>();
+      const partly = new Map<string, { measuredDays: number; periodDays: number }>();
       for (const s of slas) {
         const measured = windowMeasure(
           dates.from,
@@ -127,7 +127,8 @@ export function createGovernanceActivities(prisma: PrismaClient) {
         );
         const enough = measuredEnough(measured, s.measurementPeriod === 'WEEKLY' && cadence !== 'WEEKLY');
         values[s.key] = enough ? (measured.mean ?? null) : null;
-        if (!enough && measured.measuredDays > 0) partly.set(s.key, measured);
+        if (!enough && measured.measuredDays > 0)
+          partly.set(s.key, { measuredDays: measured.measuredDays, periodDays: measured.days });
       }
       const results = definitions.map((d) => scoreKpi(d, values[d.key]));
       const kpis: ScorecardKpi[] = results.map((r, i) => {
@@ -166,10 +167,7 @@ export function createGovernanceActivities(prisma: PrismaClient) {
           status: k.status as 'breached' | 'missing',
           value: k.value,
           escalate: reviewerOf(k.measurementPeriod as MeasurementPeriod, engagement.cadences) === cadence,
-          ...(partly.has(k.key) && {
-            measuredDays: partly.get(k.key)!.measuredDays,
-            periodDays: partly.get(k.key)!.days,
-          }),
+          ...partly.get(k.key),
         }));
       // A monthly review's own credits are its row's (what the portfolio and the renewal add up); a quarterly or annual
       // review owes none of its own, and its outcome and notice tell the credits of the months it looks back on.
@@ -205,8 +203,8 @@ export function createGovernanceActivities(prisma: PrismaClient) {
         id: newId(),
         title:
           b.status === 'missing'
-            ? partly.has(b.key)
-              ? `Submit ${b.key} data for the whole of ${dates.from} – ${dates.to} (${partly.get(b.key)!.measuredDays} of ${partly.get(b.key)!.days} days measured)`
+            ? b.measuredDays
+              ? `Submit ${b.key} data for the whole of ${dates.from} – ${dates.to} (${b.measuredDays} of ${b.periodDays} days measured)`
               : `Submit ${b.key} data for ${dates.from} – ${dates.to}`
             : `Corrective action for ${b.key} (${b.value} breaches its minimum)`,
       }));

@@ -7,7 +7,8 @@ import { runMain } from './main';
 import { startEmbeddedPostgres } from './infra/embedded-postgres';
 import { migrationNames } from './infra/migrations';
 import { findOrInstallTemporalCli } from './infra/temporal-cli';
-import { portOpen, startTemporalDevServer } from './infra/temporal-dev-server';
+import { pollUntil, portOpen } from './infra/ports';
+import { startTemporalDevServer } from './infra/temporal-dev-server';
 import { connectTemporal, waitForNamespace } from './temporal/connection';
 
 /**
@@ -118,17 +119,13 @@ runMain('start', async ({ config, log, onShutdown }) => {
 });
 
 /** Resolves once the API answers HTTP at all (/health may say 503 while Temporal starts). */
-async function apiAnswers(apiUrl: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const answered = await fetch(`${apiUrl}/health`, { signal: AbortSignal.timeout(2000) }).then(
+function apiAnswers(apiUrl: string): Promise<void> {
+  const answers = () =>
+    fetch(`${apiUrl}/health`, { signal: AbortSignal.timeout(2000) }).then(
       () => true,
       () => false,
     );
-    if (answered) return;
-    if (Date.now() > deadline) throw new Error(`the API did not answer at ${apiUrl} within 120 s`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  return pollUntil(answers, 120_000, `the API did not answer at ${apiUrl} within 120 s`);
 }
 
 /**

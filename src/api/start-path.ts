@@ -5,7 +5,7 @@ import type DataLoader from 'dataloader';
 import type { Pool } from 'pg';
 import type { LifecycleStage, RenewalDecision } from '../generated/prisma/enums';
 import { renewalMilestones } from '../domain/renewal';
-import { minimumSeconds, type TransitionPlanData } from '../domain/transition';
+import { minimumSeconds, type PhasePlan, type TransitionPlanData } from '../domain/transition';
 import { engagementScope, type Principal } from './auth';
 import { conflict, notFound } from './problem';
 import { statementBatches } from './statement-batches';
@@ -93,20 +93,40 @@ export async function prepareStart(
     // Both count as the workflow does: the transition from the term's start (UTC midnight) or now, the deadline at
     // midnight in the engagement's time zone. A transition already running (started on its own) counts from where
     // its phases stand.
-    const planEnd = earliestPlanEnd(engagement, engagement.transitionPlan ?? plan, Date.now());
-    const deadline = Date.parse(
-      renewalMilestones(engagement.termEnd.toISOString(), engagement.renewalNoticeDays, undefined, engagement.timeZone)
-        .noticeDeadline,
+    refusePastNoticeDeadline(
+      engagement,
+      engagement.transitionPlan ?? plan,
+      'the transition plan',
+      'Shorten the plan or the notice period',
     );
-    if (planEnd > deadline) {
-      throw conflict(
-        `the transition plan runs until ${localDate(planEnd, engagement.timeZone)} at the earliest, past the ` +
-          `renewal notice deadline ${localDate(deadline, engagement.timeZone)}: the renewal could not be ` +
-          'decided in time. Shorten the plan or the notice period',
-      );
-    }
   }
   return engagement;
+}
+
+/** The phases of a plan as far as their timing goes. */
+type PlanDurations = { phases: Array<Pick<PhasePlan, 'minDurationSeconds'>> };
+
+/**
+ * Refuses (409) a transition on `plan` that could not end before the engagement's renewal notice deadline (see
+ * `earliestPlanEnd`), naming both dates as the engagement's days: the renewal is evaluated after the transition, and
+ * would be left to the contract's default with no one deciding.
+ */
+export function refusePastNoticeDeadline(
+  e: Pick<StartableEngagement, 'termStart' | 'termEnd' | 'renewalNoticeDays' | 'timeZone' | 'phaseProgress'>,
+  plan: PlanDurations,
+  subject: string,
+  advice: string,
+): void {
+  const end = earliestPlanEnd(e, plan, Date.now());
+  const deadline = Date.parse(
+    renewalMilestones(e.termEnd.toISOString(), e.renewalNoticeDays, undefined, e.timeZone).noticeDeadline,
+  );
+  if (end <= deadline) return;
+  const localDate = (ms: number) => DateTime.fromMillis(ms, { zone: e.timeZone }).toISODate()!;
+  throw conflict(
+    `${subject} runs until ${localDate(end)} at the earliest, past the renewal notice deadline ` +
+      `${localDate(deadline)}: the renewal could not be decided in time. ${advice}`,
+  );
 }
 
 /**
@@ -116,7 +136,7 @@ export async function prepareStart(
  */
 export function earliestPlanEnd(
   e: Pick<StartableEngagement, 'termStart' | 'phaseProgress'>,
-  plan: TransitionPlanData,
+  plan: PlanDurations,
   now: number,
 ): number {
   const progress = e.phaseProgress ?? [];
@@ -132,11 +152,6 @@ export function earliestPlanEnd(
         : end + phase.minDurationSeconds * 1000;
   });
   return end;
-}
-
-/** The date of an instant in a time zone (`YYYY-MM-DD`). */
-export function localDate(ms: number, timeZone: string): string {
-  return DateTime.fromMillis(ms, { zone: timeZone }).toISODate()!;
 }
 
 function samePlan(a: TransitionPlanData, b: TransitionPlanData): boolean {

@@ -27,13 +27,11 @@ import {
   pauseBody,
   startTransitionBody,
 } from './schemas';
-import { renewalMilestones } from '../domain/renewal';
 import { lifecycleWorkflowId } from '../domain/lifecycle';
 import {
-  earliestPlanEnd,
-  localDate,
   PLANNED_STAGES,
   prepareStart,
+  refusePastNoticeDeadline,
   type StartableEngagement,
   type StartStatements,
 } from './start-path';
@@ -195,27 +193,18 @@ async function planChangeEndsInTime(
   const current = stored.findIndex((p) => p.status !== 'PASSED' && p.status !== 'OVERRIDDEN');
   const kept = stored.slice(0, current === -1 ? stored.length : current + 1);
   const ms = (d: Date | null) => (d ? d.getTime() : null);
-  const end = earliestPlanEnd(
+  refusePastNoticeDeadline(
     {
-      termStart: e.termStart,
+      ...e,
       phaseProgress: [
         ...kept.map((p) => ({ startedAtMs: ms(p.startedAt), completedAtMs: ms(p.completedAt) })),
         ...phases.map(() => ({ startedAtMs: null, completedAtMs: null })),
       ],
     },
-    { phases: [...kept, ...phases] } as TransitionPlanData,
-    Date.now(),
+    { phases: [...kept, ...phases] },
+    'the new plan',
+    'Shorten the phases',
   );
-  const deadline = Date.parse(
-    renewalMilestones(e.termEnd.toISOString(), e.renewalNoticeDays, undefined, e.timeZone).noticeDeadline,
-  );
-  if (end > deadline) {
-    throw conflict(
-      `the new plan runs until ${localDate(end, e.timeZone)} at the earliest, past the renewal notice ` +
-        `deadline ${localDate(deadline, e.timeZone)}: the renewal could not be decided in time. ` +
-        'Shorten the phases',
-    );
-  }
 }
 
 function toPhasePlan(p: z.infer<typeof changePlanBody>['phases'][number]): PhasePlan {

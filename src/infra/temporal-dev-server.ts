@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
+import { pollUntil, portOpen } from './ports';
 import path from 'node:path';
 import { searchAttributeKeys } from '../../workflows/search-attributes';
 import type { Logger } from '../logger';
@@ -83,19 +83,6 @@ async function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise
   clearTimeout(timer);
 }
 
-export function portOpen(port: number): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
-
-export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await portOpen(port)) return;
-    if (Date.now() > deadline) throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+export function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  return pollUntil(() => portOpen(port), timeoutMs, `nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
 }

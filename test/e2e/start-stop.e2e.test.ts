@@ -2,18 +2,12 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { portOpen } from '../../src/infra/ports';
 import { freePort } from '../helpers/global-setup';
 import { cacheDir, makeTmpDir } from '../helpers/paths';
 import { eventually } from '../helpers/wait';
 
 const root = path.join(__dirname, '..', '..');
-
-const listening = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
 
 /** Ports and a data dir of a start's own, and its environment: embedded PostgreSQL and the dev server. */
 async function ownPortsAndData(prefix: string, logLevel: string) {
@@ -58,13 +52,13 @@ describe('npm start, stopped by a signal to its process', () => {
           (status) => status === 200,
           90_000,
         );
-        for (const port of Object.values(ports)) expect(await listening(port)).toBe(true);
+        for (const port of Object.values(ports)) expect(await portOpen(port)).toBe(true);
 
         start.kill('SIGINT');
 
         expect(await exited).toBe(0);
         // PostgreSQL and the Temporal dev server are stopped before the process exits: nothing is left behind.
-        for (const port of Object.values(ports)) expect([port, await listening(port)]).toEqual([port, false]);
+        for (const port of Object.values(ports)) expect([port, await portOpen(port)]).toEqual([port, false]);
         return output;
       } catch (error) {
         console.error(output);
@@ -114,7 +108,7 @@ describe('npm start, stopped by a signal to its process', () => {
       expect(api.output).not.toContain('BPO lifecycle orchestrator is up');
       // nothing it started is left listening (the API's port is the holder's)
       for (const port of Object.values(ports).filter((p) => p !== ports.API_PORT))
-        expect([port, await listening(port)]).toEqual([port, false]);
+        expect([port, await portOpen(port)]).toEqual([port, false]);
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }

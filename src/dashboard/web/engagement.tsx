@@ -199,10 +199,15 @@ async function loadView(id: string): Promise<View> {
       api<{ items: StageChange[] }>('GET', `${base}/stage-changes`),
     ]);
   // The 20 newest open ones carry their live clock (next climb) from their workflow: one request each, every poll.
-  let live = 0;
+  const clocked = new Set(
+    escalations.items
+      .filter((e) => e.status !== 'RESOLVED')
+      .slice(0, 20)
+      .map((e) => e.id),
+  );
   const details = await Promise.all(
     escalations.items.map((e) =>
-      e.status === 'RESOLVED' || live++ >= 20
+      !clocked.has(e.id)
         ? Promise.resolve({ ...e, live: null, workflowUrl: '' })
         : api<EscalationDetail>('GET', `/escalations/${e.id}`),
     ),
@@ -607,9 +612,10 @@ function EscalationSection({ view, me, reload }: { view: View; me: Me; reload: (
   const action = useAction(reload);
   // What is typed for one escalation stays with it.
   const [resolutions, setResolutions] = useState<Record<string, { resolution: string; rootCause: string }>>({});
-  const typed = (id: string) => resolutions[id] ?? { resolution: '', rootCause: '' };
-  const type = (id: string, field: 'resolution' | 'rootCause', value: string) =>
-    setResolutions((all) => ({ ...all, [id]: { ...(all[id] ?? { resolution: '', rootCause: '' }), [field]: value } }));
+  const nothingTyped = { resolution: '', rootCause: '' };
+  const typed = (id: string) => resolutions[id] ?? nothingTyped;
+  const type = (id: string, field: keyof typeof nothingTyped, value: string) =>
+    setResolutions((all) => ({ ...all, [id]: { ...(all[id] ?? nothingTyped), [field]: value } }));
   const mayAct = can(me, 'PROGRAM_MANAGER', 'VENDOR');
   return (
     <Section id="escalations" title="Escalations">
