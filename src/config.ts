@@ -49,7 +49,11 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).default('.data'),
   CACHE_DIR: z.string().min(1).optional(),
   LOG_LEVEL: logLevel.default('info'),
-  NOTIFY_WEBHOOK_URL: z.url().optional(),
+  NOTIFY_WEBHOOK_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    // fetch refuses to send to a URL with credentials (and would print them): they go in the path or a header.
+    .refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), 'must not carry a user name or password')
+    .optional(),
   NOTIFY_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 

@@ -50,8 +50,14 @@ export class WebhookNotifier implements Notifier {
       },
       body,
       signal: AbortSignal.timeout(this.timeoutMs),
+      // A redirect would be followed as a GET without the notice, and its 200 taken for a delivery: a 3xx fails.
+      redirect: 'manual',
     });
-    if (!response.ok) throw new Error(`webhook ${this.url} answered ${response.status}`);
+    // The answer's body is not used; read to the end, the connection goes back to the pool.
+    await response.arrayBuffer().catch(() => undefined);
+    // The URL is not named: webhook URLs often carry their secret, and this message reaches logs and histories.
+    if (response.status < 200 || response.status > 299)
+      throw new Error(`webhook at ${new URL(this.url).host} answered ${response.status}`);
   }
 }
 

@@ -21,7 +21,9 @@ describe('webhook notifications', () => {
       req.on('data', (chunk) => (body += chunk));
       req.on('end', () => {
         received.push({ headers: req.headers, body });
-        if (failuresLeft > 0) {
+        if (req.url?.startsWith('/moved')) res.writeHead(302, { location: '/landing' }).end();
+        else if (req.url === '/landing') res.writeHead(200).end('a page');
+        else if (failuresLeft > 0) {
           failuresLeft--;
           res.writeHead(503).end();
         } else res.writeHead(204).end();
@@ -65,6 +67,19 @@ describe('webhook notifications', () => {
     await expect(notify(notice('evt-retried'))).resolves.toEqual({ sent: true });
     expect(received.map((r) => r.headers['x-bpo-event-id'])).toEqual(['evt-retried', 'evt-retried', 'evt-retried']);
     expect(await db.prisma.notification.count({ where: { eventKey: 'evt-retried' } })).toBe(1);
+  });
+
+  it('counts a redirect as a failure, not a delivery, and names no URL in its error', async () => {
+    // A followed 302 would turn the POST into a GET without the notice, answered 200 by the page it lands on.
+    const moved = `http://127.0.0.1:${(server.address() as AddressInfo).port}/moved?token=s3cret-in-the-url`;
+    const { notify } = createNotificationActivities(db.prisma, [new WebhookNotifier(moved, SECRET)]);
+    const failure = await notify(notice('evt-redirected')).catch((error: Error) => error);
+    expect(failure).toBeInstanceOf(Error);
+    expect((failure as Error).message).toBe(
+      `webhook at 127.0.0.1:${(server.address() as AddressInfo).port} answered 302`,
+    );
+    expect(received.map((r) => r.headers['x-bpo-event-id'])).toEqual(['evt-redirected']);
+    expect(await db.prisma.notification.count({ where: { eventKey: 'evt-redirected' } })).toBe(0);
   });
 
   it('does not send an event again once it was delivered', async () => {

@@ -34,6 +34,8 @@ describe('configuration', () => {
     ['DATABASE_URL', 'mysql://x', 'DATABASE_URL must look like postgresql://'],
     ['TEMPORAL_ADDRESS', 'no-port', 'TEMPORAL_ADDRESS must be host:port'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL'],
+    ['NOTIFY_WEBHOOK_URL', 'ftp://hooks.example/bpo', 'NOTIFY_WEBHOOK_URL must be an http(s) URL'],
+    ['NOTIFY_WEBHOOK_URL', 'https://bot:hunter2@hooks.example/bpo', 'must not carry a user name or password'],
   ])('refuses %s=%s, naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);

@@ -58,6 +58,8 @@ describe('docker-compose.yml', () => {
     expect(services.worker.ports).toBeUndefined();
     for (const name of ['api', 'worker']) {
       expect(services[name].depends_on.migrate.condition).toBe('service_completed_successfully');
+      // A crashed process, or the host rebooted, comes back on its own.
+      expect(services[name].restart).toBe('unless-stopped');
     }
   });
 
