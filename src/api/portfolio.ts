@@ -8,12 +8,12 @@ import {
   HEALTHS,
   healthOf,
   nextMilestoneUntil,
-  periodEndsAt,
+  periodsAt,
   trendOf,
   type EngagementFacts,
   type Health,
   type Milestone,
-  type PeriodEnd,
+  type PeriodNow,
 } from '../domain/portfolio';
 import { LIFECYCLE_STAGES, type LifecycleStage } from '../domain/lifecycle';
 import type { ReviewCadence, Severity } from '../domain/types';
@@ -176,12 +176,12 @@ export const PORTFOLIO_FACTS = `
     WHERE $2::uuid IS NULL OR e."vendorId" = $2::uuid
   ) f`;
 
-export function toRow(f: FactsRow, config: Config, nowMs: number, periodEnd: PeriodEnd): PortfolioRow {
-  return rowAt(f, config, nowMs, periodEnd).row;
+export function toRow(f: FactsRow, config: Config, nowMs: number, periods: PeriodNow): PortfolioRow {
+  return rowAt(f, config, nowMs, periods).row;
 }
 
 /** A row at `nowMs`, and until when its next milestone, the only part of it that moves with time, holds. */
-function rowAt(f: FactsRow, config: Config, nowMs: number, periodEnd: PeriodEnd): { row: PortfolioRow; until: number } {
+function rowAt(f: FactsRow, config: Config, nowMs: number, periods: PeriodNow): { row: PortfolioRow; until: number } {
   const latestScore = f.latestScore;
   const facts: EngagementFacts = {
     stage: f.stage,
@@ -205,7 +205,7 @@ function rowAt(f: FactsRow, config: Config, nowMs: number, periodEnd: PeriodEnd)
       : null,
     nextExitStep: f.exitKind ? { kind: f.exitKind, dueOn: f.exitDueOn! } : null,
   };
-  const next = nextMilestoneUntil(facts, nowMs, periodEnd);
+  const next = nextMilestoneUntil(facts, nowMs, periods);
   const row: PortfolioRow = {
     id: f.id,
     name: f.name,
@@ -215,8 +215,9 @@ function rowAt(f: FactsRow, config: Config, nowMs: number, periodEnd: PeriodEnd)
     phase: f.phaseName,
     phaseStatus: f.phaseStatus,
     // Before the transition moves volume the vendor handles none (also once a termination cancelled it); a steady
-    // state reached without one handles all.
+    // state reached without one handles all; a closed engagement none, whatever its transition last moved.
     volumePct:
+      (f.stage === 'CLOSED' ? 0 : null) ??
       f.volumePct ??
       (f.planned ? 0 : null) ??
       (['STEADY_STATE', 'RENEWAL', 'EXIT'].includes(f.stage)
@@ -295,14 +296,14 @@ async function rowsOf(
   config: Config,
   nowMs: number,
 ): Promise<{ rows: PortfolioRow[]; rowsUntil: number }> {
-  const periodEnd = periodEndsAt(nowMs);
+  const periods = periodsAt(nowMs);
   // Mapping a thousand rows takes about 10 ms of the API's only thread: it yields every hundred rows, so the
   // requests that arrive meanwhile (cached pages, a fraction of a millisecond each) are not kept waiting.
   const rows: PortfolioRow[] = [];
   let rowsUntil = Infinity;
   for (const [i, f] of facts.entries()) {
     if (i > 0 && i % ROWS_PER_SLICE === 0) await setImmediate();
-    const { row, until } = rowAt(f, config, nowMs, periodEnd);
+    const { row, until } = rowAt(f, config, nowMs, periods);
     rows.push(row);
     rowsUntil = Math.min(rowsUntil, until);
   }

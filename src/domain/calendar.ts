@@ -22,6 +22,11 @@ export function firstPeriodFrom(cadence: ReviewCadence, fromMs: number, timeZone
   return periodStartingAt(cadence, start);
 }
 
+/** The period of a cadence running at `atMs`: it starts at or before it and ends after it. */
+export function periodAt(cadence: ReviewCadence, atMs: number, timeZone: string): Period {
+  return periodStartingAt(cadence, DateTime.fromMillis(atMs, { zone: timeZone }).startOf(UNIT[cadence]));
+}
+
 /** The period right after `period`. */
 export function nextPeriod(period: Period, timeZone: string): Period {
   return periodStartingAt(period.cadence, DateTime.fromISO(period.end, { zone: timeZone }));

@@ -2,7 +2,7 @@
  * What the portfolio view says about one engagement: its health and its next milestone. Pure: the API feeds it
  * facts from PostgreSQL and the instant it works from.
  */
-import { firstPeriodFrom } from './calendar';
+import { periodAt, type Period } from './calendar';
 import { renewalMilestones } from './renewal';
 import type { LifecycleStage } from './lifecycle';
 import type { ReviewCadence, Severity } from './types';
@@ -55,20 +55,20 @@ export function healthOf(f: Pick<EngagementFacts, 'latestScore' | 'openEscalatio
 const CADENCE_ORDER: ReviewCadence[] = ['WEEKLY', 'MONTHLY', 'QUARTERLY', 'ANNUAL'];
 const SECOND = 1000;
 
-/** When the period of `cadence` running at `nowMs` ends (the next one starts), in `timeZone`. */
-export type PeriodEnd = (cadence: ReviewCadence, timeZone: string) => string;
+/** The period of `cadence` running at one instant, in `timeZone`. */
+export type PeriodNow = (cadence: ReviewCadence, timeZone: string) => Period;
 
-/** PeriodEnd for one instant, remembered per cadence and zone: a portfolio asks the same question many times. */
-export function periodEndsAt(nowMs: number): PeriodEnd {
-  const known = new Map<string, string>();
+/** PeriodNow for one instant, remembered per cadence and zone: a portfolio asks the same question many times. */
+export function periodsAt(nowMs: number): PeriodNow {
+  const known = new Map<string, Period>();
   return (cadence, timeZone) => {
     const key = `${cadence} ${timeZone}`;
-    let end = known.get(key);
-    if (end === undefined) {
-      end = firstPeriodFrom(cadence, nowMs + 1, timeZone).start;
-      known.set(key, end);
+    let period = known.get(key);
+    if (period === undefined) {
+      period = periodAt(cadence, nowMs, timeZone);
+      known.set(key, period);
     }
-    return end;
+    return period;
   };
 }
 
@@ -76,20 +76,20 @@ export function periodEndsAt(nowMs: number): PeriodEnd {
 export function nextMilestone(
   f: EngagementFacts,
   nowMs: number,
-  periodEnd: PeriodEnd = periodEndsAt(nowMs),
+  periods: PeriodNow = periodsAt(nowMs),
 ): Milestone | null {
-  return nextMilestoneUntil(f, nowMs, periodEnd).milestone;
+  return nextMilestoneUntil(f, nowMs, periods).milestone;
 }
 
 /**
- * `nextMilestone` at `nowMs`, and until when (exclusive, epoch ms) it gives the same for every later instant: the end
- * of the review period running now or the next renewal instant, whichever comes first; Infinity when neither applies
- * (a gate's or exit step's date does not move with time). A portfolio reuses its rows until then.
+ * `nextMilestone` at `nowMs`, and until when (exclusive, epoch ms) it gives the same for every later instant: the next
+ * review's or renewal instant's passing, whichever comes first; Infinity when neither applies (a gate's or exit
+ * step's date does not move with time). A portfolio reuses its rows until then.
  */
 export function nextMilestoneUntil(
   f: EngagementFacts,
   nowMs: number,
-  periodEnd: PeriodEnd = periodEndsAt(nowMs),
+  periods: PeriodNow = periodsAt(nowMs),
 ): { milestone: Milestone | null; until: number } {
   const candidates: Milestone[] = [];
   let until = Infinity;
@@ -113,15 +113,21 @@ export function nextMilestoneUntil(
       });
   }
   if (f.stage === 'STEADY_STATE' || f.stage === 'RENEWAL') {
-    const cadence = CADENCE_ORDER.find((c) => f.reviewCadences.includes(c));
-    if (cadence) {
-      // The period running now closes at the start of the next one; its review follows after the grace period.
-      until = Date.parse(periodEnd(cadence, f.timeZone));
-      candidates.push({
-        kind: 'review',
-        label: `${cadence.toLowerCase()} review`,
-        at: iso(until + f.reviewGraceSeconds * SECOND),
-      });
+    // Each cadence's review runs the grace period after its period closes: within the grace period after a period's
+    // start, the review of the one before is still to come; after it, the review of the one running now. The
+    // earliest of the cadences' is next (a quarter's may come before a week's).
+    const reviews = CADENCE_ORDER.filter((c) => f.reviewCadences.includes(c)).map((cadence) => {
+      const running = periods(cadence, f.timeZone);
+      const previousDue = Date.parse(running.start) + f.reviewGraceSeconds * SECOND;
+      return {
+        cadence,
+        due: previousDue > nowMs ? previousDue : Date.parse(running.end) + f.reviewGraceSeconds * SECOND,
+      };
+    });
+    const review = reviews.sort((a, b) => a.due - b.due)[0];
+    if (review) {
+      until = review.due;
+      candidates.push({ kind: 'review', label: `${review.cadence.toLowerCase()} review`, at: iso(review.due) });
     }
     const m = renewalMilestones(f.termEnd, f.renewalNoticeDays, undefined, f.timeZone);
     const renewal = [

@@ -194,6 +194,26 @@ describe('GET /portfolio', () => {
     expect(row).toMatchObject({ id: e.id, stage: 'EXIT', volumePct: 0 });
   });
 
+  it('shows no volume with the vendor for a closed engagement, whatever its transition last moved', async () => {
+    const vendorId = (await pm('POST', '/vendors', aVendor({ legalName: 'Ramped And Gone BPO' }))).body.id;
+    const { body: e } = await pm('POST', '/engagements', anEngagement(vendorId, { name: 'Ramped then closed' }));
+    await f.db.prisma.volumeChange.create({
+      data: {
+        engagementId: e.id,
+        fromPct: 50,
+        toPct: 100,
+        reason: 'wave-3 started',
+        occurredAt: new Date('2026-03-01T00:00:00Z'),
+        idempotencyKey: `${e.id}/phase-4/start`,
+      },
+    });
+    await f.db.prisma.engagement.update({ where: { id: e.id }, data: { stage: 'CLOSED' } });
+    await f.api.heardEverything();
+
+    const [row] = (await rows('q=Ramped%20then%20closed')).items;
+    expect(row).toMatchObject({ id: e.id, stage: 'CLOSED', volumePct: 0 });
+  });
+
   it('refuses an unknown sort column with the field and the reason', async () => {
     const res = await pm('GET', '/portfolio?sort=colour');
     expect(res.status).toBe(400);

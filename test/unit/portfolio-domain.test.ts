@@ -58,6 +58,24 @@ describe('next milestone', () => {
     });
   });
 
+  it('within the grace period after a period starts: the review of the one before, still to come', () => {
+    // 2 December: November's review runs on the 4th, not December's on 4 January
+    expect(nextMilestone(facts(), Date.parse('2026-12-02T10:00:00Z'))?.at).toBe('2026-12-04T00:00:00.000Z');
+    // ... and from the 4th on, December's
+    expect(nextMilestone(facts(), Date.parse('2026-12-04T00:00:00Z'))?.at).toBe('2027-01-04T00:00:00.000Z');
+  });
+
+  it('the earliest review of all the cadences, a longer one’s when it comes first', () => {
+    // Thursday 3 December with weekly and monthly reviews and a grace of three days: the week of 30 November runs
+    // until the 7th (review on the 10th), November's review is on the 4th
+    const m = nextMilestone(facts({ reviewCadences: ['WEEKLY', 'MONTHLY'] }), Date.parse('2026-12-03T10:00:00Z'));
+    expect(m).toEqual({ kind: 'review', label: 'monthly review', at: '2026-12-04T00:00:00.000Z' });
+    // and on Wednesday 2 December, last week's review (the week of 23 November) on the 3rd comes before it
+    expect(nextMilestone(facts({ reviewCadences: ['WEEKLY', 'MONTHLY'] }), Date.parse('2026-12-02T10:00:00Z'))).toEqual(
+      { kind: 'review', label: 'weekly review', at: '2026-12-03T00:00:00.000Z' },
+    );
+  });
+
   it('a renewal evaluation due before the next review comes first', () => {
     // notice deadline = 2027-02-28 − 90 d = 2026-11-30; evaluation 60 days earlier has passed, the deadline has not
     const m = nextMilestone(facts({ termEnd: '2027-02-28T00:00:00Z' }), NOW);
@@ -128,10 +146,10 @@ describe('next milestone', () => {
 });
 
 describe('how long a next milestone holds', () => {
-  it('until the period running now ends: then the next period’s review is due', () => {
+  it('until the next review is due: then the one after it is next', () => {
     const f = facts();
     const { until } = nextMilestoneUntil(f, NOW);
-    expect(new Date(until).toISOString()).toBe('2026-12-01T00:00:00.000Z');
+    expect(new Date(until).toISOString()).toBe('2026-12-04T00:00:00.000Z');
     expect(nextMilestone(f, until - 1)).toEqual(nextMilestone(f, NOW));
     expect(nextMilestone(f, until)?.at).toBe('2027-01-04T00:00:00.000Z');
   });
