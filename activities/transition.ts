@@ -22,6 +22,43 @@ export function createTransitionActivities(prisma: PrismaClient) {
       return count;
     },
 
+    /**
+     * Where the engagement's stored phases stand: a transition run started again after one failed or was terminated
+     * resumes from here (passed phases stay passed, the running one keeps its start, its gate its attempts), rather
+     * than running every phase again on the first run's rows. Read only.
+     */
+    async storedProgress(input: { engagementId: string }): Promise<StoredProgress> {
+      const [phases, volume] = await Promise.all([
+        prisma.transitionPhase.findMany({
+          where: { plan: { engagementId: input.engagementId } },
+          orderBy: { sequence: 'asc' },
+          include: { gateEvaluations: { orderBy: { attempt: 'asc' } } },
+        }),
+        prisma.volumeChange.findFirst({
+          where: { engagementId: input.engagementId },
+          orderBy: [{ occurredAt: 'desc' }, { id: 'desc' }],
+        }),
+      ]);
+      return {
+        volumePct: volume?.toPct ?? null,
+        phases: phases.map((p) => ({
+          sequence: p.sequence,
+          status: p.status,
+          startedAt: p.startedAt?.toISOString() ?? null,
+          completedAt: p.completedAt?.toISOString() ?? null,
+          gates: p.gateEvaluations.map((g) => ({
+            attempt: g.attempt,
+            passed: g.passed,
+            evaluatedAt: g.evaluatedAt.toISOString(),
+            // A person's decision stores its kind and note; a judgement the verdict.
+            ...(g.overriddenBy
+              ? { decidedBy: g.overriddenBy, decision: g.details as StoredGate['decision'] }
+              : { verdict: g.details as unknown as GateVerdict }),
+          })),
+        })),
+      };
+    },
+
     /** Marks a phase started and records the volume it brings, once. */
     async startPhase(input: {
       engagementId: string;
@@ -237,6 +274,28 @@ export function createTransitionActivities(prisma: PrismaClient) {
         .catch(ignoreDuplicate);
     },
   };
+}
+
+/** A stored gate: the verdict of a judgement, or a person's decision. */
+export interface StoredGate {
+  attempt: number;
+  passed: boolean;
+  evaluatedAt: string;
+  verdict?: GateVerdict;
+  decidedBy?: string;
+  decision?: { decision: 'approved-early' | 'overridden'; note: string | null };
+}
+
+/** The stored phases of an engagement's transition, and the volume its last change left with the vendor. */
+export interface StoredProgress {
+  volumePct: number | null;
+  phases: Array<{
+    sequence: number;
+    status: 'PENDING' | 'ACTIVE' | 'HELD' | 'PASSED' | 'OVERRIDDEN' | 'CANCELLED';
+    startedAt: string | null;
+    completedAt: string | null;
+    gates: StoredGate[];
+  }>;
 }
 
 function utcDate(iso: string): Date {

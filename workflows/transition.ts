@@ -12,7 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { createEngagementActivities } from '../activities/engagements';
 import type { createEscalationActivities } from '../activities/escalations';
-import type { createTransitionActivities } from '../activities/transition';
+import type { createTransitionActivities, StoredProgress } from '../activities/transition';
 import { planProblems, type PhasePlan } from '../src/domain/transition';
 import { EngagementIdKey, PhaseKey, StageKey, VendorIdKey, VolumePctKey } from './search-attributes';
 import {
@@ -59,6 +59,15 @@ const OVERRIDE_DURING_JUDGEMENT_PATCH = 'transition-override-during-judgement-sk
  */
 const REPLAN_AT_THE_LAST_GATE_PATCH = 'transition-replan-at-the-last-gate-runs';
 
+/**
+ * A run started again after one failed or was terminated (a lifecycle restarted, a transition started again) resumes
+ * where the stored phases stand: passed phases stay passed, the running one keeps its start, its gate its attempts and
+ * failures, the vendor its volume. Runs from before this patch ran every phase again on the first run's rows (whose
+ * stored gate results they were handed back). Its runs also key their pause, resume and plan-change audit entries by
+ * the run, so a run started again does not find the first run's.
+ */
+export const RESUME_STORED_PROGRESS_PATCH = 'transition-resumes-stored-progress';
+
 type Decision =
   | { kind: 'approved-early'; actor: string; note?: string; refused?: string }
   | { kind: 'overridden'; actor: string; note: string };
@@ -71,6 +80,12 @@ type Decision =
  */
 export async function transition(input: TransitionInput): Promise<TransitionState> {
   const state: TransitionState = input.resume ?? initialState(input);
+  const resumes = patched(RESUME_STORED_PROGRESS_PATCH);
+  /** Audit keys of this run's steering, distinct from those of an earlier run of the same transition. */
+  const auditKey = (action: string) =>
+    resumes
+      ? `${action}-${workflowInfo().firstExecutionRunId}-${state.history.length}`
+      : `${action}-${state.history.length}`;
   let decision: Decision | undefined;
   /** A new plan is being stored: the ramp does not move on to a next phase until it is (the one it will be). */
   let replanning = false;
@@ -149,7 +164,7 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
         actor,
         action: 'pause',
         detail: { phase, reason: reason ?? null },
-        key: `pause-${state.history.length}`,
+        key: auditKey('pause'),
       });
       return state;
     },
@@ -185,7 +200,7 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
         actor,
         action: 'resume',
         detail: { phase: phaseName(), pausedSeconds: Math.round(pausedMs / 1000) },
-        key: `resume-${state.history.length}`,
+        key: auditKey('resume'),
       });
       return state;
     },
@@ -221,7 +236,7 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
         actor,
         action: 'change-plan',
         detail: { remaining: phases },
-        key: `change-plan-${state.history.length}`,
+        key: auditKey('change-plan'),
       });
       return state;
     },
@@ -246,6 +261,12 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
       { key: StageKey, value: 'TRANSITION' },
     ]);
     await db.moveEngagementStage({ engagementId: input.engagementId, to: 'TRANSITION' });
+    if (resumes && resumeFrom(state, await db.storedProgress({ engagementId: input.engagementId }))) {
+      upsertSearchAttributes([
+        { key: VolumePctKey, value: state.volumePct },
+        ...(current()?.startedAt ? [{ key: PhaseKey, value: current()!.name }] : []),
+      ]);
+    }
   }
 
   /** Waits until the current phase's due time (pause-aware) or until a person decides its gate. */
@@ -450,6 +471,80 @@ function initialState(input: TransitionInput): TransitionState {
     history: [],
     rules,
   };
+}
+
+/**
+ * Takes over what an earlier run of this transition stored: the phases it passed, the one it was in (started when it
+ * was, held if its last judgement failed, due when that run would have judged it next), every gate with its attempt,
+ * the failures in a row and the volume. False, changing nothing, when no phase had started.
+ */
+function resumeFrom(state: TransitionState, stored: StoredProgress): boolean {
+  if (!stored.phases.some((p) => p.startedAt)) return false;
+  const bySequence = new Map(stored.phases.map((p) => [p.sequence, p]));
+  let index = 0;
+  for (const phase of state.phases) {
+    const was = bySequence.get(phase.sequence);
+    if (!was) break;
+    for (const gate of was.gates) {
+      state.gates.push(
+        gate.verdict
+          ? {
+              phase: phase.name,
+              sequence: phase.sequence,
+              attempt: gate.attempt,
+              evaluatedAt: gate.evaluatedAt,
+              ...gate.verdict,
+            }
+          : {
+              phase: phase.name,
+              sequence: phase.sequence,
+              attempt: gate.attempt,
+              evaluatedAt: gate.evaluatedAt,
+              passed: true,
+              score: null,
+              threshold: state.rules.gateThreshold,
+              reasons: [],
+              kpis: [],
+              decidedBy: gate.decidedBy,
+              decision: gate.decision?.decision,
+              note: gate.decision?.note ?? undefined,
+            },
+      );
+    }
+    if (was.status === 'PASSED' || was.status === 'OVERRIDDEN') {
+      Object.assign(phase, {
+        status: was.status,
+        startedAt: was.startedAt ?? undefined,
+        completedAt: was.completedAt ?? undefined,
+      });
+      index++;
+      continue;
+    }
+    if (was.startedAt) {
+      const last = was.gates[was.gates.length - 1];
+      const held = last !== undefined && !last.passed;
+      phase.status = held ? 'HELD' : 'ACTIVE';
+      phase.startedAt = was.startedAt;
+      phase.dueAt = new Date(
+        held
+          ? Date.parse(last.evaluatedAt) + state.rules.holdSeconds * 1000
+          : Date.parse(was.startedAt) + phase.minDurationSeconds * 1000,
+      ).toISOString();
+      // Every judgement of a phase not passed failed: they are the failures in a row.
+      state.consecutiveFailures = was.gates.filter((g) => !g.passed).length;
+    }
+    break;
+  }
+  state.currentIndex = index;
+  state.volumePct = stored.volumePct ?? 0;
+  const at = state.phases[Math.min(index, state.phases.length - 1)];
+  state.history.push({
+    phase: at.name,
+    at: new Date(Date.now()).toISOString(),
+    kind: 'resumed',
+    detail: `started again where the stored phases stand: ${index} of ${state.phases.length} passed`,
+  });
+  return true;
 }
 
 function decisionRecord(phase: PhaseState, attempt: number, made: Decision, at: string, threshold: number): GateRecord {

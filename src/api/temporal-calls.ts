@@ -138,7 +138,8 @@ export async function startOnce(
     taskQueue: string;
     uiLink: string;
     args: unknown[];
-    rejectIfClosed?: boolean;
+    /** A closed run with the id is not started again, unless it failed, was terminated, cancelled or timed out. */
+    onlyAfterFailure?: boolean;
   },
 ): Promise<{ status: number; body: { workflowId: string; runId: string; workflowUrl: string } }> {
   const handle = await callTemporal(client, () =>
@@ -146,7 +147,7 @@ export async function startOnce(
       workflowId: opts.workflowId,
       taskQueue: opts.taskQueue,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      ...(opts.rejectIfClosed && { workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE }),
+      ...(opts.onlyAfterFailure && { workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY }),
       args: opts.args,
     }),
   );

@@ -48,7 +48,8 @@ export function transitionRoutes(
     {
       method: 'post',
       path: '/engagements/:id/transition',
-      summary: 'Start the phased transition (a repeat returns the running one)',
+      summary:
+        'Start the phased transition (a repeat returns the running one; one that failed or was terminated resumes)',
       tag: 'transition',
       roles: ['PROGRAM_MANAGER'],
       params: idParams,
@@ -68,7 +69,8 @@ export function transitionRoutes(
           taskQueue: config.temporal.taskQueue,
           uiLink: workflowUrl(config, workflowId),
           args: [{ engagementId: params.id, vendorId: engagement.vendorId, plan }],
-          rejectIfClosed: true,
+          // One that failed or was terminated is started again, and resumes where its stored phases stand.
+          onlyAfterFailure: true,
         });
       } catch (error) {
         if (error instanceof WorkflowExecutionAlreadyStartedError) throw conflict('the transition has already run');

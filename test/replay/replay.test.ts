@@ -8,6 +8,7 @@ import {
   REVIEW_PUBLISHES_SCORECARD_PATCH,
 } from '../../workflows/governance';
 import { NOTIFY_AS_LOCAL_ACTIVITY_PATCH } from '../../workflows/notify';
+import { RESUME_STORED_PROGRESS_PATCH } from '../../workflows/transition';
 import { workflowBundle } from '../helpers/temporal';
 
 /**
@@ -72,6 +73,13 @@ describe('replay of recorded histories', () => {
       expect({ before: before.length > 0, after: after.length > 0 }).toEqual({ before: true, after: true });
     },
   );
+
+  it('has transition histories from before and after a run started again resumes its stored phases', () => {
+    const marked = fixtures
+      .filter((f) => f.startsWith('transition-'))
+      .map((f) => patchIds(readHistory(f).events).includes(RESUME_STORED_PROGRESS_PATCH));
+    expect({ before: marked.includes(false), after: marked.includes(true) }).toEqual({ before: true, after: true });
+  });
 
   it.each(fixtures)('replays %s without nondeterminism', async (fixture) => {
     const history = readHistory(fixture);

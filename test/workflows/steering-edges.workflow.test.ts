@@ -82,6 +82,8 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
       taskQueue: TASK_QUEUE,
       workflowBundle: await workflowBundle(),
       activities: {
+        // Transitions here start afresh: nothing stored to resume from.
+        storedProgress: async () => ({ volumePct: null, phases: [] }),
         startPhase: async ({ sequence }: { sequence: number }) => void startedPhases.push(sequence),
         evaluateGate: () => stub.evaluateGate(),
         moveEngagementStage: (input: { to: string }) => stub.moveEngagementStage(input),

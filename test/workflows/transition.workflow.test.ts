@@ -6,6 +6,7 @@ import { anEngagement, aVendor } from '../builders/engagement';
 import { startTestApi, type TestApi } from '../helpers/app';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { BAD, dayOffset, GOOD, putMeasurements } from '../helpers/kpi-data';
+import { recordHistoryIfAsked } from '../helpers/record';
 import { createTimeSkippingEnv, workflowBundle } from '../helpers/temporal';
 
 const DAY_MS = 86_400_000;
@@ -166,6 +167,65 @@ describe('transition workflow (time-skipping, real database)', () => {
     ]);
     expect(done.plan.phases[1].gateEvaluations.map((g: { passed: boolean }) => g.passed)).toEqual([false, false, true]);
     expect((await pm('GET', `/engagements/${id}/escalations`)).body.total).toBe(1);
+  });
+
+  it('started again after it was terminated, resumes where its stored phases stand', async () => {
+    // given a transition whose first wave failed its gate on day 8 and is held, and was then terminated
+    const { pm, id, start } = await anEngagementInTransition({
+      phases: [
+        { kind: 'KNOWLEDGE_TRANSFER', name: 'knowledge-transfer', volumePct: 0, minDuration: '1d', gated: false },
+        { kind: 'PILOT', name: 'wave-1', volumePct: 10, minDuration: '7d' },
+        { kind: 'RAMP_WAVE', name: 'wave-2', volumePct: 100, minDuration: '7d' },
+      ],
+      hold: '3d',
+      maxConsecutiveFailures: 3,
+    });
+    const t0 = await env.currentTimeMs();
+    await putMeasurements(db.prisma, id, { start: dayOffset(t0, -1), end: dayOffset(t0, 40) }, BAD);
+    expect((await start()).status).toBe(202);
+    const handle = env.client.workflow.getHandle(transitionWorkflowId(id));
+    await env.sleep('9 days');
+    const first = (await pm('GET', `/engagements/${id}/transition`)).body;
+    expect(first.plan.phases.map((p: { status: string }) => p.status)).toEqual(['PASSED', 'HELD', 'PENDING']);
+    const wave1StartedAt = first.plan.phases[1].startedAt;
+    const failedAt = Date.parse(first.plan.phases[1].gateEvaluations[0].evaluatedAt);
+    await handle.terminate('operator stopped it');
+
+    // when the vendor corrects its data and the program manager starts the transition again
+    await putMeasurements(db.prisma, id, { start: dayOffset(t0, -1), end: dayOffset(t0, 40) }, GOOD);
+    const again = await start();
+    expect(again.status).toBe(202);
+    const result = await handle.result();
+
+    // then it took up wave 1 where it stood: the same start, its gate judged again (attempt 2, on today's data) when
+    // the hold after the first failure ended, not after running knowledge transfer and the wave's week again
+    expect(result.status).toBe('COMPLETED');
+    const done = (await pm('GET', `/engagements/${id}/transition`)).body;
+    const [kt, wave1, wave2] = done.plan.phases;
+    expect([kt.status, wave1.status, wave2.status]).toEqual(['PASSED', 'PASSED', 'PASSED']);
+    expect(kt.startedAt).toBe(first.plan.phases[0].startedAt);
+    expect(wave1.startedAt).toBe(wave1StartedAt);
+    expect(wave1.gateEvaluations.map((g: { attempt: number; passed: boolean }) => [g.attempt, g.passed])).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+    const rejudgedAfterDays = (Date.parse(wave1.gateEvaluations[1].evaluatedAt) - failedAt) / DAY_MS;
+    expect(rejudgedAfterDays).toBeGreaterThanOrEqual(3);
+    expect(rejudgedAfterDays).toBeLessThan(3.01);
+    // one volume change per phase start, none repeated; the resumed run's history says it started again
+    expect(done.volumeChanges.map((v: { fromPct: number; toPct: number }) => [v.fromPct, v.toPct])).toEqual([
+      [0, 10],
+      [10, 100],
+    ]);
+    expect(result.history.map((h: { kind: string }) => h.kind)).toEqual(['resumed']);
+    expect(
+      result.gates.map((g: { phase: string; attempt: number; passed: boolean }) => [g.phase, g.attempt, g.passed]),
+    ).toEqual([
+      ['wave-1', 1, false],
+      ['wave-1', 2, true],
+      ['wave-2', 1, true],
+    ]);
+    await recordHistoryIfAsked(handle, 'transition-terminated-then-resumed');
   });
 
   it('rolls a first wave that keeps failing back to no volume with the vendor', async () => {
