@@ -25,7 +25,7 @@ import {
   type EscalationStepRecord,
 } from './escalation.messages';
 import { localFirst, localFirstOptions } from './local-first';
-import { notifyLocally } from './notify';
+import { notices } from './notify';
 
 const db = proxyActivities<
   ReturnType<typeof createEscalationActivities> & ReturnType<typeof createNotificationActivities>
@@ -33,7 +33,6 @@ const db = proxyActivities<
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
-const notify = notifyLocally(db.notify);
 
 /**
  * Marks where a run began recording its steps by a local activity. Runs started earlier have `recordEscalationStep`
@@ -100,8 +99,9 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
     await recordEscalationStep({ escalationId: input.escalationId, stepNumber: state.steps.length, step, update });
   };
 
+  const outbox = notices(db.notify);
   const notifyLevel = (reason: string) =>
-    notify(
+    outbox.send(
       escalationNotice(
         input,
         input.levels,
@@ -240,10 +240,12 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
       await notifyLevel(`${missed}: reminder`);
     }
     if (workflowInfo().continueAsNewSuggested) {
+      await outbox.settled();
       await condition(allHandlersFinished);
       return continueAsNew<typeof escalation>({ ...input, resume: state });
     }
   }
+  await outbox.settled();
   await condition(allHandlersFinished);
   return state;
 }

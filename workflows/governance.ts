@@ -22,7 +22,7 @@ import {
   type GovernanceState,
 } from './governance.messages';
 import { localFirst, localFirstOptions, localThenRegular } from './local-first';
-import { notifyLocally } from './notify';
+import { notices } from './notify';
 
 type GovernanceActivities = ReturnType<typeof createGovernanceActivities> & ReturnType<typeof createReviewPublishing>;
 
@@ -32,7 +32,6 @@ const db = proxyActivities<
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
-const notify = notifyLocally(db.notify);
 
 /**
  * Marks where a run began conducting reviews by a local activity. Runs started earlier have `conductReview` activity
@@ -82,6 +81,7 @@ const raiseEscalation = localFirst(
  * across continue-as-new, which carries only the next period per cadence.
  */
 export async function governance(input: GovernanceInput): Promise<void> {
+  const outbox = notices(db.notify);
   const cursors: Partial<Record<ReviewCadence, Period>> = { ...input.cursors };
   for (const cadence of input.cadences) {
     cursors[cadence] ??= firstPeriodFrom(cadence, Date.parse(input.startAt), input.timeZone);
@@ -140,7 +140,7 @@ export async function governance(input: GovernanceInput): Promise<void> {
         key: `review/${cadence}/${outcome.periodFrom}/${breach.key}`,
       });
     }
-    if (!published) await notify(reviewNotice(input.engagementId, outcome));
+    if (!published) await outbox.send(reviewNotice(input.engagementId, outcome));
     cursors[cadence] = nextPeriod(period, input.timeZone);
     state.reviewsDone++;
     state.lastReview = {
@@ -153,6 +153,7 @@ export async function governance(input: GovernanceInput): Promise<void> {
     reviewsThisRun++;
 
     if (reviewsThisRun >= REVIEWS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      await outbox.settled();
       await condition(allHandlersFinished);
       await continueAsNew<typeof governance>({
         ...input,

@@ -31,7 +31,7 @@ import {
   type LifecycleInput,
   type LifecycleState,
 } from './lifecycle.messages';
-import { notifyLocally } from './notify';
+import { notices } from './notify';
 import { EngagementIdKey, StageKey, VendorIdKey } from './search-attributes';
 import { transitionWorkflowId } from './transition.messages';
 import type { transition } from './transition';
@@ -41,7 +41,6 @@ const db = proxyActivities<Activities>({
   startToCloseTimeout: '15 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
-const notify = notifyLocally(db.notify);
 /** Waits as long as a transition may run; a worker that dies mid-wait stops heartbeating and another takes over. */
 const waiting = proxyActivities<Activities>({
   startToCloseTimeout: '400 days',
@@ -67,6 +66,7 @@ const CANCELLED_TRANSITION_PHASES_PATCH = 'cancelled-transition-phases-recorded'
  * jumps to the exit from any stage.
  */
 export async function engagementLifecycle(input: LifecycleInput): Promise<LifecycleState> {
+  const outbox = notices(db.notify);
   const state: LifecycleState = input.resume ?? {
     engagementId: input.engagementId,
     stage: 'CONTRACTED',
@@ -208,7 +208,7 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
       termEnd: state.termEnd,
     });
     state.renewal = { recommendation: evaluation.recommendation, reasons: evaluation.reasons };
-    await notify({
+    await outbox.send({
       eventKey: `renewal/${state.engagementId}/${state.termEnd}/evaluated`,
       engagementId: state.engagementId,
       recipient: { role: 'executive sponsor' },
@@ -255,7 +255,10 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
           await waitUntil(state.termEnd);
           awaitingTermEnd = false;
         }
-        if (!terminated()) return renewTerm(input, state, state.renewal.decision!);
+        if (!terminated()) {
+          await outbox.settled();
+          return renewTerm(input, state, state.renewal.decision!);
+        }
       }
     }
   }
@@ -306,6 +309,7 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
   await db.completeExitPlan({ engagementId: state.engagementId, at: now() });
   await db.stopGovernance({ engagementId: state.engagementId });
   await moveTo('CLOSED');
+  await outbox.settled();
   await condition(allHandlersFinished);
   return state;
 }

@@ -7,7 +7,7 @@ import {
   RAISE_ESCALATION_AS_LOCAL_ACTIVITY_PATCH,
   REVIEW_PUBLISHES_SCORECARD_PATCH,
 } from '../../workflows/governance';
-import { NOTIFY_AS_LOCAL_ACTIVITY_PATCH } from '../../workflows/notify';
+import { NOTICES_DO_NOT_WAIT_PATCH, NOTIFY_AS_LOCAL_ACTIVITY_PATCH } from '../../workflows/notify';
 import { RESUME_STORED_PROGRESS_PATCH } from '../../workflows/transition';
 import { workflowBundle } from '../helpers/temporal';
 
@@ -71,6 +71,17 @@ describe('replay of recorded histories', () => {
       );
       const after = histories.filter((events) => patchIds(events).includes(patch));
       expect({ before: before.length > 0, after: after.length > 0 }).toEqual({ before: true, after: true });
+    },
+  );
+
+  // Governance sends a notice of its own only when a review could not publish one: no recorded run has that.
+  it.each(['engagementLifecycle', 'escalation'])(
+    'has %s histories from before and after notices stopped holding the workflow',
+    (type) => {
+      const marked = fixtures
+        .filter((f) => f.startsWith(`${type}-`))
+        .map((f) => patchIds(readHistory(f).events).includes(NOTICES_DO_NOT_WAIT_PATCH));
+      expect({ before: marked.includes(false), after: marked.includes(true) }).toEqual({ before: true, after: true });
     },
   );
 

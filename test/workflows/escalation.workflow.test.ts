@@ -39,12 +39,15 @@ describe('escalation workflow (time-skipping)', () => {
     recordEscalationStep: Activities['recordEscalationStep'] = async () => undefined,
     /** With RECORD_HISTORIES=1, the name the run's history is saved under as a replay fixture. */
     fixture?: string,
+    /** What happens to a notice once it is recorded: by default it is sent. */
+    deliver: () => Promise<void> = async () => undefined,
   ) {
     const notices: string[] = [];
     const activities: Pick<Activities, 'recordEscalationStep' | 'notify'> = {
       recordEscalationStep,
       notify: async (notice) => {
         notices.push(`${notice.recipient.role}: ${notice.subject}`);
+        await deliver();
         return { sent: true };
       },
     };
@@ -102,6 +105,30 @@ describe('escalation workflow (time-skipping)', () => {
       'governance council',
     ]);
     expect(minutesAfterRaise(state.nextClimbAt!)).toBe(45 + 2 * 24 * 60);
+  });
+
+  it('climbs on time while its notifier is down: a notice that cannot be delivered holds nothing', async () => {
+    // given a notifier that fails every delivery (a webhook answering 503); the local attempt gives up at once here,
+    // as it does after its minute, and the server retries the regular activity meanwhile
+    const down = async () => {
+      if (Context.current().info.isLocal)
+        throw ApplicationFailure.nonRetryable('webhook at hooks.example answered 503');
+      throw ApplicationFailure.retryable('webhook at hooks.example answered 503');
+    };
+    // when a P1 is not acknowledged for 50 minutes
+    const { state, notices, raisedAt } = await run({}, 50 * 60_000, undefined, undefined, down);
+    // then it climbed at 15, 30 and 45 minutes all the same (it used to wait for the raise's notice, for ever), and
+    // each level's notice was tried
+    const minutesAfterRaise = (at: string) => Math.round((Date.parse(at) - raisedAt) / 60_000);
+    expect(state.steps.map((s) => [s.action, s.level, minutesAfterRaise(s.at)])).toEqual([
+      ['raised', 1, 0],
+      ['climbed', 2, 15],
+      ['climbed', 3, 30],
+      ['climbed', 4, 45],
+    ]);
+    expect(new Set(notices.map((n) => n.split(':')[0]))).toEqual(
+      new Set(['operations lead', 'account manager', 'delivery head', 'governance council']),
+    );
   });
 
   it('reminds the top of a business-hours matrix every business day, not every three', async () => {
