@@ -38,10 +38,8 @@ export async function loadDemoPortfolio(prisma: PrismaClient, opts: { engagement
       where: { vendorId, name: e.name, clientOrganisation: e.clientOrganisation },
       select: { id: true },
     });
-    if (existing) {
-      seeded.push(existing.id);
-      continue;
-    }
+    // Reviewed when it was seeded: reviewing it again in a later month would score a month it has no data for.
+    if (existing) continue;
     await prisma.$transaction(async (tx) => {
       const engagement = await tx.engagement.create({
         data: {
@@ -128,9 +126,10 @@ export async function loadDemoPortfolio(prisma: PrismaClient, opts: { engagement
 }
 
 /**
- * Scores the last three calendar months of the demo's engagements past their transition with the same review
- * activity the governance workflow runs, so the portfolio shows scores, trends and credits. Idempotent like the
- * activity. Engagements the seed did not write are never touched.
+ * Scores the last three calendar months of the engagements this run seeded past their transition (their data runs
+ * to this month), with the same review activity the governance workflow runs, so the portfolio shows scores, trends
+ * and credits. Idempotent like the activity. Engagements the seed did not write, or wrote on an earlier run, are
+ * never touched.
  */
 async function reviewRecentMonths(prisma: PrismaClient, today: Date, seeded: string[]): Promise<number> {
   const { conductReview } = createGovernanceActivities(prisma);

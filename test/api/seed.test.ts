@@ -62,4 +62,15 @@ describe('demo portfolio seed', () => {
     expect(again.engagements).toBe(0);
     expect(await db.prisma.kpiMeasurement.count()).toBe(before);
   });
+
+  it('run again in a later month, reviews no month of the engagements it seeded before', async () => {
+    // given the demo seeded in November 2026, its data running to November
+    const reviewsBefore = await db.prisma.review.count();
+    // when it runs again on 2 February 2027
+    const again = await loadDemoPortfolio(db.prisma, { engagements: 14, today: new Date('2027-02-02') });
+    // then nothing was added: December and January, months without their data, were not scored as missing (with
+    // credits at the worst tier and action items to submit it)
+    expect(again).toMatchObject({ engagements: 0, reviews: 0 });
+    expect(await db.prisma.review.count()).toBe(reviewsBefore);
+  });
 });
