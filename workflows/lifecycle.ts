@@ -50,6 +50,12 @@ const waiting = proxyActivities<Activities>({
 });
 
 const DAY_MS = 86_400_000;
+/**
+ * The lifecycle's own BpoStage reads TRANSITION while its transition runs (the Web UI's `BpoStage = "TRANSITION"`
+ * lists it); runs from before this patch kept CONTRACTED there until steady state.
+ */
+const STAGE_ATTRIBUTE_IN_TRANSITION_PATCH = 'lifecycle-stage-attribute-in-transition';
+
 /** Patch id: a renewed term as long on the calendar as the last one (nextTerm). */
 const CALENDAR_TERM_PATCH = 'renewal-term-on-the-calendar';
 /** Patch id: a transition already started on its own is waited for, not started again. */
@@ -188,6 +194,8 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
     await waitUntil(state.termStart);
     if (!terminated() && input.transitionPlan) {
       state.stage = 'TRANSITION';
+      if (patched(STAGE_ATTRIBUTE_IN_TRANSITION_PATCH))
+        upsertSearchAttributes([{ key: StageKey, value: 'TRANSITION' }]);
       await runTransition(input, terminated);
     }
     if (!terminated()) {

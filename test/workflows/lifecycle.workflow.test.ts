@@ -325,6 +325,9 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     });
     const handle = env.client.workflow.getHandle(lifecycleWorkflowId(id));
     await env.sleep('10 days');
+    // the lifecycle is listed in its stage in the Web UI (BpoStage), as its state says (it used to read CONTRACTED)
+    const inTransition = await handle.describe();
+    expect(inTransition.searchAttributes.BpoStage).toEqual(['TRANSITION']);
 
     const state = await handle.executeUpdate(terminateForCauseUpdate, {
       args: [{ actor: 'executive:ceo', reason: 'data breach at the vendor' }],
