@@ -191,11 +191,22 @@ export function demoPortfolio(opts: { engagements: number; today: Date; seed?: n
   for (let i = 0; i < opts.engagements; i++) {
     const process = PROCESSES[i % PROCESSES.length];
     const stage = STAGES[i % STAGES.length];
-    const startYear = opts.today.getUTCFullYear() - (stage === 'CONTRACTED' ? 0 : stage === 'TRANSITION' ? 0 : 2);
-    const termStart =
+    const renewalNoticeDays = [30, 60, 90, 180][i % 4];
+    const [year, month] = [opts.today.getUTCFullYear(), opts.today.getUTCMonth()];
+    // Dates that agree with the stage, as a lifecycle started on the engagement would find them: a contract starting
+    // in two months; a transition begun one to three months ago; a renewal whose evaluation is past and whose notice
+    // deadline is not (its term ends on the first month start at least 15 days after the deadline); the others one to
+    // two years into a three-year term, their renewal evaluation months away, and a year of KPI data inside it.
+    let termStart =
       stage === 'CONTRACTED'
-        ? monthStart(startYear, opts.today.getUTCMonth() + 2)
-        : monthStart(startYear, (i % 12) - (stage === 'TRANSITION' ? 3 : 0));
+        ? monthStart(year, month + 2)
+        : stage === 'TRANSITION'
+          ? monthStart(year, month - 1 - (i % 3))
+          : monthStart(year, month - 12 - (i % 12));
+    if (stage === 'RENEWAL') {
+      const deadlineAndMore = new Date(opts.today.getTime() + (renewalNoticeDays + 15) * 86_400_000);
+      termStart = monthStart(deadlineAndMore.getUTCFullYear() - 3, deadlineAndMore.getUTCMonth() + 1);
+    }
     const termEnd = monthStart(Number(termStart.slice(0, 4)) + 3, Number(termStart.slice(5, 7)) - 1);
     // Some vendors run a little worse than others, so the portfolio has breaches worth looking at.
     const quality = [0.6, 0.2, 0.9, 0.4, 0.1, 0.7][i % VENDORS.length];
@@ -217,7 +228,7 @@ export function demoPortfolio(opts: { engagements: number; today: Date; seed?: n
       termEnd,
       monthlyFee: (40_000 + Math.round(random() * 160) * 1_000).toFixed(2),
       currency: ['USD', 'EUR', 'GBP'][i % 3],
-      renewalNoticeDays: [30, 60, 90, 180][i % 4],
+      renewalNoticeDays,
       autoRenew: i % 4 === 1,
       atRiskPct: [10, 12][i % 2],
       stage,

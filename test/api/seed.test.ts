@@ -1,4 +1,6 @@
+import { renewalMilestones } from '../../src/domain/renewal';
 import { loadDemoPortfolio } from '../../src/seed/load';
+import { demoPortfolio } from '../../src/seed/portfolio';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 
 describe('demo portfolio seed', () => {
@@ -73,4 +75,29 @@ describe('demo portfolio seed', () => {
     expect(again).toMatchObject({ engagements: 0, reviews: 0 });
     expect(await db.prisma.review.count()).toBe(reviewsBefore);
   });
+
+  it.each(['2026-01-15', '2026-07-31', '2026-12-03'])(
+    'seeds dates that agree with each stage, as a lifecycle started on it would find them (on %s)',
+    (today) => {
+      const now = Date.parse(`${today}T12:00:00Z`);
+      for (const e of demoPortfolio({ engagements: 30, today: new Date(now) }).engagements) {
+        const start = Date.parse(e.termStart);
+        const m = renewalMilestones(`${e.termEnd}T00:00:00Z`, e.renewalNoticeDays, undefined, 'UTC');
+        const facts = { stage: e.stage, termStart: e.termStart, termEnd: e.termEnd };
+        // a renewal: evaluated, the decision still open (it was evaluated a year ahead, the engagement going back to
+        // steady state when its lifecycle started)
+        if (e.stage === 'RENEWAL')
+          expect([facts, Date.parse(m.evaluationAt) <= now, now < Date.parse(m.noticeDeadline)]).toEqual([
+            facts,
+            true,
+            true,
+          ]);
+        // a transition: its term has begun (it began in the future on some months)
+        else if (e.stage === 'TRANSITION') expect([facts, start <= now]).toEqual([facts, true]);
+        else if (e.stage === 'CONTRACTED') expect([facts, start > now]).toEqual([facts, true]);
+        else if (e.stage === 'STEADY_STATE')
+          expect([facts, start <= now, now < Date.parse(m.evaluationAt)]).toEqual([facts, true, true]);
+      }
+    },
+  );
 });
