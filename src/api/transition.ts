@@ -38,6 +38,21 @@ import {
 import { callTemporal, queryLive, startOnce } from './temporal-calls';
 import { updateRoute } from './workflow-updates';
 
+/**
+ * The transition's state as its workflow last knew it. A run terminated (or failed) while it ran answers its query
+ * with the state it had, RUNNING or PAUSED: it reads as the run's end (TERMINATED, FAILED, TIMED_OUT) with no next
+ * gate, so nobody is offered to steer what does not run.
+ */
+async function liveTransition(temporal: Client, workflowId: string) {
+  const read = await queryLive(temporal, workflowId, transitionStateQuery);
+  if (!read.live || !['RUNNING', 'PAUSED'].includes(read.live.status)) return read;
+  const ended = await callTemporal(temporal, () => temporal.workflow.getHandle(workflowId).describe()).then(
+    (d) => (d.status.name === 'RUNNING' ? undefined : d.status.name),
+    () => undefined,
+  );
+  return ended ? { ...read, live: { ...read.live, status: ended, nextGateAt: null } } : read;
+}
+
 export function transitionRoutes(
   api: ApiRoutes,
   deps: { prisma: PrismaClient; temporal: Client; config: Config; starts: StartStatements },
@@ -101,7 +116,7 @@ export function transitionRoutes(
         prisma.volumeChange.findMany({ where: { engagementId: params.id }, orderBy: { occurredAt: 'asc' } }),
       ]);
       const { live, liveUnavailable } = plan
-        ? await queryLive(temporal, transitionWorkflowId(params.id), transitionStateQuery)
+        ? await liveTransition(temporal, transitionWorkflowId(params.id))
         : { live: null, liveUnavailable: undefined };
       return {
         status: 200,

@@ -190,6 +190,9 @@ describe('transition workflow (time-skipping, real database)', () => {
     const wave1StartedAt = first.plan.phases[1].startedAt;
     const failedAt = Date.parse(first.plan.phases[1].gateEvaluations[0].evaluatedAt);
     await handle.terminate('operator stopped it');
+    // which reads as terminated, not as the running (held) transition its last state was
+    const stopped = (await pm('GET', `/engagements/${id}/transition`)).body;
+    expect(stopped.live).toMatchObject({ status: 'TERMINATED', nextGateAt: null });
 
     // when the vendor corrects its data and the program manager starts the transition again
     await putMeasurements(db.prisma, id, { start: dayOffset(t0, -1), end: dayOffset(t0, 40) }, GOOD);

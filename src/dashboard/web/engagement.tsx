@@ -78,7 +78,8 @@ interface Transition {
   plan: { phases: Phase[]; gateThreshold: string } | null;
   volumeChanges: Array<{ fromPct: number; toPct: number; reason: string; occurredAt: string }>;
   live: {
-    status: 'RUNNING' | 'PAUSED' | 'COMPLETED' | 'CANCELLED';
+    /** TERMINATED, FAILED or TIMED_OUT: the run ended while it ran (its last state otherwise). */
+    status: 'RUNNING' | 'PAUSED' | 'COMPLETED' | 'CANCELLED' | 'TERMINATED' | 'FAILED' | 'TIMED_OUT';
     currentIndex: number;
     volumePct: number;
     nextGateAt: string | null;
