@@ -1,3 +1,4 @@
+import type { Notice } from '../src/notify/notifier';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { EscalationLevelContact, SeverityPolicies } from '../src/domain/escalation';
 import type { Severity } from '../src/domain/types';
@@ -16,6 +17,8 @@ export interface EscalationInput {
   /** The raise sent the first level's notice itself (absent in runs started before it could). */
   announced?: boolean;
   resume?: EscalationState;
+  /** Carried across continue-as-new: notices the run before had not delivered yet, sent again. */
+  notices?: Notice[];
 }
 
 export interface EscalationStepRecord {

@@ -99,7 +99,7 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
     await recordEscalationStep({ escalationId: input.escalationId, stepNumber: state.steps.length, step, update });
   };
 
-  const outbox = notices(db.notify);
+  const outbox = notices(db.notify, input.notices);
   const notifyLevel = (reason: string) =>
     outbox.send(
       escalationNotice(
@@ -240,9 +240,8 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
       await notifyLevel(`${missed}: reminder`);
     }
     if (workflowInfo().continueAsNewSuggested) {
-      await outbox.settled();
       await condition(allHandlersFinished);
-      return continueAsNew<typeof escalation>({ ...input, resume: state });
+      return continueAsNew<typeof escalation>({ ...input, resume: state, notices: outbox.unsent() });
     }
   }
   await outbox.settled();

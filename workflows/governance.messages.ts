@@ -1,3 +1,4 @@
+import type { Notice } from '../src/notify/notifier';
 import { defineQuery } from '@temporalio/workflow';
 import type { Period } from '../src/domain/calendar';
 import type { ReviewCadence } from '../src/domain/types';
@@ -15,6 +16,8 @@ export interface GovernanceInput {
   reviewsDone?: number;
   /** Carried across continue-as-new: the last review, shown until the next one runs. */
   lastReview?: GovernanceState['lastReview'];
+  /** Carried across continue-as-new: notices the run before had not delivered yet, sent again. */
+  notices?: Notice[];
 }
 
 export interface GovernanceState {

@@ -81,7 +81,7 @@ const raiseEscalation = localFirst(
  * across continue-as-new, which carries only the next period per cadence.
  */
 export async function governance(input: GovernanceInput): Promise<void> {
-  const outbox = notices(db.notify);
+  const outbox = notices(db.notify, input.notices);
   const cursors: Partial<Record<ReviewCadence, Period>> = { ...input.cursors };
   for (const cadence of input.cadences) {
     cursors[cadence] ??= firstPeriodFrom(cadence, Date.parse(input.startAt), input.timeZone);
@@ -153,10 +153,10 @@ export async function governance(input: GovernanceInput): Promise<void> {
     reviewsThisRun++;
 
     if (reviewsThisRun >= REVIEWS_PER_RUN || workflowInfo().continueAsNewSuggested) {
-      await outbox.settled();
       await condition(allHandlersFinished);
       await continueAsNew<typeof governance>({
         ...input,
+        notices: outbox.unsent(),
         cursors,
         reviewsDone: state.reviewsDone,
         lastReview: state.lastReview,

@@ -1,3 +1,4 @@
+import type { Notice } from '../src/notify/notifier';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { LifecycleStage } from '../src/domain/lifecycle';
 import type { ExitStepKind, RenewalDecisionKind, RenewalMilestones } from '../src/domain/renewal';
@@ -23,6 +24,8 @@ export interface LifecycleInput {
   timeZone?: string;
   /** Carried across continue-as-new at a term boundary. */
   resume?: LifecycleState;
+  /** Carried across continue-as-new: notices the run before had not delivered yet, sent again. */
+  notices?: Notice[];
 }
 
 export interface ExitStepState {

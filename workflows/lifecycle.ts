@@ -72,7 +72,7 @@ const CANCELLED_TRANSITION_PHASES_PATCH = 'cancelled-transition-phases-recorded'
  * jumps to the exit from any stage.
  */
 export async function engagementLifecycle(input: LifecycleInput): Promise<LifecycleState> {
-  const outbox = notices(db.notify);
+  const outbox = notices(db.notify, input.notices);
   const state: LifecycleState = input.resume ?? {
     engagementId: input.engagementId,
     stage: 'CONTRACTED',
@@ -263,10 +263,7 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
           await waitUntil(state.termEnd);
           awaitingTermEnd = false;
         }
-        if (!terminated()) {
-          await outbox.settled();
-          return renewTerm(input, state, state.renewal.decision!);
-        }
+        if (!terminated()) return renewTerm(input, state, state.renewal.decision!, outbox.unsent());
       }
     }
   }
@@ -388,7 +385,12 @@ async function awaitStandaloneTransition(engagementId: string, terminated: () =>
 }
 
 /** Opens the next term and continues as new, carrying only what the next term needs. */
-async function renewTerm(input: LifecycleInput, state: LifecycleState, decision: RenewalDecisionKind): Promise<never> {
+async function renewTerm(
+  input: LifecycleInput,
+  state: LifecycleState,
+  decision: RenewalDecisionKind,
+  unsent: LifecycleInput['notices'],
+): Promise<never> {
   // Renewals opened before this patch kept the last term's length in milliseconds (a leap day moved the end).
   const { termStart, termEnd } = patched(CALENDAR_TERM_PATCH)
     ? nextTerm(state.termStart, state.termEnd)
@@ -411,6 +413,7 @@ async function renewTerm(input: LifecycleInput, state: LifecycleState, decision:
     termStart,
     termEnd,
     transitionPlan: null,
+    notices: unsent,
     resume: {
       engagementId: state.engagementId,
       stage: 'STEADY_STATE',

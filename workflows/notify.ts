@@ -44,14 +44,15 @@ export function notifyLocally(regular: NotificationActivities['notify']): Notifi
 
 /**
  * A workflow's notices: `send` hands one over and returns at once (since `NOTICES_DO_NOT_WAIT_PATCH`; before it, once
- * it was sent, through `regular`); `settled` waits for those still being sent, before a continue-as-new or the end of
- * the run, which would drop them.
+ * it was sent, through `regular`). Before a continue-as-new, `unsent` lists those still being sent, for the next run
+ * to send again (`carried`: a notice is delivered once per event key, so one the run before did deliver is not sent
+ * twice); before the end of the workflow, `settled` waits for them.
  */
-export function notices(regular: NotificationActivities['notify']) {
+export function notices(regular: NotificationActivities['notify'], carried: Notice[] = []) {
   const waited = notifyLocally(regular);
   const unwaited = notifyLocally(bounded.notify);
-  const sending = new Set<Promise<void>>();
-  return {
+  const sending = new Map<Promise<void>, Notice>();
+  const outbox = {
     async send(notice: Notice): Promise<void> {
       if (!patched(NOTICES_DO_NOT_WAIT_PATCH)) {
         await waited(notice);
@@ -64,11 +65,16 @@ export function notices(regular: NotificationActivities['notify']) {
           log.warn('a notice was given up after three days of failed deliveries', { eventKey: notice.eventKey, error });
         },
       );
-      sending.add(sent);
+      sending.set(sent, notice);
       void sent.finally(() => sending.delete(sent));
     },
+    unsent(): Notice[] {
+      return [...sending.values()];
+    },
     async settled(): Promise<void> {
-      while (sending.size > 0) await Promise.all([...sending]);
+      while (sending.size > 0) await Promise.all([...sending.keys()]);
     },
   };
+  for (const notice of carried) void outbox.send(notice);
+  return outbox;
 }
