@@ -28,7 +28,7 @@ export function createTransitionActivities(prisma: PrismaClient) {
      * than running every phase again on the first run's rows. Read only.
      */
     async storedProgress(input: { engagementId: string }): Promise<StoredProgress> {
-      const [phases, volume] = await Promise.all([
+      const [phases, volume, steering] = await Promise.all([
         prisma.transitionPhase.findMany({
           where: { plan: { engagementId: input.engagementId } },
           orderBy: { sequence: 'asc' },
@@ -38,9 +38,28 @@ export function createTransitionActivities(prisma: PrismaClient) {
           where: { engagementId: input.engagementId },
           orderBy: [{ occurredAt: 'desc' }, { id: 'desc' }],
         }),
+        prisma.auditLog.findMany({
+          where: {
+            entityType: 'Engagement',
+            entityId: input.engagementId,
+            action: { in: ['transition.pause', 'transition.resume'] },
+          },
+          orderBy: [{ at: 'asc' }, { id: 'asc' }],
+        }),
       ]);
       return {
         volumePct: volume?.toPct ?? null,
+        // Pauses and resumes as audited: the workflow time of each (in its detail since pauses carry it; the row's
+        // time before), the phase, and for a resume how long the pause lasted.
+        steering: steering.map((a) => {
+          const detail = (a.after ?? {}) as { phase?: string; at?: string; pausedSeconds?: number };
+          return {
+            action: a.action === 'transition.pause' ? ('pause' as const) : ('resume' as const),
+            at: detail.at ?? a.at.toISOString(),
+            phase: detail.phase ?? null,
+            pausedSeconds: detail.pausedSeconds ?? 0,
+          };
+        }),
         phases: phases.map((p) => ({
           sequence: p.sequence,
           status: p.status,
@@ -286,9 +305,13 @@ export interface StoredGate {
   decision?: { decision: 'approved-early' | 'overridden'; note: string | null };
 }
 
-/** The stored phases of an engagement's transition, and the volume its last change left with the vendor. */
+/**
+ * The stored phases of an engagement's transition, the volume its last change left with the vendor, and its pauses
+ * and resumes.
+ */
 export interface StoredProgress {
   volumePct: number | null;
+  steering?: Array<{ action: 'pause' | 'resume'; at: string; phase: string | null; pausedSeconds: number }>;
   phases: Array<{
     sequence: number;
     status: 'PENDING' | 'ACTIVE' | 'HELD' | 'PASSED' | 'OVERRIDDEN' | 'CANCELLED';

@@ -163,7 +163,7 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
         engagementId: state.engagementId,
         actor,
         action: 'pause',
-        detail: { phase, reason: reason ?? null },
+        detail: { phase, reason: reason ?? null, ...(resumes && { at: state.pausedAt }) },
         key: auditKey('pause'),
       });
       return state;
@@ -254,21 +254,6 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
     },
   );
 
-  if (!input.resume) {
-    upsertSearchAttributes([
-      { key: EngagementIdKey, value: input.engagementId },
-      { key: VendorIdKey, value: input.vendorId },
-      { key: StageKey, value: 'TRANSITION' },
-    ]);
-    await db.moveEngagementStage({ engagementId: input.engagementId, to: 'TRANSITION' });
-    if (resumes && resumeFrom(state, await db.storedProgress({ engagementId: input.engagementId }))) {
-      upsertSearchAttributes([
-        { key: VolumePctKey, value: state.volumePct },
-        ...(current()?.startedAt ? [{ key: PhaseKey, value: current()!.name }] : []),
-      ]);
-    }
-  }
-
   /** Waits until the current phase's due time (pause-aware) or until a person decides its gate. */
   const waitForDue = async (phase: PhaseState) => {
     for (;;) {
@@ -297,6 +282,45 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
     if (state.status === 'PAUSED' && patched(PAUSE_HOLDS_THE_RAMP_PATCH))
       await condition(() => state.status !== 'PAUSED');
   };
+
+  if (!input.resume) {
+    const stored = resumes ? await db.storedProgress({ engagementId: input.engagementId }) : undefined;
+    // A termination for cause cancelled this transition (its phases say so): it is not run again.
+    if (stored?.phases.some((p) => p.status === 'CANCELLED')) {
+      state.status = 'CANCELLED';
+      return state;
+    }
+    upsertSearchAttributes([
+      { key: EngagementIdKey, value: input.engagementId },
+      { key: VendorIdKey, value: input.vendorId },
+      { key: StageKey, value: 'TRANSITION' },
+    ]);
+    await db.moveEngagementStage({ engagementId: input.engagementId, to: 'TRANSITION' });
+    if (stored && resumeFrom(state, stored)) {
+      upsertSearchAttributes([
+        { key: VolumePctKey, value: state.volumePct },
+        ...(current()?.startedAt ? [{ key: PhaseKey, value: current()!.name }] : []),
+      ]);
+      await carryOnResumedPhase();
+    }
+  }
+
+  /**
+   * What the earlier run stored for the phase it was in but did not get to act on: a gate that passed (judged, or a
+   * person's approval or override) finishes the phase; failures enough to escalate escalate (and roll back), once,
+   * as their keys make them.
+   */
+  async function carryOnResumedPhase() {
+    const phase = current();
+    if (!phase || !['ACTIVE', 'HELD'].includes(phase.status)) return;
+    const last = state.gates.filter((g) => g.sequence === phase.sequence).at(-1);
+    if (last?.passed) {
+      await finishPhase(phase, last.decision === 'overridden' ? 'OVERRIDDEN' : 'PASSED');
+      state.currentIndex++;
+    } else if (last && state.consecutiveFailures >= state.rules.maxConsecutiveFailures) {
+      await escalate(phase, last.reasons);
+    }
+  }
 
   for (;;) {
     // A gate that passed while a new plan was being stored leads to the new plan's next phase, not the old one's,
@@ -407,43 +431,46 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
     phase.status = 'HELD';
     state.consecutiveFailures++;
     state.history.push({ phase: phase.name, at: now(), kind: 'held', detail: reasons.join('; ') });
-    if (state.consecutiveFailures === state.rules.maxConsecutiveFailures) {
-      await db.raiseEscalation({
-        engagementId: state.engagementId,
-        severity: 'P2',
-        category: 'transition-gate',
-        title: `Transition gate ${phase.name} failed ${state.consecutiveFailures} times in a row`,
-        description: reasons.join('; '),
-        raisedBy: 'workflow:transition',
-        raisedAt: now(),
-        key: `transition/phase-${phase.sequence}/escalation`,
-      });
-      state.history.push({ phase: phase.name, at: now(), kind: 'escalated', detail: reasons.join('; ') });
-      // Back to the wave before; before the first, to none: the client takes the volume back.
-      const previous =
-        state.phases[state.currentIndex - 1] ??
-        (state.rules.rollbackOnEscalation && patched(FIRST_WAVE_ROLLS_BACK_PATCH)
-          ? { name: 'no volume with the vendor', volumePct: 0 }
-          : undefined);
-      if (state.rules.rollbackOnEscalation && previous && previous.volumePct < state.volumePct) {
-        await db.recordVolumeChange({
-          engagementId: state.engagementId,
-          fromPct: state.volumePct,
-          toPct: previous.volumePct,
-          reason: `${phase.name} gate failed ${state.consecutiveFailures} times: rolled back to ${previous.name}`,
-          occurredAt: now(),
-          key: `phase-${phase.sequence}/rollback`,
-        });
-        state.history.push({
-          phase: phase.name,
-          at: now(),
-          kind: 'rolled-back',
-          detail: `${state.volumePct}% → ${previous.volumePct}%`,
-        });
-        setVolume(previous.volumePct);
-      }
-    }
+    if (state.consecutiveFailures === state.rules.maxConsecutiveFailures) await escalate(phase, reasons);
     phase.dueAt = new Date(Date.now() + state.rules.holdSeconds * 1000).toISOString();
+  }
+
+  /** Failed too often in a row: an escalation, and volume back to the wave before if the plan says so. */
+  async function escalate(phase: PhaseState, reasons: string[]) {
+    await db.raiseEscalation({
+      engagementId: state.engagementId,
+      severity: 'P2',
+      category: 'transition-gate',
+      title: `Transition gate ${phase.name} failed ${state.consecutiveFailures} times in a row`,
+      description: reasons.join('; '),
+      raisedBy: 'workflow:transition',
+      raisedAt: now(),
+      key: `transition/phase-${phase.sequence}/escalation`,
+    });
+    state.history.push({ phase: phase.name, at: now(), kind: 'escalated', detail: reasons.join('; ') });
+    // Back to the wave before; before the first, to none: the client takes the volume back.
+    const previous =
+      state.phases[state.currentIndex - 1] ??
+      (state.rules.rollbackOnEscalation && patched(FIRST_WAVE_ROLLS_BACK_PATCH)
+        ? { name: 'no volume with the vendor', volumePct: 0 }
+        : undefined);
+    if (state.rules.rollbackOnEscalation && previous && previous.volumePct < state.volumePct) {
+      await db.recordVolumeChange({
+        engagementId: state.engagementId,
+        fromPct: state.volumePct,
+        toPct: previous.volumePct,
+        reason: `${phase.name} gate failed ${state.consecutiveFailures} times: rolled back to ${previous.name}`,
+        occurredAt: now(),
+        key: `phase-${phase.sequence}/rollback`,
+      });
+      state.history.push({
+        phase: phase.name,
+        at: now(),
+        kind: 'rolled-back',
+        detail: `${state.volumePct}% → ${previous.volumePct}%`,
+      });
+      setVolume(previous.volumePct);
+    }
   }
 
   await db.moveEngagementStage({ engagementId: state.engagementId, to: 'STEADY_STATE' });
@@ -537,6 +564,25 @@ function resumeFrom(state: TransitionState, stored: StoredProgress): boolean {
   }
   state.currentIndex = index;
   state.volumePct = stored.volumePct ?? 0;
+  const phase = state.phases[index];
+  if (phase?.dueAt) {
+    // Paused time does not count towards the phase's minimum duration or hold: the pauses since it began, or since
+    // its last judgement, move its due time as they did in the run before; one not resumed goes on.
+    const since = Date.parse(
+      state.gates.filter((g) => g.sequence === phase.sequence).at(-1)?.evaluatedAt ?? phase.startedAt!,
+    );
+    const steering = stored.steering ?? [];
+    const paused = steering
+      .filter((a) => a.action === 'resume' && a.phase === phase.name && Date.parse(a.at) >= since)
+      .reduce((sum, a) => sum + a.pausedSeconds, 0);
+    phase.dueAt = new Date(Date.parse(phase.dueAt) + paused * 1000).toISOString();
+    const last = steering.at(-1);
+    if (last?.action === 'pause') {
+      state.status = 'PAUSED';
+      state.pausedAt = last.at;
+      state.nextGateAt = null;
+    }
+  }
   const at = state.phases[Math.min(index, state.phases.length - 1)];
   state.history.push({
     phase: at.name,

@@ -231,6 +231,125 @@ describe('transition workflow (time-skipping, real database)', () => {
     await recordHistoryIfAsked(handle, 'transition-terminated-then-resumed');
   });
 
+  describe('started again, acts on what the run before stored but did not act on', () => {
+    const twoWaves = {
+      phases: [
+        { kind: 'PILOT', name: 'wave-1', volumePct: 10, minDuration: '7d' },
+        { kind: 'RAMP_WAVE', name: 'wave-2', volumePct: 100, minDuration: '7d' },
+      ],
+      hold: '3d',
+      maxConsecutiveFailures: 2,
+      rollbackOnEscalation: true,
+    };
+
+    /** A transition whose first wave began 8 days ago, with `gates` stored for it, its run stopped. */
+    async function stoppedInWave1(gates: Array<{ passed: boolean; overriddenBy?: string }>) {
+      const t = await anEngagementInTransition(twoWaves);
+      const t0 = await env.currentTimeMs();
+      await putMeasurements(db.prisma, t.id, { start: dayOffset(t0, -10), end: dayOffset(t0, 40) }, BAD);
+      expect((await t.start()).status).toBe(202);
+      const handle = env.client.workflow.getHandle(transitionWorkflowId(t.id));
+      // once its first phase has started (nothing of the run's own left to write)
+      await env.sleep('1 hour');
+      await handle.terminate('stopped to be started again');
+      const wave1 = await db.prisma.transitionPhase.findFirstOrThrow({
+        where: { plan: { engagementId: t.id }, sequence: 1 },
+      });
+      const startedAt = new Date(t0 - 8 * DAY_MS);
+      await db.prisma.transitionPhase.update({ where: { id: wave1.id }, data: { status: 'HELD', startedAt } });
+      await db.prisma.volumeChange.updateMany({ where: { engagementId: t.id }, data: { occurredAt: startedAt } });
+      for (const [i, g] of gates.entries()) {
+        await db.prisma.gateEvaluation.create({
+          data: {
+            phaseId: wave1.id,
+            attempt: i + 1,
+            passed: g.passed,
+            details: g.overriddenBy
+              ? { decision: 'overridden', note: 'client accepts the risk' }
+              : {
+                  passed: false,
+                  score: 80,
+                  threshold: 95,
+                  reasons: ['fcr: 60 is worse than the minimum 70'],
+                  kpis: [],
+                },
+            overriddenBy: g.overriddenBy,
+            overrideReason: g.overriddenBy ? 'client accepts the risk' : undefined,
+            evaluatedAt: new Date(t0 - (gates.length - i) * 3_600_000),
+          },
+        });
+      }
+      return { ...t, handle };
+    }
+
+    it('an override stored before its phase was completed passes the phase at once', async () => {
+      const { pm, id, start, handle } = await stoppedInWave1([
+        { passed: false },
+        { passed: true, overriddenBy: 'pm:ana' },
+      ]);
+      expect((await start()).status).toBe(202);
+      await env.sleep('1 hour');
+      const view = (await pm('GET', `/engagements/${id}/transition`)).body;
+      // the override stands: wave 1 is OVERRIDDEN and wave 2 runs (it used to judge wave 1 again, and hold it)
+      expect(view.plan.phases.map((p: { status: string }) => p.status)).toEqual(['OVERRIDDEN', 'ACTIVE']);
+      expect(view.plan.phases[0].gateEvaluations).toHaveLength(2);
+      await handle.terminate('test over');
+    });
+
+    it('failures enough to escalate, stored before the escalation, escalate and roll back at once', async () => {
+      const { pm, id, start, handle } = await stoppedInWave1([{ passed: false }, { passed: false }]);
+      expect((await start()).status).toBe(202);
+      await env.sleep('1 hour');
+      // one escalation and the volume back to none (it used to count on to a third failure, never equal to two)
+      const escalations = (await pm('GET', `/engagements/${id}/escalations`)).body.items;
+      expect(escalations.map((e: { category: string }) => e.category)).toEqual(['transition-gate']);
+      const view = (await pm('GET', `/engagements/${id}/transition`)).body;
+      expect(view.live.volumePct).toBe(0);
+      expect(view.volumeChanges.map((v: { fromPct: number; toPct: number }) => [v.fromPct, v.toPct])).toEqual([
+        [0, 10],
+        [10, 0],
+      ]);
+      await handle.terminate('test over');
+    });
+
+    it('a pause not resumed stays: the transition is started again paused', async () => {
+      const t = await anEngagementInTransition(twoWaves);
+      expect((await t.start()).status).toBe(202);
+      await env.sleep('1 day');
+      expect((await t.pm('POST', `/engagements/${t.id}/transition/pause`, { reason: 'vendor strike' })).status).toBe(
+        200,
+      );
+      const handle = env.client.workflow.getHandle(transitionWorkflowId(t.id));
+      await handle.terminate('stopped to be started again');
+      expect((await t.start()).status).toBe(202);
+      await env.sleep('10 days');
+      const view = (await t.pm('GET', `/engagements/${t.id}/transition`)).body;
+      // still paused, its gate not judged though wave 1's week has passed (the pause used to be lifted)
+      expect(view.live).toMatchObject({ status: 'PAUSED', nextGateAt: null });
+      expect(view.plan.phases[0].gateEvaluations).toEqual([]);
+      await handle.terminate('test over');
+    });
+
+    it('a transition cancelled by a termination for cause does not run again', async () => {
+      const t = await anEngagementInTransition(twoWaves);
+      expect((await t.start()).status).toBe(202);
+      const handle = env.client.workflow.getHandle(transitionWorkflowId(t.id));
+      await env.sleep('1 day');
+      await handle.terminate('stopped');
+      await db.prisma.transitionPhase.updateMany({
+        where: { plan: { engagementId: t.id }, status: { in: ['PENDING', 'ACTIVE', 'HELD'] } },
+        data: { status: 'CANCELLED' },
+      });
+      await db.prisma.engagement.update({ where: { id: t.id }, data: { stage: 'TRANSITION' } });
+      const changesBefore = await db.prisma.stageChange.count({ where: { engagementId: t.id } });
+      expect((await t.start()).status).toBe(202);
+      const result = await handle.result();
+      expect(result.status).toBe('CANCELLED');
+      expect(await db.prisma.stageChange.count({ where: { engagementId: t.id } })).toBe(changesBefore);
+      expect(await db.prisma.volumeChange.count({ where: { engagementId: t.id } })).toBe(1);
+    });
+  });
+
   it('rolls a first wave that keeps failing back to no volume with the vendor', async () => {
     // given a first wave whose KPIs fail from the start, escalation (with rollback) at the second failure
     const { pm, id, start } = await anEngagementInTransition({
