@@ -97,6 +97,8 @@ interface FactsRow {
   previousScore: number | null;
   /** Decimal as text: money stays exact. */
   credits: string;
+  /** When the engagement last reached steady state (its governance began), if recorded. */
+  steadySince: string | null;
   p1: number;
   p2: number;
   p3: number;
@@ -164,7 +166,9 @@ export const PORTFOLIO_FACTS = `
            sc.scores[1] AS "latestScore", sc.scores[2] AS "previousScore", COALESCE(sc.credits, 0)::text AS credits,
            COALESCE(es.p1, 0)::int AS p1, COALESCE(es.p2, 0)::int AS p2,
            COALESCE(es.p3, 0)::int AS p3, COALESCE(es.p4, 0)::int AS p4,
-           ex.kind::text AS "exitKind", to_char(ex."dueOn", ${DATE_ISO}) AS "exitDueOn"
+           ex.kind::text AS "exitKind", to_char(ex."dueOn", ${DATE_ISO}) AS "exitDueOn",
+           (SELECT to_char(max(c."occurredAt"), ${TIME_ISO}) FROM "StageChange" c
+             WHERE c."engagementId" = e.id AND c."toStage" = 'STEADY_STATE') AS "steadySince"
     FROM "Engagement" e
     JOIN "Vendor" v ON v.id = e."vendorId"
     LEFT JOIN vol ON vol."engagementId" = e.id
@@ -190,6 +194,7 @@ function rowAt(f: FactsRow, config: Config, nowMs: number, periods: PeriodNow): 
     timeZone: f.timeZone,
     reviewCadences: f.reviewCadences,
     reviewGraceSeconds: f.reviewGraceSeconds,
+    steadySince: f.steadySince,
     latestScore,
     openEscalations: { P1: f.p1, P2: f.p2, P3: f.p3, P4: f.p4 },
     phase: f.phaseName

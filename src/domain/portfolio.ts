@@ -21,6 +21,11 @@ export interface EngagementFacts {
   timeZone: string;
   reviewCadences: ReviewCadence[];
   reviewGraceSeconds: number;
+  /**
+   * When the engagement reached steady state, where known: governance reviews whole periods from then on, so the
+   * period before the one running now is reviewed only if it began after.
+   */
+  steadySince?: string | null;
   latestScore: number | null;
   openEscalations: Record<Severity, number>;
   /** The transition phase in progress, if any. */
@@ -119,9 +124,13 @@ export function nextMilestoneUntil(
     const reviews = CADENCE_ORDER.filter((c) => f.reviewCadences.includes(c)).map((cadence) => {
       const running = periods(cadence, f.timeZone);
       const previousDue = Date.parse(running.start) + f.reviewGraceSeconds * SECOND;
+      const previousReviewed =
+        previousDue > nowMs &&
+        (!f.steadySince ||
+          Date.parse(periodAt(cadence, Date.parse(running.start) - 1, f.timeZone).start) >= Date.parse(f.steadySince));
       return {
         cadence,
-        due: previousDue > nowMs ? previousDue : Date.parse(running.end) + f.reviewGraceSeconds * SECOND,
+        due: previousReviewed ? previousDue : Date.parse(running.end) + f.reviewGraceSeconds * SECOND,
       };
     });
     const review = reviews.sort((a, b) => a.due - b.due)[0];

@@ -30,7 +30,7 @@ export async function loadDemoPortfolio(prisma: PrismaClient, opts: { engagement
 
   let created = 0;
   let measurements = 0;
-  /** The demo's engagements, new or seeded before: the only ones the seed reviews. */
+  /** The engagements this run seeded: the only ones it reviews (a run stopped before its reviews is not repaired). */
   const seeded: string[] = [];
   for (const e of portfolio.engagements) {
     const vendorId = vendorIds[e.vendorIndex];

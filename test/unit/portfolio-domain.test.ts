@@ -65,6 +65,15 @@ describe('next milestone', () => {
     expect(nextMilestone(facts(), Date.parse('2026-12-04T00:00:00Z'))?.at).toBe('2027-01-04T00:00:00.000Z');
   });
 
+  it('not the review of a period that began before steady state: governance reviews whole periods from then on', () => {
+    // steady state since 20 November: November is not reviewed, December's review on 4 January is next
+    const f = facts({ steadySince: '2026-11-20T09:00:00.000Z' });
+    expect(nextMilestone(f, Date.parse('2026-12-02T10:00:00Z'))?.at).toBe('2027-01-04T00:00:00.000Z');
+    // since 1 November, November's is
+    const g = facts({ steadySince: '2026-11-01T00:00:00.000Z' });
+    expect(nextMilestone(g, Date.parse('2026-12-02T10:00:00Z'))?.at).toBe('2026-12-04T00:00:00.000Z');
+  });
+
   it('the earliest review of all the cadences, a longer one’s when it comes first', () => {
     // Thursday 3 December with weekly and monthly reviews and a grace of three days: the week of 30 November runs
     // until the 7th (review on the 10th), November's review is on the 4th
