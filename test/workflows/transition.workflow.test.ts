@@ -11,6 +11,17 @@ import { createTimeSkippingEnv, workflowBundle } from '../helpers/temporal';
 
 const DAY_MS = 86_400_000;
 
+/** Two one-week waves, a 3-day hold, escalation with rollback at the second failure in a row. */
+const TWO_WAVES = {
+  phases: [
+    { kind: 'PILOT', name: 'wave-1', volumePct: 10, minDuration: '7d' },
+    { kind: 'RAMP_WAVE', name: 'wave-2', volumePct: 100, minDuration: '7d' },
+  ],
+  hold: '3d',
+  maxConsecutiveFailures: 2,
+  rollbackOnEscalation: true,
+};
+
 /** Months of transition in seconds: the Java time-skipping server, real activities, a real PostgreSQL. */
 describe('transition workflow (time-skipping, real database)', () => {
   let env: TestWorkflowEnvironment;
@@ -232,19 +243,9 @@ describe('transition workflow (time-skipping, real database)', () => {
   });
 
   describe('started again, acts on what the run before stored but did not act on', () => {
-    const twoWaves = {
-      phases: [
-        { kind: 'PILOT', name: 'wave-1', volumePct: 10, minDuration: '7d' },
-        { kind: 'RAMP_WAVE', name: 'wave-2', volumePct: 100, minDuration: '7d' },
-      ],
-      hold: '3d',
-      maxConsecutiveFailures: 2,
-      rollbackOnEscalation: true,
-    };
-
     /** A transition whose first wave began 8 days ago, with `gates` stored for it, its run stopped. */
     async function stoppedInWave1(gates: Array<{ passed: boolean; overriddenBy?: string }>) {
-      const t = await anEngagementInTransition(twoWaves);
+      const t = await anEngagementInTransition(TWO_WAVES);
       const t0 = await env.currentTimeMs();
       await putMeasurements(db.prisma, t.id, { start: dayOffset(t0, -10), end: dayOffset(t0, 40) }, BAD);
       expect((await t.start()).status).toBe(202);
@@ -313,7 +314,7 @@ describe('transition workflow (time-skipping, real database)', () => {
     });
 
     it('a pause not resumed stays: the transition is started again paused', async () => {
-      const t = await anEngagementInTransition(twoWaves);
+      const t = await anEngagementInTransition(TWO_WAVES);
       expect((await t.start()).status).toBe(202);
       await env.sleep('1 day');
       expect((await t.pm('POST', `/engagements/${t.id}/transition/pause`, { reason: 'vendor strike' })).status).toBe(
@@ -331,7 +332,7 @@ describe('transition workflow (time-skipping, real database)', () => {
     });
 
     it('a transition cancelled by a termination for cause does not run again', async () => {
-      const t = await anEngagementInTransition(twoWaves);
+      const t = await anEngagementInTransition(TWO_WAVES);
       expect((await t.start()).status).toBe(202);
       const handle = env.client.workflow.getHandle(transitionWorkflowId(t.id));
       await env.sleep('1 day');
@@ -352,15 +353,7 @@ describe('transition workflow (time-skipping, real database)', () => {
 
   it('rolls a first wave that keeps failing back to no volume with the vendor', async () => {
     // given a first wave whose KPIs fail from the start, escalation (with rollback) at the second failure
-    const { pm, id, start } = await anEngagementInTransition({
-      phases: [
-        { kind: 'PILOT', name: 'wave-1', volumePct: 10, minDuration: '7d' },
-        { kind: 'RAMP_WAVE', name: 'wave-2', volumePct: 100, minDuration: '7d' },
-      ],
-      hold: '3d',
-      maxConsecutiveFailures: 2,
-      rollbackOnEscalation: true,
-    });
+    const { pm, id, start } = await anEngagementInTransition(TWO_WAVES);
     const t0 = await env.currentTimeMs();
     await putMeasurements(db.prisma, id, { start: dayOffset(t0, 0), end: dayOffset(t0, 40) }, BAD);
 
