@@ -522,20 +522,17 @@ function resumeFrom(state: TransitionState, stored: StoredProgress): boolean {
               evaluatedAt: gate.evaluatedAt,
               ...gate.verdict,
             }
-          : {
-              phase: phase.name,
-              sequence: phase.sequence,
-              attempt: gate.attempt,
-              evaluatedAt: gate.evaluatedAt,
-              passed: true,
-              score: null,
-              threshold: state.rules.gateThreshold,
-              reasons: [],
-              kpis: [],
-              decidedBy: gate.decidedBy,
-              decision: gate.decision?.decision,
-              note: gate.decision?.note ?? undefined,
-            },
+          : decisionRecord(
+              phase,
+              gate.attempt,
+              {
+                kind: gate.decision?.decision ?? 'approved-early',
+                actor: gate.decidedBy!,
+                note: gate.decision?.note ?? undefined,
+              } as Decision,
+              gate.evaluatedAt,
+              state.rules.gateThreshold,
+            ),
       );
     }
     if (was.status === 'PASSED' || was.status === 'OVERRIDDEN') {
