@@ -61,7 +61,8 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
 
     /**
      * Waits for the engagement's transition started on its own (POST /engagements/:id/transition), which the
-     * lifecycle found running or finished under its id, and answers how it ended. Heartbeats while it waits, so a
+     * lifecycle found running or finished under its id, and answers how it ended. Only lifecycles from before the
+     * patch `standalone-transition-awaited-without-an-activity` call it (they wait in it on replay). Heartbeats while it waits, so a
      * worker that dies hands the wait to another; a cancelled lifecycle stage cancels the wait.
      */
     async awaitTransition(input: { engagementId: string }): Promise<string> {
@@ -80,6 +81,20 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
         }
       } finally {
         clearInterval(beat);
+      }
+    },
+
+    /**
+     * How the engagement's transition started on its own stands: its latest run's status (RUNNING, COMPLETED,
+     * FAILED, TERMINATED…), or NOT_FOUND once Temporal has forgotten it. One describe: the lifecycle asks again on its
+     * own timer, and the transition signals its end, so no activity slot is held while a transition runs.
+     */
+    async transitionStatus(input: { engagementId: string }): Promise<string> {
+      try {
+        return (await client.workflow.getHandle(transitionWorkflowId(input.engagementId)).describe()).status.name;
+      } catch (error) {
+        ignoreNotFound(error);
+        return 'NOT_FOUND';
       }
     },
 

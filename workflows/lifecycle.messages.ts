@@ -1,5 +1,5 @@
 import type { Notice } from '../src/notify/notifier';
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { LifecycleStage } from '../src/domain/lifecycle';
 import type { ExitStepKind, RenewalDecisionKind, RenewalMilestones } from '../src/domain/renewal';
 import type { TransitionPlanData } from '../src/domain/transition';
@@ -73,3 +73,9 @@ export const completeExitStepUpdate = defineUpdate<
 export const terminateForCauseUpdate = defineUpdate<LifecycleState, [{ actor: string; reason: string }]>(
   'terminateForCause',
 );
+
+/**
+ * Sent by a transition started on its own (not as the lifecycle's child) when it completes, to the engagement's
+ * lifecycle, which may be waiting for it. Only a wake-up: the lifecycle acts on it as on a completed transition.
+ */
+export const transitionEndedSignal = defineSignal('transitionEnded');

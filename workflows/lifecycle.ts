@@ -28,6 +28,7 @@ import {
   decideRenewalUpdate,
   lifecycleStateQuery,
   terminateForCauseUpdate,
+  transitionEndedSignal,
   type LifecycleInput,
   type LifecycleState,
 } from './lifecycle.messages';
@@ -60,6 +61,15 @@ const STAGE_ATTRIBUTE_IN_TRANSITION_PATCH = 'lifecycle-stage-attribute-in-transi
 const CALENDAR_TERM_PATCH = 'renewal-term-on-the-calendar';
 /** Patch id: a transition already started on its own is waited for, not started again. */
 const ADOPT_STANDALONE_TRANSITION_PATCH = 'lifecycle-adopts-a-standalone-transition';
+/**
+ * Patch id: a transition started on its own is waited for by asking how it stands (a short activity) once a day and
+ * on its signal that it ended, not inside an activity that lasts as long as the transition (before it: `awaitTransition`,
+ * which held one of the worker's activity slots throughout; enough such waits would take every slot, the
+ * transitions' own gate activities included).
+ */
+const AWAIT_STANDALONE_TRANSITION_BY_SIGNAL_PATCH = 'standalone-transition-awaited-without-an-activity';
+/** How often a lifecycle waiting for a transition started on its own asks how it stands, besides its signal. */
+const STANDALONE_TRANSITION_CHECK = '1 day';
 /** Patch id: a renewal decided ahead of the deadline opens the next term when this one ends (before: at once). */
 const NEXT_TERM_AT_TERM_END_PATCH = 'renewal-opens-the-next-term-at-term-end';
 /** Patch id: a transition cancelled by a termination for cause leaves no phase ACTIVE or PENDING in the database. */
@@ -91,11 +101,14 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
   const now = () => new Date(Date.now()).toISOString();
   const illegal = (message: string) => ApplicationFailure.nonRetryable(message, 'IllegalLifecycleRequest');
   const terminated = () => state.terminated !== undefined;
+  /** A transition started on its own signalled that it completed. */
+  let transitionEnded = false;
   /** Sleeps until `iso`, waking early on termination for cause (or `also`). */
   const waitUntil = (iso: string, also: () => boolean = () => false) =>
     condition(() => terminated() || also(), msUntil(iso, Date.now()));
 
   setHandler(lifecycleStateQuery, () => state);
+  setHandler(transitionEndedSignal, () => void (transitionEnded = true));
   setHandler(
     decideRenewalUpdate,
     async ({ actor, decision, reason, newMonthlyFee }) => {
@@ -196,7 +209,7 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
       state.stage = 'TRANSITION';
       if (patched(STAGE_ATTRIBUTE_IN_TRANSITION_PATCH))
         upsertSearchAttributes([{ key: StageKey, value: 'TRANSITION' }]);
-      await runTransition(input, terminated);
+      await runTransition(input, terminated, () => transitionEnded);
     }
     if (!terminated()) {
       await moveTo('STEADY_STATE');
@@ -325,7 +338,11 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
  * is not started again: the lifecycle waits for it instead (since this patch; before it, the lifecycle failed, or
  * ran a finished transition a second time).
  */
-async function runTransition(input: LifecycleInput, terminated: () => boolean): Promise<void> {
+async function runTransition(
+  input: LifecycleInput,
+  terminated: () => boolean,
+  signalledEnd: () => boolean,
+): Promise<void> {
   const adopt = patched(ADOPT_STANDALONE_TRANSITION_PATCH);
   const scope = new CancellationScope();
   const child = scope.run(() =>
@@ -347,7 +364,11 @@ async function runTransition(input: LifecycleInput, terminated: () => boolean): 
     ),
     condition(terminated).then(() => 'terminated' as const),
   ]);
-  if (outcome === 'started on its own') return awaitStandaloneTransition(input.engagementId, terminated);
+  if (outcome === 'started on its own') {
+    if (patched(AWAIT_STANDALONE_TRANSITION_BY_SIGNAL_PATCH))
+      return watchStandaloneTransition(input.engagementId, terminated, signalledEnd);
+    return awaitStandaloneTransition(input.engagementId, terminated);
+  }
   if (outcome === 'terminated') {
     await cancelAndSettle(scope, child);
     await recordCancelledPhases(input.engagementId);
@@ -366,19 +387,45 @@ async function cancelAndSettle(scope: CancellationScope, work: Promise<unknown>)
   });
 }
 
+/** Runs from before AWAIT_STANDALONE_TRANSITION_BY_SIGNAL_PATCH: the wait is one long activity. */
 async function awaitStandaloneTransition(engagementId: string, terminated: () => boolean): Promise<void> {
   const scope = new CancellationScope();
   const waited = scope.run(() => waiting.awaitTransition({ engagementId }));
   const outcome = await Promise.race([waited, condition(terminated).then(() => 'terminated' as const)]);
   if (outcome === 'terminated') {
     await cancelAndSettle(scope, waited);
-    await db.cancelTransition({ engagementId });
-    await recordCancelledPhases(engagementId);
-    return;
+    return cancelStandaloneTransition(engagementId);
   }
-  if (outcome !== 'COMPLETED') {
+  requireCompleted(outcome);
+}
+
+/**
+ * Waits for a transition started on its own without holding an activity: asks how it stands, then sleeps until it
+ * signals its end, the engagement is terminated for cause, or a day has passed (a transition terminated or failed
+ * sends no signal), and asks again.
+ */
+async function watchStandaloneTransition(
+  engagementId: string,
+  terminated: () => boolean,
+  signalledEnd: () => boolean,
+): Promise<void> {
+  for (;;) {
+    const status = signalledEnd() ? 'COMPLETED' : await db.transitionStatus({ engagementId });
+    if (status !== 'RUNNING') return requireCompleted(status);
+    await condition(() => signalledEnd() || terminated(), STANDALONE_TRANSITION_CHECK);
+    if (terminated() && !signalledEnd()) return cancelStandaloneTransition(engagementId);
+  }
+}
+
+async function cancelStandaloneTransition(engagementId: string): Promise<void> {
+  await db.cancelTransition({ engagementId });
+  await recordCancelledPhases(engagementId);
+}
+
+function requireCompleted(status: string): void {
+  if (status !== 'COMPLETED') {
     throw ApplicationFailure.nonRetryable(
-      `the engagement's transition, started on its own, ended ${outcome}: the lifecycle cannot go on to steady state`,
+      `the engagement's transition, started on its own, ended ${status}: the lifecycle cannot go on to steady state`,
       'TransitionNotCompleted',
     );
   }

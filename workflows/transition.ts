@@ -4,6 +4,7 @@ import {
   CancellationScope,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   patched,
   proxyActivities,
   setHandler,
@@ -13,7 +14,9 @@ import {
 import type { createEngagementActivities } from '../activities/engagements';
 import type { createEscalationActivities } from '../activities/escalations';
 import type { createTransitionActivities, StoredProgress } from '../activities/transition';
+import { lifecycleWorkflowId } from '../src/domain/lifecycle';
 import { planProblems, type PhasePlan } from '../src/domain/transition';
+import { transitionEndedSignal } from './lifecycle.messages';
 import { EngagementIdKey, PhaseKey, StageKey, VendorIdKey, VolumePctKey } from './search-attributes';
 import {
   approveGateUpdate,
@@ -67,6 +70,11 @@ const REPLAN_AT_THE_LAST_GATE_PATCH = 'transition-replan-at-the-last-gate-runs';
  * the run, so a run started again does not find the first run's.
  */
 export const RESUME_STORED_PROGRESS_PATCH = 'transition-resumes-stored-progress';
+/**
+ * A transition started on its own tells the engagement's lifecycle, which may be waiting for it, that it has
+ * completed (runs from before this patch did not: a lifecycle waited in an activity).
+ */
+export const ANNOUNCES_ITS_END_PATCH = 'standalone-transition-announces-its-end';
 
 type Decision =
   | { kind: 'approved-early'; actor: string; note?: string; refused?: string }
@@ -79,6 +87,18 @@ type Decision =
  * The program manager steers through updates: approve a gate early, override a held one, pause, resume, re-plan.
  */
 export async function transition(input: TransitionInput): Promise<TransitionState> {
+  const state = await phasedTransition(input);
+  if (!workflowInfo().parent && patched(ANNOUNCES_ITS_END_PATCH)) {
+    // No lifecycle may be running: the signal then fails, and nobody was waiting.
+    await getExternalWorkflowHandle(lifecycleWorkflowId(input.engagementId))
+      .signal(transitionEndedSignal)
+      .catch(() => undefined);
+    await condition(allHandlersFinished);
+  }
+  return state;
+}
+
+async function phasedTransition(input: TransitionInput): Promise<TransitionState> {
   const state: TransitionState = input.resume ?? initialState(input);
   const resumes = patched(RESUME_STORED_PROGRESS_PATCH);
   /** Audit keys of this run's steering, distinct from those of an earlier run of the same transition. */

@@ -318,6 +318,59 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     await handle.terminate('test over');
   });
 
+  it('waits for a transition started on its own without holding an activity, and moves on the moment it completes', async () => {
+    const { pm, id } = await anEngagementStartingTomorrow(1, {});
+    // the program manager started the transition on its own, then the lifecycle
+    expect((await pm('POST', `/engagements/${id}/transition`, SHORT_TRANSITION)).status).toBe(202);
+    expect((await pm('POST', `/engagements/${id}/lifecycle`)).status).toBe(202);
+    const handle = env.client.workflow.getHandle(lifecycleWorkflowId(id));
+    const transition = env.client.workflow.getHandle(transitionWorkflowId(id));
+
+    // while the transition runs, the lifecycle holds no activity (it used to wait inside one for the whole ramp)
+    await env.sleep('5 days');
+    expect((await handle.query(lifecycleStateQuery)).stage).toBe('TRANSITION');
+    expect((await handle.describe()).raw.pendingActivities ?? []).toEqual([]);
+
+    // and when the transition completes, the lifecycle is in steady state within the minute (not at its next daily
+    // check): the transition signalled its end
+    await sleepUntil(new Date((await env.currentTimeMs()) + 20 * DAY_MS).toISOString());
+    const ended = await transition.describe();
+    expect(ended.status.name).toBe('COMPLETED');
+    const steady = await db.prisma.stageChange.findFirstOrThrow({
+      where: { engagementId: id, toStage: 'STEADY_STATE' },
+    });
+    expect(steady.occurredAt.getTime() - ended.closeTime!.getTime()).toBeLessThan(60_000);
+    expect((await handle.query(lifecycleStateQuery)).stage).toBe('STEADY_STATE');
+    // and no second transition ran: one plan, its two phases passed once
+    const phases = await db.prisma.transitionPhase.findMany({
+      where: { plan: { engagementId: id } },
+      orderBy: { sequence: 'asc' },
+    });
+    expect(phases.map((p) => p.status)).toEqual(['PASSED', 'PASSED']);
+    await recordHistoryIfAsked(handle, 'engagementLifecycle-adopted-standalone-transition');
+    await recordHistoryIfAsked(transition, 'transition-standalone-announces-its-end');
+    await handle.terminate('test over');
+  });
+
+  it('fails, within a day, a lifecycle whose transition started on its own was terminated', async () => {
+    const { pm, id } = await anEngagementStartingTomorrow(1, {});
+    expect((await pm('POST', `/engagements/${id}/transition`, SHORT_TRANSITION)).status).toBe(202);
+    expect((await pm('POST', `/engagements/${id}/lifecycle`)).status).toBe(202);
+    const handle = env.client.workflow.getHandle(lifecycleWorkflowId(id));
+    await env.sleep('3 days');
+    const terminatedAt = await env.currentTimeMs();
+    await env.client.workflow.getHandle(transitionWorkflowId(id)).terminate('stopped by an operator');
+
+    // a terminated transition sends no signal: the lifecycle's daily check finds it, and the lifecycle fails
+    await expect(handle.result()).rejects.toMatchObject({
+      cause: { message: expect.stringMatching(/started on its own, ended TERMINATED/) },
+    });
+    const closed = await handle.describe();
+    expect(closed.status.name).toBe('FAILED');
+    expect(closed.closeTime!.getTime() - terminatedAt).toBeLessThanOrEqual(DAY_MS + 60_000);
+    expect((await db.prisma.engagement.findUniqueOrThrow({ where: { id } })).stage).not.toBe('STEADY_STATE');
+  });
+
   it('terminates for cause mid-transition: the ramp stops, the exit starts, no transition timer is left', async () => {
     const { pm, id } = await anEngagementStartingTomorrow(3, {});
     await pm('POST', `/engagements/${id}/lifecycle`, {

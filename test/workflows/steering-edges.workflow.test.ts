@@ -3,6 +3,7 @@ import { Client, Connection, WorkflowUpdateFailedError, type WorkflowHandle } fr
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { GateVerdict } from '../../src/domain/scorecard';
 import type { PhasePlan } from '../../src/domain/transition';
+import { lifecycleWorkflowId } from '../../src/domain/lifecycle';
 import { renewalMilestones } from '../../src/domain/renewal';
 import {
   completeExitStepUpdate,
@@ -75,7 +76,11 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
     const nothing = async () => undefined;
     // The lifecycle's waits on a transition started on its own are the real activities: they only ask Temporal.
-    const { awaitTransition, cancelTransition } = createLifecycleActivities({} as PrismaClient, client, TASK_QUEUE);
+    const { awaitTransition, cancelTransition, transitionStatus } = createLifecycleActivities(
+      {} as PrismaClient,
+      client,
+      TASK_QUEUE,
+    );
     native = await NativeConnection.connect({ address: temporal.address });
     worker = await Worker.create({
       connection: native,
@@ -102,6 +107,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
         completeExitStep: () => stub.completeExitStep(),
         awaitTransition,
         cancelTransition,
+        transitionStatus,
       },
     });
     running = worker.run();
@@ -519,7 +525,8 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     const now = Date.now();
     return client.workflow.start('engagementLifecycle', {
       taskQueue: TASK_QUEUE,
-      workflowId: `lifecycle-${randomUUID()}`,
+      // The engagement's own id: a transition started on its own signals its end to it.
+      workflowId: lifecycleWorkflowId(engagementId),
       args: [
         {
           engagementId,
@@ -587,12 +594,16 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     await startStandaloneTransition(engagementId, [wave('wave-1', 100, 1)]);
     await judging.opened;
 
-    // when its lifecycle starts, it waits for that transition (it used to fail: the id was taken)
+    // when its lifecycle starts, it waits for that transition (it used to fail: the id was taken) on a timer,
+    // having asked how it stands, and holding no activity (it used to wait inside one, which took a worker's
+    // activity slot for as long as the transition ran)
     const lifecycle = await startLifecycle(engagementId, { phases: [wave('wave-1', 100, 1)] });
     await eventually(
-      () => lifecycle.describe(),
-      (d) => (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'awaitTransition'),
+      async () => (await lifecycle.fetchHistory()).events ?? [],
+      (events) =>
+        events.some((e) => e.timerStartedEventAttributes?.startToFireTimeout?.seconds?.toString() === '86400'),
     );
+    expect((await lifecycle.describe()).raw.pendingActivities ?? []).toEqual([]);
     expect((await lifecycle.query(lifecycleStateQuery)).stage).toBe('TRANSITION');
 
     // and once the transition completes, the lifecycle moves to steady state, having started no second one
