@@ -1,7 +1,12 @@
 import { status } from '@grpc/grpc-js';
 import { newId } from '../src/ids';
 import { grpcCode } from '../src/temporal/grpc';
-import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  type Client,
+} from '@temporalio/client';
 import { queryOnPool, type PrismaClient } from '../src/db';
 import { Prisma } from '../src/generated/prisma/client';
 import { DEFAULT_ESCALATION_POLICIES } from '../src/domain/defaults';
@@ -28,6 +33,8 @@ interface RaisedRow {
   raisedSeverity: Severity;
   /** This call inserted it (false: the key had raised it before). */
   created: boolean;
+  /** OPEN for one this call inserted; a raised one's stored status (RESOLVED: its workflow has ended). */
+  status: string;
   timeZone: string;
   levels: Array<{ level: number; role: string; contactName: string; contactEmail: string }>;
   policies: Array<{ severity: Severity; acknowledgeSeconds: number; resolveSeconds: number; businessHours: boolean }>;
@@ -103,7 +110,7 @@ export async function openEscalation(
              COALESCE((SELECT (a."after"->>'severity')::"Severity" FROM "AuditLog" a
                         WHERE a."entityType" = 'Escalation' AND a."entityId" = x."id"::text
                           AND a."action" = 'escalation.raise' LIMIT 1), x."severity") AS "raisedSeverity",
-             false AS "created"
+             false AS "created", x."status"::text AS "status"
       FROM "Escalation" x WHERE x."idempotencyKey" = ${idempotencyKey}
     ), created AS (
       INSERT INTO "Escalation" ("id", "engagementId", "severity", "category", "title", "description", "raisedBy",
@@ -116,7 +123,7 @@ export async function openEscalation(
       WHERE NOT EXISTS (SELECT FROM existing)
       ON CONFLICT ("idempotencyKey") DO NOTHING
       RETURNING "id", "severity", "title", "category", "raisedAt", "requiresRootCause", "description",
-                "severity" AS "raisedSeverity", true AS "created"
+                "severity" AS "raisedSeverity", true AS "created", "status"::text AS "status"
     ), step AS (
       INSERT INTO "EscalationStep" ("id", "escalationId", "level", "action", "actor", "note", "idempotencyKey",
                                     "occurredAt")
@@ -160,6 +167,12 @@ export async function openEscalation(
       ];
     }),
   ) as SeverityPolicies;
+  const workflowId = escalationWorkflowId(escalation.id);
+  // Resolved: its workflow has run to its end. A retry under its key (an alert sent again) gets it back and starts
+  // nothing; it used to start the workflow again from the first raise, climbing and reminding a closed escalation.
+  if (!escalation.created && escalation.status === 'RESOLVED') {
+    return { escalationId: escalation.id, workflowId, created: false };
+  }
   const levels = escalation.levels.length
     ? escalation.levels
     : [{ level: 1, role: 'program manager', contactName: 'Program manager', contactEmail: '' }];
@@ -184,15 +197,19 @@ export async function openEscalation(
       () => false,
     );
   }
-  const workflowId = escalationWorkflowId(escalation.id);
   try {
     await client.workflow.start('escalation', {
       workflowId,
       taskQueue,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      // A run that completed (resolved meanwhile) is not run again; one that failed or was terminated is.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
       args: [workflowInput],
     });
   } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) {
+      return { escalationId: escalation.id, workflowId, created: escalation.created };
+    }
     // Only a start that never reached Temporal is taken back. One that timed out may still have started the
     // workflow, which would then climb an escalation with no row: the row stays, a retry under the same key finds it
     // (and starts the workflow if it is missing), and so does the workers' sweep for escalations without one.

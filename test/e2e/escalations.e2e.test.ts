@@ -120,6 +120,34 @@ describe('escalations through the API (dev server)', () => {
     expect([late.status, late.body.escalationId]).toEqual([200, first.body.escalationId]);
   });
 
+  it('answers a retry of a resolved escalation with it, and starts nothing again', async () => {
+    const { vendor, engagementId } = await anEngagementWithFastP1();
+    const issue = { severity: 'P1', category: 'outage', title: 'IVR down', description: 'Callers cannot get through' };
+    const key = { 'idempotency-key': 'alert-INC-1234' };
+    const first = await vendor('POST', `/engagements/${engagementId}/escalations`, issue, key);
+    const id = first.body.escalationId;
+    await vendor('POST', `/escalations/${id}/acknowledge`, { note: 'on it' });
+    expect((await vendor('POST', `/escalations/${id}/resolve`, { resolution: 'failover fixed' })).status).toBe(200);
+    const handle = s.env.client.workflow.getHandle(escalationWorkflowId(id));
+    await handle.result();
+    const steps = await s.db.prisma.escalationStep.count({ where: { escalationId: id } });
+    const notices = await s.db.prisma.notification.count({ where: { engagementId } });
+
+    // when the monitoring sends the same alert again, it gets the resolved escalation back
+    const again = await vendor('POST', `/engagements/${engagementId}/escalations`, issue, key);
+    expect([again.status, again.body.escalationId]).toEqual([200, id]);
+
+    // and nothing runs again: the workflow's latest run is the completed one (a second used to start from the raise
+    // and climb at once, its deadline past), the row stays resolved, no step or notice is added
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
+    expect(await s.db.prisma.escalation.findUniqueOrThrow({ where: { id } })).toMatchObject({
+      status: 'RESOLVED',
+      currentLevel: 1,
+    });
+    expect(await s.db.prisma.escalationStep.count({ where: { escalationId: id } })).toBe(steps);
+    expect(await s.db.prisma.notification.count({ where: { engagementId } })).toBe(notices);
+  });
+
   it('refuses to resolve a repeated issue without a root cause, and says so', async () => {
     const { pm, engagementId } = await anEngagementWithFastP1();
     const raise = (n: number) =>
