@@ -11,13 +11,19 @@ export function activityIdempotencyKey(): string {
 
 export function createEngagementActivities(prisma: PrismaClient) {
   return {
-    /** Moves an engagement to a stage and records the change once, however often it is retried; no-op if already there. */
+    /**
+     * Moves an engagement to a stage and records the change once, however often it is retried; no-op if already
+     * there, or if the move would leave EXIT for anything but CLOSED, or leave CLOSED.
+     */
     async moveEngagementStage(input: { engagementId: string; to: LifecycleStage; at?: string }): Promise<void> {
       const idempotencyKey = activityIdempotencyKey();
       await prisma.$transaction(async (tx) => {
         if (await tx.stageChange.findUnique({ where: { idempotencyKey } })) return;
         const engagement = await tx.engagement.findUniqueOrThrow({ where: { id: input.engagementId } });
         if (engagement.stage === input.to) return;
+        // An exit only closes, and a closed engagement stays closed: a transition started on its own that ends
+        // after a termination for cause (or any late move) does not bring the engagement back.
+        if (engagement.stage === 'CLOSED' || (engagement.stage === 'EXIT' && input.to !== 'CLOSED')) return;
         await tx.engagement.update({ where: { id: input.engagementId }, data: { stage: input.to } });
         await tx.stageChange.create({
           data: {

@@ -68,6 +68,8 @@ const ADOPT_STANDALONE_TRANSITION_PATCH = 'lifecycle-adopts-a-standalone-transit
  * transitions' own gate activities included).
  */
 const AWAIT_STANDALONE_TRANSITION_BY_SIGNAL_PATCH = 'standalone-transition-awaited-without-an-activity';
+/** Patch id: a termination for cause before the term starts cancels a transition started on its own. */
+const TERMINATION_BEFORE_TERM_STOPS_TRANSITION_PATCH = 'termination-before-term-stops-a-standalone-transition';
 /** How often a lifecycle waiting for a transition started on its own asks how it stands, besides its signal. */
 const STANDALONE_TRANSITION_CHECK = '1 day';
 /** Patch id: a renewal decided ahead of the deadline opens the next term when this one ends (before: at once). */
@@ -127,6 +129,8 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
         // A repeated decision hears that it was taken, also once the workflow has moved on to the exit.
         if (state.renewal?.decision) throw illegal(`the renewal was already decided: ${state.renewal.decision}`);
         if (state.stage !== 'RENEWAL' || !state.renewal) throw illegal('no renewal decision is pending');
+        // Terminated for cause while the exit is being set up: accepted, the decision would be shown and never kept.
+        if (state.terminated) throw illegal('the engagement is being terminated for cause: no renewal is pending');
         // A decision that reaches the workflow with the deadline's timer (its workers were down) is late: the
         // contract has decided.
         if (Date.now() >= Date.parse(state.milestones.noticeDeadline))
@@ -205,6 +209,10 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
       { key: StageKey, value: state.stage },
     ]);
     await waitUntil(state.termStart);
+    // Terminated for cause before the term began: a transition started on its own (it may start before the term)
+    // is stopped as the lifecycle's own would be. Before this patch it ramped on, and moved the stage at its end.
+    if (terminated() && patched(TERMINATION_BEFORE_TERM_STOPS_TRANSITION_PATCH))
+      await cancelStandaloneTransition(input.engagementId);
     if (!terminated() && input.transitionPlan) {
       state.stage = 'TRANSITION';
       if (patched(STAGE_ATTRIBUTE_IN_TRANSITION_PATCH))

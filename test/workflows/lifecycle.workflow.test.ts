@@ -371,6 +371,34 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     expect((await db.prisma.engagement.findUniqueOrThrow({ where: { id } })).stage).not.toBe('STEADY_STATE');
   });
 
+  it('terminated for cause before its term begins: a transition started on its own stops, and the exit stands', async () => {
+    const { pm, id } = await anEngagementStartingTomorrow(1, {});
+    expect((await pm('POST', `/engagements/${id}/transition`, SHORT_TRANSITION)).status).toBe(202);
+    expect((await pm('POST', `/engagements/${id}/lifecycle`)).status).toBe(202);
+    const handle = env.client.workflow.getHandle(lifecycleWorkflowId(id));
+
+    // the executive terminates before the term has begun
+    const state = await handle.executeUpdate(terminateForCauseUpdate, {
+      args: [{ actor: 'executive:ceo', reason: 'sanctions screening failed' }],
+    });
+    expect(state.stage).toBe('EXIT');
+
+    // the transition started on its own is cancelled with its phases (it used to ramp on, judging gates for a
+    // terminated vendor), and a month later the engagement is still exiting (its end used to move it to steady state)
+    expect((await env.client.workflow.getHandle(transitionWorkflowId(id)).describe()).status.name).toBe('CANCELLED');
+    await env.sleep('30 days');
+    const phases = await db.prisma.transitionPhase.findMany({ where: { plan: { engagementId: id } } });
+    expect(new Set(phases.map((p) => p.status))).toEqual(new Set(['CANCELLED']));
+    expect((await db.prisma.engagement.findUniqueOrThrow({ where: { id } })).stage).toBe('EXIT');
+    const stages = await db.prisma.stageChange.findMany({
+      where: { engagementId: id },
+      orderBy: { occurredAt: 'asc' },
+    });
+    expect(stages.map((s) => s.toStage)).not.toContain('STEADY_STATE');
+    await recordHistoryIfAsked(handle, 'engagementLifecycle-terminated-before-term-standalone-transition');
+    await handle.terminate('test over');
+  });
+
   it('terminates for cause mid-transition: the ramp stops, the exit starts, no transition timer is left', async () => {
     const { pm, id } = await anEngagementStartingTomorrow(3, {});
     await pm('POST', `/engagements/${id}/lifecycle`, {

@@ -521,6 +521,34 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     await handle.terminate('test done');
   });
 
+  it('refuses a renewal decision once the engagement is being terminated for cause', async () => {
+    // given a lifecycle in its renewal window, terminated for cause, whose exit plan is being stored
+    const storing = latch();
+    const stored = latch();
+    stub.createExitPlan = async () => {
+      storing.open();
+      await stored.opened;
+    };
+    const { handle } = await aLifecycleAwaitingItsRenewalDecision('RENEW');
+    const terminating = handle.executeUpdate(terminateForCauseUpdate, {
+      args: [{ actor: 'ceo', reason: 'fraud found' }],
+    });
+    await storing.opened;
+
+    // when the executive decides to renew in that moment, it is refused (it used to be accepted with a 200, shown
+    // in the state, and never recorded: the engagement exits for cause)
+    expect(
+      await refusal(handle.executeUpdate(decideRenewalUpdate, { args: [{ actor: 'ceo', decision: 'RENEW' }] })),
+    ).toBe('the engagement is being terminated for cause: no renewal is pending');
+
+    // and the exit for cause goes on, with no decision shown
+    stored.open();
+    const exiting = await terminating;
+    expect(exiting.exit).toMatchObject({ forCause: true });
+    expect(exiting.renewal?.decision).toBeUndefined();
+    await handle.terminate('test done');
+  });
+
   const startLifecycle = (engagementId: string, transitionPlan: { phases: PhasePlan[] } | null) => {
     const now = Date.now();
     return client.workflow.start('engagementLifecycle', {
