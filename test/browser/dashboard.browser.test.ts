@@ -162,6 +162,27 @@ describe('the web dashboard, in Chromium, against the running app with the seed 
     await page.close();
   });
 
+  it('shows an engagement whose reads answer slower than the page refreshes, and asks no more while they run', async () => {
+    // given reads that take 4 s, longer than the 3 s between refreshes (the API waiting out an unreachable Temporal)
+    const engagement = await stack.db.prisma.engagement.findFirstOrThrow({ where: { stage: 'STEADY_STATE' } });
+    const page = await openDashboard(browser, stack.api.url, pmKey);
+    let asked = 0;
+    await page.route(`**/engagements/${engagement.id}`, async (route) => {
+      asked++;
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+      await route.continue();
+    });
+
+    // when the engagement is opened, it is shown (every load used to be dropped for the next tick's: "Loading…" for
+    // good, and a new set of requests every 3 s)
+    await page.goto(`${stack.api.url}/#/engagements/${engagement.id}`);
+    await page.getByRole('heading', { name: engagement.name, level: 1 }).waitFor({ timeout: 15_000 });
+    // one load at a time: the first, and at most the one the next tick started once it had ended
+    expect(asked).toBeGreaterThanOrEqual(1);
+    expect(asked).toBeLessThanOrEqual(2);
+    await page.close();
+  });
+
   it('an engagement page shows every open escalation, keeps what is typed per escalation, and the latest renewal evaluation', async () => {
     // given an engagement with two open escalations raised before 25 resolved ones, and two terms' evaluations
     const pm = await stack.api.as('PROGRAM_MANAGER');

@@ -34,7 +34,13 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  // A proxy's error page (502 while the API restarts) is not JSON: its status is still the answer.
+  let json: Record<string, unknown> = {};
+  try {
+    if (text) json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    if (response.ok) throw new ApiError(response.status, 'Unreadable answer', 'the API did not answer JSON');
+  }
   if (!response.ok) {
     const fields = (json.invalidFields as Array<{ field: string; reason: string }> | undefined)
       ?.map((f) => `${f.field}: ${f.reason}`)

@@ -648,15 +648,18 @@ function EscalationSection({ view, me, reload }: { view: View; me: Me; reload: (
               </div>
               {mayAct && x.status !== 'RESOLVED' && (
                 <div class="actions" role="group" aria-label={`Act on escalation ${x.title}`}>
-                  <button
-                    type="button"
-                    disabled={action.busy}
-                    onClick={() =>
-                      action.run('Escalation acknowledged', () => api('POST', `/escalations/${x.id}/acknowledge`, {}))
-                    }
-                  >
-                    Acknowledge
-                  </button>
+                  {/* An acknowledged escalation cannot be acknowledged again: only resolved. */}
+                  {x.status === 'OPEN' && (
+                    <button
+                      type="button"
+                      disabled={action.busy}
+                      onClick={() =>
+                        action.run('Escalation acknowledged', () => api('POST', `/escalations/${x.id}/acknowledge`, {}))
+                      }
+                    >
+                      Acknowledge
+                    </button>
+                  )}
                   <label>
                     Resolution
                     <input
@@ -785,9 +788,9 @@ function ExitSection({ view, me, reload }: { view: View; me: Me; reload: () => P
             <tr key={s.kind}>
               <td>{label(s.kind)}</td>
               <td>{s.owner}</td>
-              <td class={!s.completedAt && Date.parse(s.dueOn) < now ? 'overdue' : ''}>
+              <td class={overdue(s, now) ? 'overdue' : ''}>
                 {date(s.dueOn)}
-                {!s.completedAt && Date.parse(s.dueOn) < now ? ' (overdue)' : ''}
+                {overdue(s, now) ? ' (overdue)' : ''}
               </td>
               <td>{s.completedAt ? `${date(s.completedAt)} by ${s.completedBy}` : 'open'}</td>
               <td>
@@ -812,4 +815,9 @@ function ExitSection({ view, me, reload }: { view: View; me: Me; reload: () => P
       </table>
     </Section>
   );
+}
+
+/** An open step is overdue once its due day (a date, UTC) has ended: "due 10 May" includes the 10th. */
+function overdue(step: { dueOn: string; completedAt?: string | null }, now: number): boolean {
+  return !step.completedAt && Date.parse(step.dueOn) + 86_400_000 <= now;
 }

@@ -6,13 +6,17 @@ export const POLL_MS = 3000;
 
 /**
  * Loads on mount and again every POLL_MS while the page is visible, so the view stays current without a reload.
- * `reload` refreshes at once (after an action). The last good data stays on screen while a refresh fails.
+ * `reload` refreshes at once (after an action). The last good data stays on screen while a refresh fails. A tick
+ * that finds a load still running skips: a load slower than POLL_MS (the API waiting out an unreachable Temporal)
+ * is shown when it ends, instead of being dropped for the next one, and requests do not pile up behind it.
  */
 export function usePolled<T>(load: () => Promise<T>, deps: unknown[]) {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<Error | undefined>(undefined);
   const [loadedAt, setLoadedAt] = useState(0);
   const generation = useRef(0);
+  /** Loads started and not yet ended. */
+  const inFlight = useRef(0);
   const loaded = useRef(false);
   /** The first load was refused for good (401, 403, 404): polling stops until the view asks for something else. */
   const settled = useRef(false);
@@ -20,8 +24,9 @@ export function usePolled<T>(load: () => Promise<T>, deps: unknown[]) {
 
   const reload = useCallback(async () => {
     const mine = ++generation.current;
+    inFlight.current++;
     try {
-      const value = await run();
+      const value = await run().finally(() => inFlight.current--);
       if (mine !== generation.current) return;
       setData(value);
       setError(undefined);
@@ -39,9 +44,12 @@ export function usePolled<T>(load: () => Promise<T>, deps: unknown[]) {
   useEffect(() => {
     loaded.current = false;
     settled.current = false;
+    // Another view (another engagement): what the last one showed is not shown under its name.
+    setData(undefined);
+    setError(undefined);
     void reload();
     const timer = setInterval(() => {
-      if (document.visibilityState === 'visible' && !settled.current) void reload();
+      if (document.visibilityState === 'visible' && !settled.current && inFlight.current === 0) void reload();
     }, POLL_MS);
     return () => clearInterval(timer);
   }, [reload]);

@@ -68,7 +68,9 @@ function App() {
           Sign out
         </button>
       </header>
-      <main>{engagementId ? <EngagementPage id={engagementId} me={me} /> : <PortfolioPage me={me} />}</main>
+      <main>
+        {engagementId ? <EngagementPage key={engagementId} id={engagementId} me={me} /> : <PortfolioPage me={me} />}
+      </main>
     </>
   );
 }
