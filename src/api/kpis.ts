@@ -4,6 +4,7 @@ import { Prisma } from '../generated/prisma/client';
 import { audit } from '../audit';
 import { isUniqueViolation, type PrismaClient } from '../db';
 import { actorOf, type Principal } from './auth';
+import { periodAt, periodDates } from '../domain/calendar';
 import { findVisibleEngagement } from './engagements';
 import { conflict, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
@@ -13,9 +14,7 @@ import type { MeasurementPeriod } from '../domain/types';
 
 type Submission = z.infer<typeof kpiSubmissionBody>;
 
-const DAY_MS = 86_400_000;
-/** The longest calendar period of each measurement period, first and last day included. */
-const MAX_PERIOD_DAYS: Record<MeasurementPeriod, number> = { WEEKLY: 7, MONTHLY: 31, QUARTERLY: 92 };
+const UNIT_NAME: Record<MeasurementPeriod, string> = { WEEKLY: 'week', MONTHLY: 'month', QUARTERLY: 'quarter' };
 
 interface SubmissionResult {
   submissionId: string | null;
@@ -41,8 +40,9 @@ export function kpiRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient }):
         404: 'No such engagement',
         409: 'The engagement is closed',
         422:
-          'A KPI key is not an SLA of this engagement, the period has not begun, the period is longer than a ' +
-          "measurement's KPI is measured over (7, 31 or 92 days), or the Idempotency-Key was used for another submission",
+          'A KPI key is not an SLA of this engagement, the period has not begun, the period runs past the calendar ' +
+          "week (Monday to Sunday), month or quarter a measurement's KPI is measured over, in the engagement's time " +
+          'zone, or the Idempotency-Key was used for another submission',
       },
     },
     async ({ params, body, principal, req }) => {
@@ -68,7 +68,7 @@ export function kpiRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient }):
       // Concurrent identical submissions race on the unique keys; the loser retries and finds the winner's rows.
       for (let attempt = 1; ; attempt++) {
         try {
-          const result = await storeSubmission(prisma, params.id, body, principal, idempotencyKey);
+          const result = await storeSubmission(prisma, params.id, engagement.timeZone, body, principal, idempotencyKey);
           return { status: result.created + result.corrected > 0 ? 201 : 200, body: result };
         } catch (error) {
           if (!(isUniqueViolation(error) || isSerializationFailure(error)) || attempt >= 5) throw error;
@@ -128,6 +128,7 @@ export function kpiRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient }):
 async function storeSubmission(
   prisma: PrismaClient,
   engagementId: string,
+  timeZone: string,
   body: Submission,
   principal: Principal,
   idempotencyKey: string | null,
@@ -184,28 +185,35 @@ async function storeSubmission(
         })),
       );
     }
-    // A review or a gate reads every measurement whose period overlaps its own: a figure for a period longer than its
-    // KPI's measurement period would stand in for the periods after it (one good weekly figure for a quarter of weeks,
-    // sent alongside a quarterly one).
-    const days = Math.round((periodEnd.getTime() - periodStart.getTime()) / DAY_MS) + 1;
-    const maxDaysOf = (m: { kpiKey: string }) => MAX_PERIOD_DAYS[slaByKey.get(m.kpiKey)!.measurementPeriod];
-    const tooLong = body.measurements.filter((m) => days > maxDaysOf(m));
-    if (tooLong.length) {
-      const shortest = tooLong.reduce((a, b) => (maxDaysOf(b) < maxDaysOf(a) ? b : a));
-      const period = slaByKey.get(shortest.kpiKey)!.measurementPeriod;
+    // A review or a gate reads every measurement whose period overlaps its own: a figure must lie within one calendar
+    // period of its KPI (a week from Monday, a month, a quarter, in the engagement's time zone). A longer one would
+    // stand in for the periods after it (one good weekly figure for a quarter of weeks, sent alongside a quarterly
+    // one); one across a boundary (a Sunday-to-Saturday week) would leave both weeks measured in part, each scored
+    // as missing. A period to date (the 1st to the 15th) lies within its month.
+    const periodOf = (m: { kpiKey: string }) => {
+      const measured = slaByKey.get(m.kpiKey)!.measurementPeriod;
+      const at = DateTime.fromISO(body.periodStart, { zone: timeZone }).toMillis();
+      return { measured, ...periodDates(periodAt(measured, at, timeZone), timeZone) };
+    };
+    const across = body.measurements.filter((m) => body.periodEnd > periodOf(m).to);
+    if (across.length) {
+      const first = across.reduce((a, b) => (periodOf(b).to < periodOf(a).to ? b : a));
+      const { measured, from, to } = periodOf(first);
+      const calendar = { WEEKLY: 'week (Monday to Sunday)', MONTHLY: 'month', QUARTERLY: 'quarter' }[measured];
       throw new ProblemError(
         422,
         'Unprocessable Content',
-        `body.periodEnd: the period runs ${days} days, longer than ${tooLong.map((m) => m.kpiKey).join(', ')} ` +
-          `${tooLong.length > 1 ? 'are' : 'is'} measured over (${period.toLowerCase()}: at most ${maxDaysOf(shortest)} days)`,
+        `body.periodEnd: ${body.periodStart} to ${body.periodEnd} runs past the ${calendar} it starts in ` +
+          `(${from} to ${to}, ${timeZone}), over which ${across.map((m) => m.kpiKey).join(', ')} ` +
+          `${across.length > 1 ? 'are' : 'is'} measured`,
         [
           {
             field: 'body.periodEnd',
-            reason: `must be at most ${maxDaysOf(shortest) - 1} days after periodStart (${period})`,
+            reason: `must be at most ${to}, the last day of the ${UNIT_NAME[measured]} it starts in (${measured})`,
           },
-          ...tooLong.map((m) => ({
+          ...across.map((m) => ({
             field: `body.measurements.${body.measurements.indexOf(m)}.kpiKey`,
-            reason: `${m.kpiKey} is measured ${slaByKey.get(m.kpiKey)!.measurementPeriod}: send it for at most ${maxDaysOf(m)} days`,
+            reason: `${m.kpiKey} is measured ${periodOf(m).measured}: send it for one calendar ${UNIT_NAME[periodOf(m).measured]} at most`,
           })),
         ],
       );

@@ -436,13 +436,13 @@ describe('bad input', () => {
       mentions: ['body.startOn', 'must be within the term: from 2026-01-01'],
     },
     {
-      name: 'one figure for a period longer than its KPIs are measured over',
+      name: 'one figure for a period past the month its KPIs are measured over',
       role: 'VENDOR',
       method: 'POST',
       path: () => `/engagements/${engagementId}/kpi-submissions`,
       body: () => aKpiSubmission({ periodStart: '2026-10-01', periodEnd: '2099-12-31' }),
       status: 422,
-      mentions: ['body.periodEnd', 'must be at most 30 days after periodStart (MONTHLY)'],
+      mentions: ['body.periodEnd', 'must be at most 2026-10-31, the last day of the month it starts in (MONTHLY)'],
     },
     {
       name: "another vendor's engagement with a vendor key",

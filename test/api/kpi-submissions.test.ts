@@ -64,7 +64,7 @@ describe('KPI submissions', () => {
     expect(stored.map((m) => m.value.toNumber())).toEqual([-12]);
   });
 
-  it("refuses a figure for longer than its own KPI's measurement period, even sent with a quarterly one", async () => {
+  it('refuses a figure past the calendar period of its own KPI, even sent with a quarterly one', async () => {
     const e = await anotherEngagement({
       reviewCadences: ['WEEKLY', 'MONTHLY', 'QUARTERLY'],
       slas: [
@@ -72,22 +72,34 @@ describe('KPI submissions', () => {
         aSla({ key: 'csat', name: 'Customer satisfaction', measurementPeriod: 'QUARTERLY', creditTiers: [] }),
       ],
     });
-    const send = (periodEnd: string, kpiKeys: string[]) =>
+    const send = (periodEnd: string, kpiKeys: string[], periodStart = '2026-01-05') =>
       vendor('POST', `/engagements/${e.id}/kpi-submissions`, {
-        periodStart: '2026-01-05',
+        periodStart,
         periodEnd,
         measurements: kpiKeys.map((kpiKey) => ({ kpiKey, value: 90 })),
       });
-    // one weekly figure would stand in for thirteen weekly reviews
-    const refused = await send('2026-04-05', ['asa', 'csat']);
+    // one weekly figure would stand in for eleven weekly reviews
+    const refused = await send('2026-03-31', ['asa', 'csat']);
     expect(refused.status).toBe(422);
     expect(refused.body.invalidFields).toEqual([
-      { field: 'body.periodEnd', reason: 'must be at most 6 days after periodStart (WEEKLY)' },
-      { field: 'body.measurements.0.kpiKey', reason: 'asa is measured WEEKLY: send it for at most 7 days' },
+      { field: 'body.periodEnd', reason: 'must be at most 2026-01-11, the last day of the week it starts in (WEEKLY)' },
+      { field: 'body.measurements.0.kpiKey', reason: 'asa is measured WEEKLY: send it for one calendar week at most' },
     ]);
+    expect(refused.body.detail).toMatch(
+      /runs past the week \(Monday to Sunday\) it starts in \(2026-01-05 to 2026-01-11/,
+    );
+    // a week from Sunday to Saturday runs across two of the reviews' weeks, each then measured in part and scored
+    // missing every week: refused when sent
+    const sundayWeek = await send('2026-01-17', ['asa'], '2026-01-11');
+    expect([sundayWeek.status, sundayWeek.body.invalidFields[0].reason]).toEqual([
+      422,
+      'must be at most 2026-01-11, the last day of the week it starts in (WEEKLY)',
+    ]);
+    // and a quarterly figure past its quarter's end
+    expect((await send('2026-04-05', ['csat'])).status).toBe(422);
     expect(await f.db.prisma.kpiMeasurement.count({ where: { engagementId: e.id } })).toBe(0);
-    // the quarterly figure alone is taken for its quarter, and the weekly one for its week
-    expect((await send('2026-04-05', ['csat'])).status).toBe(201);
+    // the quarterly figure alone is taken for its quarter (to date), and the weekly one for its week
+    expect((await send('2026-03-31', ['csat'])).status).toBe(201);
     expect((await send('2026-01-11', ['asa'])).status).toBe(201);
   });
 

@@ -5,7 +5,7 @@ import { EXIT_STEP_KINDS } from '../../src/domain/renewal';
 import { aKpiSubmission, anEngagement, aVendor } from '../builders/engagement';
 import { rowCounts } from '../helpers/api-fixture';
 import { seededRandom } from '../helpers/faults';
-import { dayOffset } from '../helpers/kpi-data';
+import { dayOffset, monthOf } from '../helpers/kpi-data';
 import { eventually } from '../helpers/wait';
 import {
   spawnWorkerProcess,
@@ -79,7 +79,7 @@ async function runLifecycle(stack: StackForWorkerProcesses, taskQueue: string, k
   const submitted = await vendor(
     'POST',
     `/engagements/${e.id}/kpi-submissions`,
-    aKpiSubmission({ periodStart: dayOffset(Date.now(), -1), periodEnd: dayOffset(Date.now(), 29) }),
+    aKpiSubmission(monthOf(Date.now())),
     { 'idempotency-key': 'transition-window' },
   );
   expect(submitted.status).toBe(201);

@@ -1,7 +1,7 @@
 import { transitionWorkflowId } from '../../workflows/transition.messages';
 import { anEngagement, aVendor } from '../builders/engagement';
 import { startDevStack, type DevStack } from '../helpers/dev-worker';
-import { dayOffset } from '../helpers/kpi-data';
+import { monthOf } from '../helpers/kpi-data';
 import { eventually } from '../helpers/wait';
 
 describe('a transition end to end: API → dev server → worker → PostgreSQL', () => {
@@ -34,7 +34,7 @@ describe('a transition end to end: API → dev server → worker → PostgreSQL'
     expect(held.live.gates[0].reasons).toContain('fcr: no measurement in the gate window');
 
     // and when the vendor submits good data for the period, the gate passes and the volume rises
-    const period = { periodStart: dayOffset(Date.now(), -1), periodEnd: dayOffset(Date.now(), 1) };
+    const period = monthOf(Date.now());
     const submitted = await vendor('POST', `/engagements/${e.id}/kpi-submissions`, {
       ...period,
       measurements: [

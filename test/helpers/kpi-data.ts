@@ -7,6 +7,14 @@ export function dayOffset(fromMs: number, days: number): string {
   return new Date(fromMs + days * DAY_MS).toISOString().slice(0, 10);
 }
 
+/** The calendar month (UTC, the builders' time zone) that holds `atMs`, as a KPI submission's period. */
+export function monthOf(atMs: number): { periodStart: string; periodEnd: string } {
+  const at = new Date(atMs);
+  const first = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1);
+  const last = Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 0);
+  return { periodStart: dayOffset(first, 0), periodEnd: dayOffset(last, 0) };
+}
+
 /** Writes KPI measurements straight into the database, as a vendor's submissions would have. */
 export async function putMeasurements(
   prisma: PrismaClient,
