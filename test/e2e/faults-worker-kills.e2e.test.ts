@@ -76,12 +76,9 @@ async function runLifecycle(stack: StackForWorkerProcesses, taskQueue: string, k
       renewalNoticeDays: 90,
     }),
   );
-  const submitted = await vendor(
-    'POST',
-    `/engagements/${e.id}/kpi-submissions`,
-    aKpiSubmission(monthOf(Date.now())),
-    { 'idempotency-key': 'transition-window' },
-  );
+  const submitted = await vendor('POST', `/engagements/${e.id}/kpi-submissions`, aKpiSubmission(monthOf(Date.now())), {
+    'idempotency-key': 'transition-window',
+  });
   expect(submitted.status).toBe(201);
 
   const stage = async () =>
