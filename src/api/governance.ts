@@ -13,7 +13,7 @@ import { governanceStateQuery, governanceWorkflowId, type GovernanceInput } from
 import type { Config } from '../config';
 import { queryOnPool, type PrismaClient } from '../db';
 import { Prisma } from '../generated/prisma/client';
-import { escalationWorkflowId } from '../domain/escalation';
+import { clientsOwnEscalation, escalationWorkflowId } from '../domain/escalation';
 import { shortestCadenceFirst } from '../domain/types';
 import { actorOf, engagementScope, type Principal } from './auth';
 import { findVisibleEngagement, workflowUrl } from './engagements';
@@ -253,14 +253,18 @@ export function governanceRoutes(
           // Only whether the caller may see it (the workflow answers with the escalation's state), on the pg pool:
           // every acknowledgement and resolution asks it.
           const { vendorId = null } = engagementScope(principal);
-          const { rows } = await queryOnPool(
+          const { rows } = await queryOnPool<{ raisedBy: string; category: string; idempotencyKey: string | null }>(
             prisma,
-            'escalation-visible',
+            'escalation-visible-to-act',
             Prisma.sql`
-              SELECT 1 AS visible FROM "Escalation" x JOIN "Engagement" e ON e."id" = x."engagementId"
+              SELECT x."raisedBy", x."category", x."idempotencyKey"
+              FROM "Escalation" x JOIN "Engagement" e ON e."id" = x."engagementId"
               WHERE x."id" = ${id}::uuid AND (${vendorId}::uuid IS NULL OR e."vendorId" = ${vendorId}::uuid)`,
           );
           if (!rows.length) throw notFound(`escalation ${id}`);
+          const clients = principal.role === 'VENDOR' ? clientsOwnEscalation(rows[0]) : null;
+          if (clients)
+            throw new ProblemError(403, 'Forbidden', `${clients}: a vendor key cannot ${path} its escalation`);
           return escalationWorkflowId(id);
         },
         notRunning: async ({ id }) => {
@@ -272,13 +276,19 @@ export function governanceRoutes(
       },
       (handle, actor, _params, parsed) => send(handle, actor, parsed),
     );
-  act('acknowledge', 'Acknowledge an escalation', ['PROGRAM_MANAGER', 'VENDOR'], acknowledgeBody, (handle, actor, b) =>
-    handle.executeUpdate(acknowledgeUpdate, { args: [{ actor, note: b.note }] }),
+  // Executives sit on the governance council, the top of every matrix: they answer what reaches them (a renewal
+  // decision not made), as program managers and vendors do.
+  act(
+    'acknowledge',
+    'Acknowledge an escalation',
+    ['PROGRAM_MANAGER', 'VENDOR', 'EXECUTIVE'],
+    acknowledgeBody,
+    (handle, actor, b) => handle.executeUpdate(acknowledgeUpdate, { args: [{ actor, note: b.note }] }),
   );
   act(
     'resolve',
     'Resolve an escalation, with its resolution and root cause',
-    ['PROGRAM_MANAGER', 'VENDOR'],
+    ['PROGRAM_MANAGER', 'VENDOR', 'EXECUTIVE'],
     resolveBody,
     (handle, actor, b) =>
       handle.executeUpdate(resolveUpdate, { args: [{ actor, resolution: b.resolution, rootCause: b.rootCause }] }),

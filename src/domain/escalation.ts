@@ -1,4 +1,5 @@
 /** Escalation rules that are policy, not data. Pure. */
+import { EXIT_STEP_OWNERS, type ExitStepKind } from './renewal';
 import type { Severity } from './types';
 
 /** An issue escalated this many times (this one included) within the window is "repeated": it needs a root cause. */
@@ -43,4 +44,22 @@ export function escalationNotice(
     body: `Escalation ${escalation.escalationId} (${escalation.category}) is at level ${at.level} (${contact.role}). ${reason}.`,
     data: { escalationId: escalation.escalationId, level: at.level, severity: at.severity, status: at.status },
   };
+}
+
+/**
+ * Why a vendor may not act on an escalation (acknowledge, resolve) that the lifecycle raised about one of the client's
+ * own duties (the renewal decision, an exit step the client carries out), or null when it may: the vendor's answer
+ * would silence the reminders meant for the client's people.
+ */
+export function clientsOwnEscalation(x: {
+  raisedBy: string;
+  category: string;
+  idempotencyKey: string | null;
+}): string | null {
+  if (x.raisedBy !== 'workflow:lifecycle') return null;
+  if (x.category === 'renewal-decision') return "the renewal decision is the client's";
+  const kind = /\/exit\/([A-Z_]+)\/overdue$/.exec(x.idempotencyKey ?? '')?.[1];
+  if (x.category !== 'exit-step' || !kind || !(kind in EXIT_STEP_OWNERS)) return null;
+  const owner = EXIT_STEP_OWNERS[kind as ExitStepKind];
+  return owner.startsWith('vendor') ? null : `exit step ${kind} is the client's (${owner})`;
 }

@@ -135,22 +135,24 @@ export function vendorOwned(step: Pick<ExitStepPlan, 'owner'>): boolean {
   return step.owner.startsWith('vendor');
 }
 
+/** Who carries out each step of the standard exit plan: the vendor hands back, the client closes. */
+export const EXIT_STEP_OWNERS: Record<ExitStepKind, string> = {
+  KNOWLEDGE_RETRANSFER: 'vendor delivery head',
+  DATA_RETURN_AND_DELETION: 'vendor security officer',
+  IP_AND_ASSET_HANDOVER: 'vendor account manager',
+  ACCESS_REVOCATION: 'client IT security',
+  FINAL_RECONCILIATION: 'client finance',
+};
+
 /**
  * The standard exit plan, its steps spread over the time left before the exit date: knowledge first, the final
  * reconciliation last.
  */
 export function exitPlan(startMs: number, exitAtMs: number): ExitStepPlan[] {
   const span = Math.max(exitAtMs - startMs, 5 * DAY_MS);
-  const owners: Record<ExitStepKind, string> = {
-    KNOWLEDGE_RETRANSFER: 'vendor delivery head',
-    DATA_RETURN_AND_DELETION: 'vendor security officer',
-    IP_AND_ASSET_HANDOVER: 'vendor account manager',
-    ACCESS_REVOCATION: 'client IT security',
-    FINAL_RECONCILIATION: 'client finance',
-  };
   return EXIT_STEP_KINDS.map((kind, i) => ({
     kind,
-    owner: owners[kind],
+    owner: EXIT_STEP_OWNERS[kind],
     dueOn: new Date(startMs + Math.round((span * (i + 1)) / EXIT_STEP_KINDS.length)).toISOString(),
   }));
 }

@@ -1,3 +1,4 @@
+import { openEscalation } from '../../activities/escalations';
 import { escalationWorkflowId } from '../../src/domain/escalation';
 import { anEngagement, aVendor } from '../builders/engagement';
 import { startDevStack, type DevStack } from '../helpers/dev-worker';
@@ -146,6 +147,46 @@ describe('escalations through the API (dev server)', () => {
     });
     expect(await s.db.prisma.escalationStep.count({ where: { escalationId: id } })).toBe(steps);
     expect(await s.db.prisma.notification.count({ where: { engagementId } })).toBe(notices);
+  });
+
+  it("keeps a vendor from answering an escalation about the client's own duty, which an executive may answer", async () => {
+    const { vendor, engagementId } = await anEngagementWithFastP1();
+    const executive = await s.api.as('EXECUTIVE');
+    // as the lifecycle raises them: the renewal decision not made, two overdue exit steps (the client's, the vendor's)
+    const raise = (category: string, key: string, title: string) =>
+      openEscalation(s.db.prisma, s.env.client, 'escalations', {
+        engagementId,
+        severity: 'P2',
+        category,
+        title,
+        description: title,
+        raisedBy: 'workflow:lifecycle',
+        raisedAt: new Date().toISOString(),
+        key,
+      }).then((r) => r.escalationId);
+    const decision = await raise('renewal-decision', 'renewal/2027-01-01/council', 'Renewal decision is not made');
+    const clientStep = await raise('exit-step', 'exit/FINAL_RECONCILIATION/overdue', 'FINAL_RECONCILIATION overdue');
+    const vendorStep = await raise('exit-step', 'exit/KNOWLEDGE_RETRANSFER/overdue', 'KNOWLEDGE_RETRANSFER overdue');
+
+    // the vendor may not silence the reminders meant for the client's council or its finance team
+    for (const [id, reason] of [
+      [decision, "the renewal decision is the client's"],
+      [clientStep, "exit step FINAL_RECONCILIATION is the client's (client finance)"],
+    ]) {
+      const refused = await vendor('POST', `/escalations/${id}/resolve`, { resolution: 'n/a' });
+      expect([refused.status, refused.body.detail]).toEqual([
+        403,
+        `${reason}: a vendor key cannot resolve its escalation`,
+      ]);
+      expect((await vendor('POST', `/escalations/${id}/acknowledge`, {})).status).toBe(403);
+    }
+    expect(await s.db.prisma.escalationStep.count({ where: { escalationId: { in: [decision, clientStep] } } })).toBe(2);
+
+    // the vendor answers for its own step; an executive (the council) answers the renewal decision's
+    expect((await vendor('POST', `/escalations/${vendorStep}/acknowledge`, {})).status).toBe(200);
+    const answered = await executive('POST', `/escalations/${decision}/resolve`, { resolution: 'decided: renew' });
+    expect(answered.status).toBe(200);
+    expect(answered.body.status).toBe('RESOLVED');
   });
 
   it('refuses to resolve a repeated issue without a root cause, and says so', async () => {

@@ -617,7 +617,7 @@ function EscalationSection({ view, me, reload }: { view: View; me: Me; reload: (
   const typed = (id: string) => resolutions[id] ?? nothingTyped;
   const type = (id: string, field: keyof typeof nothingTyped, value: string) =>
     setResolutions((all) => ({ ...all, [id]: { ...(all[id] ?? nothingTyped), [field]: value } }));
-  const mayAct = can(me, 'PROGRAM_MANAGER', 'VENDOR');
+  const mayAct = can(me, 'PROGRAM_MANAGER', 'VENDOR', 'EXECUTIVE');
   return (
     <Section id="escalations" title="Escalations">
       {action.feedback}
