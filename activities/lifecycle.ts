@@ -1,5 +1,11 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowFailedError, WorkflowIdConflictPolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  WorkflowFailedError,
+  WorkflowIdConflictPolicy,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
 import { Prisma } from '../src/generated/prisma/client';
 import type { PrismaClient } from '../src/db';
 import {
@@ -11,7 +17,9 @@ import {
   type RenewalDecisionKind,
   type RenewalScorecard,
 } from '../src/domain/renewal';
+import { escalationWorkflowId } from '../src/domain/escalation';
 import { shortestCadenceFirst } from '../src/domain/types';
+import { resolveUpdate } from '../workflows/escalation.messages';
 import { governanceWorkflowId, type GovernanceInput } from '../workflows/governance.messages';
 import { transitionWorkflowId } from '../workflows/transition.messages';
 import { ignoreDuplicate } from './transition';
@@ -96,6 +104,30 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
         ignoreNotFound(error);
         return 'NOT_FOUND';
       }
+    },
+
+    /**
+     * Resolves, as the system, the escalation the lifecycle raised under `key` once what it was about is done (the
+     * renewal decided, the exit step completed), so it stops climbing and reminding. Nothing to do when none was
+     * raised, or it is resolved already, or its workflow has ended.
+     */
+    async settleEscalation(input: { engagementId: string; key: string; resolution: string }): Promise<void> {
+      const escalation = await prisma.escalation.findUnique({
+        where: { idempotencyKey: `${input.engagementId}/${input.key}` },
+        select: { id: true, status: true },
+      });
+      if (!escalation || escalation.status === 'RESOLVED') return;
+      await client.workflow
+        .getHandle(escalationWorkflowId(escalation.id))
+        // A repeated issue needs a root cause to be resolved: this one's is what settled it.
+        .executeUpdate(resolveUpdate, {
+          args: [{ actor: 'system', resolution: input.resolution, rootCause: input.resolution }],
+        })
+        .catch((error: unknown) => {
+          // Resolved meanwhile by a person (the update is refused), or its workflow gone: settled either way.
+          if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError) return;
+          throw error;
+        });
     },
 
     /** Cancels that transition (termination for cause stops the ramp, as it cancels the lifecycle's own child). */

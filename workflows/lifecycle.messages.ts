@@ -35,6 +35,8 @@ export interface ExitStepState {
   completedAt?: string;
   completedBy?: string;
   escalated?: boolean;
+  /** Completed after it escalated: its escalation was resolved by the lifecycle. */
+  escalationSettled?: boolean;
 }
 
 export interface LifecycleState {

@@ -70,6 +70,11 @@ const ADOPT_STANDALONE_TRANSITION_PATCH = 'lifecycle-adopts-a-standalone-transit
 const AWAIT_STANDALONE_TRANSITION_BY_SIGNAL_PATCH = 'standalone-transition-awaited-without-an-activity';
 /** Patch id: a termination for cause before the term starts cancels a transition started on its own. */
 const TERMINATION_BEFORE_TERM_STOPS_TRANSITION_PATCH = 'termination-before-term-stops-a-standalone-transition';
+/**
+ * Patch id: an escalation the lifecycle raised (a renewal decision not made, an exit step overdue) is resolved by it
+ * once the decision is recorded or the step completed. Before it they climbed and reminded the council for good.
+ */
+const SETTLE_OWN_ESCALATIONS_PATCH = 'lifecycle-settles-its-escalations';
 /** How often a lifecycle waiting for a transition started on its own asks how it stands, besides its signal. */
 const STANDALONE_TRANSITION_CHECK = '1 day';
 /** Patch id: a renewal decided ahead of the deadline opens the next term when this one ends (before: at once). */
@@ -276,6 +281,13 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
         reason: state.renewal.reason,
         at: now(),
       });
+      if (state.renewal.councilEscalated && patched(SETTLE_OWN_ESCALATIONS_PATCH)) {
+        await db.settleEscalation({
+          engagementId: state.engagementId,
+          key: `renewal/${state.termEnd}/council`,
+          resolution: `renewal decided: ${state.renewal.decision} (${state.renewal.via})`,
+        });
+      }
       if (state.renewal.decision !== 'EXIT') {
         // Decided now, in effect from the end of this term: until then its fee and dates stand and governance goes on.
         if (patched(NEXT_TERM_AT_TERM_END_PATCH)) {
@@ -310,6 +322,17 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
   await moveTo('EXIT');
 
   for (;;) {
+    const settled = state.exit.steps.filter((s) => s.completedAt && s.escalated && !s.escalationSettled);
+    if (settled.length && patched(SETTLE_OWN_ESCALATIONS_PATCH)) {
+      for (const step of settled) {
+        await db.settleEscalation({
+          engagementId: state.engagementId,
+          key: `exit/${step.kind}/overdue`,
+          resolution: `exit step ${step.kind} completed by ${step.completedBy}`,
+        });
+        step.escalationSettled = true;
+      }
+    }
     const open = state.exit.steps.filter((s) => !s.completedAt);
     if (open.length === 0) break;
     const watched = open.filter((s) => !s.escalated).sort((a, b) => a.dueOn.localeCompare(b.dueOn));

@@ -132,6 +132,12 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
       (e: { category: string }) => e.category,
     );
     expect(categories).toContain('renewal-decision');
+    // and the council's escalation is resolved by the decision the contract made (it used to climb and remind the
+    // council every day after the decision was made)
+    const council = await db.prisma.escalation.findFirstOrThrow({
+      where: { engagementId: id, category: 'renewal-decision' },
+    });
+    expect(council).toMatchObject({ status: 'RESOLVED', resolution: 'renewal decided: EXIT (contract default)' });
 
     // the first exit step is left overdue: it escalates
     await sleepUntil(new Date(Date.parse(state.exit!.steps[0].dueOn) + DAY_MS).toISOString());
@@ -156,6 +162,14 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     }
     const closed = await handle.result();
     expect(closed.stage).toBe('CLOSED');
+    // the overdue step's escalation was resolved once the step was completed
+    const overdueStep = await db.prisma.escalation.findFirstOrThrow({
+      where: { engagementId: id, category: 'exit-step' },
+    });
+    expect(overdueStep).toMatchObject({
+      status: 'RESOLVED',
+      resolution: 'exit step KNOWLEDGE_RETRANSFER completed by vendor:acme',
+    });
     const stages = await db.prisma.stageChange.findMany({
       where: { engagementId: id },
       orderBy: { occurredAt: 'asc' },

@@ -29,6 +29,7 @@ describe('renewal: a decision that arrives with the notice deadline (dev server)
       decisions.push(decision);
     },
     createExitPlan: async () => undefined,
+    settleEscalation: async () => undefined,
   } as Partial<Activities>;
   const aWorker = async () =>
     Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });

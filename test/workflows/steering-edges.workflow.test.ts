@@ -102,6 +102,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
         raiseEscalation: async (input: { title: string }) => void calls.raisedEscalations.push(input.title),
         startGovernance: nothing,
         recordRenewalDecision: nothing,
+        settleEscalation: nothing,
         notify: nothing,
         createExitPlan: () => stub.createExitPlan(),
         completeExitStep: () => stub.completeExitStep(),
