@@ -64,6 +64,12 @@ const REMIND_EVERY_BUSINESS_SECONDS = 8 * 3_600;
 const BUSINESS_DAY_REMINDERS = 'escalation-reminders-by-business-day';
 /** Patch id: daily reminders at the top only while the last step there is the system's (climbed or reminded). */
 const TOP_DEADLINE_AFTER_A_PERSON_ACTS = 'escalation-top-deadline-after-a-person-acts';
+/**
+ * Patch id: a re-grade starts the new severity's deadline from the re-grade at every level, and tells the current
+ * level of it. Before it, below the top the deadline still ran from the raise or the last climb: a P3 re-graded P1 an
+ * hour after its raise climbed at once, and the level holding it never heard it was now a P1.
+ */
+const REGRADE_RESTARTS_THE_CLOCK = 'escalation-regrade-restarts-the-clock-and-notifies';
 /** The steps at the top that set its clock: the system's (climbed, reminded) and a person's (acknowledged, re-graded). */
 const TOP_CLOCK_STEPS = new Set(['raised', 'climbed', 'reminded', 'acknowledged', 'severity-changed']);
 
@@ -175,10 +181,13 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
     async ({ actor, severity }) => {
       const from = state.severity;
       state.severity = severity;
+      const restart = patched(REGRADE_RESTARTS_THE_CLOCK);
+      if (restart) state.levelSince = now();
       await record(
         { level: state.level, action: 'severity-changed', at: now(), actor, note: `${from} → ${severity}` },
         { severity },
       );
+      if (restart) await notifyLevel(`re-graded from ${from} to ${severity}`);
       return state;
     },
     {

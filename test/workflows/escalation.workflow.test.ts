@@ -213,6 +213,66 @@ describe('escalation workflow (time-skipping)', () => {
     });
   });
 
+  it('starts the new deadline from a re-grade below the top, and tells the level holding it', async () => {
+    // given a P3 raised on a four-level matrix, not acknowledged for an hour
+    const notices: string[] = [];
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'esc',
+      workflowBundle: await workflowBundle(),
+      activities: {
+        recordEscalationStep: async () => undefined,
+        notify: async (notice: { recipient: { role: string }; subject: string }) => {
+          notices.push(`${notice.recipient.role}: ${notice.subject}`);
+          return { sent: true };
+        },
+      },
+    });
+    await worker.runUntil(async () => {
+      const raisedAt = Date.parse(new Date(await env.currentTimeMs()).toISOString());
+      const handle = await env.client.workflow.start('escalation', {
+        workflowId: 'escalation-regraded',
+        taskQueue: 'esc',
+        args: [
+          {
+            escalationId: 'e3',
+            engagementId: 'g1',
+            severity: 'P3',
+            title: 'IVR degraded',
+            category: 'outage',
+            raisedAt: new Date(raisedAt).toISOString(),
+            timeZone: 'UTC',
+            levels,
+            policies: { ...policies, P3: { ...policies.P3, businessHours: false } },
+            requiresRootCause: false,
+          } satisfies EscalationInput,
+        ],
+      });
+      await env.sleep(60 * 60_000);
+
+      // when it is re-graded P1 (the outage worsened)
+      await handle.executeUpdate(changeSeverityUpdate, { args: [{ actor: 'pm', severity: 'P1' }] });
+      const regraded = await handle.query(escalationStateQuery);
+      const regradedAt = Date.parse(regraded.steps.at(-1)!.at);
+
+      // then the operations lead has the P1's 15 minutes from the re-grade (it used to climb at once: the P1 clock
+      // ran from the raise, an hour before), and hears that it is now a P1
+      expect(regraded.level).toBe(1);
+      expect((Date.parse(regraded.nextClimbAt!) - regradedAt) / 60_000).toBeCloseTo(15, 1);
+      expect(notices).toContain('operations lead: [P1] IVR degraded: re-graded from P3 to P1');
+      await env.sleep(16 * 60_000);
+      const climbed = await handle.query(escalationStateQuery);
+      expect(stepsInMinutes(climbed.steps, raisedAt).map(([action, level]) => [action, level])).toEqual([
+        ['raised', 1],
+        ['severity-changed', 1],
+        ['climbed', 2],
+      ]);
+      expect(Math.round((Date.parse(climbed.steps.at(-1)!.at) - regradedAt) / 60_000)).toBe(15);
+      await recordHistoryIfAsked(handle, 'escalation-regraded-restarts-the-clock');
+      await handle.terminate('test over');
+    });
+  });
+
   it('leaves the first notice to a raise that announced it, and notifies each climb itself', async () => {
     const { state, notices } = await run(
       { announced: true },
