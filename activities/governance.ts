@@ -1,9 +1,11 @@
+import { DateTime } from 'luxon';
 import { newId } from '../src/ids';
 import { Prisma } from '../src/generated/prisma/client';
 import { queryOnPool, type PrismaClient } from '../src/db';
 import { periodDates, type Period } from '../src/domain/calendar';
 import { computeServiceCredits } from '../src/domain/credits';
 import {
+  forgivenWeekDays,
   measuredEnough,
   scoreKpi,
   weightedScore,
@@ -77,6 +79,7 @@ export function createGovernanceActivities(prisma: PrismaClient) {
                             WHERE c."engagementId" = e."id" AND c."effectiveFrom" > ${dates.from}::date
                             ORDER BY c."effectiveFrom" LIMIT 1), e."monthlyFee")::text AS "monthlyFee",
                  e."atRiskPct"::text AS "atRiskPct", e."currency", array_to_json(e."reviewCadences") AS "cadences",
+                 e."reviewGraceSeconds",
                  (SELECT l."role" FROM "EscalationLevel" l WHERE l."engagementId" = e."id"
                    ORDER BY l."level" LIMIT 1) AS "owner",
                  COALESCE((SELECT json_agg(json_build_object(
@@ -119,13 +122,22 @@ export function createGovernanceActivities(prisma: PrismaClient) {
       const values: Record<string, number | null> = {};
       // KPIs measured for only part of the period: missing data, named with the days that were measured.
       const partly = new Map<string, { measuredDays: number; periodDays: number }>();
+      // When the review was due (its period's end and the grace): a week over the period's end that had ended by then
+      // must have been sent.
+      const dueMs = Date.parse(input.period.end) + engagement.reviewGraceSeconds * 1000;
+      const weekEnded = (mondayAfter: string) =>
+        DateTime.fromISO(mondayAfter, { zone: input.timeZone }).toMillis() <= dueMs;
+      const forgiven = (s: { measurementPeriod: MeasurementPeriod }) =>
+        s.measurementPeriod === 'WEEKLY' && cadence !== 'WEEKLY'
+          ? forgivenWeekDays(dates.from, dates.to, !latest, weekEnded)
+          : { atStart: 0, atEnd: 0 };
       for (const s of slas) {
         const measured = windowMeasure(
           dates.from,
           dates.to,
           measurements.filter((m) => m.slaId === s.id).map((m) => ({ ...m, value: Number(m.value) })),
         );
-        const enough = measuredEnough(measured, s.measurementPeriod === 'WEEKLY' && cadence !== 'WEEKLY');
+        const enough = measuredEnough(measured, forgiven(s));
         values[s.key] = enough ? (measured.mean ?? null) : null;
         if (!enough && measured.measuredDays > 0)
           partly.set(s.key, { measuredDays: measured.measuredDays, periodDays: measured.days });
@@ -280,6 +292,7 @@ interface EngagementTerms {
   cadences: ReviewCadence[];
   atRiskPct: string;
   currency: string;
+  reviewGraceSeconds: number;
   owner: string | null;
   slas: Array<
     KpiDefinition & {

@@ -156,20 +156,42 @@ export function windowMeasure(from: string, to: string, measurements: DatedValue
 
 /**
  * Whether a review may score a KPI from what was measured of its period: every day must be, since a day without data
- * is missing data (one good day sent for a month would otherwise stand for the month). Only a KPI measured over
- * shorter periods than the review's (a weekly one in a monthly review) may leave, at either edge of the period, the
- * days of a week that runs over it: a last week not ended when the review ran, a first week from before reviews
- * began. Up to 6 days at each edge, none in between.
+ * is missing data (one good day sent for a month would otherwise stand for the month). Only `forgiven` days at an edge
+ * may be left: those of a week (Monday to Sunday) that runs over the edge, when its figure cannot be there yet
+ * (`forgivenWeekDays`). None in between.
  */
-export function measuredEnough(m: WindowMeasure, shorterPeriodsThanReview: boolean): boolean {
+export function measuredEnough(m: WindowMeasure, forgiven: { atStart: number; atEnd: number }): boolean {
   if (m.measuredDays === m.days) return true;
   return (
-    shorterPeriodsThanReview &&
     m.measuredDays > 0 &&
     m.measuredDays === m.days - m.unmeasuredAtStart - m.unmeasuredAtEnd &&
-    m.unmeasuredAtStart <= 6 &&
-    m.unmeasuredAtEnd <= 6
+    m.unmeasuredAtStart <= forgiven.atStart &&
+    m.unmeasuredAtEnd <= forgiven.atEnd
   );
+}
+
+/**
+ * The days of a period [from, to] (dates) that a weekly KPI's review may leave unmeasured: at its start, the days of a
+ * week begun before it, in the first period reviewed only (reviews began mid-week: that week's figure covers days
+ * before them); at its end, the days of a week that runs past it and had not ended when the review was due (its
+ * figure cannot exist yet). Any other week, the one over an edge included, must have been sent: it ended before the
+ * review, or an earlier review was due after it.
+ */
+export function forgivenWeekDays(
+  from: string,
+  to: string,
+  firstReviewed: boolean,
+  lastWeekEndedBeforeReview: (weekEndsOn: string) => boolean,
+): { atStart: number; atEnd: number } {
+  const isoWeekday = (date: string) => ((new Date(`${date}T00:00:00Z`).getUTCDay() + 6) % 7) + 1;
+  const startDay = isoWeekday(from);
+  const endDay = isoWeekday(to);
+  // The Monday after the week holding `to`: that week ends when it starts.
+  const weekEndsOn = new Date(Date.parse(`${to}T00:00:00Z`) + (8 - endDay) * DAY).toISOString().slice(0, 10);
+  return {
+    atStart: firstReviewed && startDay !== 1 ? 8 - startDay : 0,
+    atEnd: endDay !== 7 && !lastWeekEndedBeforeReview(weekEndsOn) ? endDay : 0,
+  };
 }
 
 function clamp(pct: number): number {

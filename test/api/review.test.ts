@@ -28,7 +28,7 @@ describe('conducting a review', () => {
   }
 
   /** An engagement with the builder's monthly SLAs and a weekly average speed of answer (target 20 s, minimum 30 s). */
-  async function anEngagementWithWeeklyAsa() {
+  async function anEngagementWithWeeklyAsa(overrides: Record<string, unknown> = {}) {
     const pm = await f.api.as('PROGRAM_MANAGER');
     const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
     const asa = aSla({
@@ -41,7 +41,7 @@ describe('conducting a review', () => {
       mandatoryForGates: false,
       creditTiers: [],
     });
-    const builder = anEngagement(vendorId);
+    const builder = anEngagement(vendorId, overrides);
     const { body: e } = await pm('POST', '/engagements', { ...builder, slas: [...builder.slas, asa] });
     return { pm, e };
   }
@@ -236,8 +236,9 @@ describe('conducting a review', () => {
 
   it('counts a KPI measured for only part of the period as missing, but not for a last week still running', async () => {
     // given October measured for one good day of FCR (monthly), and for weekly ASA up to the last week of October,
-    // which runs into November (Monday 27th to Sunday 2nd) and had not ended when the month's review ran
-    const { pm, e } = await anEngagementWithWeeklyAsa();
+    // which runs into November (Monday 27th to Sunday 2nd) and had not ended when the month's review was due (a day's
+    // grace: 2 November)
+    const { pm, e } = await anEngagementWithWeeklyAsa({ reviewGrace: '1d' });
     await putMeasurements(f.db.prisma, e.id, { start: '2025-10-01', end: '2025-10-01' }, { fcr: 95 });
     await putMeasurements(f.db.prisma, e.id, { start: '2025-10-01', end: '2025-10-31' }, { aht: 300 });
     await putWeeklyAsa(e.id, ['2025-09-29', '2025-10-06', '2025-10-13', '2025-10-20']);
@@ -260,6 +261,37 @@ describe('conducting a review', () => {
     const items = (await pm('GET', `/engagements/${e.id}/action-items`)).body.items;
     expect(items.map((i: { title: string }) => i.title)).toEqual([
       'Submit fcr data for the whole of 2025-10-01 – 2025-10-31 (1 of 31 days measured)',
+    ]);
+  });
+
+  it('counts a weekly KPI as missing when a week over the edge was not sent though it could have been', async () => {
+    // given weekly ASA for October without its last week (27 October to 2 November), on an engagement reviewed with
+    // three days' grace: that week had ended when October's review was due (4 November)
+    const { e } = await anEngagementWithWeeklyAsa();
+    await putMeasurements(f.db.prisma, e.id, { start: '2025-10-01', end: '2025-10-31' }, { fcr: 80, aht: 300 });
+    await putWeeklyAsa(e.id, ['2025-09-29', '2025-10-06', '2025-10-13', '2025-10-20']);
+
+    // then October's ASA is missing (its last five days used to be forgiven in every month: a bad week at a month's
+    // end could be left out of both months' reviews and their credits)
+    expect((await reviewOctober2025(e.id)).breaches).toEqual([
+      { key: 'asa', status: 'missing', value: null, escalate: false, measuredDays: 26, periodDays: 31 },
+    ]);
+
+    // and a first week begun in September is forgiven only in the first month reviewed: with September reviewed
+    // before it, November without the week of 27 October is missing too
+    const { e: next } = await anEngagementWithWeeklyAsa();
+    await putMeasurements(f.db.prisma, next.id, { start: '2025-09-01', end: '2025-11-30' }, { fcr: 80, aht: 300 });
+    await putWeeklyAsa(next.id, ['2025-09-01', '2025-09-08', '2025-09-15', '2025-09-22', '2025-09-29']);
+    await putWeeklyAsa(next.id, ['2025-11-03', '2025-11-10', '2025-11-17', '2025-11-24']);
+    const review = (month: string) =>
+      createGovernanceActivities(f.db.prisma).conductReview({
+        engagementId: next.id,
+        period: firstPeriodFrom('MONTHLY', Date.parse(`${month}T00:00:00Z`), 'UTC'),
+        timeZone: 'UTC',
+      });
+    expect((await review('2025-09-01')).breaches).toEqual([]);
+    expect((await review('2025-11-01')).breaches).toEqual([
+      { key: 'asa', status: 'missing', value: null, escalate: false, measuredDays: 28, periodDays: 30 },
     ]);
   });
 

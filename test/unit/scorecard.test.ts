@@ -1,6 +1,7 @@
 import {
   attainment,
   evaluateGate,
+  forgivenWeekDays,
   kpiStatus,
   measuredEnough,
   windowMean,
@@ -151,21 +152,43 @@ describe('the mean of a KPI over a window, by day', () => {
     expect(windowMean('2026-10-01', '2026-10-31', [m('2026-09-01', '2026-09-30', 70)])).toBeUndefined();
   });
 
-  it('lets a review score a KPI from every day of its period, or, for a weekly KPI, all but the weeks over its edges', () => {
+  it('lets a review score a KPI from every day of its period, or leave only the forgiven days at its edges', () => {
     const m = (periodStart: string, periodEnd: string) => ({ periodStart, periodEnd, value: 1 });
     const october = (...ms: ReturnType<typeof m>[]) => windowMeasure('2025-10-01', '2025-10-31', ms);
-    expect(measuredEnough(october(m('2025-10-01', '2025-10-31')), false)).toBe(true);
-    expect(measuredEnough(october(m('2025-10-01', '2025-10-01')), false)).toBe(false);
-    // the last 6 days uncovered: only a KPI measured over shorter periods than the review may leave them
-    expect(measuredEnough(october(m('2025-09-29', '2025-10-25')), true)).toBe(true);
-    expect(measuredEnough(october(m('2025-09-29', '2025-10-25')), false)).toBe(false);
-    // as may the first 6 (a week from before the first weekly review), and both at once
-    expect(measuredEnough(october(m('2025-10-07', '2025-10-31')), true)).toBe(true);
-    expect(measuredEnough(october(m('2025-10-07', '2025-10-25')), true)).toBe(true);
-    // 7 days at an edge, or any in the middle, are missing data
-    expect(measuredEnough(october(m('2025-09-29', '2025-10-24')), true)).toBe(false);
-    expect(measuredEnough(october(m('2025-10-08', '2025-10-31')), true)).toBe(false);
-    expect(measuredEnough(october(m('2025-10-01', '2025-10-10'), m('2025-10-12', '2025-10-31')), true)).toBe(false);
-    expect(measuredEnough(october(), true)).toBe(false);
+    const none = { atStart: 0, atEnd: 0 };
+    // October 2025 runs from a Wednesday to a Friday: 5 days of a week at its start, 5 at its end
+    const weeks = { atStart: 5, atEnd: 5 };
+    expect(measuredEnough(october(m('2025-10-01', '2025-10-31')), none)).toBe(true);
+    expect(measuredEnough(october(m('2025-10-01', '2025-10-01')), none)).toBe(false);
+    // the last week's 5 days uncovered: only when they are forgiven
+    expect(measuredEnough(october(m('2025-09-29', '2025-10-26')), weeks)).toBe(true);
+    expect(measuredEnough(october(m('2025-09-29', '2025-10-26')), none)).toBe(false);
+    // as may the first week's, and both at once
+    expect(measuredEnough(october(m('2025-10-06', '2025-10-31')), weeks)).toBe(true);
+    expect(measuredEnough(october(m('2025-10-06', '2025-10-26')), weeks)).toBe(true);
+    // a day more at an edge (it used to forgive up to 6 days at each edge of every period), or any in the middle
+    expect(measuredEnough(october(m('2025-09-29', '2025-10-25')), weeks)).toBe(false);
+    expect(measuredEnough(october(m('2025-10-07', '2025-10-31')), weeks)).toBe(false);
+    expect(measuredEnough(october(m('2025-10-01', '2025-10-10'), m('2025-10-12', '2025-10-31')), weeks)).toBe(false);
+    expect(measuredEnough(october(), weeks)).toBe(false);
+  });
+
+  it("forgives a weekly KPI's edge weeks only when their figures cannot be there yet", () => {
+    const endedBy = (mondayAfter: string) => (weekEndsOn: string) => weekEndsOn <= mondayAfter;
+    // October 2025: Wednesday 1st to Friday 31st; the week over its end (27 Oct–2 Nov) ends when 3 Nov begins
+    // reviewed with a day's grace (due 2 Nov): that week has not ended, its 5 October days are forgiven
+    expect(forgivenWeekDays('2025-10-01', '2025-10-31', false, endedBy('2025-11-02'))).toEqual({
+      atStart: 0,
+      atEnd: 5,
+    });
+    // reviewed on 4 Nov: that week has ended, so its figure must be there (it used to be forgiven at both edges for good)
+    expect(forgivenWeekDays('2025-10-01', '2025-10-31', false, endedBy('2025-11-04'))).toEqual({
+      atStart: 0,
+      atEnd: 0,
+    });
+    // the week over the start is forgiven in the first period reviewed only (reviews began within it)
+    expect(forgivenWeekDays('2025-10-01', '2025-10-31', true, endedBy('2025-11-04'))).toEqual({ atStart: 5, atEnd: 0 });
+    // a month that starts on a Monday and ends on a Sunday has no week over its edges
+    expect(forgivenWeekDays('2025-09-01', '2025-11-30', true, endedBy('2025-11-30'))).toEqual({ atStart: 0, atEnd: 0 });
   });
 });
