@@ -183,11 +183,19 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
       state.severity = severity;
       const restart = patched(REGRADE_RESTARTS_THE_CLOCK);
       if (restart) state.levelSince = now();
+      // The notice is this step's (its number, level and severity): built before the step is stored, while another
+      // step may come in.
+      const notice = escalationNotice(
+        input,
+        input.levels,
+        { stepNumber: state.steps.length + 1, level: state.level, severity, status: state.status },
+        `re-graded from ${from} to ${severity}`,
+      );
       await record(
         { level: state.level, action: 'severity-changed', at: now(), actor, note: `${from} → ${severity}` },
         { severity },
       );
-      if (restart) await notifyLevel(`re-graded from ${from} to ${severity}`);
+      if (restart) await outbox.send(notice);
       return state;
     },
     {

@@ -75,6 +75,8 @@ const TERMINATION_BEFORE_TERM_STOPS_TRANSITION_PATCH = 'termination-before-term-
  * once the decision is recorded or the step completed. Before it they climbed and reminded the council for good.
  */
 const SETTLE_OWN_ESCALATIONS_PATCH = 'lifecycle-settles-its-escalations';
+/** Patch id: a termination for cause resolves the council's escalation of a renewal decision it leaves unmade. */
+const TERMINATION_SETTLES_COUNCIL_ESCALATION_PATCH = 'termination-settles-the-council-escalation';
 /** How often a lifecycle waiting for a transition started on its own asks how it stands, besides its signal. */
 const STANDALONE_TRANSITION_CHECK = '1 day';
 /** Patch id: a renewal decided ahead of the deadline opens the next term when this one ends (before: at once). */
@@ -320,6 +322,19 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
   });
   state.exit = { reason, forCause, exitAt, steps: steps.map((s) => ({ ...s })) };
   await moveTo('EXIT');
+  // No renewal decision will come: the council's escalation asking for one is answered by the termination.
+  if (
+    forCause &&
+    state.renewal?.councilEscalated &&
+    !state.renewal.decision &&
+    patched(TERMINATION_SETTLES_COUNCIL_ESCALATION_PATCH)
+  ) {
+    await db.settleEscalation({
+      engagementId: state.engagementId,
+      key: `renewal/${state.termEnd}/council`,
+      resolution: `no renewal: ${reason}`,
+    });
+  }
 
   for (;;) {
     const settled = state.exit.steps.filter((s) => s.completedAt && s.escalated && !s.escalationSettled);

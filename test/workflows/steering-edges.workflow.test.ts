@@ -69,7 +69,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     completeExitStep: () => Promise<void>;
   };
   const startedPhases: number[] = [];
-  const calls = { raisedEscalations: [] as string[], volumeChanges: [] as string[] };
+  const calls = { raisedEscalations: [] as string[], volumeChanges: [] as string[], settled: [] as string[] };
 
   beforeAll(async () => {
     temporal = await startOwnTemporal({ 'limit.historyCount.suggestContinueAsNew': 10 });
@@ -102,7 +102,8 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
         raiseEscalation: async (input: { title: string }) => void calls.raisedEscalations.push(input.title),
         startGovernance: nothing,
         recordRenewalDecision: nothing,
-        settleEscalation: nothing,
+        settleEscalation: async (input: { key: string; resolution: string }) =>
+          void calls.settled.push(`${input.key}: ${input.resolution}`),
         notify: nothing,
         createExitPlan: () => stub.createExitPlan(),
         completeExitStep: () => stub.completeExitStep(),
@@ -117,6 +118,7 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     startedPhases.length = 0;
     calls.raisedEscalations.length = 0;
     calls.volumeChanges.length = 0;
+    calls.settled.length = 0;
     stub = {
       evaluateGate: async () => PASSED,
       moveEngagementStage: async () => undefined,
@@ -519,6 +521,28 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     );
     expect(exiting.exit).toMatchObject({ forCause: false, exitAt: termEnd });
     expect(exiting.terminated).toBeUndefined();
+    await handle.terminate('test done');
+  });
+
+  it("resolves the council's escalation for a renewal decision when a termination for cause leaves it unmade", async () => {
+    // given a lifecycle whose renewal decision is late: the council has been asked
+    const { handle, termEnd } = await aLifecycleAwaitingItsRenewalDecision('RENEW');
+    await eventually(
+      () => handle.query(lifecycleStateQuery),
+      (s) => s.renewal?.councilEscalated === true,
+    );
+    expect(calls.raisedEscalations).toHaveLength(1);
+
+    // when the engagement is terminated for cause instead
+    await handle.executeUpdate(terminateForCauseUpdate, { args: [{ actor: 'ceo', reason: 'fraud found' }] });
+
+    // then the council's escalation is resolved by it (it used to remind the council of a decision nobody could
+    // take any more, every day, after the engagement had closed)
+    await eventually(
+      async () => calls.settled,
+      (settled) => settled.length > 0,
+    );
+    expect(calls.settled).toEqual([`renewal/${termEnd}/council: no renewal: terminated for cause: fraud found`]);
     await handle.terminate('test done');
   });
 

@@ -22,6 +22,9 @@ export class ApiError extends Error {
   }
 }
 
+/** Longer than any API answer (its own calls to Temporal give up after seconds). */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const key = storedKey();
   const response = await fetch(path, {
@@ -32,6 +35,8 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
     body: body === undefined ? undefined : JSON.stringify(body),
+    // A request left hanging (a half-open connection after sleep) ends: the views' refreshes wait for the one running.
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   const text = await response.text();
   // A proxy's error page (502 while the API restarts) is not JSON: its status is still the answer.

@@ -44,9 +44,6 @@ export function usePolled<T>(load: () => Promise<T>, deps: unknown[]) {
   useEffect(() => {
     loaded.current = false;
     settled.current = false;
-    // Another view (another engagement): what the last one showed is not shown under its name.
-    setData(undefined);
-    setError(undefined);
     void reload();
     const timer = setInterval(() => {
       if (document.visibilityState === 'visible' && !settled.current && inFlight.current === 0) void reload();
