@@ -197,7 +197,9 @@ export function createGovernanceActivities(prisma: PrismaClient) {
         breaches,
       };
       const owner = engagement.owner ?? 'vendor operations lead';
-      const due = new Date(periodEnd.getTime() + 14 * 86_400_000).toISOString().slice(0, 10);
+      // Two weeks from when the review was due (it used to be from the period's end: with a long grace, action items
+      // were created overdue).
+      const due = DateTime.fromMillis(dueMs, { zone: input.timeZone }).plus({ days: 14 }).toISODate()!;
       const scorecard = {
         kpis,
         overallScore,

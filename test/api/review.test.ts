@@ -307,6 +307,25 @@ describe('conducting a review', () => {
       { key: 'asa', status: 'missing', value: null, escalate: false, measuredDays: 24, periodDays: 31 },
     ]);
   });
+  it('gives action items two weeks from when the review was due, however long its grace', async () => {
+    // given an engagement whose month-end figures take 30 days to reconcile (the review's grace), and a breach
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    const { body: e } = await pm('POST', '/engagements', anEngagement(vendorId, { reviewGrace: '30d' }));
+    await putMeasurements(f.db.prisma, e.id, { start: '2026-10-01', end: '2026-10-31' }, { fcr: 60, aht: 300 });
+
+    // when October is reviewed (due 1 December)
+    await createGovernanceActivities(f.db.prisma).conductReview({
+      engagementId: e.id,
+      period: firstPeriodFrom('MONTHLY', Date.parse('2026-10-01T00:00:00Z'), 'UTC'),
+      timeZone: 'UTC',
+    });
+
+    // then its action item is due two weeks later (it used to be due 14 November: overdue before it existed)
+    const items = (await pm('GET', `/engagements/${e.id}/action-items`)).body.items;
+    expect(items.map((i: { dueOn: string }) => i.dueOn.slice(0, 10))).toEqual(['2026-12-15']);
+  });
+
   it('does not let values for single days outvote the month they fall in', async () => {
     // given October's FCR at 60 (a breach), then two single days sent at 100
     const pm = await f.api.as('PROGRAM_MANAGER');
