@@ -1,4 +1,3 @@
-import { escalationWorkflowId } from '../../src/domain/escalation';
 import { lifecycleWorkflowId } from '../../src/domain/lifecycle';
 import { governanceWorkflowId } from '../../workflows/governance.messages';
 import { transitionWorkflowId } from '../../workflows/transition.messages';
@@ -125,12 +124,14 @@ describe('the same request sent fifty times at once', () => {
     expect(await db.prisma.auditLog.count({ where: { entityId: e.id, action: 'renewal.decide' } })).toBe(1);
     const evaluations = await db.prisma.renewalEvaluation.findMany({ where: { engagementId: e.id } });
     expect(evaluations.map((x) => [x.decision, x.decidedBy])).toEqual([['EXIT', 'executive:test-executive']]);
-    const escalations = await db.prisma.escalation.findMany({ where: { engagementId: e.id } });
-    for (const workflowId of [
-      lifecycleWorkflowId(e.id),
-      governanceWorkflowId(e.id),
-      ...escalations.map((x) => escalationWorkflowId(x.id)),
-    ]) {
+    // and the council's escalation is resolved by that decision, once
+    const [council] = await eventually(
+      () => db.prisma.escalation.findMany({ where: { engagementId: e.id } }),
+      (rows) => rows.length === 1 && rows[0].status === 'RESOLVED',
+    );
+    expect(council.resolution).toBe('renewal decided: EXIT (executive)');
+    expect(await db.prisma.escalationStep.count({ where: { escalationId: council.id, action: 'resolved' } })).toBe(1);
+    for (const workflowId of [lifecycleWorkflowId(e.id), governanceWorkflowId(e.id)]) {
       await env.client.workflow.getHandle(workflowId).terminate('test over');
     }
   });

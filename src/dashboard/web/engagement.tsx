@@ -681,7 +681,8 @@ function EscalationSection({ view, me, reload }: { view: View; me: Me; reload: (
                       action.run('Escalation resolved', () =>
                         api('POST', `/escalations/${x.id}/resolve`, {
                           resolution: typed(x.id).resolution,
-                          ...(typed(x.id).rootCause ? { rootCause: typed(x.id).rootCause } : {}),
+                          // Left blank (spaces are blank): not sent, rather than refused as too short.
+                          ...(typed(x.id).rootCause.trim() ? { rootCause: typed(x.id).rootCause } : {}),
                         }),
                       )
                     }
@@ -743,7 +744,7 @@ function RenewalSection({ view, me, reload }: { view: View; me: Me; reload: () =
             void action.run('Renewal decided', () =>
               api('POST', `/engagements/${view.engagement.id}/renewal-decision`, {
                 decision,
-                ...(reason ? { reason } : {}),
+                ...(reason.trim() ? { reason } : {}),
               }),
             );
           }}

@@ -1,5 +1,5 @@
-import { useState } from 'preact/hooks';
-import { api, type Me, type Page, type PortfolioPage as PortfolioData, type PortfolioRow } from './api';
+import { useEffect, useState } from 'preact/hooks';
+import { allPages, api, type Me, type PortfolioPage as PortfolioData, type PortfolioRow } from './api';
 import { date, label, money } from './format';
 import { usePolled } from './hooks';
 import { HealthBadge, Problem, StageBadge, Trend, WorkflowLink } from './parts';
@@ -35,13 +35,20 @@ export function PortfolioPage({ me }: { me: Me }) {
     ...Object.fromEntries(Object.entries(filters).filter(([, v]) => v)),
   }).toString();
   const { data, error } = usePolled(() => api<PortfolioData>('GET', `/portfolio?${query}`), [query]);
-  const vendors = usePolled(
-    () =>
-      me.role === 'VENDOR'
-        ? Promise.resolve({ items: [], total: 0, limit: 0, offset: 0 })
-        : api<Page<{ id: string; legalName: string }>>('GET', '/vendors?limit=200'),
-    [me.role],
-  );
+  // Every vendor, once per visit (the list rarely changes): the filter offers the 201st too.
+  const [vendors, setVendors] = useState<{ data?: { items: Array<{ id: string; legalName: string }> } }>({});
+  useEffect(() => {
+    if (me.role === 'VENDOR') return;
+    allPages<{ id: string; legalName: string }>('/vendors').then(
+      (all) => setVendors({ data: all }),
+      () => setVendors({}),
+    );
+  }, [me.role]);
+  // The rows shrank under the page shown (a filter's matches resolved meanwhile): show the last page there is.
+  useEffect(() => {
+    if (data && offset > 0 && offset >= data.total)
+      setOffset(Math.max(0, Math.ceil(data.total / PAGE_SIZE) - 1) * PAGE_SIZE);
+  }, [data, offset]);
 
   const setFilter = (name: keyof typeof filters, value: string) => {
     setFilters({ ...filters, [name]: value });
@@ -101,6 +108,7 @@ export function PortfolioPage({ me }: { me: Me }) {
             type="search"
             value={filters.q}
             placeholder="engagement, client or vendor"
+            maxLength={100}
             onInput={(e) => setFilter('q', (e.target as HTMLInputElement).value)}
           />
         </label>
