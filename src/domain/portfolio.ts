@@ -2,6 +2,7 @@
  * What the portfolio view says about one engagement: its health and its next milestone. Pure: the API feeds it
  * facts from PostgreSQL and the instant it works from.
  */
+import { DateTime } from 'luxon';
 import { periodAt, type Period } from './calendar';
 import { renewalMilestones } from './renewal';
 import type { LifecycleStage } from './lifecycle';
@@ -98,6 +99,9 @@ export function nextMilestoneUntil(
 ): { milestone: Milestone | null; until: number } {
   const candidates: Milestone[] = [];
   let until = Infinity;
+  // Every milestone on the engagement's clock (its offset in the instant), as the renewal's already are: its first ten
+  // characters are the engagement's date, whatever the zone.
+  const iso = (ms: number) => DateTime.fromMillis(ms, { zone: f.timeZone }).toISO()!;
   if (f.stage === 'TRANSITION' && f.phase && !f.phase.gated && f.phase.startedAt) {
     // A phase without a gate (knowledge transfer, shadowing) ends on its date: the next one starts then.
     candidates.push({
@@ -153,7 +157,8 @@ export function nextMilestoneUntil(
     candidates.push({
       kind: 'exit-step',
       label: `exit step: ${f.nextExitStep.kind.toLowerCase().replaceAll('_', ' ')}`,
-      at: iso(Date.parse(f.nextExitStep.dueOn)),
+      // A step is due on a date (the engagement's): its start there.
+      at: DateTime.fromISO(f.nextExitStep.dueOn.slice(0, 10), { zone: f.timeZone }).toISO()!,
     });
   return { milestone: candidates.sort((a, b) => Date.parse(a.at) - Date.parse(b.at))[0] ?? null, until };
 }
@@ -166,6 +171,3 @@ export function trendOf(latest: number | null, previous: number | null): 'up' | 
   return 'flat';
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}

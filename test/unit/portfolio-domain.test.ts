@@ -101,6 +101,24 @@ describe('next milestone', () => {
     expect(m).toEqual({ kind: 'renewal', label: 'renewal decision due', at: '2026-12-04T00:00:00.000+13:00' });
   });
 
+  it("gives every milestone on the engagement's clock, so its date is the engagement's date", () => {
+    // a Manila engagement: November's review is due at local midnight on 4 December, 16:00 UTC on the 3rd (its date
+    // used to read 2026-12-03 next to renewal dates read in Manila)
+    const m = nextMilestone(facts({ timeZone: 'Asia/Manila' }), NOW);
+    expect(m).toEqual({ kind: 'review', label: 'monthly review', at: '2026-12-04T00:00:00.000+08:00' });
+    expect(Date.parse(m!.at)).toBe(Date.parse('2026-12-03T16:00:00Z'));
+    // and an exit step due on a date is due from that date's start there
+    const exiting = nextMilestone(
+      facts({
+        stage: 'EXIT',
+        timeZone: 'America/Chicago',
+        nextExitStep: { kind: 'ACCESS_REVOCATION', dueOn: '2026-12-10' },
+      }),
+      NOW,
+    );
+    expect(exiting?.at).toBe('2026-12-10T00:00:00.000-06:00');
+  });
+
   it('in transition: the gate at the end of the minimum duration, or after the hold when held', () => {
     const phase = {
       name: 'wave-1',

@@ -204,7 +204,8 @@ function Row({ row }: { row: PortfolioRow }) {
         {row.nextMilestone ? (
           <>
             {row.nextMilestone.label}
-            <div class={overdue ? 'sub overdue' : 'sub'}>
+            {/* The engagement's date: the instant carries its offset (shown on hover). */}
+            <div class={overdue ? 'sub overdue' : 'sub'} title={row.nextMilestone.at}>
               {overdue ? 'overdue since ' : ''}
               {date(row.nextMilestone.at)}
             </div>
