@@ -2,7 +2,7 @@ import { issueApiKey } from '../auth/api-keys';
 import { audit } from '../audit';
 import type { PrismaClient } from '../db';
 import { actorOf, type KeyHolder } from './auth';
-import { notFound, ProblemError } from './problem';
+import { conflict, notFound, ProblemError } from './problem';
 import type { ReadCache } from './read-cache';
 import type { ApiRoutes } from './route';
 import { createApiKeyBody, idParams } from './schemas';
@@ -71,10 +71,23 @@ export function apiKeyRoutes(
       tag: 'access',
       roles: ['ADMIN'],
       params: idParams,
-      responses: { 200: 'The key, revoked', 404: 'No such key' },
+      responses: {
+        200: 'The key, revoked',
+        404: 'No such key',
+        409: 'The last active ADMIN key: no one could issue or revoke keys after it',
+      },
     },
     async ({ params, principal }) => {
       const revoked = await prisma.$transaction(async (tx) => {
+        // The active admin keys, locked: two admins revoking each other's keys at once cannot both succeed.
+        const admins = await tx.$queryRaw<Array<{ id: string }>>`
+          SELECT "id" FROM "ApiKey" WHERE "role" = 'ADMIN' AND "revokedAt" IS NULL ORDER BY "id" FOR UPDATE`;
+        if (admins.length === 1 && admins[0].id === params.id) {
+          throw conflict(
+            'this is the last active ADMIN key: revoking it would leave no one able to issue or revoke keys; ' +
+              'issue another ADMIN key first (or run npm run create-admin-key on the server)',
+          );
+        }
         // Only the first of concurrent revocations changes the row and writes the audit entry.
         const { count } = await tx.apiKey.updateMany({
           where: { id: params.id, revokedAt: null },

@@ -56,11 +56,14 @@ export function problemHandler(onUnexpected: (error: unknown) => void): ErrorReq
       problem =
         error.type === 'entity.too.large'
           ? new ProblemError(413, 'Payload Too Large', `request body exceeds ${error.limit} bytes`)
-          : new ProblemError(
-              400,
-              'Invalid request',
-              `body: ${error.type === 'entity.parse.failed' ? 'malformed JSON' : error.message}`,
-            );
+          : error.status === 415
+            ? // An unsupported charset or Content-Encoding: the body's form, as a wrong Content-Type is.
+              new ProblemError(415, 'Unsupported Media Type', `body: ${error.message}`)
+            : new ProblemError(
+                400,
+                'Invalid request',
+                `body: ${error.type === 'entity.parse.failed' ? 'malformed JSON' : error.message}`,
+              );
     } else if (clientStatus) {
       // Express and its parsers raise 4xx errors of their own (a malformed %-escape in the path, a body whose
       // Content-Encoding lies): the client's mistake, said as such.

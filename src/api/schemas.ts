@@ -401,7 +401,8 @@ export const startTransitionBody = z
     waves: z.array(z.number().int().min(1).max(100)).min(1).max(10).optional(),
     phases: z.array(phaseInput).min(1).max(30).optional(),
     gateThreshold: z.number().min(0).max(100).optional(),
-    hold: duration.optional(),
+    // A failed gate is judged again after the hold: none would judge it again at once, over and over.
+    hold: duration.refine((value) => parseDuration(value) > 0, 'must be longer than 0s').optional(),
     maxConsecutiveFailures: z.number().int().min(1).max(20).optional(),
     rollbackOnEscalation: z.boolean().optional(),
   })

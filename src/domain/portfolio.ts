@@ -170,4 +170,3 @@ export function trendOf(latest: number | null, previous: number | null): 'up' | 
   if (previous - latest > 1) return 'down';
   return 'flat';
 }
-

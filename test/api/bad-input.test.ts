@@ -436,6 +436,15 @@ describe('bad input', () => {
       mentions: ['body.startOn', 'must be within the term: from 2026-01-01'],
     },
     {
+      name: 'a transition whose failed gates would be judged again at once',
+      role: 'PROGRAM_MANAGER',
+      method: 'POST',
+      path: () => `/engagements/${engagementId}/transition`,
+      body: () => ({ waves: [50, 100], hold: '0d' }),
+      status: 400,
+      mentions: ['body.hold', 'must be longer than 0s'],
+    },
+    {
       name: 'one figure for a period past the month its KPIs are measured over',
       role: 'VENDOR',
       method: 'POST',

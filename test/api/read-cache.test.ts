@@ -154,6 +154,40 @@ describe('read cache in the API', () => {
   });
 });
 
+describe('revoking admin keys', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await startApiFixture();
+  });
+  afterAll(() => f.close());
+
+  it('refuses to revoke the last active ADMIN key, and revokes an admin key while another remains', async () => {
+    // given two admin keys, every other one revoked
+    const first = await f.api.as('ADMIN');
+    const issued = await first('POST', '/api-keys', { name: 'ops-admin', role: 'ADMIN' });
+    const ops = { authorization: `Bearer ${issued.body.key}` };
+    const others = await f.db.prisma.apiKey.findMany({ where: { role: 'ADMIN', revokedAt: null } });
+    const keep = others.find((k) => k.id !== issued.body.id)!;
+    await f.db.prisma.apiKey.updateMany({
+      where: { role: 'ADMIN', id: { notIn: [issued.body.id, keep.id] } },
+      data: { revokedAt: new Date() },
+    });
+
+    // when one admin revokes the other, it is revoked
+    expect((await f.api.request('DELETE', `/api-keys/${keep.id}`, undefined, ops)).status).toBe(200);
+
+    // and when the remaining admin revokes itself, the last one, it is refused (it used to answer 200 and leave no
+    // one able to issue or revoke keys through the API)
+    const refused = await f.api.request('DELETE', `/api-keys/${issued.body.id}`, undefined, ops);
+    expect([refused.status, refused.body.detail]).toEqual([
+      409,
+      'this is the last active ADMIN key: revoking it would leave no one able to issue or revoke keys; ' +
+        'issue another ADMIN key first (or run npm run create-admin-key on the server)',
+    ]);
+    expect((await f.api.request('GET', '/api-keys', undefined, ops)).status).toBe(200);
+  });
+});
+
 describe('read cache turned off', () => {
   let f: Fixture;
   beforeAll(async () => {
