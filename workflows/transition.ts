@@ -74,6 +74,8 @@ export const RESUME_STORED_PROGRESS_PATCH = 'transition-resumes-stored-progress'
  * A transition started on its own tells the engagement's lifecycle, which may be waiting for it, that it has
  * completed (runs from before this patch did not: a lifecycle waited in an activity).
  */
+/** Patch id: a resumed run restores a pause that held the next wave (or the end), not only one in a running phase. */
+const PAUSE_BEFORE_NEXT_WAVE_RESTORED_PATCH = 'transition-resume-restores-a-pause-before-the-next-wave';
 export const ANNOUNCES_ITS_END_PATCH = 'standalone-transition-announces-its-end';
 
 type Decision =
@@ -593,12 +595,14 @@ function resumeFrom(state: TransitionState, stored: StoredProgress): boolean {
       .filter((a) => a.action === 'resume' && a.phase === phase.name && Date.parse(a.at) >= since)
       .reduce((sum, a) => sum + a.pausedSeconds, 0);
     phase.dueAt = new Date(Date.parse(phase.dueAt) + paused * 1000).toISOString();
-    const last = steering.at(-1);
-    if (last?.action === 'pause') {
-      state.status = 'PAUSED';
-      state.pausedAt = last.at;
-      state.nextGateAt = null;
-    }
+  }
+  // A pause not resumed stays: one holding a running phase, and (since this patch) one holding the next wave or the
+  // end, taken once a gate had passed (before it, such a run ramped on with no resume on record).
+  const last = (stored.steering ?? []).at(-1);
+  if (last?.action === 'pause' && (phase?.dueAt || patched(PAUSE_BEFORE_NEXT_WAVE_RESTORED_PATCH))) {
+    state.status = 'PAUSED';
+    state.pausedAt = last.at;
+    state.nextGateAt = null;
   }
   const at = state.phases[Math.min(index, state.phases.length - 1)];
   state.history.push({

@@ -331,6 +331,38 @@ describe('transition workflow (time-skipping, real database)', () => {
       await handle.terminate('test over');
     });
 
+    it('a pause holding the next wave stays: the wave does not start', async () => {
+      // given a transition paused once its first wave's gate had passed, the second wave not begun, its run stopped
+      const t = await anEngagementInTransition(TWO_WAVES);
+      expect((await t.start()).status).toBe(202);
+      await env.sleep('1 day');
+      expect((await t.pm('POST', `/engagements/${t.id}/transition/pause`, { reason: 'vendor strike' })).status).toBe(
+        200,
+      );
+      const handle = env.client.workflow.getHandle(transitionWorkflowId(t.id));
+      await handle.terminate('stopped to be started again');
+      const phases = await db.prisma.transitionPhase.findMany({
+        where: { plan: { engagementId: t.id } },
+        orderBy: { sequence: 'asc' },
+      });
+      await db.prisma.transitionPhase.update({
+        where: { id: phases[0].id },
+        data: { status: 'PASSED', completedAt: new Date(await env.currentTimeMs()) },
+      });
+      expect(phases.slice(1).map((p) => p.status)).toEqual(['PENDING']);
+
+      // when it is started again, ten days pass
+      expect((await t.start()).status).toBe(202);
+      await env.sleep('10 days');
+
+      // then it is still paused before the second wave, whose volume did not move (it used to ramp on)
+      const view = (await t.pm('GET', `/engagements/${t.id}/transition`)).body;
+      expect(view.live).toMatchObject({ status: 'PAUSED', nextGateAt: null });
+      expect(view.plan.phases.map((p: { status: string }) => p.status)).toEqual(['PASSED', 'PENDING']);
+      expect(view.volumeChanges).toHaveLength(1);
+      await handle.terminate('test over');
+    });
+
     it('a transition cancelled by a termination for cause does not run again', async () => {
       const t = await anEngagementInTransition(TWO_WAVES);
       expect((await t.start()).status).toBe(202);
