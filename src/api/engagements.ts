@@ -14,7 +14,7 @@ import type { Role } from '../generated/prisma/enums';
 import { updateRoute } from './workflow-updates';
 import { PLANNED_STAGES, type StartStatements } from './start-path';
 import { prepareStartOf, START_RESPONSES } from './transition';
-import { audit } from '../audit';
+import { audit, auditOnce } from '../audit';
 import type { Config } from '../config';
 import { isUniqueViolation, poolOf, type PrismaClient } from '../db';
 import { DEFAULT_ESCALATION_POLICIES } from '../domain/defaults';
@@ -309,13 +309,26 @@ export function engagementRoutes(
       const input = lifecycleInput(engagement, transitionPlan);
       const workflowId = lifecycleWorkflowId(params.id);
       try {
-        return await startOnce(temporal, {
+        const started = await startOnce(temporal, {
           type: 'engagementLifecycle',
           workflowId,
           taskQueue: config.temporal.taskQueue,
           uiLink: workflowUrl(config, workflowId),
           args: [input],
         });
+        // Who started the workflow that will run the engagement's life: once per run (a repeat finds the running one).
+        await auditOnce(
+          prisma,
+          {
+            actor: actorOf(request.principal),
+            action: 'engagement.lifecycle-start',
+            entityType: 'Engagement',
+            entityId: params.id,
+            after: { workflowId, runId: started.body.runId, stage: engagement.stage },
+          },
+          `lifecycle-start/${started.body.runId}`,
+        );
+        return started;
       } finally {
         // Other API processes may have kept that no lifecycle runs (this one drops it after every write); also after
         // a failure, which may come after Temporal started the workflow (a deadline).

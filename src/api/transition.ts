@@ -10,6 +10,7 @@ import {
   transitionStateQuery,
   transitionWorkflowId,
 } from '../../workflows/transition.messages';
+import { auditOnce } from '../audit';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db';
 import { parseDuration } from '../domain/duration';
@@ -78,7 +79,7 @@ export function transitionRoutes(
       const plan = engagement.transitionPlan!;
       const workflowId = transitionWorkflowId(params.id);
       try {
-        return await startOnce(temporal, {
+        const started = await startOnce(temporal, {
           type: 'transition',
           workflowId,
           taskQueue: config.temporal.taskQueue,
@@ -87,6 +88,19 @@ export function transitionRoutes(
           // One that failed or was terminated is started again, and resumes where its stored phases stand.
           onlyAfterFailure: true,
         });
+        // Once per run: a start again after a failure is a run of its own, and recorded as such.
+        await auditOnce(
+          prisma,
+          {
+            actor: actorOf(request.principal),
+            action: 'transition.start',
+            entityType: 'Engagement',
+            entityId: params.id,
+            after: { workflowId, runId: started.body.runId },
+          },
+          `transition-start/${started.body.runId}`,
+        );
+        return started;
       } catch (error) {
         if (error instanceof WorkflowExecutionAlreadyStartedError) throw conflict('the transition has already run');
         throw error;

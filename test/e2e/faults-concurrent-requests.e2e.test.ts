@@ -45,6 +45,11 @@ describe('the same request sent fifty times at once', () => {
     expect(new Set(responses.map((r) => r.body.runId))).toEqual(new Set([runId]));
     expect(await db.prisma.transitionPlan.count({ where: { engagementId: e.id } })).toBe(1);
     expect(await db.prisma.auditLog.count({ where: { action: 'transition.plan' } })).toBe(1);
+    // and who started it is on record, once (a start used to leave no audit entry of its own)
+    const started = await db.prisma.auditLog.findMany({ where: { entityId: e.id, action: 'transition.start' } });
+    expect(started.map((a) => [a.actor, (a.after as { runId: string }).runId])).toEqual([
+      ['program_manager:test-program_manager', runId],
+    ]);
     const stages = await eventually(
       () => db.prisma.stageChange.findMany({ where: { engagementId: e.id } }),
       (rows) => rows.length > 0,
@@ -102,6 +107,9 @@ describe('the same request sent fifty times at once', () => {
     );
     await db.prisma.engagement.update({ where: { id: e.id }, data: { stage: 'STEADY_STATE' } });
     expect((await pm('POST', `/engagements/${e.id}/lifecycle`, {})).status).toBe(202);
+    expect((await pm('POST', `/engagements/${e.id}/lifecycle`, {})).status).toBe(202);
+    // one lifecycle start on record for the two requests (the second found the running workflow)
+    expect(await db.prisma.auditLog.count({ where: { entityId: e.id, action: 'engagement.lifecycle-start' } })).toBe(1);
     await eventually(
       () => pm('GET', `/engagements/${e.id}`).then((r) => r.body.lifecycle),
       (live) => live?.renewal?.councilEscalated === true,
