@@ -14,16 +14,18 @@ type AuditEntry = {
 
 /** Records one write: who did what to which entity, with its state before and after. Call inside the write's transaction. */
 export async function audit(tx: Tx, entry: AuditEntry): Promise<void> {
-  await tx.auditLog.create({
-    data: {
-      actor: entry.actor,
-      action: entry.action,
-      entityType: entry.entityType,
-      entityId: entry.entityId,
-      before: toJson(entry.before),
-      after: toJson(entry.after),
-    },
-  });
+  await tx.auditLog.create({ data: rowOf(entry) });
+}
+
+function rowOf(entry: AuditEntry) {
+  return {
+    actor: entry.actor,
+    action: entry.action,
+    entityType: entry.entityType,
+    entityId: entry.entityId,
+    before: toJson(entry.before),
+    after: toJson(entry.after),
+  };
 }
 
 /**
@@ -35,21 +37,9 @@ export async function auditOnce(
   entry: AuditEntry,
   key: string,
 ): Promise<void> {
-  await prisma.auditLog
-    .create({
-      data: {
-        actor: entry.actor,
-        action: entry.action,
-        entityType: entry.entityType,
-        entityId: entry.entityId,
-        before: toJson(entry.before),
-        after: toJson(entry.after),
-        idempotencyKey: key,
-      },
-    })
-    .catch((error: unknown) => {
-      if (!isUniqueViolation(error)) throw error;
-    });
+  await prisma.auditLog.create({ data: { ...rowOf(entry), idempotencyKey: key } }).catch((error: unknown) => {
+    if (!isUniqueViolation(error)) throw error;
+  });
 }
 
 /** Decimals and Dates become their JSON strings, so the audit row reads like the API response. */

@@ -313,7 +313,8 @@ describe('transition workflow (time-skipping, real database)', () => {
       await handle.terminate('test over');
     });
 
-    it('a pause not resumed stays: the transition is started again paused', async () => {
+    /** A transition paused a day into its first wave, its run then stopped. */
+    async function pausedThenStopped() {
       const t = await anEngagementInTransition(TWO_WAVES);
       expect((await t.start()).status).toBe(202);
       await env.sleep('1 day');
@@ -322,6 +323,11 @@ describe('transition workflow (time-skipping, real database)', () => {
       );
       const handle = env.client.workflow.getHandle(transitionWorkflowId(t.id));
       await handle.terminate('stopped to be started again');
+      return { t, handle };
+    }
+
+    it('a pause not resumed stays: the transition is started again paused', async () => {
+      const { t, handle } = await pausedThenStopped();
       expect((await t.start()).status).toBe(202);
       await env.sleep('10 days');
       const view = (await t.pm('GET', `/engagements/${t.id}/transition`)).body;
@@ -333,14 +339,7 @@ describe('transition workflow (time-skipping, real database)', () => {
 
     it('a pause holding the next wave stays: the wave does not start', async () => {
       // given a transition paused once its first wave's gate had passed, the second wave not begun, its run stopped
-      const t = await anEngagementInTransition(TWO_WAVES);
-      expect((await t.start()).status).toBe(202);
-      await env.sleep('1 day');
-      expect((await t.pm('POST', `/engagements/${t.id}/transition/pause`, { reason: 'vendor strike' })).status).toBe(
-        200,
-      );
-      const handle = env.client.workflow.getHandle(transitionWorkflowId(t.id));
-      await handle.terminate('stopped to be started again');
+      const { t, handle } = await pausedThenStopped();
       const phases = await db.prisma.transitionPhase.findMany({
         where: { plan: { engagementId: t.id } },
         orderBy: { sequence: 'asc' },
