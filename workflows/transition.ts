@@ -70,12 +70,12 @@ const REPLAN_AT_THE_LAST_GATE_PATCH = 'transition-replan-at-the-last-gate-runs';
  * the run, so a run started again does not find the first run's.
  */
 export const RESUME_STORED_PROGRESS_PATCH = 'transition-resumes-stored-progress';
+/** Patch id: a resumed run restores a pause that held the next wave (or the end), not only one in a running phase. */
+const PAUSE_BEFORE_NEXT_WAVE_RESTORED_PATCH = 'transition-resume-restores-a-pause-before-the-next-wave';
 /**
  * A transition started on its own tells the engagement's lifecycle, which may be waiting for it, that it has
  * completed (runs from before this patch did not: a lifecycle waited in an activity).
  */
-/** Patch id: a resumed run restores a pause that held the next wave (or the end), not only one in a running phase. */
-const PAUSE_BEFORE_NEXT_WAVE_RESTORED_PATCH = 'transition-resume-restores-a-pause-before-the-next-wave';
 export const ANNOUNCES_ITS_END_PATCH = 'standalone-transition-announces-its-end';
 
 type Decision =
