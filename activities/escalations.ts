@@ -11,6 +11,7 @@ import { queryOnPool, type PrismaClient } from '../src/db';
 import { Prisma } from '../src/generated/prisma/client';
 import { DEFAULT_ESCALATION_POLICIES } from '../src/domain/defaults';
 import {
+  escalationIdempotencyKey,
   escalationNotice,
   escalationWorkflowId,
   REPEAT_THRESHOLD,
@@ -71,7 +72,7 @@ export async function openEscalation(
   input: OpenEscalationInput,
   notify?: Notify,
 ): Promise<{ escalationId: string; workflowId: string; created: boolean }> {
-  const idempotencyKey = `${input.engagementId}/${input.key}`;
+  const idempotencyKey = escalationIdempotencyKey(input.engagementId, input.key);
   const raisedAt = new Date(input.raisedAt);
   const since = new Date(raisedAt.getTime() - REPEAT_WINDOW_DAYS * 86_400_000);
   const id = newId();
@@ -247,7 +248,7 @@ export async function raisedUnderKey(
   input: Pick<OpenEscalationInput, 'engagementId' | 'key' | 'severity' | 'title' | 'category' | 'description'>,
 ): Promise<{ escalationId: string; workflowId: string } | null> {
   const escalation = await prisma.escalation.findUnique({
-    where: { idempotencyKey: `${input.engagementId}/${input.key}` },
+    where: { idempotencyKey: escalationIdempotencyKey(input.engagementId, input.key) },
   });
   if (!escalation) return null;
   const raise = await prisma.auditLog.findFirst({

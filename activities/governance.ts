@@ -127,10 +127,9 @@ export function createGovernanceActivities(prisma: PrismaClient) {
       const dueMs = Date.parse(input.period.end) + engagement.reviewGraceSeconds * 1000;
       const weekEnded = (mondayAfter: string) =>
         DateTime.fromISO(mondayAfter, { zone: input.timeZone }).toMillis() <= dueMs;
+      const edgeWeeks = forgivenWeekDays(dates.from, dates.to, !latest, weekEnded);
       const forgiven = (s: { measurementPeriod: MeasurementPeriod }) =>
-        s.measurementPeriod === 'WEEKLY' && cadence !== 'WEEKLY'
-          ? forgivenWeekDays(dates.from, dates.to, !latest, weekEnded)
-          : { atStart: 0, atEnd: 0 };
+        s.measurementPeriod === 'WEEKLY' && cadence !== 'WEEKLY' ? edgeWeeks : { atStart: 0, atEnd: 0 };
       for (const s of slas) {
         const measured = windowMeasure(
           dates.from,

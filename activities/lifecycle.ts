@@ -17,7 +17,7 @@ import {
   type RenewalDecisionKind,
   type RenewalScorecard,
 } from '../src/domain/renewal';
-import { escalationWorkflowId } from '../src/domain/escalation';
+import { escalationIdempotencyKey, escalationWorkflowId } from '../src/domain/escalation';
 import { shortestCadenceFirst } from '../src/domain/types';
 import { resolveUpdate } from '../workflows/escalation.messages';
 import { governanceWorkflowId, type GovernanceInput } from '../workflows/governance.messages';
@@ -70,7 +70,8 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
     /**
      * Waits for the engagement's transition started on its own (POST /engagements/:id/transition), which the
      * lifecycle found running or finished under its id, and answers how it ended. Only lifecycles from before the
-     * patch `standalone-transition-awaited-without-an-activity` call it (they wait in it on replay). Heartbeats while it waits, so a
+     * patch `standalone-transition-awaited-without-an-activity` call it (they wait in it on replay). Heartbeats while
+     * it waits, so a
      * worker that dies hands the wait to another; a cancelled lifecycle stage cancels the wait.
      */
     async awaitTransition(input: { engagementId: string }): Promise<string> {
@@ -113,7 +114,7 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
      */
     async settleEscalation(input: { engagementId: string; key: string; resolution: string }): Promise<void> {
       const escalation = await prisma.escalation.findUnique({
-        where: { idempotencyKey: `${input.engagementId}/${input.key}` },
+        where: { idempotencyKey: escalationIdempotencyKey(input.engagementId, input.key) },
         select: { id: true, status: true },
       });
       if (!escalation || escalation.status === 'RESOLVED') return;

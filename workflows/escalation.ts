@@ -106,15 +106,15 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
   };
 
   const outbox = notices(db.notify, input.notices);
-  const notifyLevel = (reason: string) =>
-    outbox.send(
-      escalationNotice(
-        input,
-        input.levels,
-        { stepNumber: state.steps.length, level: state.level, severity: state.severity, status: state.status },
-        reason,
-      ),
+  /** The notice of step `stepNumber` (by default the last one stored) to the level holding the escalation. */
+  const noticeOf = (reason: string, stepNumber = state.steps.length) =>
+    escalationNotice(
+      input,
+      input.levels,
+      { stepNumber, level: state.level, severity: state.severity, status: state.status },
+      reason,
     );
+  const notifyLevel = (reason: string) => outbox.send(noticeOf(reason));
 
   setHandler(escalationStateQuery, () => state);
 
@@ -185,12 +185,7 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
       if (restart) state.levelSince = now();
       // The notice is this step's (its number, level and severity): built before the step is stored, while another
       // step may come in.
-      const notice = escalationNotice(
-        input,
-        input.levels,
-        { stepNumber: state.steps.length + 1, level: state.level, severity, status: state.status },
-        `re-graded from ${from} to ${severity}`,
-      );
+      const notice = noticeOf(`re-graded from ${from} to ${severity}`, state.steps.length + 1);
       await record(
         { level: state.level, action: 'severity-changed', at: now(), actor, note: `${from} → ${severity}` },
         { severity },

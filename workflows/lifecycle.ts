@@ -14,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
+import { lifecycleEscalationKeys } from '../src/domain/escalation';
 import { msUntil, type LifecycleStage } from '../src/domain/lifecycle';
 import {
   EXIT_STEP_KINDS,
@@ -203,6 +204,14 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
     },
   );
 
+  /** Resolves the council's escalation for this term's renewal decision, if one was raised. */
+  const settleCouncilEscalation = (resolution: string) =>
+    db.settleEscalation({
+      engagementId: state.engagementId,
+      key: lifecycleEscalationKeys.council(state.termEnd),
+      resolution,
+    });
+
   const moveTo = async (stage: LifecycleStage) => {
     await db.moveEngagementStage({ engagementId: state.engagementId, to: stage, at: now() });
     state.stage = stage;
@@ -264,7 +273,7 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
         description: `Recommended ${evaluation.recommendation}. Without a decision the contract applies ${input.autoRenew ? 'its auto-renew clause' : `its default (${input.defaultDecision})`}.`,
         raisedBy: 'workflow:lifecycle',
         raisedAt: now(),
-        key: `renewal/${state.termEnd}/council`,
+        key: lifecycleEscalationKeys.council(state.termEnd),
       });
       await waitUntil(state.milestones.noticeDeadline, decided);
     }
@@ -284,11 +293,7 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
         at: now(),
       });
       if (state.renewal.councilEscalated && patched(SETTLE_OWN_ESCALATIONS_PATCH)) {
-        await db.settleEscalation({
-          engagementId: state.engagementId,
-          key: `renewal/${state.termEnd}/council`,
-          resolution: `renewal decided: ${state.renewal.decision} (${state.renewal.via})`,
-        });
+        await settleCouncilEscalation(`renewal decided: ${state.renewal.decision} (${state.renewal.via})`);
       }
       if (state.renewal.decision !== 'EXIT') {
         // Decided now, in effect from the end of this term: until then its fee and dates stand and governance goes on.
@@ -329,11 +334,7 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
     !state.renewal.decision &&
     patched(TERMINATION_SETTLES_COUNCIL_ESCALATION_PATCH)
   ) {
-    await db.settleEscalation({
-      engagementId: state.engagementId,
-      key: `renewal/${state.termEnd}/council`,
-      resolution: `no renewal: ${reason}`,
-    });
+    await settleCouncilEscalation(`no renewal: ${reason}`);
   }
 
   for (;;) {
@@ -342,7 +343,7 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
       for (const step of settled) {
         await db.settleEscalation({
           engagementId: state.engagementId,
-          key: `exit/${step.kind}/overdue`,
+          key: lifecycleEscalationKeys.overdueStep(step.kind),
           resolution: `exit step ${step.kind} completed by ${step.completedBy}`,
         });
         step.escalationSettled = true;
@@ -367,7 +368,7 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
       description: `${next.kind} (owner: ${next.owner}) was due ${next.dueOn.slice(0, 10)}.`,
       raisedBy: 'workflow:lifecycle',
       raisedAt: now(),
-      key: `exit/${next.kind}/overdue`,
+      key: lifecycleEscalationKeys.overdueStep(next.kind),
     });
   }
   await db.completeExitPlan({ engagementId: state.engagementId, at: now() });

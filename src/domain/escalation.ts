@@ -46,6 +46,17 @@ export function escalationNotice(
   };
 }
 
+/** The stored key of an escalation raised under `key` for an engagement: one escalation per key. */
+export function escalationIdempotencyKey(engagementId: string, key: string): string {
+  return `${engagementId}/${key}`;
+}
+
+/** The keys the lifecycle raises its own escalations under, and resolves them by. */
+export const lifecycleEscalationKeys = {
+  council: (termEnd: string) => `renewal/${termEnd}/council`,
+  overdueStep: (kind: string) => `exit/${kind}/overdue`,
+};
+
 /**
  * Why a vendor may not act on an escalation (acknowledge, resolve) that the lifecycle raised about one of the client's
  * own duties (the renewal decision, an exit step the client carries out), or null when it may: the vendor's answer
