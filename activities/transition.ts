@@ -1,7 +1,8 @@
 import { DateTime } from 'luxon';
 import { Prisma } from '../src/generated/prisma/client';
 import { isUniqueViolation, type PrismaClient } from '../src/db';
-import { evaluateGate as judgeGate, windowMean, type GateVerdict } from '../src/domain/scorecard';
+import { periodAt, periodDates } from '../src/domain/calendar';
+import { evaluateGate as judgeGate, measuredForGate, windowMeasure, type GateVerdict } from '../src/domain/scorecard';
 import type { PhasePlan } from '../src/domain/transition';
 import { toKpiDefinition } from './kpis';
 
@@ -148,8 +149,11 @@ export function createTransitionActivities(prisma: PrismaClient) {
           orderBy: [{ submittedAt: 'asc' }, { id: 'asc' }],
         });
         const values: Record<string, number | undefined> = {};
+        // A KPI whose figures leave days of its finished periods unmeasured is missing data, not judged on the days
+        // that were sent (a gate passed on two good days of a fortnight let volume ramp before quality was proven).
+        const partly: Record<string, { measuredDays: number; days: number }> = {};
         for (const sla of slas) {
-          values[sla.key] = windowMean(
+          const measured = windowMeasure(
             from,
             to,
             measurements
@@ -160,8 +164,15 @@ export function createTransitionActivities(prisma: PrismaClient) {
                 periodEnd: m.periodEnd.toISOString().slice(0, 10),
               })),
           );
+          const running = periodDates(
+            periodAt(sla.measurementPeriod, Date.parse(input.evaluatedAt), timeZone),
+            timeZone,
+          );
+          if (measuredForGate(measured, from, to, running.from)) values[sla.key] = measured.mean;
+          else if (measured.measuredDays > 0)
+            partly[sla.key] = { measuredDays: measured.measuredDays, days: measured.days };
         }
-        const verdict = judgeGate(slas.map(toKpiDefinition), values, input.threshold);
+        const verdict = judgeGate(slas.map(toKpiDefinition), values, input.threshold, partly);
         await tx.gateEvaluation.create({
           data: {
             phaseId: phase.id,

@@ -88,13 +88,20 @@ export function evaluateGate(
   kpis: KpiDefinition[],
   values: Record<string, number | undefined>,
   threshold: number,
+  /** KPIs counted as missing because their figures cover only part of the window (`measuredForGate`). */
+  partly: Record<string, { measuredDays: number; days: number }> = {},
 ): GateVerdict {
   const results = kpis.map((k) => scoreKpi(k, values[k.key] ?? null));
   const score = weightedScore(kpis, results);
   const reasons: string[] = [];
   for (const r of results) {
-    if (!r.mandatory) continue;
-    if (r.status === 'missing') reasons.push(`${r.key}: no measurement in the gate window`);
+    const part = partly[r.key];
+    if (r.status === 'missing' && part && (r.mandatory || score === null || score < threshold))
+      reasons.push(
+        `${r.key}: figures cover ${part.measuredDays} of the gate window's ${part.days} days; every finished period must be reported`,
+      );
+    else if (!r.mandatory) continue;
+    else if (r.status === 'missing') reasons.push(`${r.key}: no measurement in the gate window`);
     else if (r.status === 'breached') reasons.push(`${r.key}: ${r.value} is worse than the minimum ${r.minimum}`);
   }
   if (score === null) reasons.push('no KPIs to score');
@@ -168,6 +175,18 @@ export function measuredEnough(m: WindowMeasure, forgiven: { atStart: number; at
     m.unmeasuredAtStart <= forgiven.atStart &&
     m.unmeasuredAtEnd <= forgiven.atEnd
   );
+}
+
+/**
+ * Whether a gate may judge a KPI from what was measured of its window [from, to] (dates, `to` the day it is judged):
+ * every day of the KPI's periods that have ended must be (a wave is not proven on a few days' figures), and only the
+ * days of the period still running at the gate may be left, from `currentPeriodFrom` (its first day) on: its figure
+ * cannot exist yet. When the whole window lies in that period, some figure is still needed.
+ */
+export function measuredForGate(m: WindowMeasure, from: string, to: string, currentPeriodFrom: string): boolean {
+  const start = Date.parse(`${from < currentPeriodFrom ? currentPeriodFrom : from}T00:00:00Z`);
+  const running = Math.round((Date.parse(`${to}T00:00:00Z`) - start) / DAY) + 1;
+  return measuredEnough(m, { atStart: 0, atEnd: Math.max(0, running) });
 }
 
 /**

@@ -11,14 +11,14 @@ describe('the window a transition gate judges', () => {
   });
   afterAll(() => f.close());
 
-  it("starts on the phase's first day in the engagement's zone, leaving out the wave before's last day", async () => {
-    // given a phase in Tokyo that started at 16:00 UTC on 1 March, 01:00 on 2 March there
+  /** An engagement with one phase running since `startedAt`, its fcr KPI measured by `measurementPeriod`. */
+  async function aPhaseStarted(startedAt: string, engagement: Record<string, unknown>, sla: Record<string, unknown>) {
     const pm = await f.api.as('PROGRAM_MANAGER');
     const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
     const { body: e } = await pm(
       'POST',
       '/engagements',
-      anEngagement(vendorId, { timeZone: 'Asia/Tokyo', slas: [aSla({ creditTiers: [] })] }),
+      anEngagement(vendorId, { ...engagement, slas: [aSla({ creditTiers: [], ...sla })] }),
     );
     await f.db.prisma.transitionPlan.create({
       data: {
@@ -35,28 +35,71 @@ describe('the window a transition gate judges', () => {
               volumePct: 50,
               minDurationSeconds: 6 * 86_400,
               status: 'ACTIVE',
-              startedAt: new Date('2026-03-01T16:00:00Z'),
+              startedAt: new Date(startedAt),
             },
           ],
         },
       },
     });
+    return e.id as string;
+  }
+
+  const judge = (engagementId: string, windowStart: string, evaluatedAt: string) =>
+    createTransitionActivities(f.db.prisma).evaluateGate({
+      engagementId,
+      sequence: 1,
+      attempt: 1,
+      windowStart,
+      evaluatedAt,
+      threshold: 95,
+    });
+
+  it("starts on the phase's first day in the engagement's zone, leaving out the wave before's last day", async () => {
+    // given a phase in Tokyo that started at 16:00 UTC on 1 March, 01:00 on 2 March there
+    const id = await aPhaseStarted('2026-03-01T16:00:00Z', { timeZone: 'Asia/Tokyo' }, {});
+    const e = { id };
     // the wave before ended badly on 1 March; this one has run at 76 (target 75, minimum 70) since 2 March
     await putMeasurements(f.db.prisma, e.id, { start: '2026-03-01', end: '2026-03-01' }, { fcr: 0 });
     await putMeasurements(f.db.prisma, e.id, { start: '2026-03-02', end: '2026-03-08' }, { fcr: 76 });
 
     // when its gate is judged on 8 March
-    const verdict = await createTransitionActivities(f.db.prisma).evaluateGate({
-      engagementId: e.id,
-      sequence: 1,
-      attempt: 1,
-      windowStart: '2026-03-01T16:00:00.000Z',
-      evaluatedAt: '2026-03-08T12:00:00.000Z',
-      threshold: 95,
-    });
+    const verdict = await judge(e.id, '2026-03-01T16:00:00.000Z', '2026-03-08T12:00:00.000Z');
 
     // then only the phase's own days count: 76, met (counted from 1 March in UTC it was 66.5, breached)
     expect(verdict.kpis.map((k) => [k.key, k.value, k.status])).toEqual([['fcr', 76, 'met']]);
     expect(verdict.passed).toBe(true);
+  });
+
+  it('holds a wave whose weekly figures leave days of its finished weeks out, and judges it once they are all in', async () => {
+    // given a phase from Wednesday 7 October, judged on Tuesday 20 October (UTC): weeks 5–11 and 12–18 have ended
+    const id = await aPhaseStarted('2026-10-07T09:00:00Z', { timeZone: 'UTC' }, { measurementPeriod: 'WEEKLY' });
+    // the vendor sent two excellent days only
+    await putMeasurements(f.db.prisma, id, { start: '2026-10-17', end: '2026-10-18' }, { fcr: 90 });
+
+    // then the gate does not pass on them (it used to: 90 on two days of a fortnight), and says why
+    const held = await judge(id, '2026-10-07T09:00:00.000Z', '2026-10-20T09:00:00.000Z');
+    expect(held.passed).toBe(false);
+    expect(held.kpis.map((k) => [k.key, k.value, k.status])).toEqual([['fcr', null, 'missing']]);
+    expect(held.reasons[0]).toBe(
+      "fcr: figures cover 2 of the gate window's 14 days; every finished period must be reported",
+    );
+    expect((await f.db.prisma.transitionPhase.findFirstOrThrow({ where: { plan: { engagementId: id } } })).status).toBe(
+      'HELD',
+    );
+
+    // when both finished weeks are in (the running week's figure cannot be yet), the next attempt judges them
+    await putMeasurements(f.db.prisma, id, { start: '2026-10-05', end: '2026-10-11' }, { fcr: 74 });
+    await putMeasurements(f.db.prisma, id, { start: '2026-10-12', end: '2026-10-18' }, { fcr: 76 });
+    const judged = await createTransitionActivities(f.db.prisma).evaluateGate({
+      engagementId: id,
+      sequence: 1,
+      attempt: 2,
+      windowStart: '2026-10-07T09:00:00.000Z',
+      evaluatedAt: '2026-10-21T09:00:00.000Z',
+      threshold: 95,
+    });
+    // 5 days at 74 (7–11 October) and 7 at 76, the two-day figure replaced by its week's: 75.1667, met
+    expect(judged.kpis.map((k) => [k.key, k.value, k.status])).toEqual([['fcr', 75.1667, 'met']]);
+    expect(judged.passed).toBe(true);
   });
 });

@@ -4,6 +4,7 @@ import {
   forgivenWeekDays,
   kpiStatus,
   measuredEnough,
+  measuredForGate,
   windowMean,
   windowMeasure,
   type KpiDefinition,
@@ -171,6 +172,44 @@ describe('the mean of a KPI over a window, by day', () => {
     expect(measuredEnough(october(m('2025-10-07', '2025-10-31')), weeks)).toBe(false);
     expect(measuredEnough(october(m('2025-10-01', '2025-10-10'), m('2025-10-12', '2025-10-31')), weeks)).toBe(false);
     expect(measuredEnough(october(), weeks)).toBe(false);
+  });
+
+  it('lets a gate judge a KPI only when every day of its finished periods in the window was measured', () => {
+    const m = (periodStart: string, periodEnd: string) => ({ periodStart, periodEnd, value: 1 });
+    // a phase from Wednesday 7 October 2026 judged on Tuesday 20 October: a weekly KPI's week of 19–25 October runs on
+    const window = (...ms: ReturnType<typeof m>[]) => windowMeasure('2026-10-07', '2026-10-20', ms);
+    const weekly = (w: ReturnType<typeof window>) => measuredForGate(w, '2026-10-07', '2026-10-20', '2026-10-19');
+    // both finished weeks sent (the first from its Monday, before the phase): judged; the running week may be missing
+    expect(weekly(window(m('2026-10-05', '2026-10-11'), m('2026-10-12', '2026-10-18')))).toBe(true);
+    // two good days of the fortnight, or the first week alone, or a gap between: not enough (they used to be judged)
+    expect(weekly(window(m('2026-10-17', '2026-10-18')))).toBe(false);
+    expect(weekly(window(m('2026-10-05', '2026-10-11')))).toBe(false);
+    expect(weekly(window(m('2026-10-12', '2026-10-18')))).toBe(false);
+    // a monthly KPI whose month is still running: its figure cannot exist yet, so the whole window may be unmeasured,
+    // but then there is nothing to judge
+    expect(measuredForGate(window(), '2026-10-07', '2026-10-20', '2026-10-01')).toBe(false);
+    expect(measuredForGate(window(m('2026-10-01', '2026-10-31')), '2026-10-07', '2026-10-20', '2026-10-01')).toBe(true);
+    // over a month's end: September's days must be there, October's may not yet
+    const over = (...ms: ReturnType<typeof m>[]) =>
+      measuredForGate(windowMeasure('2026-09-20', '2026-10-05', ms), '2026-09-20', '2026-10-05', '2026-10-01');
+    expect(over(m('2026-09-01', '2026-09-30'))).toBe(true);
+    expect(over(m('2026-10-01', '2026-10-31'))).toBe(false);
+  });
+
+  it('names a KPI measured only in part among the reasons a gate failed', () => {
+    const fcr: KpiDefinition = {
+      key: 'fcr',
+      direction: 'HIGHER_IS_BETTER',
+      target: 75,
+      minimum: 70,
+      weight: 1,
+      mandatoryForGates: true,
+    };
+    const verdict = evaluateGate([fcr], {}, 95, { fcr: { measuredDays: 2, days: 14 } });
+    expect(verdict.passed).toBe(false);
+    expect(verdict.reasons[0]).toBe(
+      "fcr: figures cover 2 of the gate window's 14 days; every finished period must be reported",
+    );
   });
 
   it("forgives a weekly KPI's edge weeks only when their figures cannot be there yet", () => {

@@ -138,8 +138,8 @@ describe('transition workflow (time-skipping, real database)', () => {
       rollbackOnEscalation: true,
     });
     const t0 = await env.currentTimeMs();
-    // good data while wave 1 runs, first-call resolution below its minimum from day 8
-    await putMeasurements(db.prisma, id, { start: dayOffset(t0, 0), end: dayOffset(t0, 6) }, GOOD);
+    // good data while wave 1 runs (to day 7, when wave 2 starts), first-call resolution below its minimum from day 8
+    await putMeasurements(db.prisma, id, { start: dayOffset(t0, 0), end: dayOffset(t0, 7) }, GOOD);
     await putMeasurements(db.prisma, id, { start: dayOffset(t0, 8), end: dayOffset(t0, 40) }, BAD);
 
     // when the transition runs 18 days
@@ -151,7 +151,8 @@ describe('transition workflow (time-skipping, real database)', () => {
     const wave2 = held.plan.phases.find((p: { name: string }) => p.name === 'wave-2');
     expect(wave2.status).toBe('HELD');
     expect(wave2.gateEvaluations.map((g: { passed: boolean }) => g.passed)).toEqual([false, false]);
-    expect(wave2.gateEvaluations[0].details.reasons[0]).toBe('fcr: 60 is worse than the minimum 70');
+    // (its first day, 7, at 80; days 8 to 14 at 60)
+    expect(wave2.gateEvaluations[0].details.reasons[0]).toBe('fcr: 62.5 is worse than the minimum 70');
     expect(held.live.volumePct).toBe(10);
     expect(held.live.history.map((h: { kind: string }) => h.kind)).toEqual([
       'held',
