@@ -141,7 +141,7 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
       engagementId: string;
       termStart: string;
       termEnd: string;
-    }): Promise<Recommendation & { scorecard: RenewalScorecard }> {
+    }): Promise<Recommendation & { scorecard: RenewalScorecard; decided?: StoredRenewalDecision }> {
       const termEnd = new Date(input.termEnd);
       const stored = await prisma.renewalEvaluation.findUnique({
         where: { engagementId_termEnd: { engagementId: input.engagementId, termEnd } },
@@ -151,6 +151,16 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
           recommendation: stored.recommendation,
           reasons: stored.reasons,
           scorecard: stored.scorecard as unknown as RenewalScorecard,
+          // Decided already (by a run of the lifecycle stopped since): the run started again carries it out.
+          ...(stored.decision && {
+            decided: {
+              decision: stored.decision,
+              decidedBy: stored.decidedBy ?? 'contract',
+              via: (stored.decidedVia ?? 'executive') as StoredRenewalDecision['via'],
+              ...(stored.decisionReason !== null && { reason: stored.decisionReason }),
+              ...(stored.newMonthlyFee !== null && { newMonthlyFee: stored.newMonthlyFee.toFixed(2) }),
+            },
+          }),
         };
 
       const range = { gte: new Date(input.termStart), lt: termEnd };
@@ -222,12 +232,20 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
       decidedBy: string;
       via: string;
       reason?: string;
+      newMonthlyFee?: string;
       at: string;
     }) {
       const termEnd = new Date(input.termEnd);
       await prisma.renewalEvaluation.updateMany({
         where: { engagementId: input.engagementId, termEnd, decision: null },
-        data: { decision: input.decision, decidedBy: input.decidedBy, decidedAt: new Date(input.at) },
+        data: {
+          decision: input.decision,
+          decidedBy: input.decidedBy,
+          decidedAt: new Date(input.at),
+          decidedVia: input.via,
+          decisionReason: input.reason ?? null,
+          newMonthlyFee: input.newMonthlyFee ?? null,
+        },
       });
       await audit({
         actor: input.decidedBy,
@@ -349,4 +367,13 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
 /** A workflow already gone is what stopping or cancelling it wanted. */
 function ignoreNotFound(error: unknown): void {
   if (!(error instanceof WorkflowNotFoundError)) throw error;
+}
+
+/** A renewal decision as recorded for a term: what a lifecycle started again after it carries out. */
+export interface StoredRenewalDecision {
+  decision: RenewalDecisionKind;
+  decidedBy: string;
+  via: 'executive' | 'auto-renew clause' | 'contract default';
+  reason?: string;
+  newMonthlyFee?: string;
 }

@@ -253,6 +253,11 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
       termEnd: state.termEnd,
     });
     state.renewal = { recommendation: evaluation.recommendation, reasons: evaluation.reasons };
+    // A decision recorded by a run stopped since (an operator terminated it, or it failed) stands: this run carries it
+    // out instead of asking again, and applying the contract's default if the deadline has passed meanwhile. (Only a
+    // run whose evaluation found a recorded decision takes this branch, so earlier histories replay unchanged.)
+    const restored = evaluation.decided !== undefined;
+    if (restored) Object.assign(state.renewal, evaluation.decided);
     await outbox.send({
       eventKey: `renewal/${state.engagementId}/${state.termEnd}/evaluated`,
       engagementId: state.engagementId,
@@ -290,9 +295,11 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
         decidedBy: state.renewal.decidedBy!,
         via: state.renewal.via!,
         reason: state.renewal.reason,
+        ...(state.renewal.newMonthlyFee !== undefined && { newMonthlyFee: state.renewal.newMonthlyFee }),
         at: now(),
       });
-      if (state.renewal.councilEscalated && patched(SETTLE_OWN_ESCALATIONS_PATCH)) {
+      // (A restored decision's run may have stopped before it settled the council's escalation.)
+      if ((state.renewal.councilEscalated || restored) && patched(SETTLE_OWN_ESCALATIONS_PATCH)) {
         await settleCouncilEscalation(`renewal decided: ${state.renewal.decision} (${state.renewal.via})`);
       }
       if (state.renewal.decision !== 'EXIT') {

@@ -277,6 +277,55 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     await handle.terminate('test over');
   });
 
+  it('started again after its run was stopped, carries out the renewal decision recorded before: no default, the new fee', async () => {
+    const { pm, id, termEnd } = await anEngagementStartingTomorrow(1, {
+      renewalNoticeDays: 30,
+      monthlyFee: '100000.00',
+      autoRenew: false,
+      defaultRenewalDecision: 'EXIT',
+    });
+    await pm('POST', `/engagements/${id}/lifecycle`, SHORT_TRANSITION);
+    const handle = env.client.workflow.getHandle(lifecycleWorkflowId(id));
+    const milestones = renewalMilestones(new Date(termEnd).toISOString(), 30);
+    await sleepUntil(new Date(Date.parse(milestones.evaluationAt) + DAY_MS).toISOString());
+    await handle.executeUpdate(decideRenewalUpdate, {
+      args: [{ actor: 'executive:cfo', decision: 'RENEGOTIATE', reason: 'unit price down', newMonthlyFee: '92000.00' }],
+    });
+    await env.sleep('1 day');
+    expect((await handle.query(lifecycleStateQuery)).renewal!.newTermOpensAt!.slice(0, 10)).toBe(termEnd);
+
+    // an operator stops the run; it is started again after the notice deadline has passed
+    await handle.terminate('operator: stopped by mistake');
+    await sleepUntil(new Date(Date.parse(milestones.noticeDeadline) + DAY_MS).toISOString());
+    const again = await pm('POST', `/engagements/${id}/lifecycle`);
+    expect(again.status).toBe(202);
+    await env.sleep('1 day');
+
+    // then the new run carries out the executive's decision (it used to apply the contract's default, EXIT, while the
+    // database kept the renegotiation), with its fee, when the term ends
+    const restarted = await handle.query(lifecycleStateQuery);
+    expect(restarted.stage).toBe('RENEWAL');
+    expect(restarted.renewal).toMatchObject({
+      decision: 'RENEGOTIATE',
+      decidedBy: 'executive:cfo',
+      via: 'executive',
+      reason: 'unit price down',
+      newMonthlyFee: '92000.00',
+    });
+    expect(await db.prisma.exitPlan.count({ where: { engagementId: id } })).toBe(0);
+    await sleepUntil(new Date(Date.parse(termEnd) + DAY_MS).toISOString());
+    const engagement = await db.prisma.engagement.findUniqueOrThrow({ where: { id } });
+    expect(engagement.monthlyFee.toFixed(2)).toBe('92000.00');
+    expect(engagement.termStart.toISOString().slice(0, 10)).toBe(termEnd);
+    expect((await handle.query(lifecycleStateQuery)).term).toBe(2);
+    expect(await db.prisma.auditLog.count({ where: { entityId: id, action: 'renewal.decide' } })).toBe(1);
+    await recordHistoryIfAsked(
+      env.client.workflow.getHandle(lifecycleWorkflowId(id), again.body.runId),
+      'engagementLifecycle-restarted-after-the-decision',
+    );
+    await handle.terminate('test over');
+  });
+
   it("counts the renewal deadline in the engagement's time zone: a decision on the last day there is on time", async () => {
     const timeZone = 'America/Los_Angeles';
     const { pm, id, termEnd } = await anEngagementStartingTomorrow(1, {
