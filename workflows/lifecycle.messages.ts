@@ -26,6 +26,8 @@ export interface LifecycleInput {
   resume?: LifecycleState;
   /** Carried across continue-as-new: notices the run before had not delivered yet, sent again. */
   notices?: Notice[];
+  /** The stored exit plan, for a lifecycle started again while the engagement was exiting: it is taken up. */
+  exit?: LifecycleState['exit'];
 }
 
 export interface ExitStepState {

@@ -218,6 +218,64 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
     upsertSearchAttributes([{ key: StageKey, value: stage }]);
   };
 
+  /** Runs the exit plan to closure: escalates overdue steps, settles what their completion answers, then closes. */
+  const runExit = async (): Promise<LifecycleState> => {
+    for (;;) {
+      const settled = state.exit!.steps.filter((s) => s.completedAt && s.escalated && !s.escalationSettled);
+      if (settled.length && patched(SETTLE_OWN_ESCALATIONS_PATCH)) {
+        for (const step of settled) {
+          await db.settleEscalation({
+            engagementId: state.engagementId,
+            key: lifecycleEscalationKeys.overdueStep(step.kind),
+            resolution: `exit step ${step.kind} completed by ${step.completedBy}`,
+          });
+          step.escalationSettled = true;
+        }
+      }
+      const open = state.exit!.steps.filter((s) => !s.completedAt);
+      if (open.length === 0) break;
+      const watched = open.filter((s) => !s.escalated).sort((a, b) => a.dueOn.localeCompare(b.dueOn));
+      const seen = exitStepsChanged;
+      if (watched.length === 0) {
+        await condition(() => exitStepsChanged !== seen);
+        continue;
+      }
+      const next = watched[0];
+      if (await condition(() => exitStepsChanged !== seen, msUntil(next.dueOn, Date.now()))) continue;
+      next.escalated = true;
+      await db.raiseEscalation({
+        engagementId: state.engagementId,
+        severity: 'P2',
+        category: 'exit-step',
+        title: `Exit step ${next.kind} is overdue`,
+        description: `${next.kind} (owner: ${next.owner}) was due ${next.dueOn.slice(0, 10)}.`,
+        raisedBy: 'workflow:lifecycle',
+        raisedAt: now(),
+        key: lifecycleEscalationKeys.overdueStep(next.kind),
+      });
+    }
+    await db.completeExitPlan({ engagementId: state.engagementId, at: now() });
+    await db.stopGovernance({ engagementId: state.engagementId });
+    await moveTo('CLOSED');
+    await outbox.settled();
+    await condition(allHandlersFinished);
+    return state;
+  };
+
+  // Started again while the engagement was exiting (its run before was stopped): the stored exit plan is taken up
+  // where it stands, its completed steps kept. (Only such a start carries `exit`.)
+  if (input.exit) {
+    exiting = true;
+    state.exit = input.exit;
+    state.stage = 'EXIT';
+    upsertSearchAttributes([
+      { key: EngagementIdKey, value: input.engagementId },
+      { key: VendorIdKey, value: input.vendorId },
+      { key: StageKey, value: 'EXIT' },
+    ]);
+    return runExit();
+  }
+
   if (!input.resume) {
     upsertSearchAttributes([
       { key: EngagementIdKey, value: input.engagementId },
@@ -344,46 +402,7 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
     await settleCouncilEscalation(`no renewal: ${reason}`);
   }
 
-  for (;;) {
-    const settled = state.exit.steps.filter((s) => s.completedAt && s.escalated && !s.escalationSettled);
-    if (settled.length && patched(SETTLE_OWN_ESCALATIONS_PATCH)) {
-      for (const step of settled) {
-        await db.settleEscalation({
-          engagementId: state.engagementId,
-          key: lifecycleEscalationKeys.overdueStep(step.kind),
-          resolution: `exit step ${step.kind} completed by ${step.completedBy}`,
-        });
-        step.escalationSettled = true;
-      }
-    }
-    const open = state.exit.steps.filter((s) => !s.completedAt);
-    if (open.length === 0) break;
-    const watched = open.filter((s) => !s.escalated).sort((a, b) => a.dueOn.localeCompare(b.dueOn));
-    const seen = exitStepsChanged;
-    if (watched.length === 0) {
-      await condition(() => exitStepsChanged !== seen);
-      continue;
-    }
-    const next = watched[0];
-    if (await condition(() => exitStepsChanged !== seen, msUntil(next.dueOn, Date.now()))) continue;
-    next.escalated = true;
-    await db.raiseEscalation({
-      engagementId: state.engagementId,
-      severity: 'P2',
-      category: 'exit-step',
-      title: `Exit step ${next.kind} is overdue`,
-      description: `${next.kind} (owner: ${next.owner}) was due ${next.dueOn.slice(0, 10)}.`,
-      raisedBy: 'workflow:lifecycle',
-      raisedAt: now(),
-      key: lifecycleEscalationKeys.overdueStep(next.kind),
-    });
-  }
-  await db.completeExitPlan({ engagementId: state.engagementId, at: now() });
-  await db.stopGovernance({ engagementId: state.engagementId });
-  await moveTo('CLOSED');
-  await outbox.settled();
-  await condition(allHandlersFinished);
-  return state;
+  return runExit();
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   decideRenewalUpdate,
   lifecycleStateQuery,
   terminateForCauseUpdate,
+  type ExitStepState,
   type LifecycleInput,
   type LifecycleState,
 } from '../../workflows/lifecycle.messages';
@@ -19,6 +20,7 @@ import type { Config } from '../config';
 import { isUniqueViolation, poolOf, type PrismaClient } from '../db';
 import { DEFAULT_ESCALATION_POLICIES } from '../domain/defaults';
 import { parseDuration } from '../domain/duration';
+import { escalationIdempotencyKey, lifecycleEscalationKeys } from '../domain/escalation';
 import { lifecycleWorkflowId } from '../domain/lifecycle';
 import { actorOf, engagementScope, seesVendor, type Principal } from './auth';
 import { notFound, ProblemError } from './problem';
@@ -96,6 +98,37 @@ export function lifecycleInput(
     transitionPlan,
     timeZone: engagement.timeZone,
   };
+}
+
+/**
+ * The exit plan of an engagement in EXIT, as the lifecycle held it, for a lifecycle started again after its run was
+ * stopped: the steps with their completion, and whether each was escalated as overdue (and its escalation resolved).
+ * A step is due by the end of its day (UTC, as the plan stored it).
+ */
+export async function storedExit(prisma: PrismaClient, engagementId: string): Promise<LifecycleInput['exit']> {
+  const plan = await prisma.exitPlan.findUnique({
+    where: { engagementId },
+    include: { steps: { orderBy: { dueOn: 'asc' } } },
+  });
+  if (!plan) return undefined;
+  const keys = plan.steps.map((s) =>
+    escalationIdempotencyKey(engagementId, lifecycleEscalationKeys.overdueStep(s.kind)),
+  );
+  const escalations = await prisma.escalation.findMany({
+    where: { idempotencyKey: { in: keys } },
+    select: { idempotencyKey: true, status: true },
+  });
+  const steps: ExitStepState[] = plan.steps.map((s, i) => {
+    const escalation = escalations.find((e) => e.idempotencyKey === keys[i]);
+    return {
+      kind: s.kind,
+      owner: s.owner,
+      dueOn: `${s.dueOn.toISOString().slice(0, 10)}T23:59:59.999Z`,
+      ...(s.completedAt && { completedAt: s.completedAt.toISOString(), completedBy: s.completedBy ?? 'unknown' }),
+      ...(escalation && { escalated: true, escalationSettled: escalation.status === 'RESOLVED' }),
+    };
+  });
+  return { reason: plan.reason, forCause: plan.forCause, exitAt: steps[steps.length - 1]?.dueOn ?? '', steps };
 }
 
 /** Loads an engagement the principal may see, or 404: a vendor key never learns that another vendor's id exists. */
@@ -303,10 +336,11 @@ export function engagementRoutes(
     },
     async (request) => {
       const { params } = request;
-      const engagement = await prepareStartOf(starts, request, true);
-      // Past the transition the lifecycle starts at governance: it is given no plan.
+      const engagement = await prepareStartOf(starts, request, true, true);
+      // Past the transition the lifecycle starts at governance: it is given no plan. Exiting, it takes up the exit.
       const transitionPlan = PLANNED_STAGES.includes(engagement.stage) ? engagement.transitionPlan : null;
-      const input = lifecycleInput(engagement, transitionPlan);
+      const exit = engagement.stage === 'EXIT' ? await storedExit(prisma, params.id) : undefined;
+      const input = { ...lifecycleInput(engagement, transitionPlan), ...(exit && { exit }) };
       const workflowId = lifecycleWorkflowId(params.id);
       try {
         const started = await startOnce(temporal, {

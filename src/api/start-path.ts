@@ -64,12 +64,13 @@ export async function prepareStart(
   /** The request asked for this plan (a body with fields), rather than taking the default or the stored one. */
   planAsked = false,
   beforeNoticeDeadline = false,
+  exitingAllowed = false,
 ): Promise<StartableEngagement> {
   const vendorId = engagementScope(principal).vendorId ?? null;
   const engagement = await statements.load({ engagementId: id, vendorId, plan, actor, beforeNoticeDeadline });
   // A vendor key never learns that another vendor's engagement exists.
   if (!engagement) throw notFound(`engagement ${id}`);
-  if (['EXIT', 'CLOSED'].includes(engagement.stage))
+  if (engagement.stage === 'CLOSED' || (engagement.stage === 'EXIT' && !exitingAllowed))
     throw conflict(`engagement is in stage ${engagement.stage}: it has exited`);
   if (engagement.slaCount === 0) {
     throw conflict('engagement has no SLAs: transition gates would have nothing to judge');

@@ -287,6 +287,8 @@ export function prepareStartOf(
   request: { params: { id: string }; body: z.infer<typeof startTransitionBody>; principal: Principal; req: Request },
   /** A lifecycle start: its transition must be able to end before the renewal notice deadline. */
   beforeNoticeDeadline = false,
+  /** A lifecycle start: an engagement in EXIT may have its lifecycle started again, to take up the exit. */
+  exitingAllowed = false,
 ): Promise<StartableEngagement> {
   const { params, body, principal, req } = request;
   return prepareStart(
@@ -297,5 +299,6 @@ export function prepareStartOf(
     actorOf(principal),
     asksForAPlan(req.body),
     beforeNoticeDeadline,
+    exitingAllowed,
   );
 }

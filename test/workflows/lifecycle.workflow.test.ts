@@ -326,6 +326,53 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     await handle.terminate('test over');
   });
 
+  it('started again while exiting, takes up the stored exit plan: completed steps kept, overdue ones escalated once', async () => {
+    const { pm, id } = await anEngagementStartingTomorrow(1, {});
+    await pm('POST', `/engagements/${id}/lifecycle`, SHORT_TRANSITION);
+    const handle = env.client.workflow.getHandle(lifecycleWorkflowId(id));
+    await handle.executeUpdate(terminateForCauseUpdate, {
+      args: [{ actor: 'executive:ceo', reason: 'data breach at the vendor' }],
+    });
+    const complete = (kind: string) =>
+      pm('POST', `/engagements/${id}/exit-steps/${kind}/complete`, { evidence: 'signed off' });
+    expect((await complete('KNOWLEDGE_RETRANSFER')).status).toBe(200);
+    // the second step falls due and is escalated, then an operator stops the run
+    await env.sleep('13 days');
+    const raised = await db.prisma.escalation.count({ where: { engagementId: id, category: 'exit-step' } });
+    expect(raised).toBe(1);
+    await handle.terminate('operator: stopped by mistake');
+    // with no lifecycle running, no step can be completed (the engagement would stay in EXIT for good)
+    expect((await complete('DATA_RETURN_AND_DELETION')).status).toBe(409);
+
+    // when the program manager starts it again (it used to be refused: "it has exited")
+    const again = await pm('POST', `/engagements/${id}/lifecycle`);
+    expect(again.status).toBe(202);
+
+    // then it runs the stored plan from where it stood, and closes the engagement once the rest are complete
+    const taken = await handle.query(lifecycleStateQuery);
+    expect(taken.stage).toBe('EXIT');
+    expect(taken.exit!.forCause).toBe(true);
+    expect(taken.exit!.steps.filter((s) => s.completedAt).map((s) => s.kind)).toEqual(['KNOWLEDGE_RETRANSFER']);
+    expect(taken.exit!.steps.filter((s) => s.escalated).map((s) => s.kind)).toEqual(['DATA_RETURN_AND_DELETION']);
+    for (const kind of [
+      'DATA_RETURN_AND_DELETION',
+      'IP_AND_ASSET_HANDOVER',
+      'ACCESS_REVOCATION',
+      'FINAL_RECONCILIATION',
+    ])
+      expect((await complete(kind)).status).toBe(200);
+    const closed = await handle.result();
+    expect(closed.stage).toBe('CLOSED');
+    expect((await db.prisma.engagement.findUniqueOrThrow({ where: { id } })).stage).toBe('CLOSED');
+    // the overdue step was escalated once, by the first run, and resolved when it was completed
+    const escalations = await db.prisma.escalation.findMany({ where: { engagementId: id, category: 'exit-step' } });
+    expect(escalations.map((e) => e.status)).toEqual(['RESOLVED']);
+    await recordHistoryIfAsked(
+      env.client.workflow.getHandle(lifecycleWorkflowId(id), again.body.runId),
+      'engagementLifecycle-restarted-while-exiting',
+    );
+  });
+
   it("counts the renewal deadline in the engagement's time zone: a decision on the last day there is on time", async () => {
     const timeZone = 'America/Los_Angeles';
     const { pm, id, termEnd } = await anEngagementStartingTomorrow(1, {
