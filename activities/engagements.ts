@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { PrismaClient } from '../src/db';
-import type { LifecycleStage } from '../src/domain/lifecycle';
+import { LIFECYCLE_STAGES, type LifecycleStage } from '../src/domain/lifecycle';
 
 /** Idempotency key of the running activity: the same for every retry of one scheduled call, unique otherwise. */
 export function activityIdempotencyKey(): string {
@@ -13,9 +13,15 @@ export function createEngagementActivities(prisma: PrismaClient) {
   return {
     /**
      * Moves an engagement to a stage and records the change once, however often it is retried; no-op if already
-     * there, or if the move would leave EXIT for anything but CLOSED, or leave CLOSED.
+     * there, or if the move would go back (a late transition end after a termination for cause, a lifecycle started
+     * again in RENEWAL passing STEADY_STATE), except into the next term (`newTerm`), which opens in STEADY_STATE.
      */
-    async moveEngagementStage(input: { engagementId: string; to: LifecycleStage; at?: string }): Promise<void> {
+    async moveEngagementStage(input: {
+      engagementId: string;
+      to: LifecycleStage;
+      at?: string;
+      newTerm?: boolean;
+    }): Promise<void> {
       const idempotencyKey = activityIdempotencyKey();
       await prisma.$transaction(async (tx) => {
         if (await tx.stageChange.findUnique({ where: { idempotencyKey } })) return;
@@ -24,6 +30,8 @@ export function createEngagementActivities(prisma: PrismaClient) {
         // An exit only closes, and a closed engagement stays closed: a transition started on its own that ends
         // after a termination for cause (or any late move) does not bring the engagement back.
         if (engagement.stage === 'CLOSED' || (engagement.stage === 'EXIT' && input.to !== 'CLOSED')) return;
+        const order = (stage: LifecycleStage) => LIFECYCLE_STAGES.indexOf(stage);
+        if (!input.newTerm && order(engagement.stage) > order(input.to)) return;
         await tx.engagement.update({ where: { id: input.engagementId }, data: { stage: input.to } });
         await tx.stageChange.create({
           data: {

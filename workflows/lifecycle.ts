@@ -525,7 +525,7 @@ async function renewTerm(
     monthlyFee: state.renewal?.newMonthlyFee,
     actor: `renewal:${decision.toLowerCase()}`,
   });
-  await db.moveEngagementStage({ engagementId: state.engagementId, to: 'STEADY_STATE' });
+  await db.moveEngagementStage({ engagementId: state.engagementId, to: 'STEADY_STATE', newTerm: true });
   upsertSearchAttributes([{ key: StageKey, value: 'STEADY_STATE' }]);
   await condition(allHandlersFinished);
   return continueAsNew<typeof engagementLifecycle>({

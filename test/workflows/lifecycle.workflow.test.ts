@@ -313,6 +313,12 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
       newMonthlyFee: '92000.00',
     });
     expect(await db.prisma.exitPlan.count({ where: { engagementId: id } })).toBe(0);
+    // and the engagement did not pass through steady state again on the way (its stage stays RENEWAL)
+    const stages = await db.prisma.stageChange.findMany({
+      where: { engagementId: id },
+      orderBy: { occurredAt: 'asc' },
+    });
+    expect(stages.map((c) => c.toStage)).toEqual(['TRANSITION', 'STEADY_STATE', 'RENEWAL']);
     await sleepUntil(new Date(Date.parse(termEnd) + DAY_MS).toISOString());
     const engagement = await db.prisma.engagement.findUniqueOrThrow({ where: { id } });
     expect(engagement.monthlyFee.toFixed(2)).toBe('92000.00');
