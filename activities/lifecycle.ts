@@ -131,9 +131,22 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
         });
     },
 
-    /** Cancels that transition (termination for cause stops the ramp, as it cancels the lifecycle's own child). */
+    /**
+     * Cancels that transition (termination for cause stops the ramp, as it cancels the lifecycle's own child), and
+     * returns once it has ended: the write of the activity it was running then lands before the lifecycle cancels the
+     * open phases, not after.
+     */
     async cancelTransition(input: { engagementId: string }): Promise<void> {
-      await client.workflow.getHandle(transitionWorkflowId(input.engagementId)).cancel().catch(ignoreNotFound);
+      const handle = client.workflow.getHandle(transitionWorkflowId(input.engagementId));
+      try {
+        await handle.cancel();
+      } catch (error) {
+        ignoreNotFound(error); // none, or closed already
+        return;
+      }
+      await handle.result().catch((error: unknown) => {
+        if (!(error instanceof WorkflowFailedError)) throw error; // cancelled (or failed, terminated) is ended too
+      });
     },
 
     /** The renewal scorecard over the term and its recommendation, stored once per term. */

@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
@@ -10,6 +11,7 @@ import {
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { createEngagementActivities } from '../activities/engagements';
 import type { createEscalationActivities } from '../activities/escalations';
@@ -35,10 +37,26 @@ type Activities = ReturnType<typeof createTransitionActivities> &
   ReturnType<typeof createEngagementActivities> &
   ReturnType<typeof createEscalationActivities>;
 
-const db = proxyActivities<Activities>({
+const activityOptions: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   // No attempt limit: a database outage delays the transition, it never fails it.
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+};
+/**
+ * Patch id: a cancelled transition (a termination for cause) ends only once the activity it was running has
+ * finished, so that activity's write (a phase started, a stage moved) cannot land after the transition is over and
+ * its open phases are cancelled. Before it, it ended at once and the write could come after.
+ */
+const CANCELLED_WAITS_FOR_ITS_ACTIVITY_PATCH = 'cancelled-transition-waits-for-its-activity';
+const leavingActivities = proxyActivities<Activities>(activityOptions);
+const waitingActivities = proxyActivities<Activities>({
+  ...activityOptions,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
+/** The activities, scheduled so that a cancellation waits for the one running (since the patch, asked per call). */
+const db = new Proxy(leavingActivities, {
+  get: (_, name: keyof Activities) =>
+    (patched(CANCELLED_WAITS_FOR_ITS_ACTIVITY_PATCH) ? waitingActivities : leavingActivities)[name],
 });
 
 /** Patch id: a pause accepted while a gate is judged holds the next phase until resumed. */

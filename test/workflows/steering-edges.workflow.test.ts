@@ -176,6 +176,44 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     return String((error as WorkflowUpdateFailedError).cause?.message);
   }
 
+  it('ends a cancelled transition only once the activity it was running has finished: its write cannot come after', async () => {
+    // given a transition whose first activity (moving the stage) is held
+    const inActivity = latch();
+    const finish = latch();
+    stub.moveEngagementStage = async () => {
+      inActivity.open();
+      await finish.opened;
+    };
+    const handle = await startTransition([wave('wave-1', 50, 3600)]);
+    await inActivity.opened;
+
+    // when it is cancelled (a termination for cause), and the activity finishes after the workflow took the request
+    await handle.cancel();
+    const event = (e: object, kind: string) => (e as Record<string, unknown>)[`${kind}EventAttributes`] != null;
+    const taken = await eventually(
+      async () => ({
+        events: (await handle.fetchHistory()).events ?? [],
+        pendingTask: (await handle.describe()).raw.pendingWorkflowTask != null,
+      }),
+      ({ events, pendingTask }) => !pendingTask && events.some((e) => event(e, 'activityTaskCancelRequested')),
+    );
+    // the workflow task that took the request did nothing else: the workflow waits for its activity (it used to go
+    // on in that same task, announcing its end and closing, while the activity still ran)
+    const after = taken.events.findIndex((e) => event(e, 'activityTaskCancelRequested'));
+    expect(taken.events.slice(after + 1)).toEqual([]);
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+    finish.open();
+
+    // then the workflow ended cancelled after the activity's completion (it used to end at the request, and the
+    // activity's write landed after the transition, and its open phases, were over)
+    await expect(handle.result()).rejects.toThrow();
+    const events = (await handle.fetchHistory()).events ?? [];
+    const completed = events.findIndex((e) => event(e, 'activityTaskCompleted'));
+    const cancelled = events.findIndex((e) => event(e, 'workflowExecutionCanceled'));
+    expect(completed).toBeGreaterThan(-1);
+    expect(cancelled).toBeGreaterThan(completed);
+  });
+
   it('takes a gate approval that arrives while continue-as-new is suggested, then continues as new', async () => {
     // given a transition whose first wave waits an hour, on a server that already suggests continue-as-new
     const handle = await startTransition([wave('wave-1', 50, 3600), wave('wave-2', 100, 1)]);
