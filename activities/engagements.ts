@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { PrismaClient } from '../src/db';
+import type { Prisma } from '../src/generated/prisma/client';
 import { LIFECYCLE_STAGES, type LifecycleStage } from '../src/domain/lifecycle';
 
 /** Idempotency key of the running activity: the same for every retry of one scheduled call, unique otherwise. */
@@ -14,14 +15,9 @@ export function createEngagementActivities(prisma: PrismaClient) {
     /**
      * Moves an engagement to a stage and records the change once, however often it is retried; no-op if already
      * there, or if the move would go back (a late transition end after a termination for cause, a lifecycle started
-     * again in RENEWAL passing STEADY_STATE), except into the next term (`newTerm`), which opens in STEADY_STATE.
+     * again in RENEWAL passing STEADY_STATE), except from RENEWAL into the next term's STEADY_STATE.
      */
-    async moveEngagementStage(input: {
-      engagementId: string;
-      to: LifecycleStage;
-      at?: string;
-      newTerm?: boolean;
-    }): Promise<void> {
+    async moveEngagementStage(input: { engagementId: string; to: LifecycleStage; at?: string }): Promise<void> {
       const idempotencyKey = activityIdempotencyKey();
       await prisma.$transaction(async (tx) => {
         if (await tx.stageChange.findUnique({ where: { idempotencyKey } })) return;
@@ -31,7 +27,7 @@ export function createEngagementActivities(prisma: PrismaClient) {
         // after a termination for cause (or any late move) does not bring the engagement back.
         if (engagement.stage === 'CLOSED' || (engagement.stage === 'EXIT' && input.to !== 'CLOSED')) return;
         const order = (stage: LifecycleStage) => LIFECYCLE_STAGES.indexOf(stage);
-        if (!input.newTerm && order(engagement.stage) > order(input.to)) return;
+        if (order(engagement.stage) > order(input.to) && !(await newTermSince(tx, engagement, input.to))) return;
         await tx.engagement.update({ where: { id: input.engagementId }, data: { stage: input.to } });
         await tx.stageChange.create({
           data: {
@@ -46,4 +42,22 @@ export function createEngagementActivities(prisma: PrismaClient) {
       });
     },
   };
+}
+
+/**
+ * Whether the engagement, in RENEWAL, has opened its next term since it got there: the one move back allowed, to
+ * STEADY_STATE (the term is opened first, then the stage moved, so a retried or restarted move still finds it).
+ */
+async function newTermSince(
+  tx: Prisma.TransactionClient,
+  engagement: { id: string; stage: LifecycleStage; termStart: Date },
+  to: LifecycleStage,
+): Promise<boolean> {
+  if (engagement.stage !== 'RENEWAL' || to !== 'STEADY_STATE') return false;
+  const renewal = await tx.stageChange.findFirst({
+    where: { engagementId: engagement.id, toStage: 'RENEWAL' },
+    orderBy: { occurredAt: 'desc' },
+    select: { occurredAt: true },
+  });
+  return !renewal || engagement.termStart > renewal.occurredAt;
 }

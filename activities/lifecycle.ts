@@ -144,9 +144,12 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
         ignoreNotFound(error); // none, or closed already
         return;
       }
-      await handle.result().catch((error: unknown) => {
-        if (!(error instanceof WorkflowFailedError)) throw error; // cancelled (or failed, terminated) is ended too
-      });
+      // Bounded (the transition's running activity ends within its own timeout, its write with it): a transition that
+      // has not ended by then is left to end on its own, rather than holding this activity and the termination. Asked
+      // by describing it (a long poll on its result would also wait out a continue-as-new chain).
+      const deadline = Date.now() + CANCELLED_TRANSITION_WAIT_MS;
+      while ((await handle.describe()).status.name === 'RUNNING' && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 100));
     },
 
     /** The renewal scorecard over the term and its recommendation, stored once per term. */
@@ -169,7 +172,9 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
             decided: {
               decision: stored.decision,
               decidedBy: stored.decidedBy ?? 'contract',
-              via: (stored.decidedVia ?? 'executive') as StoredRenewalDecision['via'],
+              // (Decided before the column: by the contract or by an executive.)
+              via: (stored.decidedVia ??
+                (stored.decidedBy === 'contract' ? 'contract default' : 'executive')) as StoredRenewalDecision['via'],
               ...(stored.decisionReason !== null && { reason: stored.decisionReason }),
               ...(stored.newMonthlyFee !== null && { newMonthlyFee: stored.newMonthlyFee.toFixed(2) }),
             },
@@ -376,6 +381,9 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
     },
   };
 }
+
+/** How long cancelling a transition started on its own waits for it to end (the activity's timeout is 15 s). */
+const CANCELLED_TRANSITION_WAIT_MS = 10_000;
 
 /** A workflow already gone is what stopping or cancelling it wanted. */
 function ignoreNotFound(error: unknown): void {

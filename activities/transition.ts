@@ -132,9 +132,9 @@ export function createTransitionActivities(prisma: PrismaClient) {
         // Judged by day over the phase window, as a review is over its period (windowMean): the days of the
         // engagement's time zone, which KPI periods are dated in (a phase started in the evening UTC in Tokyo
         // starts on the next day there, and the day before belongs to the wave before).
-        const { timeZone } = await tx.engagement.findUniqueOrThrow({
+        const { timeZone, reviewGraceSeconds } = await tx.engagement.findUniqueOrThrow({
           where: { id: input.engagementId },
-          select: { timeZone: true },
+          select: { timeZone: true, reviewGraceSeconds: true },
         });
         const [from, to] = [input.windowStart, input.evaluatedAt].map((t) =>
           DateTime.fromISO(t, { zone: 'utc' }).setZone(timeZone).toISODate()!,
@@ -152,23 +152,20 @@ export function createTransitionActivities(prisma: PrismaClient) {
         // A KPI whose figures leave days of its finished periods unmeasured is missing data, not judged on the days
         // that were sent (a gate passed on two good days of a fortnight let volume ramp before quality was proven).
         const partly: Record<string, { measuredDays: number; days: number }> = {};
+        // A period's figure is due once it has ended and the engagement's grace for sending it (the reviews') has
+        // passed: the days of the period running at that instant, and after, may be missing.
+        const dueBy = Date.parse(input.evaluatedAt) - reviewGraceSeconds * 1000;
         for (const sla of slas) {
-          const measured = windowMeasure(
-            from,
-            to,
-            measurements
-              .filter((m) => m.slaId === sla.id)
-              .map((m) => ({
-                value: m.value.toNumber(),
-                periodStart: m.periodStart.toISOString().slice(0, 10),
-                periodEnd: m.periodEnd.toISOString().slice(0, 10),
-              })),
-          );
-          const running = periodDates(
-            periodAt(sla.measurementPeriod, Date.parse(input.evaluatedAt), timeZone),
-            timeZone,
-          );
-          if (measuredForGate(measured, from, to, running.from)) values[sla.key] = measured.mean;
+          const figures = measurements
+            .filter((m) => m.slaId === sla.id)
+            .map((m) => ({
+              value: m.value.toNumber(),
+              periodStart: m.periodStart.toISOString().slice(0, 10),
+              periodEnd: m.periodEnd.toISOString().slice(0, 10),
+            }));
+          const measured = windowMeasure(from, to, figures);
+          const open = periodDates(periodAt(sla.measurementPeriod, dueBy, timeZone), timeZone);
+          if (measuredForGate(from, to, open.from, figures)) values[sla.key] = measured.mean;
           else if (measured.measuredDays > 0)
             partly[sla.key] = { measuredDays: measured.measuredDays, days: measured.days };
         }

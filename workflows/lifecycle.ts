@@ -271,8 +271,9 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
     upsertSearchAttributes([
       { key: EngagementIdKey, value: input.engagementId },
       { key: VendorIdKey, value: input.vendorId },
-      { key: StageKey, value: 'EXIT' },
     ]);
+    // (The run before may have stopped between storing the plan and moving the stage.)
+    await moveTo('EXIT');
     return runExit();
   }
 
@@ -525,7 +526,7 @@ async function renewTerm(
     monthlyFee: state.renewal?.newMonthlyFee,
     actor: `renewal:${decision.toLowerCase()}`,
   });
-  await db.moveEngagementStage({ engagementId: state.engagementId, to: 'STEADY_STATE', newTerm: true });
+  await db.moveEngagementStage({ engagementId: state.engagementId, to: 'STEADY_STATE' });
   upsertSearchAttributes([{ key: StageKey, value: 'STEADY_STATE' }]);
   await condition(allHandlersFinished);
   return continueAsNew<typeof engagementLifecycle>({

@@ -23,7 +23,7 @@ import { parseDuration } from '../domain/duration';
 import { escalationIdempotencyKey, lifecycleEscalationKeys } from '../domain/escalation';
 import { lifecycleWorkflowId } from '../domain/lifecycle';
 import { actorOf, engagementScope, seesVendor, type Principal } from './auth';
-import { notFound, ProblemError } from './problem';
+import { conflict, notFound, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
 import {
   completeExitStepBody,
@@ -105,10 +105,13 @@ export function lifecycleInput(
  * stopped: the steps with their completion, and whether each was escalated as overdue (and its escalation resolved).
  * A step is due by the end of its day (UTC, as the plan stored it).
  */
-export async function storedExit(prisma: PrismaClient, engagementId: string): Promise<LifecycleInput['exit']> {
+export async function storedExit(
+  prisma: PrismaClient,
+  engagementId: string,
+): Promise<{ exit: NonNullable<LifecycleInput['exit']>; completed: boolean } | undefined> {
   const plan = await prisma.exitPlan.findUnique({
     where: { engagementId },
-    include: { steps: { orderBy: { dueOn: 'asc' } } },
+    include: { steps: { orderBy: [{ dueOn: 'asc' }, { kind: 'asc' }] } },
   });
   if (!plan) return undefined;
   const keys = plan.steps.map((s) =>
@@ -128,7 +131,10 @@ export async function storedExit(prisma: PrismaClient, engagementId: string): Pr
       ...(escalation && { escalated: true, escalationSettled: escalation.status === 'RESOLVED' }),
     };
   });
-  return { reason: plan.reason, forCause: plan.forCause, exitAt: steps[steps.length - 1]?.dueOn ?? '', steps };
+  return {
+    exit: { reason: plan.reason, forCause: plan.forCause, exitAt: steps[steps.length - 1]?.dueOn ?? '', steps },
+    completed: plan.completedAt !== null,
+  };
 }
 
 /** Loads an engagement the principal may see, or 404: a vendor key never learns that another vendor's id exists. */
@@ -339,7 +345,14 @@ export function engagementRoutes(
       const engagement = await prepareStartOf(starts, request, true, true);
       // Past the transition the lifecycle starts at governance: it is given no plan. Exiting, it takes up the exit.
       const transitionPlan = PLANNED_STAGES.includes(engagement.stage) ? engagement.transitionPlan : null;
-      const exit = engagement.stage === 'EXIT' ? await storedExit(prisma, params.id) : undefined;
+      // An exit plan not completed is taken up, also in a stage before EXIT (a run stopped after storing the plan,
+      // before moving the stage); an engagement in EXIT without one has nothing to take up. Not looked for before
+      // steady state (the start path's hot case): a plan there would need a run stopped between those two steps.
+      const stored = transitionPlan ? undefined : await storedExit(prisma, params.id);
+      // (A completed plan in EXIT: the run before stopped just before closing; this one closes.)
+      const exit = stored && (engagement.stage === 'EXIT' || !stored.completed) ? stored.exit : undefined;
+      if (engagement.stage === 'EXIT' && !exit)
+        throw conflict('the engagement is in EXIT with no exit plan stored: there is no exit to take up');
       const input = { ...lifecycleInput(engagement, transitionPlan), ...(exit && { exit }) };
       const workflowId = lifecycleWorkflowId(params.id);
       try {

@@ -178,15 +178,17 @@ export function measuredEnough(m: WindowMeasure, forgiven: { atStart: number; at
 }
 
 /**
- * Whether a gate may judge a KPI from what was measured of its window [from, to] (dates, `to` the day it is judged):
- * every day of the KPI's periods that have ended must be (a wave is not proven on a few days' figures), and only the
- * days of the period still running at the gate may be left, from `currentPeriodFrom` (its first day) on: its figure
- * cannot exist yet. When the whole window lies in that period, some figure is still needed.
+ * Whether a gate may judge a KPI from its figures over the window [from, to] (dates): every day before
+ * `openFrom` must be measured (a wave is not proven on a few days' figures), and some day must be. From `openFrom` on
+ * lie the days of the KPI's period still running at the gate, or ended too recently for its figure to be due: they
+ * may be missing, or measured in part.
  */
-export function measuredForGate(m: WindowMeasure, from: string, to: string, currentPeriodFrom: string): boolean {
-  const start = Date.parse(`${from < currentPeriodFrom ? currentPeriodFrom : from}T00:00:00Z`);
-  const running = Math.round((Date.parse(`${to}T00:00:00Z`) - start) / DAY) + 1;
-  return measuredEnough(m, { atStart: 0, atEnd: Math.max(0, running) });
+export function measuredForGate(from: string, to: string, openFrom: string, measurements: DatedValue[]): boolean {
+  if (!(windowMeasure(from, to, measurements).measuredDays > 0)) return false;
+  if (openFrom <= from) return true;
+  const lastDue = new Date(Date.parse(`${openFrom}T00:00:00Z`) - DAY).toISOString().slice(0, 10);
+  const due = windowMeasure(from, lastDue < to ? lastDue : to, measurements);
+  return due.measuredDays === due.days;
 }
 
 /**

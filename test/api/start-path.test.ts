@@ -182,6 +182,30 @@ describe('start path', () => {
     expect(await plansOf([id])).toHaveLength(1);
   });
 
+  it('refuses a lifecycle start in EXIT with no exit plan to take up, and any start once CLOSED', async () => {
+    // given an engagement set to EXIT without a stored exit plan (a seeded one), and one CLOSED
+    const pmApi = await f.api.as('PROGRAM_MANAGER');
+    const make = async (name: string) =>
+      (await pmApi('POST', '/engagements', anEngagement(vendorId, { name }))).body.id as string;
+    const [exiting, closed] = [await make('Exiting'), await make('Closed')];
+    await f.db.prisma.engagement.update({ where: { id: exiting }, data: { stage: 'EXIT' } });
+    await f.db.prisma.engagement.update({ where: { id: closed }, data: { stage: 'CLOSED' } });
+
+    // then a lifecycle start has no exit to take up there (a start in EXIT takes up the stored plan), and a transition
+    // start is refused in EXIT as before; nothing starts once CLOSED
+    const lifecycle = await pmApi('POST', `/engagements/${exiting}/lifecycle`);
+    expect(lifecycle.status).toBe(409);
+    expect(lifecycle.body.detail).toBe(
+      'the engagement is in EXIT with no exit plan stored: there is no exit to take up',
+    );
+    expect((await pmApi('POST', `/engagements/${exiting}/transition`)).body.detail).toBe(
+      'engagement is in stage EXIT: it has exited',
+    );
+    expect((await pmApi('POST', `/engagements/${closed}/lifecycle`)).body.detail).toBe(
+      'engagement is in stage CLOSED: it has exited',
+    );
+  });
+
   it('refuses a lifecycle start whose transition cannot end before the renewal notice deadline, storing nothing', async () => {
     // given an engagement whose term began today and ends in five months, with 90 days' notice (deadline in ~2 months)
     const pmApi = await f.api.as('PROGRAM_MANAGER');

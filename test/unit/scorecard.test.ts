@@ -177,21 +177,25 @@ describe('the mean of a KPI over a window, by day', () => {
   it('lets a gate judge a KPI only when every day of its finished periods in the window was measured', () => {
     const m = (periodStart: string, periodEnd: string) => ({ periodStart, periodEnd, value: 1 });
     // a phase from Wednesday 7 October 2026 judged on Tuesday 20 October: a weekly KPI's week of 19–25 October runs on
-    const window = (...ms: ReturnType<typeof m>[]) => windowMeasure('2026-10-07', '2026-10-20', ms);
-    const weekly = (w: ReturnType<typeof window>) => measuredForGate(w, '2026-10-07', '2026-10-20', '2026-10-19');
+    const weekly = (...ms: ReturnType<typeof m>[]) => measuredForGate('2026-10-07', '2026-10-20', '2026-10-19', ms);
     // both finished weeks sent (the first from its Monday, before the phase): judged; the running week may be missing
-    expect(weekly(window(m('2026-10-05', '2026-10-11'), m('2026-10-12', '2026-10-18')))).toBe(true);
+    expect(weekly(m('2026-10-05', '2026-10-11'), m('2026-10-12', '2026-10-18'))).toBe(true);
     // two good days of the fortnight, or the first week alone, or a gap between: not enough (they used to be judged)
-    expect(weekly(window(m('2026-10-17', '2026-10-18')))).toBe(false);
-    expect(weekly(window(m('2026-10-05', '2026-10-11')))).toBe(false);
-    expect(weekly(window(m('2026-10-12', '2026-10-18')))).toBe(false);
+    expect(weekly(m('2026-10-17', '2026-10-18'))).toBe(false);
+    expect(weekly(m('2026-10-05', '2026-10-11'))).toBe(false);
+    expect(weekly(m('2026-10-12', '2026-10-18'))).toBe(false);
+    // daily figures of the running week, with a gap, are fine: that week is not due yet
+    expect(weekly(m('2026-10-05', '2026-10-11'), m('2026-10-12', '2026-10-18'), m('2026-10-20', '2026-10-20'))).toBe(
+      true,
+    );
+    // the week just ended, still within the grace for sending it (open from its Monday, the 12th): may be missing
+    expect(measuredForGate('2026-10-07', '2026-10-20', '2026-10-12', [m('2026-10-05', '2026-10-11')])).toBe(true);
     // a monthly KPI whose month is still running: its figure cannot exist yet, so the whole window may be unmeasured,
     // but then there is nothing to judge
-    expect(measuredForGate(window(), '2026-10-07', '2026-10-20', '2026-10-01')).toBe(false);
-    expect(measuredForGate(window(m('2026-10-01', '2026-10-31')), '2026-10-07', '2026-10-20', '2026-10-01')).toBe(true);
+    expect(measuredForGate('2026-10-07', '2026-10-20', '2026-10-01', [])).toBe(false);
+    expect(measuredForGate('2026-10-07', '2026-10-20', '2026-10-01', [m('2026-10-01', '2026-10-31')])).toBe(true);
     // over a month's end: September's days must be there, October's may not yet
-    const over = (...ms: ReturnType<typeof m>[]) =>
-      measuredForGate(windowMeasure('2026-09-20', '2026-10-05', ms), '2026-09-20', '2026-10-05', '2026-10-01');
+    const over = (...ms: ReturnType<typeof m>[]) => measuredForGate('2026-09-20', '2026-10-05', '2026-10-01', ms);
     expect(over(m('2026-09-01', '2026-09-30'))).toBe(true);
     expect(over(m('2026-10-01', '2026-10-31'))).toBe(false);
   });
