@@ -45,8 +45,9 @@ export function createEngagementActivities(prisma: PrismaClient) {
 }
 
 /**
- * Whether the engagement, in RENEWAL, has opened its next term since it got there: the one move back allowed, to
- * STEADY_STATE (the term is opened first, then the stage moved, so a retried or restarted move still finds it).
+ * Whether the engagement, in RENEWAL, is in a term opened by the renewal of the one before (an evaluation for the term
+ * ending where this one starts, decided to renew or renegotiate): the one move back allowed, to STEADY_STATE. A
+ * lifecycle started again in RENEWAL of the same term finds none.
  */
 async function newTermSince(
   tx: Prisma.TransactionClient,
@@ -54,10 +55,8 @@ async function newTermSince(
   to: LifecycleStage,
 ): Promise<boolean> {
   if (engagement.stage !== 'RENEWAL' || to !== 'STEADY_STATE') return false;
-  const renewal = await tx.stageChange.findFirst({
-    where: { engagementId: engagement.id, toStage: 'RENEWAL' },
-    orderBy: { occurredAt: 'desc' },
-    select: { occurredAt: true },
+  const renewed = await tx.renewalEvaluation.count({
+    where: { engagementId: engagement.id, termEnd: engagement.termStart, decision: { in: ['RENEW', 'RENEGOTIATE'] } },
   });
-  return !renewal || engagement.termStart > renewal.occurredAt;
+  return renewed > 0;
 }

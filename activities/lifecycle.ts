@@ -382,7 +382,10 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
   };
 }
 
-/** How long cancelling a transition started on its own waits for it to end (the activity's timeout is 15 s). */
+/**
+ * How long cancelling a transition started on its own waits for it to end, inside this activity's own 15 s timeout.
+ * A transition activity running longer (their timeout is 30 s) finds its phase cancelled and writes nothing.
+ */
 const CANCELLED_TRANSITION_WAIT_MS = 10_000;
 
 /** A workflow already gone is what stopping or cancelling it wanted. */

@@ -89,7 +89,8 @@ export function createTransitionActivities(prisma: PrismaClient) {
     }) {
       await prisma.$transaction(async (tx) => {
         const phase = await phaseOf(tx, input.engagementId, input.sequence);
-        if (phase.startedAt) return;
+        // Cancelled (a termination for cause) while this ran: it stays cancelled, and volume does not move.
+        if (phase.startedAt || phase.status === 'CANCELLED') return;
         await tx.transitionPhase.update({
           where: { id: phase.id },
           data: { status: 'ACTIVE', startedAt: new Date(input.startedAt) },
@@ -180,7 +181,12 @@ export function createTransitionActivities(prisma: PrismaClient) {
             evaluatedAt: new Date(input.evaluatedAt),
           },
         });
-        if (!verdict.passed) await tx.transitionPhase.update({ where: { id: phase.id }, data: { status: 'HELD' } });
+        // (A phase cancelled while it was judged stays cancelled.)
+        if (!verdict.passed)
+          await tx.transitionPhase.updateMany({
+            where: { id: phase.id, status: { not: 'CANCELLED' } },
+            data: { status: 'HELD' },
+          });
         return verdict;
       });
     },
@@ -233,7 +239,7 @@ export function createTransitionActivities(prisma: PrismaClient) {
     }) {
       await prisma.$transaction(async (tx) => {
         const phase = await phaseOf(tx, input.engagementId, input.sequence);
-        if (phase.completedAt) return;
+        if (phase.completedAt || phase.status === 'CANCELLED') return;
         await tx.transitionPhase.update({
           where: { id: phase.id },
           data: { status: input.status, completedAt: new Date(input.completedAt) },

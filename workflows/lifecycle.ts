@@ -272,8 +272,10 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
       { key: EngagementIdKey, value: input.engagementId },
       { key: VendorIdKey, value: input.vendorId },
     ]);
-    // (The run before may have stopped between storing the plan and moving the stage.)
+    // (The run before may have stopped between storing the plan and moving the stage, or before it answered the
+    // council's escalation that a termination leaves without a renewal decision.)
     await moveTo('EXIT');
+    if (input.exit.forCause) await settleCouncilEscalation(`no renewal: ${input.exit.reason}`);
     return runExit();
   }
 

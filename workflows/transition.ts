@@ -3,9 +3,11 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  isCancellation,
   patched,
   proxyActivities,
   setHandler,
@@ -107,7 +109,22 @@ type Decision =
  * The program manager steers through updates: approve a gate early, override a held one, pause, resume, re-plan.
  */
 export async function transition(input: TransitionInput): Promise<TransitionState> {
-  const state = await phasedTransition(input);
+  const state = await phasedTransition(input).catch((error: unknown) => {
+    // Cancelled while an activity ran, the transition waits for it (since the patch), and the activity may then fail
+    // (a database error, its timeout) rather than stop: the transition was still cancelled, not failed, which is what
+    // a lifecycle cancelling it for cause awaits.
+    if (
+      !isCancellation(error) &&
+      CancellationScope.current().consideredCancelled &&
+      patched(CANCELLED_WAITS_FOR_ITS_ACTIVITY_PATCH)
+    )
+      throw new CancelledFailure(
+        'transition cancelled while an activity ran; the activity then failed',
+        [],
+        error as Error,
+      );
+    throw error;
+  });
   if (!workflowInfo().parent && patched(ANNOUNCES_ITS_END_PATCH)) {
     // No lifecycle may be running: the signal then fails, and nobody was waiting.
     await getExternalWorkflowHandle(lifecycleWorkflowId(input.engagementId))

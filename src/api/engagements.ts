@@ -346,9 +346,8 @@ export function engagementRoutes(
       // Past the transition the lifecycle starts at governance: it is given no plan. Exiting, it takes up the exit.
       const transitionPlan = PLANNED_STAGES.includes(engagement.stage) ? engagement.transitionPlan : null;
       // An exit plan not completed is taken up, also in a stage before EXIT (a run stopped after storing the plan,
-      // before moving the stage); an engagement in EXIT without one has nothing to take up. Not looked for before
-      // steady state (the start path's hot case): a plan there would need a run stopped between those two steps.
-      const stored = transitionPlan ? undefined : await storedExit(prisma, params.id);
+      // before moving the stage); an engagement in EXIT without one has nothing to take up.
+      const stored = await storedExit(prisma, params.id);
       // (A completed plan in EXIT: the run before stopped just before closing; this one closes.)
       const exit = stored && (engagement.stage === 'EXIT' || !stored.completed) ? stored.exit : undefined;
       if (engagement.stage === 'EXIT' && !exit)

@@ -102,4 +102,34 @@ describe('the window a transition gate judges', () => {
     expect(judged.kpis.map((k) => [k.key, k.value, k.status])).toEqual([['fcr', 75.1667, 'met']]);
     expect(judged.passed).toBe(true);
   });
+
+  it('leaves a phase cancelled while its gate was judged or its start recorded as it is (a termination for cause)', async () => {
+    const id = await aPhaseStarted('2026-10-07T09:00:00Z', { timeZone: 'UTC' }, {});
+    await f.db.prisma.transitionPhase.updateMany({
+      where: { plan: { engagementId: id } },
+      data: { status: 'CANCELLED', startedAt: null },
+    });
+    const activities = createTransitionActivities(f.db.prisma);
+
+    // a failing judgement, a start and a completion that land after the cancellation
+    expect((await judge(id, '2026-10-07T09:00:00.000Z', '2026-10-20T09:00:00.000Z')).passed).toBe(false);
+    await activities.startPhase({
+      engagementId: id,
+      sequence: 1,
+      startedAt: '2026-10-07T09:00:00.000Z',
+      volumeFrom: 0,
+      volumeTo: 50,
+    });
+    await activities.completePhase({
+      engagementId: id,
+      sequence: 1,
+      status: 'PASSED',
+      completedAt: '2026-10-21T09:00:00.000Z',
+    });
+
+    // then the phase is still cancelled (it used to turn HELD, ACTIVE or PASSED again) and volume did not move
+    const phase = await f.db.prisma.transitionPhase.findFirstOrThrow({ where: { plan: { engagementId: id } } });
+    expect(phase).toMatchObject({ status: 'CANCELLED', startedAt: null, completedAt: null });
+    expect(await f.db.prisma.volumeChange.count({ where: { engagementId: id } })).toBe(0);
+  });
 });

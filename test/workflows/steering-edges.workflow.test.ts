@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  CancelledFailure,
+  Client,
+  Connection,
+  WorkflowUpdateFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { GateVerdict } from '../../src/domain/scorecard';
 import type { PhasePlan } from '../../src/domain/transition';
@@ -212,6 +218,35 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     const cancelled = events.findIndex((e) => event(e, 'workflowExecutionCanceled'));
     expect(completed).toBeGreaterThan(-1);
     expect(cancelled).toBeGreaterThan(completed);
+  });
+
+  it('ends cancelled, not failed, when the activity it waited for after a cancellation fails', async () => {
+    // given a transition whose first activity fails once it is let go (a database error)
+    const inActivity = latch();
+    const finish = latch();
+    stub.moveEngagementStage = async () => {
+      inActivity.open();
+      await finish.opened;
+      throw new Error('database connection lost');
+    };
+    const handle = await startTransition([wave('wave-1', 50, 3600)]);
+    await inActivity.opened;
+
+    // when it is cancelled meanwhile, and the activity then fails (it is not retried: its cancellation was asked)
+    await handle.cancel();
+    await eventually(
+      async () => (await handle.fetchHistory()).events ?? [],
+      (events) => events.some((e) => e.activityTaskCancelRequestedEventAttributes != null),
+    );
+    finish.open();
+
+    // then the transition is cancelled (a failed one would fail the lifecycle that cancelled it for cause)
+    const error = await handle.result().then(
+      () => undefined,
+      (e: unknown) => e as { cause?: unknown },
+    );
+    expect(error?.cause).toBeInstanceOf(CancelledFailure);
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
   });
 
   it('takes a gate approval that arrives while continue-as-new is suggested, then continues as new', async () => {
