@@ -118,12 +118,17 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
         select: { id: true, status: true },
       });
       if (!escalation || escalation.status === 'RESOLVED') return;
-      await client.workflow
-        .getHandle(escalationWorkflowId(escalation.id))
-        // A repeated issue needs a root cause to be resolved: this one's is what settled it.
-        .executeUpdate(resolveUpdate, {
-          args: [{ actor: 'system', resolution: input.resolution, rootCause: input.resolution }],
-        })
+      // The update waits for the escalation's workflow task: cut short when this activity is cancelled (its worker
+      // shutting down, which would otherwise wait for it for good while no longer taking that task).
+      await client
+        .withAbortSignal(Context.current().cancellationSignal, () =>
+          client.workflow
+            .getHandle(escalationWorkflowId(escalation.id))
+            // A repeated issue needs a root cause to be resolved: this one's is what settled it.
+            .executeUpdate(resolveUpdate, {
+              args: [{ actor: 'system', resolution: input.resolution, rootCause: input.resolution }],
+            }),
+        )
         .catch((error: unknown) => {
           // Resolved meanwhile by a person (the update is refused), or its workflow gone: settled either way.
           if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError) return;
@@ -148,7 +153,12 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
       // has not ended by then is left to end on its own, rather than holding this activity and the termination. Asked
       // by describing it (a long poll on its result would also wait out a continue-as-new chain).
       const deadline = Date.now() + CANCELLED_TRANSITION_WAIT_MS;
-      while ((await handle.describe()).status.name === 'RUNNING' && Date.now() < deadline)
+      const { cancellationSignal } = Context.current();
+      while (
+        !cancellationSignal.aborted &&
+        (await handle.describe()).status.name === 'RUNNING' &&
+        Date.now() < deadline
+      )
         await new Promise((resolve) => setTimeout(resolve, 100));
     },
 
