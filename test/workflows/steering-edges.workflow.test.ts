@@ -182,63 +182,60 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     return String((error as WorkflowUpdateFailedError).cause?.message);
   }
 
-  it('ends a cancelled transition only once the activity it was running has finished: its write cannot come after', async () => {
-    // given a transition whose first activity (moving the stage) is held
+  const hasEvent = (e: object, kind: string) => (e as Record<string, unknown>)[`${kind}EventAttributes`] != null;
+
+  /**
+   * A transition cancelled (a termination for cause) while its first activity, moving the stage, is held: returns
+   * once the workflow has taken the cancellation and has no task pending, with its history then; `release` lets the
+   * activity end as `ending` does.
+   */
+  async function cancelledDuringItsActivity(ending: () => void = () => undefined) {
     const inActivity = latch();
     const finish = latch();
     stub.moveEngagementStage = async () => {
       inActivity.open();
       await finish.opened;
+      ending();
     };
     const handle = await startTransition([wave('wave-1', 50, 3600)]);
     await inActivity.opened;
-
-    // when it is cancelled (a termination for cause), and the activity finishes after the workflow took the request
     await handle.cancel();
-    const event = (e: object, kind: string) => (e as Record<string, unknown>)[`${kind}EventAttributes`] != null;
-    const taken = await eventually(
+    const { events } = await eventually(
       async () => ({
         events: (await handle.fetchHistory()).events ?? [],
         pendingTask: (await handle.describe()).raw.pendingWorkflowTask != null,
       }),
-      ({ events, pendingTask }) => !pendingTask && events.some((e) => event(e, 'activityTaskCancelRequested')),
+      (h) => !h.pendingTask && h.events.some((e) => hasEvent(e, 'activityTaskCancelRequested')),
     );
+    return { handle, events, release: finish.open };
+  }
+
+  it('ends a cancelled transition only once the activity it was running has finished: its write cannot come after', async () => {
+    const { handle, events, release } = await cancelledDuringItsActivity();
+
     // the workflow task that took the request did nothing else: the workflow waits for its activity (it used to go
     // on in that same task, announcing its end and closing, while the activity still ran)
-    const after = taken.events.findIndex((e) => event(e, 'activityTaskCancelRequested'));
-    expect(taken.events.slice(after + 1)).toEqual([]);
+    const after = events.findIndex((e) => hasEvent(e, 'activityTaskCancelRequested'));
+    expect(events.slice(after + 1)).toEqual([]);
     expect((await handle.describe()).status.name).toBe('RUNNING');
-    finish.open();
+    release();
 
     // then the workflow ended cancelled after the activity's completion (it used to end at the request, and the
     // activity's write landed after the transition, and its open phases, were over)
     await expect(handle.result()).rejects.toThrow();
-    const events = (await handle.fetchHistory()).events ?? [];
-    const completed = events.findIndex((e) => event(e, 'activityTaskCompleted'));
-    const cancelled = events.findIndex((e) => event(e, 'workflowExecutionCanceled'));
+    const closed = (await handle.fetchHistory()).events ?? [];
+    const completed = closed.findIndex((e) => hasEvent(e, 'activityTaskCompleted'));
+    const cancelled = closed.findIndex((e) => hasEvent(e, 'workflowExecutionCanceled'));
     expect(completed).toBeGreaterThan(-1);
     expect(cancelled).toBeGreaterThan(completed);
   });
 
   it('ends cancelled, not failed, when the activity it waited for after a cancellation fails', async () => {
-    // given a transition whose first activity fails once it is let go (a database error)
-    const inActivity = latch();
-    const finish = latch();
-    stub.moveEngagementStage = async () => {
-      inActivity.open();
-      await finish.opened;
+    // when the held activity then fails (a database error; it is not retried, its cancellation was asked)
+    const { handle, release } = await cancelledDuringItsActivity(() => {
       throw new Error('database connection lost');
-    };
-    const handle = await startTransition([wave('wave-1', 50, 3600)]);
-    await inActivity.opened;
-
-    // when it is cancelled meanwhile, and the activity then fails (it is not retried: its cancellation was asked)
-    await handle.cancel();
-    await eventually(
-      async () => (await handle.fetchHistory()).events ?? [],
-      (events) => events.some((e) => e.activityTaskCancelRequestedEventAttributes != null),
-    );
-    finish.open();
+    });
+    release();
 
     // then the transition is cancelled (a failed one would fail the lifecycle that cancelled it for cause)
     const error = await handle.result().then(
