@@ -1,6 +1,5 @@
 import { Context } from '@temporalio/activity';
 import type { PrismaClient } from '../src/db';
-import type { Prisma } from '../src/generated/prisma/client';
 import { LIFECYCLE_STAGES, type LifecycleStage } from '../src/domain/lifecycle';
 
 /** Idempotency key of the running activity: the same for every retry of one scheduled call, unique otherwise. */
@@ -15,7 +14,8 @@ export function createEngagementActivities(prisma: PrismaClient) {
     /**
      * Moves an engagement to a stage and records the change once, however often it is retried; no-op if already
      * there, or if the move would go back (a late transition end after a termination for cause, a lifecycle started
-     * again in RENEWAL passing STEADY_STATE), except from RENEWAL into the next term's STEADY_STATE.
+     * again in RENEWAL passing STEADY_STATE). The next term's STEADY_STATE is set when the term is opened
+     * (`openNewTerm`), with the term.
      */
     async moveEngagementStage(input: { engagementId: string; to: LifecycleStage; at?: string }): Promise<void> {
       const idempotencyKey = activityIdempotencyKey();
@@ -27,7 +27,7 @@ export function createEngagementActivities(prisma: PrismaClient) {
         // after a termination for cause (or any late move) does not bring the engagement back.
         if (engagement.stage === 'CLOSED' || (engagement.stage === 'EXIT' && input.to !== 'CLOSED')) return;
         const order = (stage: LifecycleStage) => LIFECYCLE_STAGES.indexOf(stage);
-        if (order(engagement.stage) > order(input.to) && !(await newTermSince(tx, engagement, input.to))) return;
+        if (order(engagement.stage) > order(input.to)) return;
         await tx.engagement.update({ where: { id: input.engagementId }, data: { stage: input.to } });
         await tx.stageChange.create({
           data: {
@@ -42,21 +42,4 @@ export function createEngagementActivities(prisma: PrismaClient) {
       });
     },
   };
-}
-
-/**
- * Whether the engagement, in RENEWAL, is in a term opened by the renewal of the one before (an evaluation for the term
- * ending where this one starts, decided to renew or renegotiate): the one move back allowed, to STEADY_STATE. A
- * lifecycle started again in RENEWAL of the same term finds none.
- */
-async function newTermSince(
-  tx: Prisma.TransactionClient,
-  engagement: { id: string; stage: LifecycleStage; termStart: Date },
-  to: LifecycleStage,
-): Promise<boolean> {
-  if (engagement.stage !== 'RENEWAL' || to !== 'STEADY_STATE') return false;
-  const renewed = await tx.renewalEvaluation.count({
-    where: { engagementId: engagement.id, termEnd: engagement.termStart, decision: { in: ['RENEW', 'RENEGOTIATE'] } },
-  });
-  return renewed > 0;
 }

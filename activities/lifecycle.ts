@@ -160,6 +160,8 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
         Date.now() < deadline
       )
         await new Promise((resolve) => setTimeout(resolve, 100));
+      // Cut short (its worker stopping): retried, rather than reported as waited for.
+      cancellationSignal.throwIfAborted();
     },
 
     /** The renewal scorecard over the term and its recommendation, stored once per term. */
@@ -318,8 +320,23 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
               termStart: new Date(input.termStart),
               termEnd: new Date(input.termEnd),
               ...(newFee && { monthlyFee: newFee }),
+              // The new term opens in steady state, with the term itself: stage moves never go back otherwise.
+              ...(e.stage === 'RENEWAL' && { stage: 'STEADY_STATE' as const }),
             },
           }),
+          ...(e.stage === 'RENEWAL'
+            ? [
+                prisma.stageChange.create({
+                  data: {
+                    engagementId: e.id,
+                    fromStage: 'RENEWAL',
+                    toStage: 'STEADY_STATE',
+                    idempotencyKey: `${e.id}/term/${input.termEnd}/opened`,
+                    occurredAt: new Date(input.termStart),
+                  },
+                }),
+              ]
+            : []),
         ]);
       }
       await audit({

@@ -89,12 +89,13 @@ export function createTransitionActivities(prisma: PrismaClient) {
     }) {
       await prisma.$transaction(async (tx) => {
         const phase = await phaseOf(tx, input.engagementId, input.sequence);
-        // Cancelled (a termination for cause) while this ran: it stays cancelled, and volume does not move.
-        if (phase.startedAt || phase.status === 'CANCELLED') return;
-        await tx.transitionPhase.update({
-          where: { id: phase.id },
+        // Cancelled (a termination for cause) while this ran, or meanwhile: it stays cancelled, and volume does not
+        // move. (The condition is the update's, so a cancellation committed between the read and it still counts.)
+        const { count } = await tx.transitionPhase.updateMany({
+          where: { id: phase.id, startedAt: null, status: { not: 'CANCELLED' } },
           data: { status: 'ACTIVE', startedAt: new Date(input.startedAt) },
         });
+        if (count === 0) return;
         if (input.volumeFrom !== input.volumeTo) {
           await tx.volumeChange.create({
             data: {
@@ -239,9 +240,8 @@ export function createTransitionActivities(prisma: PrismaClient) {
     }) {
       await prisma.$transaction(async (tx) => {
         const phase = await phaseOf(tx, input.engagementId, input.sequence);
-        if (phase.completedAt || phase.status === 'CANCELLED') return;
-        await tx.transitionPhase.update({
-          where: { id: phase.id },
+        await tx.transitionPhase.updateMany({
+          where: { id: phase.id, completedAt: null, status: { not: 'CANCELLED' } },
           data: { status: input.status, completedAt: new Date(input.completedAt) },
         });
       });

@@ -1,5 +1,6 @@
 import {
   ActivityCancellationType,
+  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
@@ -114,6 +115,7 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
     // (a database error, its timeout) rather than stop: the transition was still cancelled, not failed, which is what
     // a lifecycle cancelling it for cause awaits.
     if (
+      error instanceof ActivityFailure &&
       !isCancellation(error) &&
       CancellationScope.current().consideredCancelled &&
       patched(CANCELLED_WAITS_FOR_ITS_ACTIVITY_PATCH)

@@ -601,7 +601,11 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
       () => handle.query(lifecycleStateQuery),
       (s) => s.renewal?.councilEscalated === true,
     );
-    expect(calls.raisedEscalations).toHaveLength(1);
+    // (the state says so as the raise starts: its activity may not have run yet)
+    await eventually(
+      async () => calls.raisedEscalations.length,
+      (raised) => raised === 1,
+    );
 
     // when the engagement is terminated for cause instead
     await handle.executeUpdate(terminateForCauseUpdate, { args: [{ actor: 'ceo', reason: 'fraud found' }] });
