@@ -101,7 +101,7 @@ export function lifecycleInput(
 }
 
 /**
- * The exit plan of an engagement in EXIT, as the lifecycle held it, for a lifecycle started again after its run was
+ * The stored exit plan of an engagement, as the lifecycle held it, for a lifecycle started again after its run was
  * stopped: the steps with their completion, and whether each was escalated as overdue (and its escalation resolved).
  * A step is due by the end of its day (UTC, as the plan stored it).
  */
@@ -347,7 +347,7 @@ export function engagementRoutes(
       const transitionPlan = PLANNED_STAGES.includes(engagement.stage) ? engagement.transitionPlan : null;
       // An exit plan not completed is taken up, also in a stage before EXIT (a run stopped after storing the plan,
       // before moving the stage); an engagement in EXIT without one has nothing to take up.
-      const stored = await storedExit(prisma, params.id);
+      const stored = engagement.hasExitPlan ? await storedExit(prisma, params.id) : undefined;
       // (A completed plan in EXIT: the run before stopped just before closing; this one closes.)
       const exit = stored && (engagement.stage === 'EXIT' || !stored.completed) ? stored.exit : undefined;
       if (engagement.stage === 'EXIT' && !exit)

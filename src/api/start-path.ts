@@ -25,6 +25,8 @@ export interface StartableEngagement {
   transitionPlan: TransitionPlanData | null;
   /** Where the stored plan's phases stand (in their order), once a transition has run some of them. */
   phaseProgress: PhaseProgress[] | null;
+  /** An exit plan is stored (a lifecycle started again takes it up). */
+  hasExitPlan: boolean;
 }
 
 /** When a stored phase started and completed, in epoch milliseconds. */
@@ -211,7 +213,8 @@ export function startStatements(pool: Pool): StartStatements {
                            'startedAtMs', (extract(epoch FROM ph."startedAt") * 1000)::float8,
                            'completedAtMs', (extract(epoch FROM ph."completedAt") * 1000)::float8) ORDER BY ph."sequence")
                   FROM "TransitionPlan" p JOIN "TransitionPhase" ph ON ph."planId" = p."id"
-                  WHERE p."engagementId" = e."id") AS "phaseProgress"
+                  WHERE p."engagementId" = e."id") AS "phaseProgress",
+                 EXISTS (SELECT 1 FROM "ExitPlan" x WHERE x."engagementId" = e."id") AS "hasExitPlan"
           FROM input i JOIN "Engagement" e
             ON e."id" = i."engagementId" AND (i."vendorId" IS NULL OR e."vendorId" = i."vendorId")
         ), plan AS (
@@ -249,6 +252,7 @@ export function startStatements(pool: Pool): StartStatements {
                g."termStart"::timestamp AT TIME ZONE 'UTC' AS "termStart",
                g."termEnd"::timestamp AT TIME ZONE 'UTC' AS "termEnd", g."renewalNoticeDays", g."timeZone", g."autoRenew",
                g."defaultRenewalDecision"::text AS "defaultRenewalDecision", g."slaCount", g."phaseProgress",
+               g."hasExitPlan",
                COALESCE(g."transitionPlan", (SELECT i."plan" FROM plan JOIN input i ON i."planId" = plan."id"
                                              WHERE plan."engagementId" = g."id")::json) AS "transitionPlan",
                (SELECT plan."gateThreshold"::float8 FROM plan WHERE plan."engagementId" = g."id") AS "storedThreshold"
