@@ -167,7 +167,7 @@ export function createTransitionActivities(prisma: PrismaClient) {
             }));
           const measured = windowMeasure(from, to, figures);
           const open = periodDates(periodAt(sla.measurementPeriod, dueBy, timeZone), timeZone);
-          if (measuredForGate(from, to, open.from, figures)) values[sla.key] = measured.mean;
+          if (measuredForGate(from, to, open.from, figures, measured)) values[sla.key] = measured.mean;
           else if (measured.measuredDays > 0)
             partly[sla.key] = { measuredDays: measured.measuredDays, days: measured.days };
         }

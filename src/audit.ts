@@ -1,4 +1,7 @@
-import { isUniqueViolation } from './db';
+import type DataLoader from 'dataloader';
+import type { Pool } from 'pg';
+import { statementBatches } from './api/statement-batches';
+import { newId } from './ids';
 import type { Prisma } from './generated/prisma/client';
 
 type Tx = Pick<Prisma.TransactionClient, 'auditLog'>;
@@ -28,17 +31,34 @@ function rowOf(entry: AuditEntry) {
   };
 }
 
+/** A write that has no transaction of its own to join (a workflow started), to record once per `key`. */
+export type AuditOnce = AuditEntry & { key: string };
+
+/** Where writes to record once go, with the others of their moment (`auditBatches`). */
+export type AuditBatches = DataLoader<AuditOnce, true>;
+
 /**
- * Records a write that has no transaction of its own to join (a workflow started), once per `key`: a repeat of the
- * same write (a retried request finding the workflow it started) finds the entry and adds none.
+ * Records writes that have no transaction of their own to join (a workflow started), each once per its `key`: a
+ * repeat of the same write (a retried request finding the workflow it started) finds the entry and adds none. The
+ * entries of one moment go in one statement on the pg pool under Prisma (group commit): they follow a start, the
+ * API's busiest write, whose own statement is grouped the same way.
  */
-export async function auditOnce(
-  prisma: { auditLog: Pick<Prisma.TransactionClient['auditLog'], 'create'> },
-  entry: AuditEntry,
-  key: string,
-): Promise<void> {
-  await prisma.auditLog.create({ data: { ...rowOf(entry), idempotencyKey: key } }).catch((error: unknown) => {
-    if (!isUniqueViolation(error)) throw error;
+export function auditBatches(pool: Pool): AuditBatches {
+  return statementBatches(async (entries) => {
+    const rows = entries.map(({ key, ...entry }) => ({ id: newId(), ...rowOf(entry), idempotencyKey: key }));
+    await pool.query({
+      name: 'audit-once',
+      text: `
+        INSERT INTO "AuditLog" ("id", "actor", "action", "entityType", "entityId", "before", "after", "at",
+                                "idempotencyKey")
+        SELECT a."id", a."actor", a."action", a."entityType", a."entityId", a."before", a."after",
+               $2::timestamptz AT TIME ZONE 'UTC', a."idempotencyKey"
+        FROM jsonb_to_recordset($1::jsonb) AS a("id" uuid, "actor" text, "action" text, "entityType" text,
+                                                "entityId" text, "before" jsonb, "after" jsonb, "idempotencyKey" text)
+        ON CONFLICT ("idempotencyKey") DO NOTHING`,
+      values: [JSON.stringify(rows), new Date().toISOString()],
+    });
+    return entries.map(() => true as const);
   });
 }
 

@@ -15,7 +15,7 @@ import type { Role } from '../generated/prisma/enums';
 import { updateRoute } from './workflow-updates';
 import { PLANNED_STAGES, type StartStatements } from './start-path';
 import { prepareStartOf, START_RESPONSES } from './transition';
-import { audit, auditOnce } from '../audit';
+import { audit, type AuditBatches } from '../audit';
 import type { Config } from '../config';
 import { isUniqueViolation, poolOf, type PrismaClient } from '../db';
 import { DEFAULT_ESCALATION_POLICIES } from '../domain/defaults';
@@ -151,11 +151,13 @@ export function engagementRoutes(
     temporal: Client;
     config: Config;
     starts: StartStatements;
+    /** Where a start is put on record, with the other starts of its moment. */
+    startAudits: AuditBatches;
     changes?: EngagementChanges;
     watches?: WorkflowWatches;
   },
 ): void {
-  const { prisma, temporal, config, starts, changes, watches } = deps;
+  const { prisma, temporal, config, starts, startAudits, changes, watches } = deps;
   const announce = changeAnnouncements(poolOf(prisma));
   const details = readCache<CachedDetail>({
     freshMs: config.readCacheMs,
@@ -363,17 +365,14 @@ export function engagementRoutes(
           args: [input],
         });
         // Who started the workflow that will run the engagement's life: once per run (a repeat finds the running one).
-        await auditOnce(
-          prisma,
-          {
-            actor: actorOf(request.principal),
-            action: 'engagement.lifecycle-start',
-            entityType: 'Engagement',
-            entityId: params.id,
-            after: { workflowId, runId: started.body.runId, stage: engagement.stage },
-          },
-          `lifecycle-start/${started.body.runId}`,
-        );
+        await startAudits.load({
+          actor: actorOf(request.principal),
+          action: 'engagement.lifecycle-start',
+          entityType: 'Engagement',
+          entityId: params.id,
+          after: { workflowId, runId: started.body.runId, stage: engagement.stage },
+          key: `lifecycle-start/${started.body.runId}`,
+        });
         return started;
       } finally {
         // Other API processes may have kept that no lifecycle runs (this one drops it after every write); also after

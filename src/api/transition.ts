@@ -10,7 +10,7 @@ import {
   transitionStateQuery,
   transitionWorkflowId,
 } from '../../workflows/transition.messages';
-import { auditOnce } from '../audit';
+import type { AuditBatches } from '../audit';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db';
 import { parseDuration } from '../domain/duration';
@@ -56,9 +56,16 @@ async function liveTransition(temporal: Client, workflowId: string) {
 
 export function transitionRoutes(
   api: ApiRoutes,
-  deps: { prisma: PrismaClient; temporal: Client; config: Config; starts: StartStatements },
+  deps: {
+    prisma: PrismaClient;
+    temporal: Client;
+    config: Config;
+    starts: StartStatements;
+    /** Where a start is put on record, with the other starts of its moment. */
+    startAudits: AuditBatches;
+  },
 ): void {
-  const { prisma, temporal, config, starts } = deps;
+  const { prisma, temporal, config, starts, startAudits } = deps;
 
   api.route(
     {
@@ -89,17 +96,14 @@ export function transitionRoutes(
           onlyAfterFailure: true,
         });
         // Once per run: a start again after a failure is a run of its own, and recorded as such.
-        await auditOnce(
-          prisma,
-          {
-            actor: actorOf(request.principal),
-            action: 'transition.start',
-            entityType: 'Engagement',
-            entityId: params.id,
-            after: { workflowId, runId: started.body.runId },
-          },
-          `transition-start/${started.body.runId}`,
-        );
+        await startAudits.load({
+          actor: actorOf(request.principal),
+          action: 'transition.start',
+          entityType: 'Engagement',
+          entityId: params.id,
+          after: { workflowId, runId: started.body.runId },
+          key: `transition-start/${started.body.runId}`,
+        });
         return started;
       } catch (error) {
         if (error instanceof WorkflowExecutionAlreadyStartedError) throw conflict('the transition has already run');

@@ -181,10 +181,16 @@ export function measuredEnough(m: WindowMeasure, forgiven: { atStart: number; at
  * Whether a gate may judge a KPI from its figures over the window [from, to] (dates): every day before
  * `openFrom` must be measured (a wave is not proven on a few days' figures), and some day must be. From `openFrom` on
  * lie the days of the KPI's period still running at the gate, or ended too recently for its figure to be due: they
- * may be missing, or measured in part.
+ * may be missing, or measured in part. `whole` is the window's measure, when the caller has it already.
  */
-export function measuredForGate(from: string, to: string, openFrom: string, measurements: DatedValue[]): boolean {
-  if (!(windowMeasure(from, to, measurements).measuredDays > 0)) return false;
+export function measuredForGate(
+  from: string,
+  to: string,
+  openFrom: string,
+  measurements: DatedValue[],
+  whole: WindowMeasure = windowMeasure(from, to, measurements),
+): boolean {
+  if (!(whole.measuredDays > 0)) return false;
   if (openFrom <= from) return true;
   const lastDue = new Date(Date.parse(`${openFrom}T00:00:00Z`) - DAY).toISOString().slice(0, 10);
   const due = windowMeasure(from, lastDue < to ? lastDue : to, measurements);

@@ -8,6 +8,7 @@ import {
   type StartStatements,
 } from '../../src/api/start-path';
 import type { Principal } from '../../src/api/auth';
+import { auditBatches, type AuditBatches } from '../../src/audit';
 import { ProblemError } from '../../src/api/problem';
 import { planFromBody } from '../../src/api/transition';
 import { startTransitionBody } from '../../src/api/schemas';
@@ -34,8 +35,8 @@ describe('start path', () => {
   });
   afterAll(() => f.close());
 
-  /** Start statements on the database's pool, counting the statements they send. */
-  function counted(): { starts: StartStatements; statements: () => number } {
+  /** Start statements and start audits on the database's pool, counting the statements they send. */
+  function counted(): { starts: StartStatements; audits: AuditBatches; statements: () => number } {
     let statements = 0;
     const pool = poolOf(f.db.prisma);
     const counting = {
@@ -44,7 +45,7 @@ describe('start path', () => {
         return (pool.query as (...a: unknown[]) => unknown)(...args);
       },
     } as unknown as Pool;
-    return { starts: startStatements(counting), statements: () => statements };
+    return { starts: startStatements(counting), audits: auditBatches(counting), statements: () => statements };
   }
 
   const plan = (waves: number[], gateThreshold = 80) => ({
@@ -347,5 +348,38 @@ describe('start path', () => {
 
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((await plansOf([d, e, ids[9]])).map((p) => p.engagementId).sort()).toEqual([d, ids[9]].sort());
+  });
+
+  it('puts the starts of one moment on record in one statement, each run once however often it is repeated', async () => {
+    const { audits, statements } = counted();
+    const started = (runId: string, actor: string) => ({
+      actor,
+      action: 'transition.start',
+      entityType: 'Engagement',
+      entityId: ids[0],
+      after: { runId },
+      key: `transition-start/${runId}`,
+    });
+
+    // when three starts of one moment are recorded, two of them repeats of one run (a retried request)
+    await Promise.all([
+      audits.load(started('run-one', 'program_manager:first')),
+      audits.load(started('run-one', 'program_manager:repeat')),
+      audits.load(started('run-two', 'program_manager:first')),
+    ]);
+    // and that run is recorded once more, later
+    await audits.load(started('run-one', 'program_manager:later'));
+
+    // then the three went in one statement, and each run is on record once, as its first start recorded it
+    expect(statements()).toBe(2);
+    const rows = await f.db.prisma.auditLog.findMany({
+      where: { idempotencyKey: { in: ['transition-start/run-one', 'transition-start/run-two'] } },
+      orderBy: { idempotencyKey: 'asc' },
+    });
+    expect(rows.map((row) => [row.idempotencyKey, row.actor, row.after])).toEqual([
+      ['transition-start/run-one', 'program_manager:first', { runId: 'run-one' }],
+      ['transition-start/run-two', 'program_manager:first', { runId: 'run-two' }],
+    ]);
+    expect(rows.every((row) => Math.abs(row.at.getTime() - Date.now()) < 60_000)).toBe(true);
   });
 });
