@@ -240,4 +240,80 @@ describe('the web dashboard, in Chromium, against the running app with the seed 
     );
     await page.close();
   });
+
+  it('a renewal decided in the page sends a renegotiated fee; a recorded decision shows its channel, reason and fee', async () => {
+    // given an engagement whose lifecycle waits for the renewal decision (its live state, as the workflow reports it)
+    const pm = await stack.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    const { body: e } = await pm('POST', '/engagements', anEngagement(vendorId, { name: 'Renewal due' }));
+    const executiveKey = (await issueApiKey(stack.db.prisma, { name: 'eve-exec', role: 'EXECUTIVE' })).key;
+    const page = await openDashboard(browser, stack.api.url, executiveKey);
+    await page.route(`**/engagements/${e.id}`, async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      const milestones = {
+        evaluationAt: '2028-08-01T00:00:00.000Z',
+        councilEscalationAt: '2028-09-01T00:00:00.000Z',
+        noticeDeadline: '2028-10-02T00:00:00.000Z',
+        termEnd: '2028-12-31T00:00:00.000Z',
+      };
+      const renewal = { recommendation: 'RENEGOTIATE', reasons: ['volume grew by half'] };
+      await route.fulfill({
+        response,
+        json: { ...body, lifecycle: { stage: 'RENEWAL', term: 1, milestones, renewal } },
+      });
+    });
+    const sent: unknown[] = [];
+    await page.route(`**/engagements/${e.id}/renewal-decision`, async (route) => {
+      sent.push(route.request().postDataJSON());
+      await route.fulfill({ status: 200, json: {} });
+    });
+
+    // when the executive renegotiates at a new fee, with a reason
+    await page.goto(`${stack.api.url}/#/engagements/${e.id}`);
+    const form = page.getByRole('form', { name: 'Record the renewal decision' });
+    await form.waitFor();
+    await expect(form.getByLabel(/New monthly fee/).count()).resolves.toBe(0);
+    await form.getByLabel('Decision').selectOption('RENEGOTIATE');
+    await form.getByLabel(/New monthly fee/).fill('12500.50');
+    await form.getByLabel('Reason').fill('volume grew, price per unit falls');
+    await form.getByRole('button', { name: 'Record decision' }).click();
+
+    // then the decision goes with its fee
+    await page.getByText('Renewal decided').waitFor();
+    expect(sent).toEqual([
+      { decision: 'RENEGOTIATE', reason: 'volume grew, price per unit falls', newMonthlyFee: '12500.50' },
+    ]);
+    // (a refresh may be on its way through the handlers: they are let go before the page closes)
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    await page.close();
+
+    // and given the decision recorded for the term, with no lifecycle running any more
+    await stack.db.prisma.renewalEvaluation.create({
+      data: {
+        engagementId: e.id,
+        termEnd: new Date('2028-12-31'),
+        recommendation: 'RENEGOTIATE',
+        reasons: ['volume grew by half'],
+        scorecard: {},
+        decision: 'RENEGOTIATE',
+        decidedBy: 'executive:eve-exec',
+        decidedAt: new Date('2028-09-15T10:00:00Z'),
+        decidedVia: 'executive',
+        decisionReason: 'volume grew, price per unit falls',
+        newMonthlyFee: '12500.50',
+      },
+    });
+    // when the page is opened again
+    const again = await openDashboard(browser, stack.api.url, pmKey);
+    await again.goto(`${stack.api.url}/#/engagements/${e.id}`);
+    // then it shows what was decided, by whom, through which channel, why, and at what fee
+    const recorded = again.getByTestId('recorded-renewal-decision');
+    await recorded.waitFor();
+    await expect(recorded.textContent()).resolves.toBe(
+      'Decided for the term ending 2028-12-31: Renegotiate by executive:eve-exec (executive): volume grew, price ' +
+        'per unit falls — new monthly fee 12,500.50 USD on 2028-09-15',
+    );
+    await again.close();
+  });
 });

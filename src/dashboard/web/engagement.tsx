@@ -47,6 +47,7 @@ interface Engagement {
       decidedBy?: string;
       via?: string;
       reason?: string;
+      newMonthlyFee?: string;
     };
     exit?: { reason: string; exitAt: string };
   } | null;
@@ -144,6 +145,9 @@ interface Evaluation {
   decision: string | null;
   decidedBy: string | null;
   decidedAt: string | null;
+  decidedVia: string | null;
+  decisionReason: string | null;
+  newMonthlyFee: string | null;
 }
 interface ExitPlan {
   reason: string;
@@ -703,6 +707,7 @@ function RenewalSection({ view, me, reload }: { view: View; me: Me; reload: () =
   const action = useAction(reload);
   const [decision, setDecision] = useState('RENEW');
   const [reason, setReason] = useState('');
+  const [fee, setFee] = useState('');
   const life = view.engagement.lifecycle;
   // Newest term first, as the API lists them.
   const evaluation = view.evaluations[0];
@@ -721,13 +726,38 @@ function RenewalSection({ view, me, reload }: { view: View; me: Me; reload: () =
           <dt>Decision</dt>
           <dd data-testid="renewal-decision">
             {life.renewal?.decision
-              ? `${label(life.renewal.decision)} by ${life.renewal.decidedBy} (${life.renewal.via})` +
-                (life.renewal.newTermOpensAt ? ` — the new term opens ${date(life.renewal.newTermOpensAt)}` : '')
+              ? decided(
+                  {
+                    decision: life.renewal.decision,
+                    by: life.renewal.decidedBy,
+                    via: life.renewal.via,
+                    reason: life.renewal.reason,
+                    fee: life.renewal.newMonthlyFee,
+                  },
+                  view.engagement.currency,
+                ) + (life.renewal.newTermOpensAt ? ` — the new term opens ${date(life.renewal.newTermOpensAt)}` : '')
               : life.renewal
                 ? `pending${life.renewal.councilEscalated ? ' — escalated to the council' : ''}`
                 : 'not yet evaluated'}
           </dd>
         </dl>
+      )}
+      {/* No lifecycle runs (closed, or stopped): the decision as it was recorded for the newest term. */}
+      {!life && evaluation?.decision && (
+        <p data-testid="recorded-renewal-decision">
+          Decided for the term ending {date(evaluation.termEnd)}:{' '}
+          {decided(
+            {
+              decision: evaluation.decision,
+              by: evaluation.decidedBy,
+              via: evaluation.decidedVia,
+              reason: evaluation.decisionReason,
+              fee: evaluation.newMonthlyFee,
+            },
+            view.engagement.currency,
+          )}
+          {evaluation.decidedAt ? ` on ${date(evaluation.decidedAt)}` : ''}
+        </p>
       )}
       {evaluation && (
         <p>
@@ -745,6 +775,7 @@ function RenewalSection({ view, me, reload }: { view: View; me: Me; reload: () =
               api('POST', `/engagements/${view.engagement.id}/renewal-decision`, {
                 decision,
                 ...(reason.trim() ? { reason } : {}),
+                ...(decision === 'RENEGOTIATE' && fee.trim() ? { newMonthlyFee: fee.trim() } : {}),
               }),
             );
           }}
@@ -757,6 +788,17 @@ function RenewalSection({ view, me, reload }: { view: View; me: Me; reload: () =
               <option value="EXIT">Exit</option>
             </select>
           </label>
+          {decision === 'RENEGOTIATE' && (
+            <label>
+              New monthly fee ({view.engagement.currency})
+              <input
+                inputMode="decimal"
+                value={fee}
+                placeholder={view.engagement.monthlyFee}
+                onInput={(ev) => setFee((ev.target as HTMLInputElement).value)}
+              />
+            </label>
+          )}
           <label>
             Reason
             <input value={reason} onInput={(ev) => setReason((ev.target as HTMLInputElement).value)} />
@@ -768,6 +810,19 @@ function RenewalSection({ view, me, reload }: { view: View; me: Me; reload: () =
       )}
       {action.feedback}
     </Section>
+  );
+}
+
+/** A renewal decision in words: what, by whom and through which channel, why, and a renegotiated fee. */
+function decided(
+  d: { decision: string; by?: string | null; via?: string | null; reason?: string | null; fee?: string | null },
+  currency: string,
+): string {
+  return (
+    `${label(d.decision)} by ${d.by ?? 'unknown'}` +
+    (d.via ? ` (${d.via})` : '') +
+    (d.reason ? `: ${d.reason}` : '') +
+    (d.fee ? ` — new monthly fee ${money(d.fee, currency)}` : '')
   );
 }
 
