@@ -45,7 +45,14 @@ export type AuditBatches = DataLoader<AuditOnce, true>;
  */
 export function auditBatches(pool: Pool): AuditBatches {
   return statementBatches(async (entries) => {
-    const rows = entries.map(({ key, ...entry }) => ({ id: newId(), ...rowOf(entry), idempotencyKey: key }));
+    // A key twice in one batch (a request repeated at once): its first entry is the one recorded.
+    const first = new Map<string, AuditOnce>();
+    for (const entry of entries) if (!first.has(entry.key)) first.set(entry.key, entry);
+    const rows = [...first.values()].map(({ key, ...entry }) => ({
+      id: newId(),
+      ...rowOf(entry),
+      idempotencyKey: key,
+    }));
     await pool.query({
       name: 'audit-once',
       text: `

@@ -269,19 +269,33 @@ describe('the web dashboard, in Chromium, against the running app with the seed 
       await route.fulfill({ status: 200, json: {} });
     });
 
-    // when the executive renegotiates at a new fee, with a reason
+    // when the executive types a new fee for a renegotiation, then renews instead
     await page.goto(`${stack.api.url}/#/engagements/${e.id}`);
     const form = page.getByRole('form', { name: 'Record the renewal decision' });
     await form.waitFor();
-    await expect(form.getByLabel(/New monthly fee/).count()).resolves.toBe(0);
-    await form.getByLabel('Decision').selectOption('RENEGOTIATE');
-    await form.getByLabel(/New monthly fee/).fill('12500.50');
+    const fee = form.getByLabel(/New monthly fee/);
+    await expect(fee.count()).resolves.toBe(0);
+    const decision = form.getByLabel('Decision');
+    await decision.selectOption('RENEGOTIATE');
+    // (the fee field says what an empty one means)
+    await expect(fee.getAttribute('aria-describedby')).resolves.toBe('renegotiated-fee-hint');
+    await expect(page.locator('#renegotiated-fee-hint').textContent()).resolves.toMatch(/keeps [\d,.]+ USD/);
+    await fee.fill('12500.50');
     await form.getByLabel('Reason').fill('volume grew, price per unit falls');
-    await form.getByRole('button', { name: 'Record decision' }).click();
+    await decision.selectOption('RENEW');
+    const submit = async () => {
+      const request = page.waitForRequest((r) => r.url().endsWith('/renewal-decision'));
+      await form.getByRole('button', { name: 'Record decision' }).click();
+      await request;
+    };
+    await submit();
+    // and then renegotiates at that fee after all
+    await decision.selectOption('RENEGOTIATE');
+    await submit();
 
-    // then the decision goes with its fee
-    await page.getByText('Renewal decided').waitFor();
+    // then the renewal goes without the fee, and the renegotiation with it
     expect(sent).toEqual([
+      { decision: 'RENEW', reason: 'volume grew, price per unit falls' },
       { decision: 'RENEGOTIATE', reason: 'volume grew, price per unit falls', newMonthlyFee: '12500.50' },
     ]);
     // (a refresh may be on its way through the handlers: they are let go before the page closes)

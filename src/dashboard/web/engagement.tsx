@@ -742,8 +742,9 @@ function RenewalSection({ view, me, reload }: { view: View; me: Me; reload: () =
           </dd>
         </dl>
       )}
-      {/* No lifecycle runs (closed, or stopped): the decision as it was recorded for the newest term. */}
-      {!life && evaluation?.decision && (
+      {/* No lifecycle runs (closed, or stopped): the decision as it was recorded for the newest term. (Not while
+          Temporal cannot be asked: one may run, and be carrying out a newer decision.) */}
+      {!life && !view.engagement.lifecycleUnavailable && evaluation?.decision && (
         <p data-testid="recorded-renewal-decision">
           Decided for the term ending {date(evaluation.termEnd)}:{' '}
           {decided(
@@ -789,15 +790,22 @@ function RenewalSection({ view, me, reload }: { view: View; me: Me; reload: () =
             </select>
           </label>
           {decision === 'RENEGOTIATE' && (
-            <label>
-              New monthly fee ({view.engagement.currency})
-              <input
-                inputMode="decimal"
-                value={fee}
-                placeholder={view.engagement.monthlyFee}
-                onInput={(ev) => setFee((ev.target as HTMLInputElement).value)}
-              />
-            </label>
+            <>
+              <label>
+                New monthly fee ({view.engagement.currency})
+                <input
+                  inputMode="decimal"
+                  pattern="\d{1,12}(\.\d{1,2})?"
+                  value={fee}
+                  placeholder={view.engagement.monthlyFee}
+                  aria-describedby="renegotiated-fee-hint"
+                  onInput={(ev) => setFee((ev.target as HTMLInputElement).value)}
+                />
+              </label>
+              <small id="renegotiated-fee-hint">
+                Left empty, the next term keeps {money(view.engagement.monthlyFee, view.engagement.currency)}.
+              </small>
+            </>
           )}
           <label>
             Reason
