@@ -84,6 +84,11 @@ const STANDALONE_TRANSITION_CHECK = '1 day';
 const NEXT_TERM_AT_TERM_END_PATCH = 'renewal-opens-the-next-term-at-term-end';
 /** Patch id: a transition cancelled by a termination for cause leaves no phase ACTIVE or PENDING in the database. */
 const CANCELLED_TRANSITION_PHASES_PATCH = 'cancelled-transition-phases-recorded';
+/**
+ * Patch id: a transition still running when the renewal is due to be evaluated is escalated then, and the escalation
+ * resolved when it ends. Before it the overrun went unsaid: the evaluation simply came later, in a narrower window.
+ */
+const TRANSITION_OVERRUN_PATCH = 'transition-overrunning-the-renewal-evaluation-escalated';
 
 /**
  * One per engagement, for its whole life: waits for the term to start, runs the transition, starts governance,
@@ -212,6 +217,21 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
       resolution,
     });
 
+  const raiseTransitionOverrun = () =>
+    db.raiseEscalation({
+      engagementId: state.engagementId,
+      severity: 'P2',
+      category: 'transition-overrun',
+      title: `Transition still running when the renewal is due to be evaluated (${state.milestones.evaluationAt.slice(0, 10)})`,
+      description:
+        `The renewal is evaluated once the transition ends. The decision is due before ` +
+        `${state.milestones.noticeDeadline.slice(0, 10)}; without one the contract applies ` +
+        `${input.autoRenew ? 'its auto-renew clause' : `its default (${input.defaultDecision})`}.`,
+      raisedBy: 'workflow:lifecycle',
+      raisedAt: now(),
+      key: lifecycleEscalationKeys.transitionOverrun(state.termEnd),
+    });
+
   const moveTo = async (stage: LifecycleStage) => {
     await db.moveEngagementStage({ engagementId: state.engagementId, to: stage, at: now() });
     state.stage = stage;
@@ -294,7 +314,25 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
       state.stage = 'TRANSITION';
       if (patched(STAGE_ATTRIBUTE_IN_TRANSITION_PATCH))
         upsertSearchAttributes([{ key: StageKey, value: 'TRANSITION' }]);
+      // The renewal clock does not wait for the transition: one still running when the renewal is due to be
+      // evaluated narrows the window for the decision (it is evaluated after the transition), and people hear it then.
+      let transitionOver = false;
+      const overrun = patched(TRANSITION_OVERRUN_PATCH)
+        ? waitUntil(state.milestones.evaluationAt, () => transitionOver).then((over) =>
+            over ? false : raiseTransitionOverrun().then(() => true),
+          )
+        : Promise.resolve(false);
       await runTransition(input, terminated, () => transitionEnded);
+      transitionOver = true;
+      if (await overrun) {
+        await db.settleEscalation({
+          engagementId: state.engagementId,
+          key: lifecycleEscalationKeys.transitionOverrun(state.termEnd),
+          resolution: terminated()
+            ? 'the engagement is terminated for cause'
+            : `the transition ended on ${now().slice(0, 10)}: the renewal is evaluated now`,
+        });
+      }
     }
     if (!terminated()) {
       await moveTo('STEADY_STATE');

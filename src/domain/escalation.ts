@@ -55,6 +55,7 @@ export function escalationIdempotencyKey(engagementId: string, key: string): str
 export const lifecycleEscalationKeys = {
   council: (termEnd: string) => `renewal/${termEnd}/council`,
   overdueStep: (kind: string) => `exit/${kind}/overdue`,
+  transitionOverrun: (termEnd: string) => `renewal/${termEnd}/transition-overrun`,
 };
 
 /**

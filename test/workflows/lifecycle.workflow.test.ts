@@ -391,6 +391,43 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     await recordHistoryIfAsked(restartedRun, 'engagementLifecycle-restarted-while-exiting');
   });
 
+  it('escalates a transition still running when the renewal is due to be evaluated, and resolves that once it ends', async () => {
+    const { pm, id } = await anEngagementStartingTomorrow(1, {});
+    await pm('POST', `/engagements/${id}/lifecycle`, SHORT_TRANSITION);
+    const handle = env.client.workflow.getHandle(lifecycleWorkflowId(id));
+    const { milestones } = await handle.query(lifecycleStateQuery);
+    // the first wave runs, then the vendor's hiring pauses the ramp
+    await env.sleep('3 days');
+    const paused = await pm('POST', `/engagements/${id}/transition/pause`, { reason: 'vendor still hiring' });
+    expect(paused.status).toBe(200);
+    const overruns = () =>
+      db.prisma.escalation.findMany({ where: { engagementId: id, category: 'transition-overrun' } });
+    // (nothing is said while there is time)
+    await sleepUntil(new Date(Date.parse(milestones.evaluationAt) - DAY_MS).toISOString());
+    expect(await overruns()).toEqual([]);
+
+    // when the renewal falls due to be evaluated with the transition still paused
+    await sleepUntil(new Date(Date.parse(milestones.evaluationAt) + DAY_MS).toISOString());
+
+    // then the overrun is escalated once, naming the notice deadline, while the lifecycle waits in its transition
+    const raised = await overruns();
+    expect(raised.map((e) => [e.status, e.severity, e.raisedBy])).toEqual([['OPEN', 'P2', 'workflow:lifecycle']]);
+    expect(raised[0].description).toContain(milestones.noticeDeadline.slice(0, 10));
+    expect((await handle.query(lifecycleStateQuery)).stage).toBe('TRANSITION');
+
+    // and when the ramp resumes and the transition completes, the escalation is resolved and the renewal evaluated
+    expect((await pm('POST', `/engagements/${id}/transition/resume`, {})).status).toBe(200);
+    await env.sleep('20 days');
+    const renewal = await handle.query(lifecycleStateQuery);
+    expect(renewal.stage).toBe('RENEWAL');
+    expect(renewal.renewal?.recommendation).toBeDefined();
+    const [settled] = await overruns();
+    expect(settled.status).toBe('RESOLVED');
+    expect(settled.resolution).toMatch(/^the transition ended on \d{4}-\d{2}-\d{2}: the renewal is evaluated now$/);
+    await recordHistoryIfAsked(handle, 'engagementLifecycle-transition-overran-the-evaluation');
+    await handle.terminate('test over');
+  });
+
   it("counts the renewal deadline in the engagement's time zone: a decision on the last day there is on time", async () => {
     const timeZone = 'America/Los_Angeles';
     const { pm, id, termEnd } = await anEngagementStartingTomorrow(1, {
