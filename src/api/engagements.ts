@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
 import {
   completeExitStepUpdate,
@@ -13,9 +13,9 @@ import {
 import type { Engagement } from '../generated/prisma/client';
 import type { Role } from '../generated/prisma/enums';
 import { updateRoute } from './workflow-updates';
-import { PLANNED_STAGES, type StartStatements } from './start-path';
+import { PLANNED_STAGES, type StartPath } from './start-path';
 import { prepareStartOf, START_RESPONSES } from './transition';
-import { audit, type AuditBatches } from '../audit';
+import { audit } from '../audit';
 import type { Config } from '../config';
 import { isUniqueViolation, poolOf, type PrismaClient } from '../db';
 import { DEFAULT_ESCALATION_POLICIES } from '../domain/defaults';
@@ -146,16 +146,7 @@ export async function findVisibleEngagement(prisma: PrismaClient, principal: Pri
 
 export function engagementRoutes(
   api: ApiRoutes,
-  deps: {
-    prisma: PrismaClient;
-    temporal: Client;
-    config: Config;
-    starts: StartStatements;
-    /** Where a start is put on record, with the other starts of its moment. */
-    startAudits: AuditBatches;
-    changes?: EngagementChanges;
-    watches?: WorkflowWatches;
-  },
+  deps: StartPath & { changes?: EngagementChanges; watches?: WorkflowWatches },
 ): void {
   const { prisma, temporal, config, starts, startAudits, changes, watches } = deps;
   const announce = changeAnnouncements(poolOf(prisma));

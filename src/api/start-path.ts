@@ -3,6 +3,10 @@ import { newId } from '../ids';
 import { isDeepStrictEqual } from 'node:util';
 import type DataLoader from 'dataloader';
 import type { Pool } from 'pg';
+import type { Client } from '@temporalio/client';
+import type { AuditBatches } from '../audit';
+import type { Config } from '../config';
+import type { PrismaClient } from '../db';
 import type { LifecycleStage, RenewalDecision } from '../generated/prisma/enums';
 import { renewalMilestones } from '../domain/renewal';
 import { minimumSeconds, type PhasePlan, type TransitionPlanData } from '../domain/transition';
@@ -51,6 +55,16 @@ export interface StartRequest {
 
 /** The start path's statement, one for all the starts of a moment (group commit). */
 export type StartStatements = DataLoader<StartRequest, StartableEngagement | null>;
+
+/** What the routes that start workflows share: the start's statement, and where a start is put on record. */
+export interface StartPath {
+  prisma: PrismaClient;
+  temporal: Client;
+  config: Config;
+  starts: StartStatements;
+  /** Where a start is put on record, with the other starts of its moment. */
+  startAudits: AuditBatches;
+}
 
 /**
  * The engagement a start needs (a start is the API's busiest write): visible to the principal, not exited, with SLAs

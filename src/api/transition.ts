@@ -10,8 +10,6 @@ import {
   transitionStateQuery,
   transitionWorkflowId,
 } from '../../workflows/transition.messages';
-import type { AuditBatches } from '../audit';
-import type { Config } from '../config';
 import type { PrismaClient } from '../db';
 import { parseDuration } from '../domain/duration';
 import { defaultTransitionPlan, planProblems, type PhasePlan, type TransitionPlanData } from '../domain/transition';
@@ -34,6 +32,7 @@ import {
   prepareStart,
   refusePastNoticeDeadline,
   type StartableEngagement,
+  type StartPath,
   type StartStatements,
 } from './start-path';
 import { callTemporal, queryLive, startOnce } from './temporal-calls';
@@ -54,17 +53,7 @@ async function liveTransition(temporal: Client, workflowId: string) {
   return ended ? { ...read, live: { ...read.live, status: ended, nextGateAt: null } } : read;
 }
 
-export function transitionRoutes(
-  api: ApiRoutes,
-  deps: {
-    prisma: PrismaClient;
-    temporal: Client;
-    config: Config;
-    starts: StartStatements;
-    /** Where a start is put on record, with the other starts of its moment. */
-    startAudits: AuditBatches;
-  },
-): void {
+export function transitionRoutes(api: ApiRoutes, deps: StartPath): void {
   const { prisma, temporal, config, starts, startAudits } = deps;
 
   api.route(
