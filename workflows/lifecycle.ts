@@ -16,6 +16,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@te
 import type { Activities } from '../activities';
 import { lifecycleEscalationKeys } from '../src/domain/escalation';
 import { msUntil, type LifecycleStage } from '../src/domain/lifecycle';
+import { minimumSeconds } from '../src/domain/transition';
 import {
   EXIT_STEP_KINDS,
   exitPlan,
@@ -85,8 +86,9 @@ const NEXT_TERM_AT_TERM_END_PATCH = 'renewal-opens-the-next-term-at-term-end';
 /** Patch id: a transition cancelled by a termination for cause leaves no phase ACTIVE or PENDING in the database. */
 const CANCELLED_TRANSITION_PHASES_PATCH = 'cancelled-transition-phases-recorded';
 /**
- * Patch id: a transition still running when the renewal is due to be evaluated is escalated then, and the escalation
- * resolved when it ends. Before it the overrun went unsaid: the evaluation simply came later, in a narrower window.
+ * Patch id: a transition planned to end before the renewal is due to be evaluated, and still running then, is
+ * escalated then, and the escalation resolved when it ends. Before it the overrun went unsaid: the evaluation simply
+ * came later, in a narrower window.
  */
 const TRANSITION_OVERRUN_PATCH = 'transition-overrunning-the-renewal-evaluation-escalated';
 
@@ -314,16 +316,25 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
       state.stage = 'TRANSITION';
       if (patched(STAGE_ATTRIBUTE_IN_TRANSITION_PATCH))
         upsertSearchAttributes([{ key: StageKey, value: 'TRANSITION' }]);
-      // The renewal clock does not wait for the transition: one still running when the renewal is due to be
-      // evaluated narrows the window for the decision (it is evaluated after the transition), and people hear it then.
+      // The renewal clock does not wait for the transition: one planned to end before the renewal is due to be
+      // evaluated, and still running then, narrows the window for the decision (it is evaluated after the
+      // transition), and people hear it then. (A plan known to end later was accepted as such at the start.)
       let transitionOver = false;
-      const overrun = patched(TRANSITION_OVERRUN_PATCH)
-        ? waitUntil(state.milestones.evaluationAt, () => transitionOver).then((over) =>
-            over ? false : raiseTransitionOverrun().then(() => true),
-          )
-        : Promise.resolve(false);
-      await runTransition(input, terminated, () => transitionEnded);
-      transitionOver = true;
+      const plannedEnd = Date.now() + minimumSeconds(input.transitionPlan) * 1000;
+      const overrun =
+        patched(TRANSITION_OVERRUN_PATCH) && Date.parse(state.milestones.evaluationAt) > plannedEnd
+          ? waitUntil(state.milestones.evaluationAt, () => transitionOver).then((over) =>
+              over ? false : raiseTransitionOverrun().then(() => true),
+            )
+          : Promise.resolve(false);
+      // (Awaited only once the transition has ended: a cancellation of the whole workflow meanwhile is not left
+      // unhandled.)
+      overrun.catch(() => undefined);
+      try {
+        await runTransition(input, terminated, () => transitionEnded);
+      } finally {
+        transitionOver = true;
+      }
       if (await overrun) {
         await db.settleEscalation({
           engagementId: state.engagementId,

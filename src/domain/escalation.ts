@@ -60,7 +60,7 @@ export const lifecycleEscalationKeys = {
 
 /**
  * Why a vendor may not act on an escalation (acknowledge, resolve) that the lifecycle raised about one of the client's
- * own duties (the renewal decision, an exit step the client carries out), or null when it may: the vendor's answer
+ * own duties (the renewal decision and its window, an exit step the client carries out), or null when it may: the vendor's answer
  * would silence the reminders meant for the client's people.
  */
 export function clientsOwnEscalation(x: {
@@ -70,6 +70,8 @@ export function clientsOwnEscalation(x: {
 }): string | null {
   if (x.raisedBy !== 'workflow:lifecycle') return null;
   if (x.category === 'renewal-decision') return "the renewal decision is the client's";
+  // Its reminders tell the client's council that its window for the renewal decision narrows.
+  if (x.category === 'transition-overrun') return "the renewal decision's window is the client's";
   const kind = /\/exit\/([A-Z_]+)\/overdue$/.exec(x.idempotencyKey ?? '')?.[1];
   if (x.category !== 'exit-step' || !kind || !(kind in EXIT_STEP_OWNERS)) return null;
   const owner = EXIT_STEP_OWNERS[kind as ExitStepKind];

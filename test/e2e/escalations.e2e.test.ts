@@ -152,7 +152,8 @@ describe('escalations through the API (dev server)', () => {
   it("keeps a vendor from answering an escalation about the client's own duty, which an executive may answer", async () => {
     const { vendor, engagementId } = await anEngagementWithFastP1();
     const executive = await s.api.as('EXECUTIVE');
-    // as the lifecycle raises them: the renewal decision not made, two overdue exit steps (the client's, the vendor's)
+    // as the lifecycle raises them: the renewal decision not made, two overdue exit steps (the client's, the vendor's),
+    // a transition overrunning the renewal evaluation
     const raise = (category: string, key: string, title: string) =>
       openEscalation(s.db.prisma, s.env.client, 'escalations', {
         engagementId,
@@ -167,11 +168,17 @@ describe('escalations through the API (dev server)', () => {
     const decision = await raise('renewal-decision', 'renewal/2027-01-01/council', 'Renewal decision is not made');
     const clientStep = await raise('exit-step', 'exit/FINAL_RECONCILIATION/overdue', 'FINAL_RECONCILIATION overdue');
     const vendorStep = await raise('exit-step', 'exit/KNOWLEDGE_RETRANSFER/overdue', 'KNOWLEDGE_RETRANSFER overdue');
+    const overrun = await raise(
+      'transition-overrun',
+      'renewal/2027-01-01/transition-overrun',
+      'Transition still running when the renewal is due to be evaluated',
+    );
 
     // the vendor may not silence the reminders meant for the client's council or its finance team
     for (const [id, reason] of [
       [decision, "the renewal decision is the client's"],
       [clientStep, "exit step FINAL_RECONCILIATION is the client's (client finance)"],
+      [overrun, "the renewal decision's window is the client's"],
     ]) {
       const refused = await vendor('POST', `/escalations/${id}/resolve`, { resolution: 'n/a' });
       expect([refused.status, refused.body.detail]).toEqual([
@@ -180,7 +187,9 @@ describe('escalations through the API (dev server)', () => {
       ]);
       expect((await vendor('POST', `/escalations/${id}/acknowledge`, {})).status).toBe(403);
     }
-    expect(await s.db.prisma.escalationStep.count({ where: { escalationId: { in: [decision, clientStep] } } })).toBe(2);
+    expect(
+      await s.db.prisma.escalationStep.count({ where: { escalationId: { in: [decision, clientStep, overrun] } } }),
+    ).toBe(3);
 
     // the vendor answers for its own step; an executive (the council) answers the renewal decision's
     expect((await vendor('POST', `/escalations/${vendorStep}/acknowledge`, {})).status).toBe(200);

@@ -428,6 +428,32 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     await handle.terminate('test over');
   });
 
+  it('resolves the overrun escalation when the engagement is terminated for cause before the transition ends', async () => {
+    const { pm, id } = await anEngagementStartingTomorrow(1, {});
+    await pm('POST', `/engagements/${id}/lifecycle`, SHORT_TRANSITION);
+    const handle = env.client.workflow.getHandle(lifecycleWorkflowId(id));
+    const { milestones } = await handle.query(lifecycleStateQuery);
+    await env.sleep('3 days');
+    expect((await pm('POST', `/engagements/${id}/transition/pause`, {})).status).toBe(200);
+    await sleepUntil(new Date(Date.parse(milestones.evaluationAt) + DAY_MS).toISOString());
+    const overrun = { engagementId: id, category: 'transition-overrun' };
+    expect((await db.prisma.escalation.findFirstOrThrow({ where: overrun })).status).toBe('OPEN');
+
+    // when the engagement is terminated for cause while its transition is still paused
+    await handle.executeUpdate(terminateForCauseUpdate, {
+      args: [{ actor: 'executive:ceo', reason: 'the vendor never staffed the team' }],
+    });
+
+    // then the overrun is answered by the termination
+    const settled = await eventually(
+      () => db.prisma.escalation.findFirstOrThrow({ where: overrun }),
+      (row) => row.status === 'RESOLVED',
+    );
+    expect(settled.resolution).toBe('the engagement is terminated for cause');
+    expect((await handle.query(lifecycleStateQuery)).stage).toBe('EXIT');
+    await handle.terminate('test over');
+  });
+
   it("counts the renewal deadline in the engagement's time zone: a decision on the last day there is on time", async () => {
     const timeZone = 'America/Los_Angeles';
     const { pm, id, termEnd } = await anEngagementStartingTomorrow(1, {
