@@ -60,8 +60,8 @@ export const lifecycleEscalationKeys = {
 
 /**
  * Why a vendor may not act on an escalation (acknowledge, resolve) that the lifecycle raised about one of the client's
- * own duties (the renewal decision and its window, an exit step the client carries out), or null when it may: the vendor's answer
- * would silence the reminders meant for the client's people.
+ * own duties (the renewal decision and its window, an exit step the client carries out), or null when it may: the
+ * vendor's answer would silence the reminders meant for the client's people.
  */
 export function clientsOwnEscalation(x: {
   raisedBy: string;
