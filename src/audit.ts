@@ -1,6 +1,6 @@
 import type DataLoader from 'dataloader';
 import type { Pool } from 'pg';
-import { statementBatches } from './api/statement-batches';
+import { statementBatches } from './statement-batches';
 import { newId } from './ids';
 import type { Prisma } from './generated/prisma/client';
 

@@ -12,7 +12,7 @@ import { renewalMilestones } from '../domain/renewal';
 import { minimumSeconds, type PhasePlan, type TransitionPlanData } from '../domain/transition';
 import { engagementScope, type Principal } from './auth';
 import { conflict, notFound } from './problem';
-import { statementBatches } from './statement-batches';
+import { statementBatches } from '../statement-batches';
 
 /** An engagement as a start reads it, with its SLA count and its transition plan (stored before, or by this start). */
 export interface StartableEngagement {

@@ -1,4 +1,4 @@
-import { statementBatches } from '../../src/api/statement-batches';
+import { statementBatches } from '../../src/statement-batches';
 
 /** A batch function whose batches the test answers one at a time. */
 function controlledRun() {

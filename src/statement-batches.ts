@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { isDatabaseUnreachable } from '../db';
+import { isDatabaseUnreachable } from './db';
 
 /**
  * One SQL statement for the items of many requests (group commit): an item joins the batch that goes next, one batch
