@@ -391,23 +391,30 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     await recordHistoryIfAsked(restartedRun, 'engagementLifecycle-restarted-while-exiting');
   });
 
-  it('escalates a transition still running when the renewal is due to be evaluated, and resolves that once it ends', async () => {
+  /** A one-year lifecycle whose first wave runs three days, then is paused (the vendor still hiring). */
+  async function aTransitionPausedOnItsThirdDay() {
     const { pm, id } = await anEngagementStartingTomorrow(1, {});
     await pm('POST', `/engagements/${id}/lifecycle`, SHORT_TRANSITION);
     const handle = env.client.workflow.getHandle(lifecycleWorkflowId(id));
     const { milestones } = await handle.query(lifecycleStateQuery);
-    // the first wave runs, then the vendor's hiring pauses the ramp
     await env.sleep('3 days');
     const paused = await pm('POST', `/engagements/${id}/transition/pause`, { reason: 'vendor still hiring' });
     expect(paused.status).toBe(200);
+    return { pm, id, handle, milestones };
+  }
+  const daysFrom = (iso: string, days: number) => new Date(Date.parse(iso) + days * DAY_MS).toISOString();
+
+  it('escalates a transition still running when the renewal is due to be evaluated, and resolves that once it ends', async () => {
+    // the first wave runs, then the vendor's hiring pauses the ramp
+    const { pm, id, handle, milestones } = await aTransitionPausedOnItsThirdDay();
     const overruns = () =>
       db.prisma.escalation.findMany({ where: { engagementId: id, category: 'transition-overrun' } });
     // (nothing is said while there is time)
-    await sleepUntil(new Date(Date.parse(milestones.evaluationAt) - DAY_MS).toISOString());
+    await sleepUntil(daysFrom(milestones.evaluationAt, -1));
     expect(await overruns()).toEqual([]);
 
     // when the renewal falls due to be evaluated with the transition still paused
-    await sleepUntil(new Date(Date.parse(milestones.evaluationAt) + DAY_MS).toISOString());
+    await sleepUntil(daysFrom(milestones.evaluationAt, 1));
 
     // then the overrun is escalated once, naming the notice deadline, while the lifecycle waits in its transition
     const raised = await overruns();
@@ -429,13 +436,8 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
   });
 
   it('resolves the overrun escalation when the engagement is terminated for cause before the transition ends', async () => {
-    const { pm, id } = await anEngagementStartingTomorrow(1, {});
-    await pm('POST', `/engagements/${id}/lifecycle`, SHORT_TRANSITION);
-    const handle = env.client.workflow.getHandle(lifecycleWorkflowId(id));
-    const { milestones } = await handle.query(lifecycleStateQuery);
-    await env.sleep('3 days');
-    expect((await pm('POST', `/engagements/${id}/transition/pause`, {})).status).toBe(200);
-    await sleepUntil(new Date(Date.parse(milestones.evaluationAt) + DAY_MS).toISOString());
+    const { id, handle, milestones } = await aTransitionPausedOnItsThirdDay();
+    await sleepUntil(daysFrom(milestones.evaluationAt, 1));
     const overrun = { engagementId: id, category: 'transition-overrun' };
     expect((await db.prisma.escalation.findFirstOrThrow({ where: overrun })).status).toBe('OPEN');
 
