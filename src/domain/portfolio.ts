@@ -122,20 +122,21 @@ export function nextMilestoneUntil(
       });
   }
   if (f.stage === 'STEADY_STATE' || f.stage === 'RENEWAL') {
-    // Each cadence's review runs the grace period after its period closes: within the grace period after a period's
-    // start, the review of the one before is still to come; after it, the review of the one running now. The
-    // earliest of the cadences' is next (a quarter's may come before a week's).
+    // Each cadence's review runs the grace period after its period closes, in order of the periods: the next one is
+    // that of the oldest period whose grace period has not run out (the one running now, or within the grace period
+    // after its start the one before; a grace longer than a short period, a week shortened by DST, can leave two
+    // waiting). Governance reviews whole periods from steady state on: none that began before it. The earliest of
+    // the cadences' is next (a quarter's may come before a week's).
+    const grace = f.reviewGraceSeconds * SECOND;
+    const steadySince = f.steadySince ? Date.parse(f.steadySince) : -Infinity;
     const reviews = CADENCE_ORDER.filter((c) => f.reviewCadences.includes(c)).map((cadence) => {
-      const running = periods(cadence, f.timeZone);
-      const previousDue = Date.parse(running.start) + f.reviewGraceSeconds * SECOND;
-      const previousReviewed =
-        previousDue > nowMs &&
-        (!f.steadySince ||
-          Date.parse(periodAt(cadence, Date.parse(running.start) - 1, f.timeZone).start) >= Date.parse(f.steadySince));
-      return {
-        cadence,
-        due: previousReviewed ? previousDue : Date.parse(running.end) + f.reviewGraceSeconds * SECOND,
-      };
+      let period = periods(cadence, f.timeZone);
+      for (;;) {
+        const before = periodAt(cadence, Date.parse(period.start) - 1, f.timeZone);
+        if (Date.parse(before.end) + grace <= nowMs || Date.parse(before.start) < steadySince) break;
+        period = before;
+      }
+      return { cadence, due: Date.parse(period.end) + grace };
     });
     const review = reviews.sort((a, b) => a.due - b.due)[0];
     if (review) {

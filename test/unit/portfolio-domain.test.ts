@@ -74,6 +74,15 @@ describe('next milestone', () => {
     expect(nextMilestone(g, Date.parse('2026-12-02T10:00:00Z'))?.at).toBe('2026-12-04T00:00:00.000Z');
   });
 
+  it('the oldest period still waiting for its review, when the grace is longer than a week shortened by DST', () => {
+    // Chatham's clocks go forward 45 minutes on Sunday 24 September 2028: that week has 167 hours. With a grace of
+    // 167 hours and a second, the week of the 11th is reviewed just after the week of the 18th has closed.
+    const f = facts({ timeZone: 'Pacific/Chatham', reviewCadences: ['WEEKLY'], reviewGraceSeconds: 167 * 3600 + 1 });
+    const weekOf18thClosed = Date.parse('2028-09-25T00:00:00.500+13:45');
+    expect(nextMilestone(f, weekOf18thClosed)?.at).toBe('2028-09-25T00:00:01.000+13:45');
+    expect(nextMilestone(f, weekOf18thClosed + 500)?.at).toBe('2028-10-01T23:00:01.000+13:45');
+  });
+
   it('the earliest review of all the cadences, a longer one’s when it comes first', () => {
     // Thursday 3 December with weekly and monthly reviews and a grace of three days: the week of 30 November runs
     // until the 7th (review on the 10th), November's review is on the 4th
