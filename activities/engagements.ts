@@ -20,8 +20,12 @@ export function createEngagementActivities(prisma: PrismaClient) {
     async moveEngagementStage(input: { engagementId: string; to: LifecycleStage; at?: string }): Promise<void> {
       const idempotencyKey = activityIdempotencyKey();
       await prisma.$transaction(async (tx) => {
+        // The row is locked first: a move that read the stage before another committed (a transition's late end and
+        // the lifecycle's move to EXIT) would otherwise write over it.
+        const [engagement] = await tx.$queryRaw<Array<{ stage: LifecycleStage }>>`
+          SELECT "stage"::text AS "stage" FROM "Engagement" WHERE "id" = ${input.engagementId}::uuid FOR UPDATE`;
+        if (!engagement) throw new Error(`no engagement ${input.engagementId}`);
         if (await tx.stageChange.findUnique({ where: { idempotencyKey } })) return;
-        const engagement = await tx.engagement.findUniqueOrThrow({ where: { id: input.engagementId } });
         if (engagement.stage === input.to) return;
         // An exit only closes, and a closed engagement stays closed: a transition started on its own that ends
         // after a termination for cause (or any late move) does not bring the engagement back.

@@ -1,6 +1,10 @@
 import type { Client } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import pg from 'pg';
+import { createEngagementActivities } from '../../activities/engagements';
 import { createLifecycleActivities } from '../../activities/lifecycle';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { eventually } from '../helpers/wait';
 
 /** The lifecycle's writes retried as Temporal retries them: after a first attempt that failed half-way. */
 describe('lifecycle activities, retried', () => {
@@ -69,5 +73,47 @@ describe('lifecycle activities, retried', () => {
     const rows = await db.prisma.auditLog.findMany({ where: { entityId: e.id } });
     expect(rows.map((r) => [r.action, r.actor])).toEqual([['engagement.terminate-for-cause', 'executive:cfo']]);
     expect(await db.prisma.exitPlan.count({ where: { engagementId: e.id } })).toBe(1);
+  });
+
+  it('does not write over a stage another move committed after it began: a late transition end leaves EXIT', async () => {
+    const e = await anEngagement();
+    await db.prisma.engagement.update({ where: { id: e.id }, data: { stage: 'TRANSITION' } });
+    // given the lifecycle's move to EXIT, made but not yet committed
+    const lifecycle = new pg.Client({ connectionString: db.url });
+    await lifecycle.connect();
+    try {
+      await lifecycle.query('BEGIN');
+      await lifecycle.query(`UPDATE "Engagement" SET "stage" = 'EXIT' WHERE "id" = $1`, [e.id]);
+
+      // when the transition's last activity moves the engagement to STEADY_STATE meanwhile
+      const env = new MockActivityEnvironment({
+        activityId: '7',
+        workflowExecution: { workflowId: `transition-${e.id}`, runId: 'r1' },
+      });
+      const late = env.run(createEngagementActivities(db.prisma).moveEngagementStage, {
+        engagementId: e.id,
+        to: 'STEADY_STATE' as const,
+      });
+      // (the move waits on the row's lock: before the fix, at its update; since, at its read)
+      await eventually(
+        async () =>
+          (
+            await lifecycle.query<{ waiting: number }>(
+              `SELECT count(*)::int AS waiting FROM pg_stat_activity
+               WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+            )
+          ).rows[0].waiting,
+        (waiting) => waiting === 1,
+      );
+      await lifecycle.query('COMMIT');
+      await late;
+    } finally {
+      await lifecycle.end();
+    }
+
+    // then the engagement is exiting, and no move to STEADY_STATE is on record (it used to read TRANSITION before
+    // the lock was let go, and write STEADY_STATE over EXIT)
+    expect((await db.prisma.engagement.findUniqueOrThrow({ where: { id: e.id } })).stage).toBe('EXIT');
+    expect(await db.prisma.stageChange.count({ where: { engagementId: e.id } })).toBe(0);
   });
 });
