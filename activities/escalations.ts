@@ -19,7 +19,12 @@ import {
   type SeverityPolicies,
 } from '../src/domain/escalation';
 import type { Severity } from '../src/domain/types';
-import type { EscalationInput, EscalationStepRecord } from '../workflows/escalation.messages';
+import {
+  CLOCK_STEPS,
+  type EscalationInput,
+  type EscalationState,
+  type EscalationStepRecord,
+} from '../workflows/escalation.messages';
 import type { Notify } from './notifications';
 
 interface RaisedRow {
@@ -191,12 +196,21 @@ export async function openEscalation(
   };
   // The first level hears of it from here when the notifiers answer (once per event key, so a retried raise sends
   // nothing more); otherwise the workflow sends the notice, with retries of its own.
-  if (notify) {
-    const first = { stepNumber: 1, level: 1, severity: escalation.severity, status: 'OPEN' };
-    workflowInput.announced = await notify(escalationNotice(workflowInput, levels, first, 'raised')).then(
+  const first = { stepNumber: 1, level: 1, severity: escalation.severity, status: 'OPEN' };
+  const raisedNotice = escalationNotice(workflowInput, levels, first, 'raised');
+  if (notify)
+    workflowInput.announced = await notify(raisedNotice).then(
       () => true,
       () => false,
     );
+  // Raised before and not resolved: its workflow is running (the start below finds it), or it failed or was
+  // terminated (or never started), and the one started now goes on from the stored steps rather than from the
+  // raise. Its steps are then numbered after theirs (a step under a stored number would be dropped as a repeat, its
+  // change with it), and it climbs from the level and status reached. A run taking up sends no first notice of its
+  // own: the raise's goes with it, carried (once per event key, as always).
+  if (!escalation.created) {
+    workflowInput.resume = await storedEscalationState(prisma, escalation.id);
+    if (!workflowInput.announced) workflowInput.notices = [raisedNotice];
   }
   try {
     await client.workflow.start('escalation', {
@@ -230,6 +244,40 @@ export async function openEscalation(
     throw error;
   }
   return { escalationId: escalation.id, workflowId, created: escalation.created };
+}
+
+/**
+ * An escalation's state as its stored row and steps tell it, for a workflow that takes it up. A step whose write had
+ * not landed when its run ended is lost with that run.
+ */
+async function storedEscalationState(prisma: PrismaClient, escalationId: string): Promise<EscalationState> {
+  const {
+    rows: [row],
+  } = await queryOnPool<Omit<EscalationState, 'levelSince' | 'nextClimbAt'>>(
+    prisma,
+    'stored-escalation-state',
+    Prisma.sql`
+    SELECT x."id" AS "escalationId", x."status"::text AS "status", x."severity"::text AS "severity",
+           x."currentLevel" AS "level", x."requiresRootCause", x."assignee",
+           COALESCE((SELECT json_agg(json_strip_nulls(json_build_object(
+                       'level', s."level", 'action', s."action", 'actor', s."actor", 'note', s."note",
+                       -- (the raise's time is the escalation's, as a run started by the raise has it)
+                       'at', to_char(CASE WHEN s."action" = 'raised' THEN x."raisedAt" ELSE s."occurredAt" END,
+                                     'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+                     -- the raise is step 1; the others are numbered in their keys
+                     ORDER BY COALESCE(substring(s."idempotencyKey" from '/step-([0-9]+)$')::int, 1))
+                     FROM "EscalationStep" s WHERE s."escalationId" = x."id"), '[]') AS "steps"
+    FROM "Escalation" x WHERE x."id" = ${escalationId}::uuid`,
+  );
+  const { assignee, ...state } = row;
+  // The level's clock started at the last step that sets it (as the workflow keeps it).
+  const clock = state.steps.filter((s) => CLOCK_STEPS.has(s.action)).at(-1);
+  return {
+    ...state,
+    ...(assignee !== null && { assignee }),
+    levelSince: clock?.at ?? state.steps[0].at,
+    nextClimbAt: null,
+  };
 }
 
 /** The call failed before Temporal had it: no connection (gRPC UNAVAILABLE), not a deadline passed on the way. */
@@ -317,7 +365,13 @@ export function createEscalationActivities(prisma: PrismaClient, client: Client,
       // attempt that inserted it changes the escalation and writes the audit entry; a retry (or a concurrent twin)
       // finds the step there and changes nothing. Status and level only move forward (OPEN → ACKNOWLEDGED →
       // RESOLVED is the enum's order; levels only climb): an acknowledgement whose write was retried past the
-      // resolution's does not reopen the escalation. A missing escalation fails on the step's foreign key.
+      // resolution's does not reopen the escalation. A severity or an assignee is the latest step's: one whose write
+      // was retried past a later re-grade's (or reassignment's) leaves that one's. A missing escalation fails on the
+      // step's foreign key.
+      const later = (action: string) => Prisma.sql`EXISTS (
+            SELECT FROM "EscalationStep" s
+            WHERE s."escalationId" = ${input.escalationId}::uuid AND s."action" = ${action}
+              AND substring(s."idempotencyKey" from '/step-([0-9]+)$')::int > ${input.stepNumber}::int)`;
       await queryOnPool(
         prisma,
         'record-escalation-step',
@@ -332,8 +386,10 @@ export function createEscalationActivities(prisma: PrismaClient, client: Client,
           UPDATE "Escalation" SET
             "status" = GREATEST(${status ?? null}::"EscalationStatus", "status"),
             "currentLevel" = GREATEST(${currentLevel ?? null}::int, "currentLevel"),
-            "severity" = COALESCE(${severity ?? null}::"Severity", "severity"),
-            "assignee" = COALESCE(${assignee ?? null}, "assignee"),
+            "severity" = CASE WHEN ${later('severity-changed')} THEN "severity"
+                              ELSE COALESCE(${severity ?? null}::"Severity", "severity") END,
+            "assignee" = CASE WHEN ${later('reassigned')} THEN "assignee"
+                              ELSE COALESCE(${assignee ?? null}, "assignee") END,
             "resolution" = COALESCE(${resolution ?? null}, "resolution"),
             "rootCause" = COALESCE(${rootCause ?? null}, "rootCause"),
             "acknowledgedAt" = COALESCE(${status === 'ACKNOWLEDGED' ? at : null}::timestamp(3), "acknowledgedAt"),

@@ -29,6 +29,15 @@ export interface EscalationStepRecord {
   note?: string;
 }
 
+/** The steps that start the clock of the level holding an escalation (`levelSince`): the system's and a person's. */
+export const CLOCK_STEPS: ReadonlySet<EscalationStepRecord['action']> = new Set([
+  'raised',
+  'climbed',
+  'reminded',
+  'acknowledged',
+  'severity-changed',
+]);
+
 export interface EscalationState {
   escalationId: string;
   status: 'OPEN' | 'ACKNOWLEDGED' | 'RESOLVED';

@@ -17,6 +17,7 @@ import { SEVERITIES } from '../src/domain/types';
 import {
   acknowledgeUpdate,
   changeSeverityUpdate,
+  CLOCK_STEPS,
   escalationStateQuery,
   reassignUpdate,
   resolveUpdate,
@@ -70,8 +71,6 @@ const TOP_DEADLINE_AFTER_A_PERSON_ACTS = 'escalation-top-deadline-after-a-person
  * hour after its raise climbed at once, and the level holding it never heard it was now a P1.
  */
 const REGRADE_RESTARTS_THE_CLOCK = 'escalation-regrade-restarts-the-clock-and-notifies';
-/** The steps at the top that set its clock: the system's (climbed, reminded) and a person's (acknowledged, re-graded). */
-const TOP_CLOCK_STEPS = new Set(['raised', 'climbed', 'reminded', 'acknowledged', 'severity-changed']);
 
 export async function escalation(input: EscalationInput): Promise<EscalationState> {
   const state: EscalationState = input.resume ?? {
@@ -100,9 +99,10 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
     step: EscalationStepRecord,
     update: Parameters<typeof db.recordEscalationStep>[0]['update'],
   ) => {
-    state.steps.push(step);
+    // The step's number is taken at once: a person's step that comes in while this one is stored takes the next.
+    const stepNumber = state.steps.push(step);
     revision++;
-    await recordEscalationStep({ escalationId: input.escalationId, stepNumber: state.steps.length, step, update });
+    await recordEscalationStep({ escalationId: input.escalationId, stepNumber, step, update });
   };
 
   const outbox = notices(db.notify, input.notices);
@@ -114,7 +114,6 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
       { stepNumber, level: state.level, severity: state.severity, status: state.status },
       reason,
     );
-  const notifyLevel = (reason: string) => outbox.send(noticeOf(reason));
 
   setHandler(escalationStateQuery, () => state);
 
@@ -172,6 +171,8 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
         requireActor(actor);
         open();
         if (typeof assignee !== 'string' || !assignee.trim()) throw illegal('an assignee is required');
+        // A repeat (a request retried after its answer was lost) would add a step that changes nothing.
+        if (assignee === state.assignee) throw illegal(`the escalation is already assigned to ${assignee}`);
       },
     },
   );
@@ -205,7 +206,7 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
   );
 
   // The raise sends this notice itself when its notifiers answer (`announced`); otherwise it is sent from here.
-  if (!input.resume && !input.announced) await notifyLevel('raised');
+  if (!input.resume && !input.announced) await outbox.send(noticeOf('raised'));
 
   while (state.status !== 'RESOLVED') {
     const policy = input.policies[state.severity];
@@ -217,7 +218,7 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
     let since = Date.parse(state.levelSince);
     let remindDaily: boolean;
     if (patched(TOP_DEADLINE_AFTER_A_PERSON_ACTS)) {
-      const lastAtTop = state.steps.filter((s) => s.level >= top && TOP_CLOCK_STEPS.has(s.action)).at(-1);
+      const lastAtTop = state.steps.filter((s) => s.level >= top && CLOCK_STEPS.has(s.action)).at(-1);
       remindDaily = lastAtTop?.action === 'climbed' || lastAtTop?.action === 'reminded';
       if (state.level >= top && lastAtTop && !remindDaily) since = Math.max(since, Date.parse(lastAtTop.at));
     } else {
@@ -241,15 +242,19 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
     if (state.level < top) {
       state.level++;
       state.levelSince = now();
+      // The notice is this step's (its number, level and severity): built before the step is stored, while a
+      // person's step may come in and take the next number.
+      const notice = noticeOf(`${missed}: escalated to you`, state.steps.length + 1);
       await record(
         { level: state.level, action: 'climbed', at: now(), actor: 'system', note: missed },
         { currentLevel: state.level },
       );
-      await notifyLevel(`${missed}: escalated to you`);
+      await outbox.send(notice);
     } else {
       state.levelSince = now();
+      const notice = noticeOf(`${missed}: reminder`, state.steps.length + 1);
       await record({ level: state.level, action: 'reminded', at: now(), actor: 'system', note: missed }, {});
-      await notifyLevel(`${missed}: reminder`);
+      await outbox.send(notice);
     }
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);

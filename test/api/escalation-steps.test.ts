@@ -126,6 +126,37 @@ describe('recording escalation steps', () => {
     expect(await f.db.prisma.escalationStep.count({ where: { escalationId } })).toBe(4);
   });
 
+  it('keeps the latest step’s severity and assignee when an earlier one’s write lands late', async () => {
+    const escalationId = await anEscalation();
+    const step = (
+      stepNumber: number,
+      action: 'severity-changed' | 'reassigned',
+      update: { severity?: 'P1' | 'P2'; assignee?: string },
+    ) =>
+      recordEscalationStep({
+        escalationId,
+        stepNumber,
+        step: { level: 1, action, at: `2026-10-02T09:0${stepNumber}:00.000Z`, actor: 'pm' },
+        update,
+      });
+    // re-graded P1 (step 2) then P2 (step 4), reassigned to Dana (3) then Ravi (5): the later steps are written first
+    await step(4, 'severity-changed', { severity: 'P2' });
+    await step(5, 'reassigned', { assignee: 'ravi' });
+    await step(2, 'severity-changed', { severity: 'P1' });
+    await step(3, 'reassigned', { assignee: 'dana' });
+
+    // it used to read P1 and Dana, whoever's write committed last
+    const escalation = await f.db.prisma.escalation.findUniqueOrThrow({ where: { id: escalationId } });
+    expect(escalation).toMatchObject({ severity: 'P2', assignee: 'ravi' });
+    expect(await f.db.prisma.escalationStep.count({ where: { escalationId } })).toBe(4);
+    // ... and a step after them all takes effect
+    await step(6, 'severity-changed', { severity: 'P1' });
+    expect(await f.db.prisma.escalation.findUniqueOrThrow({ where: { id: escalationId } })).toMatchObject({
+      severity: 'P1',
+      assignee: 'ravi',
+    });
+  });
+
   it('fails for an escalation that does not exist, and stores nothing', async () => {
     const missing = '00000000-0000-4000-8000-000000000000';
     await expect(

@@ -1,5 +1,6 @@
 import { openEscalation } from '../../activities/escalations';
 import { escalationWorkflowId } from '../../src/domain/escalation';
+import { escalationStateQuery } from '../../workflows/escalation.messages';
 import { anEngagement, aVendor } from '../builders/engagement';
 import { startDevStack, type DevStack } from '../helpers/dev-worker';
 import { recordHistoryIfAsked } from '../helpers/record';
@@ -147,6 +148,39 @@ describe('escalations through the API (dev server)', () => {
     });
     expect(await s.db.prisma.escalationStep.count({ where: { escalationId: id } })).toBe(steps);
     expect(await s.db.prisma.notification.count({ where: { engagementId } })).toBe(notices);
+  });
+
+  it('takes up an escalation whose workflow was terminated from its stored steps, when its key is sent again', async () => {
+    const { vendor, engagementId } = await anEngagementWithFastP1();
+    const issue = { severity: 'P3', category: 'quality', title: 'QA miss', description: 'Batch 9 failed QA' };
+    const key = { 'idempotency-key': 'qa-batch-9' };
+    const id = (await vendor('POST', `/engagements/${engagementId}/escalations`, issue, key)).body.escalationId;
+    expect((await vendor('POST', `/escalations/${id}/acknowledge`, { note: 'on it' })).status).toBe(200);
+    // given its workflow terminated (by an operator, say) after the acknowledgement
+    const handle = s.env.client.workflow.getHandle(escalationWorkflowId(id));
+    await handle.terminate('stopped by an operator');
+
+    // when the same key is sent again
+    const again = await vendor('POST', `/engagements/${engagementId}/escalations`, issue, key);
+    expect([again.status, again.body.escalationId]).toEqual([200, id]);
+
+    // then a new run goes on from the acknowledgement (it used to start again from the raise, open at level 1, and
+    // number its steps from 2: each was dropped as a repeat of the stored one, its change with it)
+    const live = await eventually(
+      () => handle.query(escalationStateQuery).catch(() => null),
+      (state) => state !== null,
+    );
+    expect([live!.status, live!.steps.map((st) => st.action)]).toEqual(['ACKNOWLEDGED', ['raised', 'acknowledged']]);
+    const resolved = await vendor('POST', `/escalations/${id}/resolve`, { resolution: 'batch re-run and passed' });
+    expect([resolved.status, resolved.body.status]).toEqual([200, 'RESOLVED']);
+    await handle.result();
+    const row = await s.db.prisma.escalation.findUniqueOrThrow({
+      where: { id },
+      include: { steps: { orderBy: { occurredAt: 'asc' } } },
+    });
+    expect(row).toMatchObject({ status: 'RESOLVED', resolution: 'batch re-run and passed' });
+    expect(row.resolvedAt).not.toBeNull();
+    expect(row.steps.map((st) => st.action)).toEqual(['raised', 'acknowledged', 'resolved']);
   });
 
   it("keeps a vendor from answering an escalation about the client's own duty, which an executive may answer", async () => {

@@ -2,6 +2,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Activities } from '../../activities';
 import { addBusinessSeconds } from '../../src/domain/calendar';
 import { DEFAULT_ESCALATION_POLICIES } from '../../src/domain/defaults';
@@ -315,4 +316,111 @@ describe('escalation workflow (time-skipping)', () => {
     ]);
     expect(state.steps.map((s) => s.action)).toEqual(['raised', 'climbed']);
   });
+
+  it('refuses a reassignment to the one already assigned: a repeated request adds no step', async () => {
+    const steps: number[] = [];
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'esc',
+      workflowBundle: await workflowBundle(),
+      activities: {
+        recordEscalationStep: async ({ stepNumber }: { stepNumber: number }) => void steps.push(stepNumber),
+        notify: async () => ({ sent: true }),
+      },
+    });
+    await worker.runUntil(async () => {
+      // given a P3 reassigned to Dana
+      const handle = await env.client.workflow.start('escalation', {
+        workflowId: 'escalation-reassigned-twice',
+        taskQueue: 'esc',
+        args: [anEscalation('e4', 'P3', new Date(await env.currentTimeMs()).toISOString())],
+      });
+      const reassign = () => handle.executeUpdate(reassignUpdate, { args: [{ actor: 'pm', assignee: 'dana' }] });
+      await reassign();
+
+      // when the same request comes again (its answer was lost)
+      const repeated = await reassign().catch((error: unknown) => error);
+
+      // then it is refused, and no second step is stored
+      expect(repeated).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect(String((repeated as WorkflowUpdateFailedError).cause?.message)).toBe(
+        'the escalation is already assigned to dana',
+      );
+      const state = await handle.query(escalationStateQuery);
+      expect(state.steps.map((s) => s.action)).toEqual(['raised', 'reassigned']);
+      expect(steps).toEqual([2]);
+      // ... while another assignee is taken
+      await handle.executeUpdate(reassignUpdate, { args: [{ actor: 'pm', assignee: 'ravi' }] });
+      expect(steps).toEqual([2, 3]);
+      await handle.terminate('test over');
+    });
+  });
+
+  it("gives a climb's notice its own step number when a re-grade comes in while the climb is stored", async () => {
+    // given a P1 whose climb is stored slowly (its local activity gave up; the regular one waits for the database)
+    const notices: Array<{ eventKey: string; subject: string }> = [];
+    let climbStored!: () => void;
+    const databaseBack = new Promise<void>((resolve) => (climbStored = resolve));
+    let climbWaiting!: () => void;
+    const climbing = new Promise<void>((resolve) => (climbWaiting = resolve));
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'esc',
+      workflowBundle: await workflowBundle(),
+      activities: {
+        recordEscalationStep: async ({ step }: { step: { action: string } }) => {
+          if (Context.current().info.isLocal) throw ApplicationFailure.nonRetryable('database slow');
+          if (step.action === 'climbed') {
+            climbWaiting();
+            await databaseBack;
+          }
+        },
+        notify: async (notice: { eventKey: string; subject: string }) => {
+          notices.push({ eventKey: notice.eventKey, subject: notice.subject });
+          return { sent: true };
+        },
+      },
+    });
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start('escalation', {
+        workflowId: 'escalation-regraded-while-climbing',
+        taskQueue: 'esc',
+        args: [{ ...anEscalation('e5', 'P1', new Date(await env.currentTimeMs()).toISOString()), announced: true }],
+      });
+      const slept = env.sleep(15 * 60_000 + 30_000);
+      await climbing;
+
+      // when it is re-graded P2 while its climb (step 2) is being stored, and the climb is stored after
+      await handle.executeUpdate(changeSeverityUpdate, { args: [{ actor: 'pm', severity: 'P2' }] });
+      climbStored();
+      await slept;
+
+      // then each notice has its own step's event key: the climb's is not dropped as the re-grade's repeat
+      const state = await handle.query(escalationStateQuery);
+      expect(state.steps.map((s) => s.action)).toEqual(['raised', 'climbed', 'severity-changed']);
+      expect(notices).toEqual(
+        expect.arrayContaining([
+          { eventKey: 'escalation/e5/step-2', subject: '[P1] Outage: not acknowledged in time: escalated to you' },
+          { eventKey: 'escalation/e5/step-3', subject: '[P2] Outage: re-graded from P1 to P2' },
+        ]),
+      );
+      expect(notices).toHaveLength(2);
+      await handle.terminate('test over');
+    });
+  });
 });
+
+function anEscalation(escalationId: string, severity: EscalationInput['severity'], raisedAt: string): EscalationInput {
+  return {
+    escalationId,
+    engagementId: 'g1',
+    severity,
+    title: 'Outage',
+    category: 'outage',
+    raisedAt,
+    timeZone: 'UTC',
+    levels,
+    policies: { ...policies, P3: { ...policies.P3, businessHours: false } },
+    requiresRootCause: false,
+  };
+}
