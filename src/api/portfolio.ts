@@ -167,7 +167,8 @@ export const PORTFOLIO_FACTS = `
            COALESCE(es.p1, 0)::int AS p1, COALESCE(es.p2, 0)::int AS p2,
            COALESCE(es.p3, 0)::int AS p3, COALESCE(es.p4, 0)::int AS p4,
            ex.kind::text AS "exitKind", to_char(ex."dueOn", ${DATE_ISO}) AS "exitDueOn",
-           (SELECT to_char(max(c."occurredAt"), ${TIME_ISO}) FROM "StageChange" c
+           -- (the first move: governance goes on through a renewal, whose new term records another)
+           (SELECT to_char(min(c."occurredAt"), ${TIME_ISO}) FROM "StageChange" c
              WHERE c."engagementId" = e.id AND c."toStage" = 'STEADY_STATE') AS "steadySince"
     FROM "Engagement" e
     JOIN "Vendor" v ON v.id = e."vendorId"

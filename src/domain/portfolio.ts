@@ -3,7 +3,7 @@
  * facts from PostgreSQL and the instant it works from.
  */
 import { DateTime } from 'luxon';
-import { periodAt, type Period } from './calendar';
+import { firstPeriodFrom, periodAt, type Period } from './calendar';
 import { renewalMilestones } from './renewal';
 import type { LifecycleStage } from './lifecycle';
 import type { ReviewCadence, Severity } from './types';
@@ -23,8 +23,8 @@ export interface EngagementFacts {
   reviewCadences: ReviewCadence[];
   reviewGraceSeconds: number;
   /**
-   * When the engagement reached steady state, where known: governance reviews whole periods from then on, so the
-   * period before the one running now is reviewed only if it began after.
+   * When the engagement first reached steady state, where known: governance reviews whole periods from then on, so
+   * a period that began before (the one running then) is not reviewed.
    */
   steadySince?: string | null;
   latestScore: number | null;
@@ -136,6 +136,8 @@ export function nextMilestoneUntil(
         if (Date.parse(before.end) + grace <= nowMs || Date.parse(before.start) < steadySince) break;
         period = before;
       }
+      // Nor the one running now, when it began before: the first whole period after is.
+      if (Date.parse(period.start) < steadySince) period = firstPeriodFrom(cadence, steadySince, f.timeZone);
       return { cadence, due: Date.parse(period.end) + grace };
     });
     const review = reviews.sort((a, b) => a.due - b.due)[0];

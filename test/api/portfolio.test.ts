@@ -163,6 +163,27 @@ describe('GET /portfolio', () => {
     expect(expected.get(exiting.id)?.[3]).toBe('2026-12-31T00:00:00.000Z');
   });
 
+  it('counts steady state from its first reaching it: a renewal’s new term does not move it', async () => {
+    const [e] = await f.db.prisma.engagement.findMany({ where: { stageChanges: { none: {} } }, take: 1 });
+    // the transition ended on 20 November; the renewal opened a new term on 1 January
+    await f.db.prisma.stageChange.createMany({
+      data: [
+        ['TRANSITION', '2026-11-20T09:00:00.000Z'],
+        ['RENEWAL', '2027-01-01T00:00:00.000Z'],
+      ].map(([fromStage, at], i) => ({
+        engagementId: e.id,
+        fromStage: fromStage as 'TRANSITION' | 'RENEWAL',
+        toStage: 'STEADY_STATE' as const,
+        occurredAt: new Date(at),
+        idempotencyKey: `steady-${e.id}-${i}`,
+      })),
+    });
+    const facts = await portfolioFacts(f.db.prisma, undefined, new Date(Date.UTC(2027, 0, 2)));
+    // governance reviews on from the first (it used to read the second: December's review, due on 4 January, was not
+    // shown)
+    expect(facts.find((r) => r.id === e.id)?.steadySince).toBe('2026-11-20T09:00:00.000Z');
+  });
+
   it('shows no volume with the vendor for an engagement whose transition was cancelled before it moved any', async () => {
     const vendorId = (await pm('POST', '/vendors', aVendor({ legalName: 'Cancelled Ramp BPO' }))).body.id;
     const { body: e } = await pm('POST', '/engagements', anEngagement(vendorId, { name: 'Terminated in transfer' }));

@@ -69,6 +69,8 @@ describe('next milestone', () => {
     // steady state since 20 November: November is not reviewed, December's review on 4 January is next
     const f = facts({ steadySince: '2026-11-20T09:00:00.000Z' });
     expect(nextMilestone(f, Date.parse('2026-12-02T10:00:00Z'))?.at).toBe('2027-01-04T00:00:00.000Z');
+    // ... nor while November runs (it used to show November's review, on 4 December, then)
+    expect(nextMilestone(f, Date.parse('2026-11-23T10:00:00Z'))?.at).toBe('2027-01-04T00:00:00.000Z');
     // since 1 November, November's is
     const g = facts({ steadySince: '2026-11-01T00:00:00.000Z' });
     expect(nextMilestone(g, Date.parse('2026-12-02T10:00:00Z'))?.at).toBe('2026-12-04T00:00:00.000Z');
@@ -213,6 +215,7 @@ describe('how long a next milestone holds', () => {
       timeZone: fc.constantFrom('UTC', 'America/Los_Angeles', 'Asia/Kolkata', 'Pacific/Chatham', 'Australia/Lord_Howe'),
       reviewCadences: fc.subarray<ReviewCadence>(['WEEKLY', 'MONTHLY', 'QUARTERLY', 'ANNUAL']),
       reviewGraceSeconds: fc.integer({ min: 0, max: 7 * 86_400 }),
+      steadySince: fc.option(day('2026-01-01T00:00:00Z', 1200).map((ms) => new Date(ms).toISOString())),
       nextExitStep: fc.option(
         day('2026-06-01T00:00:00Z', 900).map((ms) => ({
           kind: 'KNOWLEDGE_TRANSFER',
