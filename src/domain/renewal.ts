@@ -47,12 +47,19 @@ export function renewalMilestones(
   timeZone = 'UTC',
 ): RenewalMilestones {
   const end = DateTime.fromISO(termEnd, { zone: 'utc' });
-  // The term end's date (and time of day, for an instant) read on the zone's clock; in UTC, as given.
-  const deadline = end.setZone(timeZone, { keepLocalTime: true }).minus({ days: noticeDays });
+  // Each date is counted back on the calendar from the term end's, then read on the zone's clock at the term end's
+  // time of day (in UTC, as given): not carried from another date, whose clocks may change at midnight. A midnight
+  // that is skipped reads as the moment after (01:00), one that comes twice as the second, as PostgreSQL reads them
+  // (the start statement checks the same deadline).
+  const before = (days: number) => {
+    const { year, month, day, hour, minute, second, millisecond } = end.minus({ days });
+    return DateTime.fromObject({ year, month, day, hour, minute, second, millisecond }, { zone: timeZone });
+  };
+  const noticeDeadline = before(noticeDays);
   return {
-    evaluationAt: deadline.minus({ days: leadDays }).toISO()!,
-    councilEscalationAt: deadline.minus({ days: Math.min(COUNCIL_ESCALATION_DAYS, leadDays) }).toISO()!,
-    noticeDeadline: deadline.toISO()!,
+    evaluationAt: before(noticeDays + leadDays).toISO()!,
+    councilEscalationAt: before(noticeDays + Math.min(COUNCIL_ESCALATION_DAYS, leadDays)).toISO()!,
+    noticeDeadline: noticeDeadline.toISO()!,
     termEnd: end.toISO()!,
   };
 }

@@ -207,6 +207,22 @@ describe('renewal milestones', () => {
     expect(m).toMatchObject({ evaluationAt, noticeDeadline, termEnd: '2029-01-01T00:00:00.000Z' });
     expect(m.noticeDeadline.slice(0, 10)).toBe('2028-10-03');
   });
+
+  it.each([
+    // Beirut skips midnight on 2026-03-29, the term end: the deadline a day before starts at its own midnight (it
+    // carried the term end's 01:00, and a decision was taken an hour into the deadline's date)
+    ['Asia/Beirut', '2026-03-29', 1, '2026-01-27T00:00:00.000+02:00', '2026-03-28T00:00:00.000+02:00'],
+    // Santiago skips midnight on the deadline's date: 01:00 there, but the evaluation's date starts at midnight
+    ['America/Santiago', '2026-03-06', 180, '2025-07-09T00:00:00.000-04:00', '2025-09-07T01:00:00.000-03:00'],
+    // Havana repeats midnight on the deadline's date (clocks back at 01:00): the second, as PostgreSQL reads it
+    ['America/Havana', '2026-01-31', 90, '2025-09-03T00:00:00.000-04:00', '2025-11-02T00:00:00.000-05:00'],
+  ] as const)(
+    'in %s, where the clocks change at midnight: each date read on its own, as PostgreSQL reads it',
+    (timeZone, termEnd, notice, evaluationAt, noticeDeadline) => {
+      const m = renewalMilestones(`${termEnd}T00:00:00.000Z`, notice, undefined, timeZone);
+      expect(m).toMatchObject({ evaluationAt, noticeDeadline });
+    },
+  );
 });
 
 describe('the review that escalates a KPI', () => {
