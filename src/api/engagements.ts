@@ -37,6 +37,7 @@ import {
   terminateBody,
 } from './schemas';
 import { readCache } from './read-cache';
+import { postgresTimeZones, requirePostgresTimeZone } from './time-zones';
 import { liveStateSince, startOnce, type LiveState } from './temporal-calls';
 import type { WorkflowWatches } from './workflow-watches';
 import { changeAnnouncements, type EngagementChanges } from './engagement-changes';
@@ -150,6 +151,7 @@ export function engagementRoutes(
 ): void {
   const { prisma, temporal, config, starts, startAudits, changes, watches } = deps;
   const announce = changeAnnouncements(poolOf(prisma));
+  const timeZones = postgresTimeZones(poolOf(prisma));
   const details = readCache<CachedDetail>({
     freshMs: config.readCacheMs,
     max: 10_000,
@@ -208,6 +210,7 @@ export function engagementRoutes(
       },
     },
     async ({ body, principal, req }) => {
+      await requirePostgresTimeZone(timeZones, body.timeZone, 'body.timeZone');
       if (!(await prisma.vendor.findUnique({ where: { id: body.vendorId } }))) {
         throw new ProblemError(422, 'Unprocessable Content', 'body.vendorId: no such vendor', [
           { field: 'body.vendorId', reason: 'no such vendor' },

@@ -277,6 +277,38 @@ describe('bad input', () => {
       mentions: ['body.timeZone', 'IANA'],
     },
     {
+      name: 'a time zone PostgreSQL reads as another (Israel, not India): IST',
+      method: 'POST',
+      path: () => '/engagements',
+      body: () => engagementWith({ timeZone: 'IST' }),
+      status: 400,
+      mentions: ['body.timeZone', 'PostgreSQL reads as that zone'],
+    },
+    {
+      name: 'a time zone only Java and ICU know: AET',
+      method: 'POST',
+      path: () => '/engagements',
+      body: () => engagementWith({ timeZone: 'AET' }),
+      status: 400,
+      mentions: ['body.timeZone', 'PostgreSQL reads as that zone'],
+    },
+    {
+      name: 'a time zone tzdata dropped: US/Pacific-New',
+      method: 'POST',
+      path: () => '/engagements',
+      body: () => engagementWith({ timeZone: 'US/Pacific-New' }),
+      status: 400,
+      mentions: ['body.timeZone', 'PostgreSQL reads as that zone'],
+    },
+    {
+      name: 'a time zone PostgreSQL reads as a fixed offset: CET',
+      method: 'POST',
+      path: () => '/engagements',
+      body: () => engagementWith({ timeZone: 'CET' }),
+      status: 400,
+      mentions: ['body.timeZone', 'PostgreSQL reads as that zone'],
+    },
+    {
       name: 'a vendor that does not exist',
       method: 'POST',
       path: () => '/engagements',
@@ -500,6 +532,14 @@ describe('bad input', () => {
     const text = JSON.stringify(res.body);
     for (const mention of c.mentions) expect(text).toContain(mention);
     expect(await rowCounts(f.db.prisma)).toEqual(before);
+  });
+
+  it('takes the time zones people write, as both luxon and PostgreSQL read them', async () => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    for (const timeZone of ['UTC', 'Asia/Kolkata', 'Europe/Kyiv', 'America/Los_Angeles', 'Pacific/Chatham']) {
+      const created = await pm('POST', '/engagements', engagementWith({ timeZone }));
+      expect([created.status, created.body.timeZone]).toEqual([201, timeZone]);
+    }
   });
 
   it('names only the wrong type when a list is sent as a string, and says a missing amount is required', async () => {
