@@ -375,6 +375,9 @@ async function phasedTransition(input: TransitionInput): Promise<TransitionState
     const last = state.gates.filter((g) => g.sequence === phase.sequence).at(-1);
     if (last?.passed) {
       await finishPhase(phase, last.decision === 'overridden' ? 'OVERRIDDEN' : 'PASSED');
+      // An approval or override that arrived meanwhile is fulfilled by that pass, as in the loop below: it neither
+      // waits for ever nor passes the next phase's gate.
+      decision = undefined;
       state.currentIndex++;
     } else if (last && state.consecutiveFailures >= state.rules.maxConsecutiveFailures) {
       await escalate(phase, last.reasons);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   CancelledFailure,
   Client,
+  WorkflowUpdateStage,
   Connection,
   WorkflowUpdateFailedError,
   type WorkflowHandle,
@@ -28,6 +29,7 @@ import {
   type TransitionState,
 } from '../../workflows/transition.messages';
 import { createLifecycleActivities } from '../../activities/lifecycle';
+import type { StoredProgress } from '../../activities/transition';
 import type { PrismaClient } from '../../src/db';
 import { startOwnTemporal, type OwnTemporal } from '../helpers/own-servers';
 import { workflowBundle } from '../helpers/temporal';
@@ -68,6 +70,8 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
   /** What each test's stubs do; reset before each test. */
   let stub: {
     evaluateGate: () => Promise<GateVerdict>;
+    storedProgress: () => Promise<StoredProgress>;
+    completePhase: () => Promise<void>;
     moveEngagementStage: (input: { to: string }) => Promise<void>;
     openNewTerm: () => Promise<void>;
     replacePlannedPhases: () => Promise<void>;
@@ -93,14 +97,14 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
       taskQueue: TASK_QUEUE,
       workflowBundle: await workflowBundle(),
       activities: {
-        // Transitions here start afresh: nothing stored to resume from.
-        storedProgress: async () => ({ volumePct: null, phases: [] }),
+        // Transitions here start afresh unless a test stores progress to resume from.
+        storedProgress: () => stub.storedProgress(),
         startPhase: async ({ sequence }: { sequence: number }) => void startedPhases.push(sequence),
         evaluateGate: () => stub.evaluateGate(),
         moveEngagementStage: (input: { to: string }) => stub.moveEngagementStage(input),
         openNewTerm: () => stub.openNewTerm(),
         evaluateRenewal: async () => ({ recommendation: 'RENEW', reasons: ['stub'] }),
-        completePhase: nothing,
+        completePhase: () => stub.completePhase(),
         recordGateDecision: nothing,
         auditTransitionAction: nothing,
         recordVolumeChange: async (input: { key: string }) => void calls.volumeChanges.push(input.key),
@@ -127,6 +131,8 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     calls.settled.length = 0;
     stub = {
       evaluateGate: async () => PASSED,
+      storedProgress: async () => ({ volumePct: null, phases: [] }),
+      completePhase: async () => undefined,
       moveEngagementStage: async () => undefined,
       openNewTerm: async () => undefined,
       replacePlannedPhases: async () => undefined,
@@ -476,6 +482,61 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     expect(String((second as Error).cause ?? second)).toMatch(/another plan change is being stored/);
     await handle.terminate('test done');
   });
+
+  it.each([
+    ['its last phase', [wave('wave-1', 100, 3600)], 'COMPLETED'],
+    ['a phase before others', [wave('wave-1', 50, 3600), wave('wave-2', 100, 7 * 24 * 3600)], 'RUNNING'],
+  ] as const)(
+    'takes an approval that arrives while a resumed run finishes %s on its stored passed gate as fulfilled',
+    async (_name, phases, after) => {
+      // given a run started again after the one before stored wave 1's passed gate, but not its completion, and
+      // that completion being stored now
+      const startedAt = new Date(Date.now() - DAY_MS).toISOString();
+      stub.storedProgress = async () => ({
+        volumePct: 50,
+        phases: phases.map((_, i) => ({
+          sequence: i + 1,
+          status: i === 0 ? ('ACTIVE' as const) : ('PENDING' as const),
+          startedAt: i === 0 ? startedAt : null,
+          completedAt: null,
+          gates: i === 0 ? [{ attempt: 1, passed: true, evaluatedAt: startedAt, verdict: PASSED }] : [],
+        })),
+      });
+      const completing = latch();
+      const completed = latch();
+      stub.completePhase = async () => {
+        completing.open();
+        await completed.opened;
+      };
+      const handle = await startTransition([...phases]);
+      await completing.opened;
+
+      // when a person approves wave 1's gate meanwhile
+      const approval = await handle.startUpdate(approveGateUpdate, {
+        args: [{ actor: 'pm', phase: 'wave-1' }],
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+      });
+      completed.open();
+
+      // then the approval is answered (the pass fulfilled it), and it approves nothing more: the transition ends, or
+      // wave 2 runs its own minimum duration, its gate not yet judged (it used to hold the approval for ever, or pass
+      // wave 2 at once on it)
+      const state = await approval.result();
+      expect(state.phases[0].status).toBe('PASSED');
+      const described = await eventually(
+        () => handle.describe(),
+        (d) => d.status.name === after && (after === 'COMPLETED' || startedPhases.includes(2)),
+        20_000,
+      );
+      expect(described.status.name).toBe(after);
+      if (after === 'RUNNING') {
+        const now = await stateOf(handle);
+        expect(now.phases.map((p) => p.status)).toEqual(['PASSED', 'ACTIVE']);
+        expect(now.gates.map((g) => [g.phase, g.attempt])).toEqual([['wave-1', 1]]);
+        await handle.terminate('test done');
+      }
+    },
+  );
 
   it('refuses a pause or a new plan once every phase is done, while the transition is finishing', async () => {
     // given a transition whose last gate has passed and whose move to steady state is still running
