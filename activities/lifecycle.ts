@@ -17,7 +17,7 @@ import {
   type RenewalDecisionKind,
   type RenewalScorecard,
 } from '../src/domain/renewal';
-import { escalationIdempotencyKey, escalationWorkflowId } from '../src/domain/escalation';
+import { escalationIdempotencyKey, escalationWorkflowId, lifecycleEscalationKeys } from '../src/domain/escalation';
 import { shortestCadenceFirst } from '../src/domain/types';
 import { resolveUpdate } from '../workflows/escalation.messages';
 import { governanceWorkflowId, type GovernanceInput } from '../workflows/governance.messages';
@@ -39,6 +39,30 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
         },
       })
       .catch(ignoreDuplicate);
+
+  async function settleEscalation(input: { engagementId: string; key: string; resolution: string }): Promise<void> {
+    const escalation = await prisma.escalation.findUnique({
+      where: { idempotencyKey: escalationIdempotencyKey(input.engagementId, input.key) },
+      select: { id: true, status: true },
+    });
+    if (!escalation || escalation.status === 'RESOLVED') return;
+    // The update waits for the escalation's workflow task: cut short when this activity is cancelled (its worker
+    // shutting down, which would otherwise wait for it for good while no longer taking that task).
+    await client
+      .withAbortSignal(Context.current().cancellationSignal, () =>
+        client.workflow
+          .getHandle(escalationWorkflowId(escalation.id))
+          // A repeated issue needs a root cause to be resolved: this one's is what settled it.
+          .executeUpdate(resolveUpdate, {
+            args: [{ actor: 'system', resolution: input.resolution, rootCause: input.resolution }],
+          }),
+      )
+      .catch((error: unknown) => {
+        // Resolved meanwhile by a person (the update is refused), or its workflow gone: settled either way.
+        if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError) return;
+        throw error;
+      });
+  }
 
   return {
     /** Starts the engagement's recurring reviews (a repeat finds the running ones). */
@@ -112,29 +136,7 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
      * renewal decided, the exit step completed), so it stops climbing and reminding. Nothing to do when none was
      * raised, or it is resolved already, or its workflow has ended.
      */
-    async settleEscalation(input: { engagementId: string; key: string; resolution: string }): Promise<void> {
-      const escalation = await prisma.escalation.findUnique({
-        where: { idempotencyKey: escalationIdempotencyKey(input.engagementId, input.key) },
-        select: { id: true, status: true },
-      });
-      if (!escalation || escalation.status === 'RESOLVED') return;
-      // The update waits for the escalation's workflow task: cut short when this activity is cancelled (its worker
-      // shutting down, which would otherwise wait for it for good while no longer taking that task).
-      await client
-        .withAbortSignal(Context.current().cancellationSignal, () =>
-          client.workflow
-            .getHandle(escalationWorkflowId(escalation.id))
-            // A repeated issue needs a root cause to be resolved: this one's is what settled it.
-            .executeUpdate(resolveUpdate, {
-              args: [{ actor: 'system', resolution: input.resolution, rootCause: input.resolution }],
-            }),
-        )
-        .catch((error: unknown) => {
-          // Resolved meanwhile by a person (the update is refused), or its workflow gone: settled either way.
-          if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError) return;
-          throw error;
-        });
-    },
+    settleEscalation,
 
     /**
      * Cancels that transition (termination for cause stops the ramp, as it cancels the lifecycle's own child), and
@@ -164,12 +166,21 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
       cancellationSignal.throwIfAborted();
     },
 
-    /** The renewal scorecard over the term and its recommendation, stored once per term. */
+    /**
+     * The renewal scorecard over the term and its recommendation, stored once per term. A transition overrun the
+     * lifecycle escalated is answered now, if still open: the run that raised it settles it when the transition ends,
+     * but a run started again after it (an operator terminated it) does not know it was raised.
+     */
     async evaluateRenewal(input: {
       engagementId: string;
       termStart: string;
       termEnd: string;
     }): Promise<Recommendation & { scorecard: RenewalScorecard; decided?: StoredRenewalDecision }> {
+      await settleEscalation({
+        engagementId: input.engagementId,
+        key: lifecycleEscalationKeys.transitionOverrun(input.termEnd),
+        resolution: 'the transition has ended: the renewal is evaluated now',
+      });
       const termEnd = new Date(input.termEnd);
       const stored = await prisma.renewalEvaluation.findUnique({
         where: { engagementId_termEnd: { engagementId: input.engagementId, termEnd } },

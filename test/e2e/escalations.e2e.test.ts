@@ -1,5 +1,7 @@
 import { openEscalation } from '../../activities/escalations';
-import { escalationWorkflowId } from '../../src/domain/escalation';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createLifecycleActivities } from '../../activities/lifecycle';
+import { escalationWorkflowId, lifecycleEscalationKeys } from '../../src/domain/escalation';
 import { escalationStateQuery } from '../../workflows/escalation.messages';
 import { anEngagement, aVendor } from '../builders/engagement';
 import { startDevStack, type DevStack } from '../helpers/dev-worker';
@@ -181,6 +183,37 @@ describe('escalations through the API (dev server)', () => {
     expect(row).toMatchObject({ status: 'RESOLVED', resolution: 'batch re-run and passed' });
     expect(row.resolvedAt).not.toBeNull();
     expect(row.steps.map((st) => st.action)).toEqual(['raised', 'acknowledged', 'resolved']);
+  });
+
+  it('answers a transition overrun still open when the renewal is evaluated: a lifecycle started again did not raise it', async () => {
+    const { engagementId } = await anEngagementWithFastP1();
+    const { termStart, termEnd } = await s.db.prisma.engagement.findUniqueOrThrow({ where: { id: engagementId } });
+    // given the overrun a lifecycle run raised at the evaluation date, before an operator stopped that run
+    const { escalationId } = await openEscalation(s.db.prisma, s.env.client, 'escalations', {
+      engagementId,
+      severity: 'P2',
+      category: 'transition-overrun',
+      title: 'Transition still running at the renewal evaluation',
+      description: 'The renewal is evaluated once the transition ends.',
+      raisedBy: 'workflow:lifecycle',
+      raisedAt: new Date().toISOString(),
+      key: lifecycleEscalationKeys.transitionOverrun(termEnd.toISOString()),
+    });
+
+    // when the run started since evaluates the renewal (its transition over)
+    const { evaluateRenewal } = createLifecycleActivities(s.db.prisma, s.env.client, 'escalations');
+    await new MockActivityEnvironment().run(evaluateRenewal, {
+      engagementId,
+      termStart: termStart.toISOString(),
+      termEnd: termEnd.toISOString(),
+    });
+
+    // then the overrun is answered (it used to climb on, reminding the council daily)
+    const row = await s.db.prisma.escalation.findUniqueOrThrow({ where: { id: escalationId } });
+    expect([row.status, row.resolution]).toEqual([
+      'RESOLVED',
+      'the transition has ended: the renewal is evaluated now',
+    ]);
   });
 
   it("keeps a vendor from answering an escalation about the client's own duty, which an executive may answer", async () => {
