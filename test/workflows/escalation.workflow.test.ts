@@ -42,6 +42,15 @@ describe('escalation workflow (time-skipping)', () => {
   });
   afterEach(() => env?.teardown());
 
+  /** A worker of the escalation workflow with these activities. */
+  const workerWith = async (activities: object) =>
+    Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'esc',
+      workflowBundle: await workflowBundle(),
+      activities,
+    });
+
   async function run(
     input: Partial<EscalationInput>,
     forMs: number,
@@ -60,12 +69,7 @@ describe('escalation workflow (time-skipping)', () => {
         return { sent: true };
       },
     };
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue: 'esc',
-      workflowBundle: await workflowBundle(),
-      activities,
-    });
+    const worker = await workerWith(activities);
     return worker.runUntil(async () => {
       const raisedAt = new Date(await env.currentTimeMs()).toISOString();
       const handle = await env.client.workflow.start('escalation', {
@@ -154,11 +158,9 @@ describe('escalation workflow (time-skipping)', () => {
 
   it("keeps the policy's deadlines at the top of a one-level matrix when a person acknowledges or re-grades", async () => {
     // given an engagement whose matrix has one level, and a P3 raised there
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue: 'esc',
-      workflowBundle: await workflowBundle(),
-      activities: { recordEscalationStep: async () => undefined, notify: async () => ({ sent: true }) },
+    const worker = await workerWith({
+      recordEscalationStep: async () => undefined,
+      notify: async () => ({ sent: true }),
     });
     await worker.runUntil(async () => {
       const raisedAt = new Date(await env.currentTimeMs()).toISOString();
@@ -217,16 +219,11 @@ describe('escalation workflow (time-skipping)', () => {
   it('starts the new deadline from a re-grade below the top, and tells the level holding it', async () => {
     // given a P3 raised on a four-level matrix, not acknowledged for an hour
     const notices: string[] = [];
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue: 'esc',
-      workflowBundle: await workflowBundle(),
-      activities: {
-        recordEscalationStep: async () => undefined,
-        notify: async (notice: { recipient: { role: string }; subject: string }) => {
-          notices.push(`${notice.recipient.role}: ${notice.subject}`);
-          return { sent: true };
-        },
+    const worker = await workerWith({
+      recordEscalationStep: async () => undefined,
+      notify: async (notice: { recipient: { role: string }; subject: string }) => {
+        notices.push(`${notice.recipient.role}: ${notice.subject}`);
+        return { sent: true };
       },
     });
     await worker.runUntil(async () => {
@@ -319,14 +316,9 @@ describe('escalation workflow (time-skipping)', () => {
 
   it('refuses a reassignment to the one already assigned: a repeated request adds no step', async () => {
     const steps: number[] = [];
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue: 'esc',
-      workflowBundle: await workflowBundle(),
-      activities: {
-        recordEscalationStep: async ({ stepNumber }: { stepNumber: number }) => void steps.push(stepNumber),
-        notify: async () => ({ sent: true }),
-      },
+    const worker = await workerWith({
+      recordEscalationStep: async ({ stepNumber }: { stepNumber: number }) => void steps.push(stepNumber),
+      notify: async () => ({ sent: true }),
     });
     await worker.runUntil(async () => {
       // given a P3 reassigned to Dana
@@ -363,22 +355,17 @@ describe('escalation workflow (time-skipping)', () => {
     const databaseBack = new Promise<void>((resolve) => (climbStored = resolve));
     let climbWaiting!: () => void;
     const climbing = new Promise<void>((resolve) => (climbWaiting = resolve));
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue: 'esc',
-      workflowBundle: await workflowBundle(),
-      activities: {
-        recordEscalationStep: async ({ step }: { step: { action: string } }) => {
-          if (Context.current().info.isLocal) throw ApplicationFailure.nonRetryable('database slow');
-          if (step.action === 'climbed') {
-            climbWaiting();
-            await databaseBack;
-          }
-        },
-        notify: async (notice: { eventKey: string; subject: string }) => {
-          notices.push({ eventKey: notice.eventKey, subject: notice.subject });
-          return { sent: true };
-        },
+    const worker = await workerWith({
+      recordEscalationStep: async ({ step }: { step: { action: string } }) => {
+        if (Context.current().info.isLocal) throw ApplicationFailure.nonRetryable('database slow');
+        if (step.action === 'climbed') {
+          climbWaiting();
+          await databaseBack;
+        }
+      },
+      notify: async (notice: { eventKey: string; subject: string }) => {
+        notices.push({ eventKey: notice.eventKey, subject: notice.subject });
+        return { sent: true };
       },
     });
     await worker.runUntil(async () => {
