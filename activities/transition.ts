@@ -16,11 +16,15 @@ export function createTransitionActivities(prisma: PrismaClient) {
   return {
     /** A transition cancelled by a termination for cause: the phases it had not finished are cancelled, once. */
     async cancelOpenPhases(input: { engagementId: string }): Promise<number> {
-      const { count } = await prisma.transitionPhase.updateMany({
-        where: { plan: { engagementId: input.engagementId }, status: { in: ['PENDING', 'ACTIVE', 'HELD'] } },
-        data: { status: 'CANCELLED' },
+      return prisma.$transaction(async (tx) => {
+        // The plan's row locked first, as a plan change locks it: one stored meanwhile comes before, and is cancelled.
+        await tx.$queryRaw`SELECT FROM "TransitionPlan" WHERE "engagementId" = ${input.engagementId}::uuid FOR UPDATE`;
+        const { count } = await tx.transitionPhase.updateMany({
+          where: { plan: { engagementId: input.engagementId }, status: { in: ['PENDING', 'ACTIVE', 'HELD'] } },
+          data: { status: 'CANCELLED' },
+        });
+        return count;
       });
-      return count;
     },
 
     /**
@@ -275,7 +279,14 @@ export function createTransitionActivities(prisma: PrismaClient) {
     /** Replaces the phases that have not started with a new tail of the plan. */
     async replacePlannedPhases(input: { engagementId: string; afterSequence: number; phases: PhasePlan[] }) {
       await prisma.$transaction(async (tx) => {
-        const plan = await tx.transitionPlan.findUniqueOrThrow({ where: { engagementId: input.engagementId } });
+        // The plan's row locked first, as a cancellation locks it: a plan change still being stored when the
+        // transition was cancelled (a termination for cause) writes nothing, rather than put PENDING phases back.
+        const [plan] = await tx.$queryRaw<Array<{ id: string; cancelled: boolean }>>`
+          SELECT p."id", EXISTS (SELECT FROM "TransitionPhase" ph
+                                 WHERE ph."planId" = p."id" AND ph."status" = 'CANCELLED') AS "cancelled"
+          FROM "TransitionPlan" p WHERE p."engagementId" = ${input.engagementId}::uuid FOR UPDATE OF p`;
+        if (!plan) throw new Error(`engagement ${input.engagementId} has no transition plan`);
+        if (plan.cancelled) return;
         await tx.transitionPhase.deleteMany({
           where: { planId: plan.id, sequence: { gt: input.afterSequence }, startedAt: null },
         });

@@ -3,6 +3,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import pg from 'pg';
 import { createEngagementActivities } from '../../activities/engagements';
 import { createLifecycleActivities } from '../../activities/lifecycle';
+import { createTransitionActivities } from '../../activities/transition';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { eventually } from '../helpers/wait';
 
@@ -115,5 +116,48 @@ describe('lifecycle activities, retried', () => {
     // the lock was let go, and write STEADY_STATE over EXIT)
     expect((await db.prisma.engagement.findUniqueOrThrow({ where: { id: e.id } })).stage).toBe('EXIT');
     expect(await db.prisma.stageChange.count({ where: { engagementId: e.id } })).toBe(0);
+  });
+
+  it('stores no plan change that lands after the transition was cancelled: its phases stay CANCELLED', async () => {
+    const e = await anEngagement();
+    const phase = (sequence: number, name: string, status: 'PASSED' | 'ACTIVE' | 'PENDING') => ({
+      sequence,
+      kind: 'RAMP_WAVE' as const,
+      name,
+      volumePct: 25 * sequence,
+      minDurationSeconds: 86_400,
+      status,
+      ...(status !== 'PENDING' && { startedAt: new Date('2026-02-01T00:00:00Z') }),
+    });
+    await db.prisma.transitionPlan.create({
+      data: {
+        engagementId: e.id,
+        gateThreshold: 95,
+        holdSeconds: 3600,
+        maxConsecutiveFailures: 3,
+        phases: { create: [phase(1, 'wave-1', 'PASSED'), phase(2, 'wave-2', 'ACTIVE'), phase(3, 'wave-3', 'PENDING')] },
+      },
+    });
+    const transition = createTransitionActivities(db.prisma);
+    // given a termination for cause that cancelled the open phases
+    expect(await transition.cancelOpenPhases({ engagementId: e.id })).toBe(2);
+
+    // when a plan change accepted just before lands after it
+    await transition.replacePlannedPhases({
+      engagementId: e.id,
+      afterSequence: 2,
+      phases: [{ kind: 'RAMP_WAVE', name: 'wave-3b', volumePct: 100, minDurationSeconds: 86_400, gated: true }],
+    });
+
+    // then no phase is open again (it used to delete wave 3 and add wave 3b, PENDING, to a terminated engagement)
+    const phases = await db.prisma.transitionPhase.findMany({
+      where: { plan: { engagementId: e.id } },
+      orderBy: { sequence: 'asc' },
+    });
+    expect(phases.map((p) => [p.name, p.status])).toEqual([
+      ['wave-1', 'PASSED'],
+      ['wave-2', 'CANCELLED'],
+      ['wave-3', 'CANCELLED'],
+    ]);
   });
 });
