@@ -1,5 +1,5 @@
 /** Renewal and exit as data and rules: milestone dates, the recommendation, the standard exit steps. Pure. */
-import { DateTime } from 'luxon';
+import { DateTime, IANAZone } from 'luxon';
 import type { RENEWAL_DECISIONS } from './types';
 
 export type RenewalDecisionKind = (typeof RENEWAL_DECISIONS)[number];
@@ -51,10 +51,7 @@ export function renewalMilestones(
   // time of day (in UTC, as given): not carried from another date, whose clocks may change at midnight. A midnight
   // that is skipped reads as the moment after (01:00), one that comes twice as the second, as PostgreSQL reads them
   // (the start statement checks the same deadline).
-  const before = (days: number) => {
-    const { year, month, day, hour, minute, second, millisecond } = end.minus({ days });
-    return DateTime.fromObject({ year, month, day, hour, minute, second, millisecond }, { zone: timeZone });
-  };
+  const before = (days: number) => DateTime.fromMillis(onClock(end.minus({ days }), timeZone), { zone: timeZone });
   const noticeDeadline = before(noticeDays);
   return {
     evaluationAt: before(noticeDays + leadDays).toISO()!,
@@ -62,6 +59,21 @@ export function renewalMilestones(
     noticeDeadline: noticeDeadline.toISO()!,
     termEnd: end.toISO()!,
   };
+}
+
+/**
+ * The instant a wall-clock time (given as a UTC DateTime's fields) reads in `timeZone`: where the clocks skip it, the
+ * moment it would have been on the offset before (01:00 for a skipped midnight); where it comes twice, the later.
+ * Worked out from the zone's offsets alone, so it does not depend on when it is asked (luxon's `fromObject` picks
+ * between two readings by the offset in force today).
+ */
+function onClock(wall: DateTime, timeZone: string): number {
+  const zone = IANAZone.create(timeZone);
+  const asUtc = wall.toMillis();
+  const readings = [zone.offset(asUtc - DAY_MS), zone.offset(asUtc + DAY_MS)]
+    .map((offsetMinutes) => asUtc - offsetMinutes * 60_000)
+    .filter((t) => t + zone.offset(t) * 60_000 === asUtc);
+  return readings.length ? Math.max(...readings) : asUtc - zone.offset(asUtc - DAY_MS) * 60_000;
 }
 
 /** The middle value (the mean of the two middle ones for an even count), or null for none. */

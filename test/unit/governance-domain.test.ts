@@ -1,4 +1,4 @@
-import { DateTime } from 'luxon';
+import { DateTime, Settings } from 'luxon';
 import { reviewerOf } from '../../src/domain/types';
 import { addBusinessSeconds, firstPeriodFrom, nextPeriod, periodDates, type Period } from '../../src/domain/calendar';
 import { computeServiceCredits, type CreditableKpi } from '../../src/domain/credits';
@@ -219,8 +219,16 @@ describe('renewal milestones', () => {
   ] as const)(
     'in %s, where the clocks change at midnight: each date read on its own, as PostgreSQL reads it',
     (timeZone, termEnd, notice, evaluationAt, noticeDeadline) => {
-      const m = renewalMilestones(`${termEnd}T00:00:00.000Z`, notice, undefined, timeZone);
-      expect(m).toMatchObject({ evaluationAt, noticeDeadline });
+      // ... whenever it is asked: in winter and in summer (luxon's own choice between two readings follows today's)
+      try {
+        for (const today of ['2027-01-15T12:00:00Z', '2027-07-15T12:00:00Z']) {
+          Settings.now = () => Date.parse(today);
+          const m = renewalMilestones(`${termEnd}T00:00:00.000Z`, notice, undefined, timeZone);
+          expect(m).toMatchObject({ evaluationAt, noticeDeadline });
+        }
+      } finally {
+        Settings.now = () => Date.now();
+      }
     },
   );
 });
