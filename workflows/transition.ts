@@ -93,6 +93,13 @@ const REPLAN_AT_THE_LAST_GATE_PATCH = 'transition-replan-at-the-last-gate-runs';
 export const RESUME_STORED_PROGRESS_PATCH = 'transition-resumes-stored-progress';
 /** Patch id: a resumed run restores a pause that held the next wave (or the end), not only one in a running phase. */
 const PAUSE_BEFORE_NEXT_WAVE_RESTORED_PATCH = 'transition-resume-restores-a-pause-before-the-next-wave';
+
+/**
+ * Patch id: an approval or override that arrives while a resumed run finishes a phase on its stored passed gate is
+ * fulfilled by that pass. Before it, it held the transition open at the last phase, or passed the next phase's gate.
+ */
+const RESUMED_PASS_FULFILS_DECISION_PATCH = 'resumed-pass-fulfils-a-pending-decision';
+
 /**
  * A transition started on its own tells the engagement's lifecycle, which may be waiting for it, that it has
  * completed (runs from before this patch did not: a lifecycle waited in an activity).
@@ -376,8 +383,8 @@ async function phasedTransition(input: TransitionInput): Promise<TransitionState
     if (last?.passed) {
       await finishPhase(phase, last.decision === 'overridden' ? 'OVERRIDDEN' : 'PASSED');
       // An approval or override that arrived meanwhile is fulfilled by that pass, as in the loop below: it neither
-      // waits for ever nor passes the next phase's gate.
-      decision = undefined;
+      // waits for ever nor passes the next phase's gate (as it did before the patch).
+      if (patched(RESUMED_PASS_FULFILS_DECISION_PATCH)) decision = undefined;
       state.currentIndex++;
     } else if (last && state.consecutiveFailures >= state.rules.maxConsecutiveFailures) {
       await escalate(phase, last.reasons);
