@@ -23,7 +23,7 @@ export function createEngagementActivities(prisma: PrismaClient) {
         // The row is locked first: a move that read the stage before another committed (a transition's late end and
         // the lifecycle's move to EXIT) would otherwise write over it.
         const [engagement] = await tx.$queryRaw<Array<{ stage: LifecycleStage }>>`
-          SELECT "stage"::text AS "stage" FROM "Engagement" WHERE "id" = ${input.engagementId}::uuid FOR UPDATE`;
+          SELECT "stage"::text AS "stage" FROM "Engagement" WHERE "id" = ${input.engagementId}::uuid FOR NO KEY UPDATE`;
         if (!engagement) throw new Error(`no engagement ${input.engagementId}`);
         if (await tx.stageChange.findUnique({ where: { idempotencyKey } })) return;
         if (engagement.stage === input.to) return;

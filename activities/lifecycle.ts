@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import {
   WorkflowFailedError,
   WorkflowIdConflictPolicy,
@@ -24,6 +24,9 @@ import { governanceWorkflowId, type GovernanceInput } from '../workflows/governa
 import { transitionWorkflowId } from '../workflows/transition.messages';
 import { ignoreDuplicate } from './transition';
 
+/** How long a renewal evaluation waits for a transition-overrun escalation to take its answer. */
+const OVERRUN_SETTLE_MS = 5_000;
+
 /** Effects of the engagement lifecycle: governance on and off, renewal evaluation and decision, terms, exit. */
 export function createLifecycleActivities(prisma: PrismaClient, client: Client, taskQueue: string) {
   const audit = (data: { actor: string; action: string; entityId: string; after: unknown; key: string }) =>
@@ -40,7 +43,11 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
       })
       .catch(ignoreDuplicate);
 
-  async function settleEscalation(input: { engagementId: string; key: string; resolution: string }): Promise<void> {
+  async function settleEscalation(
+    input: { engagementId: string; key: string; resolution: string },
+    /** Given up after this long (a stuck escalation workflow holds it no longer); by default, only when cancelled. */
+    withinMs?: number,
+  ): Promise<void> {
     const escalation = await prisma.escalation.findUnique({
       where: { idempotencyKey: escalationIdempotencyKey(input.engagementId, input.key) },
       select: { id: true, status: true },
@@ -48,8 +55,13 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
     if (!escalation || escalation.status === 'RESOLVED') return;
     // The update waits for the escalation's workflow task: cut short when this activity is cancelled (its worker
     // shutting down, which would otherwise wait for it for good while no longer taking that task).
+    const { cancellationSignal } = Context.current();
+    const signal =
+      withinMs === undefined
+        ? cancellationSignal
+        : AbortSignal.any([cancellationSignal, AbortSignal.timeout(withinMs)]);
     await client
-      .withAbortSignal(Context.current().cancellationSignal, () =>
+      .withAbortSignal(signal, () =>
         client.workflow
           .getHandle(escalationWorkflowId(escalation.id))
           // A repeated issue needs a root cause to be resolved: this one's is what settled it.
@@ -176,10 +188,21 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
       termStart: string;
       termEnd: string;
     }): Promise<Recommendation & { scorecard: RenewalScorecard; decided?: StoredRenewalDecision }> {
-      await settleEscalation({
-        engagementId: input.engagementId,
-        key: lifecycleEscalationKeys.transitionOverrun(input.termEnd),
-        resolution: 'the transition has ended: the renewal is evaluated now',
+      // (At most a few seconds, and never failing the evaluation: an escalation workflow that does not answer must not
+      // hold the renewal and its deadline.)
+      await settleEscalation(
+        {
+          engagementId: input.engagementId,
+          key: lifecycleEscalationKeys.transitionOverrun(input.termEnd),
+          resolution: 'the transition has ended: the renewal is evaluated now',
+        },
+        OVERRUN_SETTLE_MS,
+      ).catch((error: unknown) => {
+        if (Context.current().cancellationSignal.aborted) throw error;
+        log.warn('the transition-overrun escalation could not be answered at the renewal evaluation', {
+          engagementId: input.engagementId,
+          error: String(error),
+        });
       });
       const termEnd = new Date(input.termEnd);
       const stored = await prisma.renewalEvaluation.findUnique({

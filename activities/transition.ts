@@ -18,7 +18,7 @@ export function createTransitionActivities(prisma: PrismaClient) {
     async cancelOpenPhases(input: { engagementId: string }): Promise<number> {
       return prisma.$transaction(async (tx) => {
         // The plan's row locked first, as a plan change locks it: one stored meanwhile comes before, and is cancelled.
-        await tx.$queryRaw`SELECT FROM "TransitionPlan" WHERE "engagementId" = ${input.engagementId}::uuid FOR UPDATE`;
+        await tx.$queryRaw`SELECT FROM "TransitionPlan" WHERE "engagementId" = ${input.engagementId}::uuid FOR NO KEY UPDATE`;
         const { count } = await tx.transitionPhase.updateMany({
           where: { plan: { engagementId: input.engagementId }, status: { in: ['PENDING', 'ACTIVE', 'HELD'] } },
           data: { status: 'CANCELLED' },
@@ -284,7 +284,7 @@ export function createTransitionActivities(prisma: PrismaClient) {
         const [plan] = await tx.$queryRaw<Array<{ id: string; cancelled: boolean }>>`
           SELECT p."id", EXISTS (SELECT FROM "TransitionPhase" ph
                                  WHERE ph."planId" = p."id" AND ph."status" = 'CANCELLED') AS "cancelled"
-          FROM "TransitionPlan" p WHERE p."engagementId" = ${input.engagementId}::uuid FOR UPDATE OF p`;
+          FROM "TransitionPlan" p WHERE p."engagementId" = ${input.engagementId}::uuid FOR NO KEY UPDATE OF p`;
         if (!plan) throw new Error(`engagement ${input.engagementId} has no transition plan`);
         if (plan.cancelled) return;
         await tx.transitionPhase.deleteMany({
