@@ -247,6 +247,12 @@ export async function openEscalation(
 }
 
 /**
+ * The number of an escalation step `s`, from its key (`<escalation id>/step-N`); null for the raise, whose key is the
+ * escalation's own followed by `/raised`.
+ */
+const STEP_NUMBER = Prisma.sql`substring(s."idempotencyKey" from '/step-([0-9]+)$')::int`;
+
+/**
  * An escalation's state as its stored row and steps tell it, for a workflow that takes it up. A step whose write had
  * not landed when its run ended is lost with that run.
  */
@@ -264,8 +270,8 @@ async function storedEscalationState(prisma: PrismaClient, escalationId: string)
                        -- (the raise's time is the escalation's, as a run started by the raise has it)
                        'at', to_char(CASE WHEN s."action" = 'raised' THEN x."raisedAt" ELSE s."occurredAt" END,
                                      'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
-                     -- the raise is step 1; the others are numbered in their keys
-                     ORDER BY COALESCE(substring(s."idempotencyKey" from '/step-([0-9]+)$')::int, 1))
+                     -- the raise is step 1
+                     ORDER BY COALESCE(${STEP_NUMBER}, 1))
                      FROM "EscalationStep" s WHERE s."escalationId" = x."id"), '[]') AS "steps"
     FROM "Escalation" x WHERE x."id" = ${escalationId}::uuid`,
   );
@@ -371,7 +377,7 @@ export function createEscalationActivities(prisma: PrismaClient, client: Client,
       const later = (action: string) => Prisma.sql`EXISTS (
             SELECT FROM "EscalationStep" s
             WHERE s."escalationId" = ${input.escalationId}::uuid AND s."action" = ${action}
-              AND substring(s."idempotencyKey" from '/step-([0-9]+)$')::int > ${input.stepNumber}::int)`;
+              AND ${STEP_NUMBER} > ${input.stepNumber}::int)`;
       await queryOnPool(
         prisma,
         'record-escalation-step',

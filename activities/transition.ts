@@ -18,7 +18,7 @@ export function createTransitionActivities(prisma: PrismaClient) {
     async cancelOpenPhases(input: { engagementId: string }): Promise<number> {
       return prisma.$transaction(async (tx) => {
         // The plan's row locked first, as a plan change locks it: one stored meanwhile comes before, and is cancelled.
-        await tx.$queryRaw`SELECT FROM "TransitionPlan" WHERE "engagementId" = ${input.engagementId}::uuid FOR NO KEY UPDATE`;
+        await lockedPlan(tx, input.engagementId);
         const { count } = await tx.transitionPhase.updateMany({
           where: { plan: { engagementId: input.engagementId }, status: { in: ['PENDING', 'ACTIVE', 'HELD'] } },
           data: { status: 'CANCELLED' },
@@ -281,10 +281,7 @@ export function createTransitionActivities(prisma: PrismaClient) {
       await prisma.$transaction(async (tx) => {
         // The plan's row locked first, as a cancellation locks it: a plan change still being stored when the
         // transition was cancelled (a termination for cause) writes nothing, rather than put PENDING phases back.
-        const [plan] = await tx.$queryRaw<Array<{ id: string; cancelled: boolean }>>`
-          SELECT p."id", EXISTS (SELECT FROM "TransitionPhase" ph
-                                 WHERE ph."planId" = p."id" AND ph."status" = 'CANCELLED') AS "cancelled"
-          FROM "TransitionPlan" p WHERE p."engagementId" = ${input.engagementId}::uuid FOR NO KEY UPDATE OF p`;
+        const plan = await lockedPlan(tx, input.engagementId);
         if (!plan) throw new Error(`engagement ${input.engagementId} has no transition plan`);
         if (plan.cancelled) return;
         await tx.transitionPhase.deleteMany({
@@ -318,6 +315,21 @@ export function createTransitionActivities(prisma: PrismaClient) {
         .catch(ignoreDuplicate);
     },
   };
+}
+
+/**
+ * The engagement's transition plan, its row locked for the rest of the transaction (a plan change and a cancellation
+ * take it in turn), and whether the transition was cancelled (phases of it are).
+ */
+async function lockedPlan(
+  tx: Prisma.TransactionClient,
+  engagementId: string,
+): Promise<{ id: string; cancelled: boolean } | undefined> {
+  const [plan] = await tx.$queryRaw<Array<{ id: string; cancelled: boolean }>>`
+    SELECT p."id", EXISTS (SELECT FROM "TransitionPhase" ph
+                           WHERE ph."planId" = p."id" AND ph."status" = 'CANCELLED') AS "cancelled"
+    FROM "TransitionPlan" p WHERE p."engagementId" = ${engagementId}::uuid FOR NO KEY UPDATE OF p`;
+  return plan;
 }
 
 /** A stored gate: the verdict of a judgement, or a person's decision. */

@@ -114,6 +114,19 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
       { stepNumber, level: state.level, severity: state.severity, status: state.status },
       reason,
     );
+  /**
+   * Records the system's step and tells the level holding the escalation, with that step's notice (its number, level
+   * and severity): built before the step is stored, while a person's step may come in and take the next number.
+   */
+  const recordAndNotify = async (
+    step: EscalationStepRecord,
+    update: Parameters<typeof db.recordEscalationStep>[0]['update'],
+    reason: string,
+  ) => {
+    const notice = noticeOf(reason, state.steps.length + 1);
+    await record(step, update);
+    await outbox.send(notice);
+  };
 
   setHandler(escalationStateQuery, () => state);
 
@@ -242,19 +255,18 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
     if (state.level < top) {
       state.level++;
       state.levelSince = now();
-      // The notice is this step's (its number, level and severity): built before the step is stored, while a
-      // person's step may come in and take the next number.
-      const notice = noticeOf(`${missed}: escalated to you`, state.steps.length + 1);
-      await record(
+      await recordAndNotify(
         { level: state.level, action: 'climbed', at: now(), actor: 'system', note: missed },
         { currentLevel: state.level },
+        `${missed}: escalated to you`,
       );
-      await outbox.send(notice);
     } else {
       state.levelSince = now();
-      const notice = noticeOf(`${missed}: reminder`, state.steps.length + 1);
-      await record({ level: state.level, action: 'reminded', at: now(), actor: 'system', note: missed }, {});
-      await outbox.send(notice);
+      await recordAndNotify(
+        { level: state.level, action: 'reminded', at: now(), actor: 'system', note: missed },
+        {},
+        `${missed}: reminder`,
+      );
     }
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);

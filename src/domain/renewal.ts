@@ -52,11 +52,10 @@ export function renewalMilestones(
   // that is skipped reads as the moment after (01:00), one that comes twice as the second, as PostgreSQL reads them
   // (the start statement checks the same deadline).
   const before = (days: number) => DateTime.fromMillis(onClock(end.minus({ days }), timeZone), { zone: timeZone });
-  const noticeDeadline = before(noticeDays);
   return {
     evaluationAt: before(noticeDays + leadDays).toISO()!,
     councilEscalationAt: before(noticeDays + Math.min(COUNCIL_ESCALATION_DAYS, leadDays)).toISO()!,
-    noticeDeadline: noticeDeadline.toISO()!,
+    noticeDeadline: before(noticeDays).toISO()!,
     termEnd: end.toISO()!,
   };
 }
