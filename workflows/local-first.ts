@@ -33,8 +33,11 @@ export function localThenRegular<Args extends unknown[], Result>(
 }
 
 /**
- * Options for the local side of `localFirst`: each attempt limited to `startToCloseTimeout`, and all of them to a
- * minute, after which the regular activity takes over.
+ * Options for the local side of `localFirst`: each attempt limited to `startToCloseTimeout`, and all of them to about
+ * a minute, after which the regular activity takes over. The attempts are counted as well as timed: the SDK's worker
+ * (1.24) drops a schedule-to-close timeout that falls while a local activity waits between attempts, so a failure
+ * that answers at once (a webhook's 503, a refused connection) would be retried locally for ever, its workflow task
+ * held open and its history growing by three events every eight seconds.
  */
 export function localFirstOptions(
   startToCloseTimeout: LocalActivityOptions['startToCloseTimeout'],
@@ -42,6 +45,15 @@ export function localFirstOptions(
   return {
     startToCloseTimeout,
     scheduleToCloseTimeout: '1 minute',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
+    // Waits of 1, 2, 4, 8, 15, 15 and 15 s between the attempts: a minute.
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '15 seconds',
+      maximumAttempts: LOCAL_ATTEMPTS,
+    },
   };
 }
+
+/** How many times the local side of `localFirst` tries before the regular activity takes over. */
+export const LOCAL_ATTEMPTS = 8;

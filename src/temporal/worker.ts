@@ -62,6 +62,10 @@ const pinoLevel: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'>
 export function installRuntimeLogger(log: Logger): void {
   const level: LogLevel = log.isLevelEnabled('debug') ? 'DEBUG' : log.isLevelEnabled('info') ? 'WARN' : 'ERROR';
   Runtime.install({
-    logger: new DefaultLogger(level, (entry) => log[pinoLevel[entry.level]]({ sdk: entry.meta }, entry.message)),
+    // An error goes under `err`, where pino writes its message and stack: under `sdk` it would print as {}.
+    logger: new DefaultLogger(level, (entry) => {
+      const { error, ...meta } = entry.meta ?? {};
+      log[pinoLevel[entry.level]]({ sdk: meta, ...(error !== undefined && { err: error }) }, entry.message);
+    }),
   });
 }

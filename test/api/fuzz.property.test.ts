@@ -10,6 +10,7 @@ import {
   everyFixedEdit,
   isObject,
   mutatedBody,
+  mutatedHeaders,
   mutatedPathParam,
   mutatedQuery,
   valueOf,
@@ -157,9 +158,13 @@ describe('generated bad input on every route', () => {
     if (problem.status !== answer.status || typeof problem.title !== 'string' || typeof problem.detail !== 'string')
       fail('a problem without status, title and detail');
     const invalidFields = (problem.invalidFields ?? []) as Array<{ field: string; reason: string }>;
-    if (invalidFields.some((field) => !/^(body|query|path)(\.|$)/.test(field.field) || !field.reason))
+    if (invalidFields.some((field) => !/^(body|query|path|header)(\.|$)/.test(field.field) || !field.reason))
       fail('an unnamed field');
-    if (answer.status === 400 && !invalidFields.length && !/^(body|query|path)[.:]/.test(problem.detail as string))
+    if (
+      answer.status === 400 &&
+      !invalidFields.length &&
+      !/^(body|query|path|header)[.:]/.test(problem.detail as string)
+    )
       fail('a 400 that does not say where');
     if (probe.expectStatus && answer.status !== probe.expectStatus) fail(`not a ${probe.expectStatus}`);
     if (probe.expectField) {
@@ -195,9 +200,13 @@ describe('generated bad input on every route', () => {
   const json = { 'content-type': 'application/json' };
   /** Shrinking a failure re-sends requests: cap it, so the shrunk counterexample is printed before jest times out. */
   const budget = (numRuns: number) => ({ numRuns, interruptAfterTimeLimit: 60_000, markInterruptAsFailure: true });
+  /** A property checked on every route in turn, `runs` requests each: a random pick of routes leaves some untried. */
+  async function eachOperation(ops: Operation[], runs: number, requestsFor: (op: Operation) => fc.Arbitrary<Probe>) {
+    for (const op of ops) await fc.assert(fc.asyncProperty(requestsFor(op), check), budget(runs));
+  }
 
   it('refuses a body with one field of the wrong type, missing or extra, naming the field; odd values get no 5xx', async () => {
-    const requests = fc.constantFrom(...withBody()).chain((op) =>
+    await eachOperation(withBody(), 10, (op) =>
       fc
         .tuple(pathParams(op), mutatedBody(op.body!, known, seeds[describeOperation(op)]))
         .map(([params, body]: [Record<string, string>, Mutated<unknown>]) =>
@@ -211,7 +220,6 @@ describe('generated bad input on every route', () => {
           }),
         ),
     );
-    await fc.assert(fc.asyncProperty(requests, check), budget(150));
   });
 
   it('stores an edge value in an otherwise valid body or refuses it by name, never with a 5xx', async () => {
@@ -258,7 +266,7 @@ describe('generated bad input on every route', () => {
   });
 
   it('refuses path parameters that are not UUIDs or enum values, naming the parameter', async () => {
-    const requests = fc.constantFrom(...withPathParams()).chain((op) =>
+    await eachOperation(withPathParams(), 3, (op) =>
       fc
         .tuple(
           pathParams(op),
@@ -277,11 +285,10 @@ describe('generated bad input on every route', () => {
           }),
         ),
     );
-    await fc.assert(fc.asyncProperty(requests, check), budget(80));
   });
 
   it('refuses unknown, repeated and out-of-range query parameters, naming them', async () => {
-    const requests = fc.constantFrom(...operations).chain((op) =>
+    await eachOperation(operations, 4, (op) =>
       fc.tuple(pathParams(op), mutatedQuery(op.parameters, known), jsonBody(op)).map(([params, query, body]) =>
         probe(op, {
           label: query.label,
@@ -293,7 +300,6 @@ describe('generated bad input on every route', () => {
         }),
       ),
     );
-    await fc.assert(fc.asyncProperty(requests, check), budget(120));
   });
 
   it('refuses bodies that are not JSON objects: another content type with 415, malformed or scalar JSON with 400', async () => {
@@ -356,19 +362,16 @@ describe('generated bad input on every route', () => {
           body,
         })),
       );
-    const requests = fc
-      .constantFrom(...withBody())
-      .chain((op) =>
-        fc
-          .tuple(pathParams(op), notJson(op))
-          .map(([params, sent]) =>
-            probe(op, { ...sent, url: urlOf(op, params), headers: { ...auth(), ...sent.headers } }),
-          ),
-      );
-    await fc.assert(fc.asyncProperty(requests, check), budget(100));
+    await eachOperation(withBody(), 6, (op) =>
+      fc
+        .tuple(pathParams(op), notJson(op))
+        .map(([params, sent]) =>
+          probe(op, { ...sent, url: urlOf(op, params), headers: { ...auth(), ...sent.headers } }),
+        ),
+    );
   });
 
-  it('refuses a missing or garbled API key with 401, and takes odd headers without a 5xx', async () => {
+  it('refuses a missing or garbled API key with 401, and a declared header its schema refuses, naming it', async () => {
     // What a header can carry (RFC 9110 field-value: visible ASCII and obs-text; Node's parser refuses the rest).
     const latin1 = fc.string({
       minLength: 1,
@@ -377,37 +380,56 @@ describe('generated bad input on every route', () => {
         .oneof(fc.integer({ min: 0x21, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff }))
         .map((c) => String.fromCharCode(c)),
     });
-    const headers = fc.oneof(
+    const credentials = fc
+      .oneof(
+        fc.constant({}),
+        latin1.map((garbage) => ({ authorization: garbage })),
+        latin1.map((garbage) => ({ authorization: `Bearer ${garbage}` })),
+        fc.constantFrom({ authorization: 'Bearer' }, { authorization: 'Basic YWRtaW46YWRtaW4=' }),
+        latin1.map((garbage) => ({ 'x-api-key': garbage })),
+      )
+      .map((h: Record<string, string>) => ({ value: h, label: `credentials ${JSON.stringify(h)}`, expectStatus: 401 }));
+    await eachOperation(operations, 4, (op) =>
       fc
-        .oneof(
-          fc.constant({}),
-          latin1.map((garbage) => ({ authorization: garbage })),
-          latin1.map((garbage) => ({ authorization: `Bearer ${garbage}` })),
-          fc.constantFrom({ authorization: 'Bearer' }, { authorization: 'Basic YWRtaW46YWRtaW4=' }),
-          latin1.map((garbage) => ({ 'x-api-key': garbage })),
+        .tuple(
+          pathParams(op),
+          fc.oneof(
+            credentials,
+            mutatedHeaders(op.parameters).map((h) => ({ ...h, value: { ...auth(), ...h.value } })),
+          ),
+          jsonBody(op),
         )
-        .map((h: Record<string, string>) => ({
-          headers: h,
-          label: `credentials ${JSON.stringify(h)}`,
-          expectStatus: 401,
-        })),
-      fc.tuple(latin1, fc.stringMatching(/^[a-z][a-z-]{0,19}$/), latin1).map(([idempotencyKey, name, value]) => ({
-        headers: { ...auth(), 'idempotency-key': idempotencyKey, [`x-${name}`]: value },
-        label: `idempotency-key ${JSON.stringify(idempotencyKey)}`,
-      })),
+        .map(([params, h, body]) =>
+          probe(op, {
+            label: h.label,
+            url: urlOf(op, params),
+            headers: { ...json, ...h.value },
+            body,
+            ...('expectStatus' in h && { expectStatus: h.expectStatus }),
+            ...('expectField' in h && { expectField: h.expectField }),
+          }),
+        ),
     );
-    const requests = fc.constantFrom(...operations).chain((op) =>
-      fc.tuple(pathParams(op), headers, jsonBody(op)).map(([params, h, body]) =>
-        probe(op, {
-          label: h.label,
-          url: urlOf(op, params),
-          headers: { ...json, ...h.headers },
-          body,
-          ...('expectStatus' in h && { expectStatus: h.expectStatus }),
-        }),
-      ),
-    );
-    await fc.assert(fc.asyncProperty(requests, check), budget(60));
+  });
+
+  it('refuses a too long or empty value of every declared header on every route that reads it, naming it', async () => {
+    const declaring = operations.filter((op) => op.parameters.some((p) => p.in === 'header'));
+    expect(declaring.length).toBeGreaterThanOrEqual(3);
+    for (const op of declaring)
+      for (const param of op.parameters.filter((p) => p.in === 'header'))
+        for (const [what, value] of [
+          ['too long', 'k'.repeat((param.schema.maxLength ?? 1000) + 1)],
+          ...((param.schema.minLength ?? 0) > 0 ? [['empty', '']] : []),
+        ])
+          await check(
+            probe(op, {
+              label: `${param.name} ${what}`,
+              url: urlOf(op, { id: existingIdFor(op) }),
+              headers: { ...auth(), ...json, [param.name]: value },
+              body: JSON.stringify(seeds[describeOperation(op)]?.[0] ?? {}),
+              expectField: `header.${param.name}`,
+            }),
+          );
   });
 
   it('is still up and healthy after all of it', async () => {

@@ -489,6 +489,49 @@ export function mutatedQuery(params: Parameter[], known: KnownIds): fc.Arbitrary
   });
 }
 
+/**
+ * Headers for a route: each header parameter it declares (`in: header`) given a value its schema takes, one it
+ * refuses (too long, empty), or a value of odd bytes, beside a header no route reads. A header can carry visible
+ * ASCII and obs-text only (RFC 9110 field-value; Node's parser refuses the rest).
+ */
+export function mutatedHeaders(params: Parameter[]): fc.Arbitrary<Mutated<Record<string, string>>> {
+  const fieldValue = (minLength: number, maxLength: number) =>
+    fc.string({
+      minLength,
+      maxLength,
+      unit: fc
+        .oneof(fc.integer({ min: 0x21, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff }))
+        .map((c) => String.fromCharCode(c)),
+    });
+  const unread = fc
+    .tuple(
+      fc.stringMatching(/^[a-z][a-z-]{0,19}$/).filter((name) => name !== 'api-key'),
+      fieldValue(1, 300),
+    )
+    .map(([name, value]) => ({ [`x-${name}`]: value }));
+  const options: Array<fc.Arbitrary<Mutated<Record<string, string>>>> = [
+    unread.map((value) => ({ value, label: `an unread header ${JSON.stringify(value)}` })),
+  ];
+  for (const param of params.filter((p) => p.in === 'header')) {
+    const { minLength = 0, maxLength = 1000 } = param.schema;
+    const field = `header.${param.name}`;
+    const sent = (what: string, value: string, expectField?: string) => ({
+      value: { [param.name]: value },
+      label: `${param.name} ${what} (${value.length} characters)`,
+      ...(expectField && { expectField }),
+    });
+    options.push(
+      fieldValue(Math.max(minLength, 1), maxLength).map((value) => sent(JSON.stringify(value), value)),
+      fc.integer({ min: maxLength + 1, max: maxLength + 4000 }).map((n) => sent('too long', 'k'.repeat(n), field)),
+      ...(minLength > 0 ? [fc.constant(sent('empty', '', field))] : []),
+    );
+  }
+  return fc.tuple(fc.oneof(...options), unread).map(([mutated, other]) => ({
+    ...mutated,
+    value: { ...other, ...mutated.value },
+  }));
+}
+
 /** A query value its schema refuses, as text (all query values arrive as strings). */
 function badQueryValue(schema: JsonSchema): fc.Arbitrary<string> {
   const types = typesOf(schema);

@@ -14,8 +14,10 @@ import {
   reassignUpdate,
   type EscalationInput,
 } from '../../workflows/escalation.messages';
+import { LOCAL_ATTEMPTS } from '../../workflows/local-first';
 import { recordHistoryIfAsked } from '../helpers/record';
 import { createTimeSkippingEnv, workflowBundle } from '../helpers/temporal';
+import { eventually } from '../helpers/wait';
 
 const policies = Object.fromEntries(
   DEFAULT_ESCALATION_POLICIES.map(({ severity, ...p }) => [severity, p]),
@@ -347,6 +349,40 @@ describe('escalation workflow (time-skipping)', () => {
       await handle.terminate('test over');
     });
   });
+
+  it('hands a notice its notifier refuses at once to the regular activity after the local attempts, not retrying locally for ever', async () => {
+    // given a notifier that answers every local attempt with a failure at once (a webhook's 503)
+    const localAttempts: string[] = [];
+    const delivered: string[] = [];
+    const worker = await workerWith({
+      recordEscalationStep: async () => undefined,
+      notify: async (notice: { eventKey: string }) => {
+        if (Context.current().info.isLocal) {
+          localAttempts.push(notice.eventKey);
+          throw new Error('webhook answered 503');
+        }
+        delivered.push(notice.eventKey);
+        return { sent: true };
+      },
+    });
+    await worker.runUntil(async () => {
+      // when an escalation is raised whose raise notice was not sent yet (these waits are the SDK's, in real time)
+      const handle = await env.client.workflow.start('escalation', {
+        workflowId: 'escalation-notifier-refuses',
+        taskQueue: 'esc',
+        args: [{ ...anEscalation('e6', 'P4', new Date(await env.currentTimeMs()).toISOString()), announced: false }],
+      });
+
+      // then the regular activity delivers it once the local attempts are spent
+      await eventually(
+        async () => delivered,
+        (keys) => keys.includes('escalation/e6/step-1'),
+        120_000,
+      );
+      expect(localAttempts.filter((key) => key === 'escalation/e6/step-1')).toHaveLength(LOCAL_ATTEMPTS);
+      await handle.terminate('test over');
+    });
+  }, 150_000);
 
   it("gives a climb's notice its own step number when a re-grade comes in while the climb is stored", async () => {
     // given a P1 whose climb is stored slowly (its local activity gave up; the regular one waits for the database)
