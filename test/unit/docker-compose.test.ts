@@ -56,6 +56,8 @@ describe('docker-compose.yml', () => {
   it('runs the worker as a scalable service and starts the app only after migrations succeed', () => {
     expect(services.worker.deploy.replicas).toBeGreaterThanOrEqual(2);
     expect(services.worker.ports).toBeUndefined();
+    // Long enough for a local activity's attempts (about a minute) to end before a stop turns into SIGKILL.
+    expect(parseInt(services.worker.stop_grace_period, 10)).toBeGreaterThanOrEqual(75);
     for (const name of ['api', 'worker']) {
       expect(services[name].depends_on.migrate.condition).toBe('service_completed_successfully');
       // A crashed process, or the host rebooted, comes back on its own.
