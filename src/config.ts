@@ -40,6 +40,12 @@ const schema = z.object({
     .min(0, 'must be 0 (no cache) or more')
     .max(60_000, 'must be at most 60000')
     .default(1000),
+  API_UPDATE_TIMEOUT_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int('must be a whole number')
+    .min(1000, 'must be at least 1000')
+    .max(300_000, 'must be at most 300000')
+    .default(30_000),
   API_WORKFLOW_WATCHES: z.coerce
     .number({ error: 'must be a number' })
     .int('must be a whole number')
@@ -84,6 +90,11 @@ export interface Config {
    * change at once. 0 turns the cache off.
    */
   readCacheMs: number;
+  /**
+   * How long a route that steers a workflow (an update: acknowledge, approve a gate, decide a renewal…) waits for the
+   * workflow's answer before telling the caller it has none yet (504): no worker is running it, or it is busy.
+   */
+  updateTimeoutMs: number;
   /**
    * Running lifecycle workflows whose histories the API follows at once, one long poll each, so that their cached
    * live state is known current without asking Temporal; others are described when their cache entry is refreshed.
@@ -136,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     apiPort: e.API_PORT,
     readCacheMs: e.API_READ_CACHE_MS,
+    updateTimeoutMs: e.API_UPDATE_TIMEOUT_MS,
     workflowWatches: e.API_WORKFLOW_WATCHES,
     dataDir,
     cacheDir: path.resolve(

@@ -9,17 +9,25 @@ export function createPrisma(
   poolOptions: { max?: number; queryTimeoutMs?: number } = {},
 ): PrismaClient {
   const pool = createPool(databaseUrl, poolOptions);
-  return withPool(new PrismaClient({ adapter: adapterOn(pool) }), pool);
+  return withPool(new PrismaClient({ adapter: adapterOn(pool), transactionOptions: TRANSACTION_OPTIONS }), pool);
 }
 
 /**
  * How long a statement may wait for PostgreSQL's answer, and a new connection for its handshake. A server that is up
  * but does not answer (stopped, swapping, a dead network path) would otherwise hold every request that touches it,
  * forever; with these the request fails as "database unreachable" (the API answers 503) and a retry goes on when
- * the server answers again. Waiting for a free connection of the pool is not limited: under load that is a queue.
+ * the server answers again. Waiting for a free connection of the pool is not limited for a query (under load that is
+ * a queue); a transaction waits up to QUERY_TIMEOUT_MS for its connection (TRANSACTION_OPTIONS).
  */
 export const QUERY_TIMEOUT_MS = 15_000;
 const CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * An interactive transaction waits for a connection as long as a statement may take, and may last as long as two
+ * of them. Prisma's defaults (2 s to get a connection, 5 s in all) failed a write with a 500 whenever the pool was
+ * busy for a moment, where a plain query would have waited its turn.
+ */
+const TRANSACTION_OPTIONS = { maxWait: QUERY_TIMEOUT_MS, timeout: 2 * QUERY_TIMEOUT_MS };
 
 class ClientWithConnectTimeout extends pg.Client {
   constructor(config: pg.ClientConfig = {}) {
@@ -137,8 +145,11 @@ interface UnreachableCandidate {
   cause?: UnreachableCandidate;
 }
 
-/** P1001 cannot reach the server, P1002 it timed out, P1017 it closed the connection. */
-const UNREACHABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017']);
+/**
+ * P1001 cannot reach the server, P1002 it timed out, P1017 it closed the connection, P2028 a transaction found no
+ * connection, or could not finish, in its time (TRANSACTION_OPTIONS): the database too slow to answer.
+ */
+const UNREACHABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2028']);
 const UNREACHABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout']);
 const UNREACHABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
 /**

@@ -382,7 +382,7 @@ export function engagementRoutes(
   ) =>
     updateRoute(
       api,
-      temporal,
+      { temporal, timeoutMs: config.updateTimeoutMs },
       {
         ...spec,
         tag: 'lifecycle',

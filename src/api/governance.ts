@@ -241,7 +241,7 @@ export function governanceRoutes(
   ) =>
     updateRoute(
       api,
-      temporal,
+      { temporal, timeoutMs: config.updateTimeoutMs },
       {
         path: `/escalations/:id/${path}`,
         summary,

@@ -84,7 +84,7 @@ export function problemHandler(onUnexpected: (error: unknown) => void): ErrorReq
         'a concurrent request wrote the same unique value first; read it and retry',
       );
     } else if (isDatabaseUnreachable(error)) {
-      problem = unavailable('PostgreSQL is unreachable; try again shortly');
+      problem = unavailable('PostgreSQL is unreachable or too slow to answer; try again shortly');
     } else {
       onUnexpected(error);
       problem = new ProblemError(500, 'Internal Server Error', 'unexpected error; see the server log');

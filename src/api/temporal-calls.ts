@@ -5,6 +5,7 @@ import {
   QueryNotRegisteredError,
   QueryRejectedError,
   WorkflowNotFoundError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
   type QueryDefinition,
 } from '@temporalio/client';
@@ -19,26 +20,38 @@ const TEMPORAL_DEADLINE_MS = 3000;
 
 /**
  * Runs a Temporal call with a short deadline; when Temporal cannot be reached the caller gets a 503 naming it,
- * instead of a request hanging through the client's retries.
+ * instead of a request hanging through the client's retries. A call that waits for a workflow to answer (an update)
+ * gives `workflowWaitMs`: Temporal is checked first with the short deadline, and a workflow that does not answer in
+ * time is a 504 saying so, not Temporal being unreachable.
  */
-export async function callTemporal<T>(
-  client: Client,
-  fn: () => Promise<T>,
-  deadlineMs = TEMPORAL_DEADLINE_MS,
-): Promise<T> {
+export async function callTemporal<T>(client: Client, fn: () => Promise<T>, workflowWaitMs?: number): Promise<T> {
   try {
-    if (deadlineMs > TEMPORAL_DEADLINE_MS) {
-      // A long deadline is for waiting on a workflow, not on the network: while Temporal is down the caller hears
-      // so in seconds, not after the client's retries have run their course.
+    if (workflowWaitMs !== undefined) {
+      // While Temporal is down the caller hears so in seconds, not after the wait for the workflow has run out.
       await client.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
         client.workflowService.getSystemInfo({}),
       );
     }
-    return await client.connection.withDeadline(Date.now() + deadlineMs, fn);
+    return await client.connection.withDeadline(Date.now() + (workflowWaitMs ?? TEMPORAL_DEADLINE_MS), fn);
   } catch (error) {
+    // Temporal answered the check above: the wait was for the workflow, which no worker ran in time. An update sent
+    // meanwhile is still delivered when a worker takes the workflow up.
+    if (workflowWaitMs !== undefined && isTimeout(error)) {
+      throw new ProblemError(
+        504,
+        'Gateway Timeout',
+        `the workflow did not answer within ${workflowWaitMs / 1000} s: no worker is running it, or it is busy. ` +
+          'The request may still take effect when a worker takes it up: read the state before sending it again',
+      );
+    }
     if (isUnavailable(error)) throw unavailable(`Temporal is unreachable: ${describe(error)}`);
     throw error;
   }
+}
+
+/** The deadline passed: the update's own timeout error, or a gRPC DEADLINE_EXCEEDED. */
+function isTimeout(error: unknown): boolean {
+  return error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || grpcCode(error) === status.DEADLINE_EXCEEDED;
 }
 
 function isUnavailable(error: unknown): boolean {

@@ -146,7 +146,7 @@ export function transitionRoutes(api: ApiRoutes, deps: StartPath): void {
   ) =>
     updateRoute(
       api,
-      temporal,
+      { temporal, timeoutMs: config.updateTimeoutMs },
       {
         method: path === 'plan' ? 'put' : 'post',
         path: `/engagements/:id/transition/${path}`,

@@ -6,16 +6,17 @@ import { conflict } from './problem';
 import type { ApiRoutes } from './route';
 import { callTemporal } from './temporal-calls';
 
-/** Updates answer after the workflow has recorded the change in PostgreSQL: allow for a slow database. */
-const UPDATE_DEADLINE_MS = 30_000;
-
 /**
  * A route that steers a running workflow with an update: the caller gets the workflow's state after the change, or
  * 409 with the validator's reason when the change is not allowed now (or nothing is running).
  */
 export function updateRoute<P extends z.ZodType, B extends z.ZodType>(
   api: ApiRoutes,
-  temporal: Client,
+  /**
+   * `timeoutMs`: how long to wait for the workflow's answer. Updates answer after the workflow has recorded the
+   * change in PostgreSQL: allow for a slow database (`API_UPDATE_TIMEOUT_MS`).
+   */
+  { temporal, timeoutMs }: { temporal: Client; timeoutMs: number },
   spec: {
     method?: 'post' | 'put';
     path: string;
@@ -44,16 +45,13 @@ export function updateRoute<P extends z.ZodType, B extends z.ZodType>(
         200: 'The workflow state after the change',
         404: 'Not found',
         409: 'Not allowed in the current state',
+        504: 'The workflow did not answer in time (no worker running it, or it is busy): read the state before sending again',
       },
     },
     async ({ params, body, principal }) => {
       const handle = temporal.workflow.getHandle(await spec.workflowId(params, principal));
       try {
-        const state = await callTemporal(
-          temporal,
-          () => send(handle, actorOf(principal), params, body),
-          UPDATE_DEADLINE_MS,
-        );
+        const state = await callTemporal(temporal, () => send(handle, actorOf(principal), params, body), timeoutMs);
         return { status: 200, body: state };
       } catch (error) {
         if (error instanceof WorkflowUpdateFailedError) throw conflict(rootMessage(error));

@@ -50,6 +50,8 @@ export async function startTestApi(deps: {
   taskQueue: string;
   /** The API's read cache period, when a test needs another than the default. */
   readCacheMs?: number;
+  /** How long a steering request waits for its workflow, when a test needs another than the default. */
+  updateTimeoutMs?: number;
   /** The database `prisma` is on: given, the API listens for its engagement changes, as the API process does. */
   databaseUrl?: string;
   /** Follow running lifecycles' histories, as the API process does (off by default: describes instead). */
@@ -59,6 +61,7 @@ export async function startTestApi(deps: {
   const config: Config = {
     ...base,
     readCacheMs: deps.readCacheMs ?? base.readCacheMs,
+    updateTimeoutMs: deps.updateTimeoutMs ?? base.updateTimeoutMs,
     temporal: { ...base.temporal, namespace: deps.temporal.options.namespace },
   };
   const log = createLogger('api', 'silent');

@@ -75,10 +75,10 @@ export function spawnWorkerProcess(env: {
  * A database, a client of the run's dev server and the API, with no worker in this process: crash tests run their
  * workers as OS processes (spawnWorkerProcess) on `taskQueue`.
  */
-export async function startStackForWorkerProcesses(taskQueue: string) {
+export async function startStackForWorkerProcesses(taskQueue: string, options: { updateTimeoutMs?: number } = {}) {
   const db = await createTestDatabase();
   const client = new Client({ connection: await Connection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! }) });
-  const api = await startTestApi({ prisma: db.prisma, databaseUrl: db.url, temporal: client, taskQueue });
+  const api = await startTestApi({ prisma: db.prisma, databaseUrl: db.url, temporal: client, taskQueue, ...options });
   return {
     db,
     client,
