@@ -357,8 +357,11 @@ export function engagementRoutes(
           taskQueue: config.temporal.taskQueue,
           uiLink: workflowUrl(config, workflowId),
           args: [input],
+          // It continues as new at each renewal: from then on a repeat finds a later run of the one started.
+          mayHaveContinued: !PLANNED_STAGES.includes(engagement.stage),
         });
-        // Who started the workflow that will run the engagement's life: once per run (a repeat finds the running one).
+        // Who started the workflow that will run the engagement's life: once per chain of runs (a repeat finds the
+        // running one).
         await startAudits.load({
           actor: actorOf(request.principal),
           action: 'engagement.lifecycle-start',

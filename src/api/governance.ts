@@ -92,6 +92,8 @@ export function governanceRoutes(
         taskQueue: config.temporal.taskQueue,
         uiLink: workflowUrl(config, workflowId),
         args: [input],
+        // It continues as new every REVIEWS_PER_RUN reviews.
+        mayHaveContinued: true,
       });
       // A repeat finds the running reviews; one asking for another first date is refused rather than ignored. Asked
       // after the start, so that of two concurrent starts with different dates the one that lost is refused too (it

@@ -153,6 +153,12 @@ export async function startOnce(
     args: unknown[];
     /** A closed run with the id is not started again, unless it failed, was terminated, cancelled or timed out. */
     onlyAfterFailure?: boolean;
+    /**
+     * The workflow may have continued as new (a lifecycle at a renewal, governance every 40 reviews): a repeat then
+     * finds a later run of its chain, and the answer, and the start the caller records, must name the chain's first
+     * run, read from that run's first event. A start that cannot meet such a chain leaves this out: one call less.
+     */
+    mayHaveContinued?: boolean;
   },
 ): Promise<{ status: number; body: { workflowId: string; runId: string; workflowUrl: string } }> {
   const handle = await callTemporal(client, () =>
@@ -164,8 +170,20 @@ export async function startOnce(
       args: opts.args,
     }),
   );
-  return {
-    status: 202,
-    body: { workflowId: opts.workflowId, runId: handle.firstExecutionRunId, workflowUrl: opts.uiLink },
-  };
+  const runId = opts.mayHaveContinued
+    ? await firstRunOf(client, opts.workflowId, handle.firstExecutionRunId)
+    : handle.firstExecutionRunId;
+  return { status: 202, body: { workflowId: opts.workflowId, runId, workflowUrl: opts.uiLink } };
+}
+
+/** The first run of the chain `runId` belongs to (itself, unless it was continued as new from another). */
+async function firstRunOf(client: Client, workflowId: string, runId: string): Promise<string> {
+  const { history } = await callTemporal(client, () =>
+    client.workflowService.getWorkflowExecutionHistory({
+      namespace: client.options.namespace,
+      execution: { workflowId, runId },
+      maximumPageSize: 1,
+    }),
+  );
+  return history?.events?.[0]?.workflowExecutionStartedEventAttributes?.firstExecutionRunId || runId;
 }

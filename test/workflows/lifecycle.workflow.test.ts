@@ -187,7 +187,7 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
 
   it('renews by the auto-renew clause and keeps monthly reviews going across the term boundary, none missed or doubled', async () => {
     const { pm, id, termEnd } = await anEngagementStartingTomorrow(1, { renewalNoticeDays: 30, autoRenew: true });
-    await pm('POST', `/engagements/${id}/lifecycle`, SHORT_TRANSITION);
+    const started = await pm('POST', `/engagements/${id}/lifecycle`, SHORT_TRANSITION);
     const handle = env.client.workflow.getHandle(lifecycleWorkflowId(id));
 
     await sleepUntil(new Date(Date.parse(termEnd) + 100 * DAY_MS).toISOString());
@@ -212,6 +212,12 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
       expect(m).toBe(new Date(Date.UTC(y, mo, 1)).toISOString().slice(0, 7));
     });
     expect(months.some((m) => m > termEnd.slice(0, 7))).toBe(true);
+
+    // a start sent again in the new term (a later run of the chain) finds the one started, and records no other start
+    const again = await pm('POST', `/engagements/${id}/lifecycle`, {});
+    expect([again.status, again.body.runId]).toEqual([202, started.body.runId]);
+    const starts = await db.prisma.auditLog.findMany({ where: { entityId: id, action: 'engagement.lifecycle-start' } });
+    expect(starts.map((a) => (a.after as { runId: string }).runId)).toEqual([started.body.runId]);
     await recordHistoryIfAsked(handle, 'engagementLifecycle-second-term-after-continue-as-new');
     await handle.terminate('test over');
   });
