@@ -6,10 +6,16 @@ import { PrismaClient, type Prisma } from './generated/prisma/client';
 /** The Rust-free Prisma client on a pg pool of its own, which `$disconnect` ends. */
 export function createPrisma(
   databaseUrl: string,
-  poolOptions: { max?: number; queryTimeoutMs?: number } = {},
+  options: {
+    max?: number;
+    queryTimeoutMs?: number;
+    /** Limits of interactive transactions: Prisma's own (2 s for a connection, 5 s in all) unless given. */
+    transactions?: { maxWait: number; timeout: number };
+  } = {},
 ): PrismaClient {
+  const { transactions, ...poolOptions } = options;
   const pool = createPool(databaseUrl, poolOptions);
-  return withPool(new PrismaClient({ adapter: adapterOn(pool), transactionOptions: TRANSACTION_OPTIONS }), pool);
+  return withPool(new PrismaClient({ adapter: adapterOn(pool), transactionOptions: transactions }), pool);
 }
 
 /**
@@ -17,17 +23,18 @@ export function createPrisma(
  * but does not answer (stopped, swapping, a dead network path) would otherwise hold every request that touches it,
  * forever; with these the request fails as "database unreachable" (the API answers 503) and a retry goes on when
  * the server answers again. Waiting for a free connection of the pool is not limited for a query (under load that is
- * a queue); a transaction waits up to QUERY_TIMEOUT_MS for its connection (TRANSACTION_OPTIONS).
+ * a queue); an API transaction waits up to QUERY_TIMEOUT_MS for its connection (API_TRANSACTIONS).
  */
 export const QUERY_TIMEOUT_MS = 15_000;
 const CONNECT_TIMEOUT_MS = 5_000;
 
 /**
- * An interactive transaction waits for a connection as long as a statement may take, and may last as long as two
- * of them. Prisma's defaults (2 s to get a connection, 5 s in all) failed a write with a 500 whenever the pool was
- * busy for a moment, where a plain query would have waited its turn.
+ * The API's interactive transactions wait for a connection as long as a statement may take, and may last as long as
+ * two of them: Prisma's defaults (2 s to get a connection, 5 s in all) failed a write with a 500 whenever the pool was
+ * busy for a moment, where a plain query would have waited its turn. The worker keeps Prisma's defaults: there a
+ * transaction must end well inside its activity's timeout, or it could commit after the attempt was given up.
  */
-const TRANSACTION_OPTIONS = { maxWait: QUERY_TIMEOUT_MS, timeout: 2 * QUERY_TIMEOUT_MS };
+export const API_TRANSACTIONS = { maxWait: QUERY_TIMEOUT_MS, timeout: 2 * QUERY_TIMEOUT_MS };
 
 class ClientWithConnectTimeout extends pg.Client {
   constructor(config: pg.ClientConfig = {}) {
@@ -129,6 +136,7 @@ export function isUniqueViolation(error: unknown): boolean {
 export function isDatabaseUnreachable(error: unknown): boolean {
   for (let e = error as UnreachableCandidate | undefined, depth = 0; e && depth < 5; e = e.cause, depth++) {
     if (typeof e.code === 'string' && UNREACHABLE_PRISMA_CODES.has(e.code)) return true;
+    if (e.code === 'P2028' && typeof e.message === 'string' && TRANSACTION_OUT_OF_TIME.test(e.message)) return true;
     const adapterCause = e.meta?.driverAdapterError?.cause;
     if (adapterCause && isUnreachableDriverError(adapterCause)) return true;
     if (isUnreachableDriverError(e)) return true;
@@ -145,11 +153,13 @@ interface UnreachableCandidate {
   cause?: UnreachableCandidate;
 }
 
+/** P1001 cannot reach the server, P1002 it timed out, P1017 it closed the connection. */
+const UNREACHABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017']);
 /**
- * P1001 cannot reach the server, P1002 it timed out, P1017 it closed the connection, P2028 a transaction found no
- * connection, or could not finish, in its time (TRANSACTION_OPTIONS): the database too slow to answer.
+ * P2028 for a transaction that found no connection, or could not finish, in its time (API_TRANSACTIONS): the database
+ * too slow to answer. P2028 also reports a transaction used wrongly (after its end): a defect, not this.
  */
-const UNREACHABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2028']);
+const TRANSACTION_OUT_OF_TIME = /Unable to start a transaction in the given time|on an expired transaction/;
 const UNREACHABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout']);
 const UNREACHABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
 /**

@@ -2,13 +2,13 @@ import type { Server } from 'node:http';
 import { createApp } from './api/app';
 import { EngagementChanges } from './api/engagement-changes';
 import { WorkflowWatches } from './api/workflow-watches';
-import { assertDatabaseReachable, createPrisma } from './db';
+import { API_TRANSACTIONS, assertDatabaseReachable, createPrisma } from './db';
 import { runMain } from './main';
 import { connectTemporal } from './temporal/connection';
 
 /** API process: the Express app on API_PORT until SIGINT/SIGTERM, then drains connections. */
 runMain('api', async ({ config, log, onShutdown }) => {
-  const prisma = createPrisma(config.databaseUrl);
+  const prisma = createPrisma(config.databaseUrl, { transactions: API_TRANSACTIONS });
   await assertDatabaseReachable(prisma, config.databaseUrl);
   // Lazy: the API comes up (and /health says why) even while Temporal is still starting or down.
   const temporal = await connectTemporal(config.temporal, { lazy: true });

@@ -25,22 +25,24 @@ const TEMPORAL_DEADLINE_MS = 3000;
  * time is a 504 saying so, not Temporal being unreachable.
  */
 export async function callTemporal<T>(client: Client, fn: () => Promise<T>, workflowWaitMs?: number): Promise<T> {
+  let reached = false;
   try {
     if (workflowWaitMs !== undefined) {
       // While Temporal is down the caller hears so in seconds, not after the wait for the workflow has run out.
       await client.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
         client.workflowService.getSystemInfo({}),
       );
+      reached = true;
     }
     return await client.connection.withDeadline(Date.now() + (workflowWaitMs ?? TEMPORAL_DEADLINE_MS), fn);
   } catch (error) {
     // Temporal answered the check above: the wait was for the workflow, which no worker ran in time. An update sent
     // meanwhile is still delivered when a worker takes the workflow up.
-    if (workflowWaitMs !== undefined && isTimeout(error)) {
+    if (reached && isTimeout(error)) {
       throw new ProblemError(
         504,
         'Gateway Timeout',
-        `the workflow did not answer within ${workflowWaitMs / 1000} s: no worker is running it, or it is busy. ` +
+        `the workflow did not answer within ${workflowWaitMs! / 1000} s: no worker is running it, or it is busy. ` +
           'The request may still take effect when a worker takes it up: read the state before sending it again',
       );
     }

@@ -83,6 +83,8 @@ export function transitionRoutes(api: ApiRoutes, deps: StartPath): void {
           args: [{ engagementId: params.id, vendorId: engagement.vendorId, plan }],
           // One that failed or was terminated is started again, and resumes where its stored phases stand.
           onlyAfterFailure: true,
+          // It continues as new when its history grows long: a repeat may then find a later run of the one started.
+          mayHaveContinued: engagement.stage !== 'CONTRACTED',
         });
         // Once per run: a start again after a failure is a run of its own, and recorded as such.
         await startAudits.load({

@@ -10,7 +10,7 @@ import { createTestDatabase, type TestDatabase } from './database';
 export async function startApiFixture(
   options: { readCacheMs?: number } = {},
 ): Promise<{ db: TestDatabase; api: TestApi; close(): Promise<void> }> {
-  const db = await createTestDatabase();
+  const db = await createTestDatabase({ api: true });
   const temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 200 }) });
   const api = await startTestApi({
     prisma: db.prisma,

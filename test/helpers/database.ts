@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { createPrisma, type PrismaClient } from '../../src/db';
+import { API_TRANSACTIONS, createPrisma, type PrismaClient } from '../../src/db';
 import { MIGRATIONS_DIR, migrationNames } from '../../src/infra/migrations';
 
 /**
@@ -15,14 +15,16 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(opts: { empty?: boolean } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  opts: { empty?: boolean; /** The API's transaction limits, for a database only the API uses. */ api?: boolean } = {},
+): Promise<TestDatabase> {
   const serverUrl = process.env.TEST_POSTGRES_URL;
   if (!serverUrl) throw new Error('TEST_POSTGRES_URL is not set: run the tests through jest (global setup)');
   const name = `test_${randomUUID().replace(/-/g, '')}`;
   const url = withDatabase(serverUrl, name);
   await admin(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
   if (!opts.empty) await applyMigrations(url);
-  const prisma = createPrisma(url);
+  const prisma = createPrisma(url, opts.api ? { transactions: API_TRANSACTIONS } : {});
   return {
     url,
     prisma,

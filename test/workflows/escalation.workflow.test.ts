@@ -379,7 +379,10 @@ describe('escalation workflow (time-skipping)', () => {
         (keys) => keys.includes('escalation/e6/step-1'),
         120_000,
       );
-      expect(localAttempts.filter((key) => key === 'escalation/e6/step-1')).toHaveLength(LOCAL_ATTEMPTS);
+      // (eight, as the options say; seven if the SDK ever honours the minute's schedule-to-close between attempts)
+      const attempts = localAttempts.filter((key) => key === 'escalation/e6/step-1').length;
+      expect(attempts).toBeGreaterThanOrEqual(LOCAL_ATTEMPTS - 1);
+      expect(attempts).toBeLessThanOrEqual(LOCAL_ATTEMPTS);
       await handle.terminate('test over');
     });
   }, 150_000);
