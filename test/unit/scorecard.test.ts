@@ -5,6 +5,8 @@ import {
   kpiStatus,
   measuredEnough,
   measuredForGate,
+  scoreKpi,
+  weightedScore,
   windowMean,
   windowMeasure,
   type KpiDefinition,
@@ -36,9 +38,23 @@ describe('KPI scoring', () => {
     ['lower is better, better than target', aht, 300, 100, 'met'],
     ['lower is better, between target and minimum', aht, 400, 90, 'at_risk'],
     ['lower is better, worse than minimum', aht, 480, 75, 'breached'],
+    // exactly at the minimum is still at risk, not a breach, in either direction
+    ['higher is better, exactly at minimum', fcr, 70, 87.5, 'at_risk'],
+    ['lower is better, exactly at minimum', aht, 420, (360 / 420) * 100, 'at_risk'],
+    ['lower is better, exactly at target', aht, 360, 100, 'met'],
   ] as const)('%s', (_name, kpi, value, expectedAttainment, status) => {
     expect(attainment(kpi.direction, value, kpi.target)).toBeCloseTo(expectedAttainment, 5);
     expect(kpiStatus(kpi, value)).toBe(status);
+  });
+
+  it('weighs a missing KPI as an attainment of 0 in the overall score, and leaves no weight out', () => {
+    const results = [scoreKpi(fcr, 80), scoreKpi(aht, null)];
+    expect(results.map((r) => [r.status, r.attainment])).toEqual([
+      ['met', 100],
+      ['missing', 0],
+    ]);
+    // (3 × 100 + 1 × 0) ÷ 4
+    expect(weightedScore([fcr, aht], results)).toBe(75);
   });
 
   it('scores a lower-is-better KPI with a zero target between the target and its minimum, not at 0', () => {
