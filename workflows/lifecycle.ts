@@ -7,6 +7,7 @@ import {
   continueAsNew,
   executeChild,
   isCancellation,
+  log,
   patched,
   proxyActivities,
   setHandler,
@@ -21,6 +22,7 @@ import {
   EXIT_STEP_KINDS,
   exitPlan,
   nextTerm,
+  renewalAlerts,
   renewalMilestones,
   vendorOwned,
   type RenewalDecisionKind,
@@ -91,6 +93,12 @@ const CANCELLED_TRANSITION_PHASES_PATCH = 'cancelled-transition-phases-recorded'
  * came later, in a narrower window.
  */
 const TRANSITION_OVERRUN_PATCH = 'transition-overrunning-the-renewal-evaluation-escalated';
+/**
+ * Patch id: the executive is alerted 120, 90, 60 and 30 days before the notice deadline while no decision is made
+ * (`renewalAlerts`). Before it the evaluation's notice was the only one: a contract could renew on its auto-renew
+ * clause with one reminder.
+ */
+export const RENEWAL_ALERTS_PATCH = 'renewal-alerts-ahead-of-the-notice-deadline';
 
 /**
  * One per engagement, for its whole life: waits for the term to start, runs the transition, starts governance,
@@ -234,6 +242,42 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
       key: lifecycleEscalationKeys.transitionOverrun(state.termEnd),
     });
 
+  /**
+   * The term's renewal alerts still ahead, each sent unless the renewal is decided, the engagement terminated or
+   * exiting by then. Runs beside the lifecycle's own steps: its timers never hold them up.
+   */
+  const alertAheadOfTheDeadline = async () => {
+    const { noticeDeadline, evaluationAt } = state.milestones;
+    const settled = () => exiting || state.renewal?.decision !== undefined;
+    const deadline = noticeDeadline.slice(0, 10);
+    const without = input.autoRenew
+      ? 'the contract renews by its auto-renew clause'
+      : `the contract applies its default (${input.defaultDecision})`;
+    for (const alert of renewalAlerts(
+      state.termEnd,
+      input.renewalNoticeDays,
+      input.evaluationLeadDays,
+      input.timeZone,
+    )) {
+      // (A run started late, or a renewed term, has no alert for a date already past.)
+      if (Date.parse(alert.at) <= Date.now()) continue;
+      if ((await waitUntil(alert.at, settled)) || settled()) return;
+      const evaluated = state.renewal !== undefined;
+      await outbox.send({
+        eventKey: `renewal/${state.engagementId}/${state.termEnd}/alert-${alert.daysBefore}d`,
+        engagementId: state.engagementId,
+        recipient: { role: 'executive sponsor' },
+        subject: evaluated
+          ? `Renewal decision pending: the notice deadline ${deadline} is ${alert.daysBefore} days away`
+          : `Renewal notice deadline ${deadline} is ${alert.daysBefore} days away`,
+        body: evaluated
+          ? `Recommended ${state.renewal!.recommendation}. Without a decision before ${deadline}, ${without}.`
+          : `The term ends ${state.termEnd.slice(0, 10)}; its evaluation is due ${evaluationAt.slice(0, 10)}. ` +
+            `Without a decision before ${deadline}, ${without}.`,
+      });
+    }
+  };
+
   const moveTo = async (stage: LifecycleStage) => {
     await db.moveEngagementStage({ engagementId: state.engagementId, to: stage, at: now() });
     state.stage = stage;
@@ -299,6 +343,13 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
     await moveTo('EXIT');
     if (input.exit.forCause) await settleCouncilEscalation(`no renewal: ${input.exit.reason}`);
     return runExit();
+  }
+
+  if (patched(RENEWAL_ALERTS_PATCH)) {
+    // Only a cancellation of the whole workflow ends it early: its notices are sent without waiting for them.
+    alertAheadOfTheDeadline().catch((error: unknown) => {
+      if (!isCancellation(error)) log.error('renewal alerts stopped', { error });
+    });
   }
 
   if (!input.resume) {

@@ -1,5 +1,6 @@
 /** Renewal and exit as data and rules: milestone dates, the recommendation, the standard exit steps. Pure. */
 import { DateTime, IANAZone } from 'luxon';
+import { RENEWAL_ALERT_DAYS } from './defaults';
 import type { RENEWAL_DECISIONS } from './types';
 
 export type RenewalDecisionKind = (typeof RENEWAL_DECISIONS)[number];
@@ -46,18 +47,49 @@ export function renewalMilestones(
   leadDays = EVALUATION_LEAD_DAYS,
   timeZone = 'UTC',
 ): RenewalMilestones {
-  const end = DateTime.fromISO(termEnd, { zone: 'utc' });
-  // Each date is counted back on the calendar from the term end's, then read on the zone's clock at the term end's
-  // time of day (in UTC, as given): not carried from another date, whose clocks may change at midnight. A midnight
-  // that is skipped reads as the moment after (01:00), one that comes twice as the second, as PostgreSQL reads them
-  // (the start statement checks the same deadline).
-  const before = (days: number) => DateTime.fromMillis(onClock(end.minus({ days }), timeZone), { zone: timeZone });
+  const before = daysBefore(termEnd, timeZone);
   return {
-    evaluationAt: before(noticeDays + leadDays).toISO()!,
-    councilEscalationAt: before(noticeDays + Math.min(COUNCIL_ESCALATION_DAYS, leadDays)).toISO()!,
-    noticeDeadline: before(noticeDays).toISO()!,
-    termEnd: end.toISO()!,
+    evaluationAt: before(noticeDays + leadDays),
+    councilEscalationAt: before(noticeDays + Math.min(COUNCIL_ESCALATION_DAYS, leadDays)),
+    noticeDeadline: before(noticeDays),
+    termEnd: DateTime.fromISO(termEnd, { zone: 'utc' }).toISO()!,
   };
+}
+
+/** A renewal alert: the notice deadline is `daysBefore` days away at `at`. */
+export interface RenewalAlert {
+  daysBefore: number;
+  at: string;
+}
+
+/**
+ * When the executive is reminded of the notice deadline ahead of it (`alertDays`, the common 120/90/60/30 days), in
+ * order, counted on the calendar as the milestones are. The alert that falls on the evaluation is left out: the
+ * evaluation's own notice names the deadline that day.
+ */
+export function renewalAlerts(
+  termEnd: string,
+  noticeDays: number,
+  leadDays = EVALUATION_LEAD_DAYS,
+  timeZone = 'UTC',
+  alertDays: readonly number[] = RENEWAL_ALERT_DAYS,
+): RenewalAlert[] {
+  const before = daysBefore(termEnd, timeZone);
+  return [...alertDays]
+    .filter((days) => days > 0 && days !== leadDays)
+    .sort((a, b) => b - a)
+    .map((days) => ({ daysBefore: days, at: before(noticeDays + days) }));
+}
+
+/**
+ * The instant so many days before the term end: counted back on the calendar from the term end's date, then read on
+ * the zone's clock at the term end's time of day (in UTC, as given), not carried from another date, whose clocks may
+ * change at midnight. A midnight that is skipped reads as the moment after (01:00), one that comes twice as the
+ * second, as PostgreSQL reads them (the start statement checks the same deadline).
+ */
+function daysBefore(termEnd: string, timeZone: string): (days: number) => string {
+  const end = DateTime.fromISO(termEnd, { zone: 'utc' });
+  return (days) => DateTime.fromMillis(onClock(end.minus({ days }), timeZone), { zone: timeZone }).toISO()!;
 }
 
 /**

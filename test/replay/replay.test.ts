@@ -7,6 +7,7 @@ import {
   RAISE_ESCALATION_AS_LOCAL_ACTIVITY_PATCH,
   REVIEW_PUBLISHES_SCORECARD_PATCH,
 } from '../../workflows/governance';
+import { RENEWAL_ALERTS_PATCH } from '../../workflows/lifecycle';
 import { NOTICES_DO_NOT_WAIT_PATCH, NOTIFY_AS_LOCAL_ACTIVITY_PATCH } from '../../workflows/notify';
 import { RESUME_STORED_PROGRESS_PATCH } from '../../workflows/transition';
 import { workflowBundle } from '../helpers/temporal';
@@ -89,6 +90,13 @@ describe('replay of recorded histories', () => {
     const marked = fixtures
       .filter((f) => f.startsWith('transition-'))
       .map((f) => patchIds(readHistory(f).events).includes(RESUME_STORED_PROGRESS_PATCH));
+    expect({ before: marked.includes(false), after: marked.includes(true) }).toEqual({ before: true, after: true });
+  });
+
+  it('has lifecycle histories from before and after the renewal alerts', () => {
+    const marked = fixtures
+      .filter((f) => f.startsWith('engagementLifecycle-'))
+      .map((f) => patchIds(readHistory(f).events).includes(RENEWAL_ALERTS_PATCH));
     expect({ before: marked.includes(false), after: marked.includes(true) }).toEqual({ before: true, after: true });
   });
 

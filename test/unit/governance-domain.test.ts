@@ -2,7 +2,14 @@ import { DateTime, Settings } from 'luxon';
 import { reviewerOf } from '../../src/domain/types';
 import { addBusinessSeconds, firstPeriodFrom, nextPeriod, periodDates, type Period } from '../../src/domain/calendar';
 import { computeServiceCredits, type CreditableKpi } from '../../src/domain/credits';
-import { median, nextTerm, recommendRenewal, renewalMilestones, type RenewalScorecard } from '../../src/domain/renewal';
+import {
+  median,
+  nextTerm,
+  recommendRenewal,
+  renewalAlerts,
+  renewalMilestones,
+  type RenewalScorecard,
+} from '../../src/domain/renewal';
 import { shortestCadenceFirst, type ReviewCadence } from '../../src/domain/types';
 
 const fcr: CreditableKpi = {
@@ -231,6 +238,31 @@ describe('renewal milestones', () => {
       }
     },
   );
+});
+
+describe('renewal alerts', () => {
+  it('go 120, 90 and 30 days before the notice deadline; the 60th day is the evaluation, whose notice says it', () => {
+    expect(renewalAlerts('2029-01-01T00:00:00.000Z', 90)).toEqual([
+      { daysBefore: 120, at: '2028-06-05T00:00:00.000Z' },
+      { daysBefore: 90, at: '2028-07-05T00:00:00.000Z' },
+      { daysBefore: 30, at: '2028-09-03T00:00:00.000Z' },
+    ]);
+    expect(renewalMilestones('2029-01-01T00:00:00.000Z', 90).evaluationAt).toBe('2028-08-04T00:00:00.000Z');
+  });
+
+  it('keep the 60-day alert when the evaluation comes at another time, and count days on the zone calendar', () => {
+    const alerts = renewalAlerts('2029-01-01T00:00:00.000Z', 90, 45, 'America/Los_Angeles');
+    expect(alerts.map((a) => [a.daysBefore, a.at])).toEqual([
+      [120, '2028-06-05T00:00:00.000-07:00'],
+      [90, '2028-07-05T00:00:00.000-07:00'],
+      [60, '2028-08-04T00:00:00.000-07:00'],
+      [30, '2028-09-03T00:00:00.000-07:00'],
+    ]);
+    // with its own days, in any order: latest first, none on or after the deadline
+    expect(renewalAlerts('2029-01-01T00:00:00.000Z', 90, 60, 'UTC', [7, 0, 200]).map((a) => a.daysBefore)).toEqual([
+      200, 7,
+    ]);
+  });
 });
 
 describe('the review that escalates a KPI', () => {

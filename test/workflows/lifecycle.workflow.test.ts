@@ -2,7 +2,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { lifecycleWorkflowId } from '../../src/domain/lifecycle';
-import { renewalMilestones } from '../../src/domain/renewal';
+import { renewalAlerts, renewalMilestones } from '../../src/domain/renewal';
 import {
   completeExitStepUpdate,
   decideRenewalUpdate,
@@ -94,6 +94,15 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     return { pm, id: e.id as string, termEnd };
   }
 
+  /** The renewal alerts an engagement's executive was sent, in the order they were sent. */
+  const renewalAlertSubjects = async (engagementId: string) =>
+    (
+      await db.prisma.notification.findMany({
+        where: { engagementId, eventKey: { contains: '/alert-' } },
+        orderBy: { sentAt: 'asc' },
+      })
+    ).map((n) => n.subject);
+
   const sleepUntil = async (iso: string) => env.sleep(Math.max(0, Date.parse(iso) - (await env.currentTimeMs())));
 
   it('runs a 3-year engagement from transition to a closed exit: renewal on time, the default decision, overdue steps escalated', async () => {
@@ -106,6 +115,12 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     expect((await pm('POST', `/engagements/${id}/lifecycle`, SHORT_TRANSITION)).status).toBe(202);
     const handle = env.client.workflow.getHandle(lifecycleWorkflowId(id));
     const milestones = renewalMilestones(new Date(termEnd).toISOString(), 90);
+    const deadline = milestones.noticeDeadline.slice(0, 10);
+
+    // the executive hears of the notice deadline 120 days ahead, and not yet of the 90 days a moment before they come
+    const [, ninety, thirty] = renewalAlerts(new Date(termEnd).toISOString(), 90);
+    await sleepUntil(new Date(Date.parse(ninety.at) - 60_000).toISOString());
+    expect(await renewalAlertSubjects(id)).toEqual([`Renewal notice deadline ${deadline} is 120 days away`]);
 
     // the renewal evaluation starts by itself, exactly at contract end − notice − lead time
     await sleepUntil(new Date(Date.parse(milestones.evaluationAt) + DAY_MS).toISOString());
@@ -125,8 +140,16 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     // every whole month from steady state (two weeks in) to the evaluation, 150 days before the end: 28 or 29
     expect(reviews).toBeGreaterThanOrEqual(28);
 
-    // nobody decides: the council is asked, then the contract default (EXIT) applies at the notice deadline
+    // nobody decides: reminded 30 days ahead (the 60th day was the evaluation's notice), the council is asked, then
+    // the contract default (EXIT) applies at the notice deadline
+    await sleepUntil(new Date(Date.parse(thirty.at) - 60_000).toISOString());
+    expect(await renewalAlertSubjects(id)).toHaveLength(2);
     await sleepUntil(new Date(Date.parse(milestones.noticeDeadline) + DAY_MS).toISOString());
+    expect(await renewalAlertSubjects(id)).toEqual([
+      `Renewal notice deadline ${deadline} is 120 days away`,
+      `Renewal notice deadline ${deadline} is 90 days away`,
+      `Renewal decision pending: the notice deadline ${deadline} is 30 days away`,
+    ]);
     const state = await handle.query(lifecycleStateQuery);
     expect(state.renewal).toMatchObject({ decision: 'EXIT', via: 'contract default', councilEscalated: true });
     expect(state.stage).toBe('EXIT');
@@ -181,7 +204,7 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     // the reviews are shown stopped, with no next review that would never run
     const governance = (await pm('GET', `/engagements/${id}/governance`)).body;
     expect(governance).toMatchObject({ live: null, status: 'TERMINATED' });
-    await recordHistoryIfAsked(handle, 'engagementLifecycle-3y-default-exit-local-notify');
+    await recordHistoryIfAsked(handle, 'engagementLifecycle-3y-default-exit-renewal-alerts');
     console.info(`3-year engagement, transition to closed exit: ${Date.now() - wallStart} ms of wall time`);
   });
 
@@ -257,6 +280,12 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     expect(engagement.monthlyFee.toFixed(2)).toBe('92000.00');
     expect(engagement.termStart.toISOString().slice(0, 10)).toBe(termEnd);
     expect((await handle.query(lifecycleStateQuery)).term).toBe(2);
+    // heads-ups before the evaluation; none of a decision pending once it was made (the 30th day came after it)
+    const deadline = milestones.noticeDeadline.slice(0, 10);
+    expect(await renewalAlertSubjects(id)).toEqual([
+      `Renewal notice deadline ${deadline} is 120 days away`,
+      `Renewal notice deadline ${deadline} is 90 days away`,
+    ]);
     // the last month of the old term was reviewed with its own fee
     const lastOld = await db.prisma.review.findFirstOrThrow({
       where: { engagementId: id, cadence: 'MONTHLY', periodEnd: { lt: new Date(termEnd) } },
