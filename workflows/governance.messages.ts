@@ -1,5 +1,5 @@
 import type { Notice } from '../src/notify/notifier';
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { Period } from '../src/domain/calendar';
 import type { ReviewCadence } from '../src/domain/types';
 
@@ -18,6 +18,8 @@ export interface GovernanceInput {
   lastReview?: GovernanceState['lastReview'];
   /** Carried across continue-as-new: notices the run before had not delivered yet, sent again. */
   notices?: Notice[];
+  /** Carried across continue-as-new: the service ends then (`serviceEndsSignal`). */
+  serviceEndsAt?: string;
 }
 
 export interface GovernanceState {
@@ -34,9 +36,16 @@ export interface GovernanceState {
     periodTo: string;
     overallScore: number | null;
   };
+  /** The service ends then (an exit): periods after it are not reviewed, and governance ends after the last one. */
+  serviceEndsAt?: string;
 }
 
 export const governanceStateQuery = defineQuery<GovernanceState>('governanceState');
+/**
+ * The engagement's service ends at the instant given (the lifecycle's exit date): its periods are reviewed to the last
+ * one within it (`withinService`), none after, and then governance ends.
+ */
+export const serviceEndsSignal = defineSignal<[string]>('serviceEnds');
 
 export function governanceWorkflowId(engagementId: string): string {
   return `engagement-${engagementId}-governance`;

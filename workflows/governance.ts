@@ -12,12 +12,13 @@ import {
 import type { createEscalationActivities } from '../activities/escalations';
 import type { createGovernanceActivities, createReviewPublishing } from '../activities/governance';
 import type { createNotificationActivities } from '../activities/notifications';
-import { firstPeriodFrom, nextPeriod, type Period } from '../src/domain/calendar';
+import { firstPeriodFrom, nextPeriod, withinService, type Period } from '../src/domain/calendar';
 import { reviewNotice } from '../src/domain/review-notice';
 import type { ReviewCadence } from '../src/domain/types';
 import {
   governanceStateQuery,
   REVIEWS_PER_RUN,
+  serviceEndsSignal,
   type GovernanceInput,
   type GovernanceState,
 } from './governance.messages';
@@ -76,6 +77,13 @@ const raiseEscalation = localFirst(
 );
 
 /**
+ * Marks where a run began listening for the service's end (`serviceEndsSignal`): it reviews no period after it, and
+ * ends once the last one within it is reviewed. Before it, governance reviewed on until the lifecycle stopped it
+ * at closure: see the lifecycle's `GOVERNANCE_TO_THE_SERVICE_END_PATCH`.
+ */
+export const SERVICE_END_PATCH = 'governance-ends-with-the-service';
+
+/**
  * Steady-state governance of one engagement: every enabled cadence's review runs shortly after its calendar
  * period closes (after the grace period for late data), in order of due time, none skipped or doubled — also
  * across continue-as-new, which carries only the next period per cadence.
@@ -94,10 +102,14 @@ export async function governance(input: GovernanceInput): Promise<void> {
     next: [],
     reviewsDone: input.reviewsDone ?? 0,
     ...(input.lastReview && { lastReview: input.lastReview }),
+    ...(input.serviceEndsAt && { serviceEndsAt: input.serviceEndsAt }),
   };
+  setHandler(serviceEndsSignal, (at) => void (state.serviceEndsAt = at));
   const refresh = () => {
+    const endsAt = state.serviceEndsAt;
     state.next = input.cadences
       .map((c) => cursors[c]!)
+      .filter((p) => !endsAt || withinService(p, endsAt, input.timeZone))
       .map((p) => ({
         cadence: p.cadence,
         periodStart: p.start,
@@ -111,9 +123,18 @@ export async function governance(input: GovernanceInput): Promise<void> {
   let reviewsThisRun = 0;
   while (input.cadences.length > 0) {
     refresh();
+    // The service has ended and its last periods are reviewed.
+    if (state.next.length === 0) return endWithTheService();
     const { cadence } = state.next[0];
     const period = cursors[cadence]!;
-    await sleep(Math.max(0, dueAt(period) - Date.now()));
+    const wait = Math.max(0, dueAt(period) - Date.now());
+    if (patched(SERVICE_END_PATCH)) {
+      // Told meanwhile that the service ends: the period waited for may be past it.
+      const told = state.serviceEndsAt;
+      if (await condition(() => state.serviceEndsAt !== told, wait)) continue;
+    } else {
+      await sleep(wait);
+    }
 
     const reviewing = { engagementId: input.engagementId, period, timeZone: input.timeZone };
     // A notice the review could not send (its notifier down) is sent below, with retries of its own.
@@ -160,7 +181,13 @@ export async function governance(input: GovernanceInput): Promise<void> {
         cursors,
         reviewsDone: state.reviewsDone,
         lastReview: state.lastReview,
+        serviceEndsAt: state.serviceEndsAt,
       });
     }
+  }
+
+  async function endWithTheService(): Promise<void> {
+    await outbox.settled();
+    await condition(allHandlersFinished);
   }
 }

@@ -6,6 +6,7 @@ import {
   condition,
   continueAsNew,
   executeChild,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
   patched,
@@ -36,6 +37,7 @@ import {
   type LifecycleInput,
   type LifecycleState,
 } from './lifecycle.messages';
+import { governanceWorkflowId, serviceEndsSignal } from './governance.messages';
 import { notices } from './notify';
 import { EngagementIdKey, StageKey, VendorIdKey } from './search-attributes';
 import { transitionWorkflowId } from './transition.messages';
@@ -99,6 +101,13 @@ const TRANSITION_OVERRUN_PATCH = 'transition-overrunning-the-renewal-evaluation-
  * clause with one reminder.
  */
 export const RENEWAL_ALERTS_PATCH = 'renewal-alerts-ahead-of-the-notice-deadline';
+/**
+ * Patch id: an exit tells governance when the service ends (`serviceEndsSignal`), and governance, rather than being
+ * stopped at closure, reviews the service to its last whole periods and ends. Before it governance was stopped when
+ * the last exit step was done: the last months went unreviewed (their credits lost) when that came first, and months
+ * after the service were reviewed (as missing data) when it came late.
+ */
+export const GOVERNANCE_TO_THE_SERVICE_END_PATCH = 'exit-tells-governance-when-the-service-ends';
 
 /**
  * One per engagement, for its whole life: waits for the term to start, runs the transition, starts governance,
@@ -286,6 +295,16 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
 
   /** Runs the exit plan to closure: escalates overdue steps, settles what their completion answers, then closes. */
   const runExit = async (): Promise<LifecycleState> => {
+    // Governance reviews the service to its end, and then ends (a governance not running fails the signal: it is
+    // stopped at closure as before, should it start meanwhile).
+    const governanceTold =
+      patched(GOVERNANCE_TO_THE_SERVICE_END_PATCH) &&
+      (await getExternalWorkflowHandle(governanceWorkflowId(state.engagementId))
+        .signal(serviceEndsSignal, state.exit!.exitAt)
+        .then(
+          () => true,
+          () => false,
+        ));
     for (;;) {
       const settled = state.exit!.steps.filter((s) => s.completedAt && s.escalated && !s.escalationSettled);
       if (settled.length && patched(SETTLE_OWN_ESCALATIONS_PATCH)) {
@@ -321,7 +340,7 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
       });
     }
     await db.completeExitPlan({ engagementId: state.engagementId, at: now() });
-    await db.stopGovernance({ engagementId: state.engagementId });
+    if (!governanceTold) await db.stopGovernance({ engagementId: state.engagementId });
     await moveTo('CLOSED');
     await outbox.settled();
     await condition(allHandlersFinished);

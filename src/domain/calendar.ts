@@ -50,6 +50,16 @@ export function periodDates(period: Period, timeZone: string): { from: string; t
   return { from: start.toISODate()!, to: end.toISODate()! };
 }
 
+/**
+ * Whether a period is one of a service that ends at `endsAt` (an exit date): its last day, in the engagement's zone,
+ * is not after the service's last day there. A term ends at midnight UTC, so west of UTC its last month ends hours
+ * after that instant and still counts; a period the service ends part of the way through does not.
+ */
+export function withinService(period: Period, endsAt: string, timeZone: string): boolean {
+  const lastDayOf = (instant: string) => DateTime.fromMillis(Date.parse(instant) - 1, { zone: timeZone }).toISODate()!;
+  return lastDayOf(period.end) <= lastDayOf(endsAt);
+}
+
 const DAY_START_HOUR = 9;
 const DAY_END_HOUR = 17;
 

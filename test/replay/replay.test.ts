@@ -6,8 +6,9 @@ import {
   CONDUCT_REVIEW_AS_LOCAL_ACTIVITY_PATCH,
   RAISE_ESCALATION_AS_LOCAL_ACTIVITY_PATCH,
   REVIEW_PUBLISHES_SCORECARD_PATCH,
+  SERVICE_END_PATCH,
 } from '../../workflows/governance';
-import { RENEWAL_ALERTS_PATCH } from '../../workflows/lifecycle';
+import { GOVERNANCE_TO_THE_SERVICE_END_PATCH, RENEWAL_ALERTS_PATCH } from '../../workflows/lifecycle';
 import { NOTICES_DO_NOT_WAIT_PATCH, NOTIFY_AS_LOCAL_ACTIVITY_PATCH } from '../../workflows/notify';
 import { RESUME_STORED_PROGRESS_PATCH } from '../../workflows/transition';
 import { workflowBundle } from '../helpers/temporal';
@@ -93,10 +94,14 @@ describe('replay of recorded histories', () => {
     expect({ before: marked.includes(false), after: marked.includes(true) }).toEqual({ before: true, after: true });
   });
 
-  it('has lifecycle histories from before and after the renewal alerts', () => {
+  it.each([
+    ['engagementLifecycle', RENEWAL_ALERTS_PATCH],
+    ['engagementLifecycle', GOVERNANCE_TO_THE_SERVICE_END_PATCH],
+    ['governance', SERVICE_END_PATCH],
+  ])('has %s histories from before and after %s', (type, patch) => {
     const marked = fixtures
-      .filter((f) => f.startsWith('engagementLifecycle-'))
-      .map((f) => patchIds(readHistory(f).events).includes(RENEWAL_ALERTS_PATCH));
+      .filter((f) => f.startsWith(`${type}-`))
+      .map((f) => patchIds(readHistory(f).events).includes(patch));
     expect({ before: marked.includes(false), after: marked.includes(true) }).toEqual({ before: true, after: true });
   });
 

@@ -1,6 +1,14 @@
 import { DateTime, Settings } from 'luxon';
 import { reviewerOf } from '../../src/domain/types';
-import { addBusinessSeconds, firstPeriodFrom, nextPeriod, periodDates, type Period } from '../../src/domain/calendar';
+import {
+  addBusinessSeconds,
+  firstPeriodFrom,
+  nextPeriod,
+  periodAt,
+  periodDates,
+  withinService,
+  type Period,
+} from '../../src/domain/calendar';
 import { computeServiceCredits, type CreditableKpi } from '../../src/domain/credits';
 import {
   median,
@@ -238,6 +246,34 @@ describe('renewal milestones', () => {
       }
     },
   );
+});
+
+describe('the periods of a service', () => {
+  const termEnd = '2029-01-01T00:00:00.000Z';
+  it.each([
+    // the term's last day is 2028-12-31 in each zone: in Los Angeles its midnight-UTC end is that day's afternoon
+    ['UTC', '2028-12-15', true],
+    ['America/Los_Angeles', '2028-12-15', true],
+    ['Asia/Kolkata', '2028-12-15', true],
+    ['UTC', '2029-01-15', false],
+    ['America/Los_Angeles', '2029-01-15', false],
+    ['Asia/Kolkata', '2029-01-15', false],
+  ] as const)(
+    'in %s, the month of %s is within a term ending on 2029-01-01 (midnight UTC): %s',
+    (timeZone, day, within) => {
+      const month = periodAt('MONTHLY', Date.parse(`${day}T12:00:00Z`), timeZone);
+      expect(withinService(month, termEnd, timeZone)).toBe(within);
+    },
+  );
+
+  it('leaves out a period the service ends part of the way through', () => {
+    // the week of Monday 2028-12-25 ends on Sunday 2028-12-31; the next one runs into 2029
+    const week = periodAt('WEEKLY', Date.parse('2028-12-27T12:00:00Z'), 'UTC');
+    expect(withinService(week, termEnd, 'UTC')).toBe(true);
+    expect(withinService(nextPeriod(week, 'UTC'), termEnd, 'UTC')).toBe(false);
+    // ended for cause on a Wednesday: that week is not the service's
+    expect(withinService(week, '2028-12-27T10:00:00.000Z', 'UTC')).toBe(false);
+  });
 });
 
 describe('renewal alerts', () => {

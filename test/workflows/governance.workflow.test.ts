@@ -7,7 +7,12 @@ import type { Activities } from '../../activities';
 import { createReviewPublishing } from '../../activities/governance';
 import { periodDates, type Period } from '../../src/domain/calendar';
 import type { ReviewCadence } from '../../src/domain/types';
-import { governanceStateQuery, REVIEWS_PER_RUN, type GovernanceInput } from '../../workflows/governance.messages';
+import {
+  governanceStateQuery,
+  REVIEWS_PER_RUN,
+  serviceEndsSignal,
+  type GovernanceInput,
+} from '../../workflows/governance.messages';
 import { recordHistoryIfAsked } from '../helpers/record';
 import { createTimeSkippingEnv, workflowBundle } from '../helpers/temporal';
 
@@ -30,6 +35,8 @@ describe('governance workflow (time-skipping)', () => {
     until: string,
     inspect: (handle: WorkflowHandleWithFirstExecutionRunId, conducted: Conducted[]) => Promise<void>,
     overrides: (standIns: GovernanceActivities) => Partial<GovernanceActivities> = () => ({}),
+    /** Sent to the workflow at `at`, before `until`. */
+    steer?: { at: string; send: (handle: WorkflowHandleWithFirstExecutionRunId) => Promise<unknown> },
   ) {
     const conducted: Conducted[] = [];
     const standIns: GovernanceActivities = {
@@ -64,9 +71,13 @@ describe('governance workflow (time-skipping)', () => {
         taskQueue,
         args: [{ engagementId: 'e1', vendorId: 'v1', ...input }],
       });
+      if (steer) {
+        await env.sleep(Date.parse(steer.at) - (await env.currentTimeMs()));
+        await steer.send(handle);
+      }
       await env.sleep(Date.parse(until) - (await env.currentTimeMs()));
       await inspect(handle, conducted);
-      await handle.terminate('test over');
+      if ((await handle.describe()).status.name === 'RUNNING') await handle.terminate('test over');
     });
   }
 
@@ -105,6 +116,35 @@ describe('governance workflow (time-skipping)', () => {
           ['QUARTERLY', '2029-12-31T23:00:00.000Z', '2030-04-03T22:00:00.000Z'],
         ]);
         await recordHistoryIfAsked(handle, 'governance-year-time-skipping-local-review');
+      },
+    );
+  });
+
+  it('told that the service ends, reviews every period within it and none after, then ends', async () => {
+    await runGovernance(
+      'governance-service-end',
+      {
+        timeZone: 'America/Los_Angeles',
+        cadences: ['WEEKLY', 'MONTHLY'],
+        graceSeconds: 86_400,
+        // midnight in Los Angeles on Monday 2027-01-04
+        startAt: '2027-01-04T08:00:00.000Z',
+      },
+      '2027-06-01T00:00:00.000Z',
+      async (handle, conducted) => {
+        expect((await handle.describe()).status.name).toBe('COMPLETED');
+        // a term ending at midnight UTC on 2027-04-01 ends on 2027-03-31 in Los Angeles: March is its last month, and
+        // the week of 2027-03-29 (to 2027-04-04) is not the service's
+        const to = (cadence: ReviewCadence) => conducted.filter((c) => c.cadence === cadence).map((c) => c.to);
+        expect(to('MONTHLY')).toEqual(['2027-02-28', '2027-03-31']);
+        expect(to('WEEKLY')).toHaveLength(12);
+        expect(to('WEEKLY').at(-1)).toBe('2027-03-28');
+        await recordHistoryIfAsked(handle, 'governance-ends-with-the-service');
+      },
+      undefined,
+      {
+        at: '2027-02-15T00:00:00.000Z',
+        send: (handle) => handle.signal(serviceEndsSignal, '2027-04-01T00:00:00.000Z'),
       },
     );
   });

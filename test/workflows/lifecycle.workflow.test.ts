@@ -201,10 +201,22 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     });
     expect(stages.map((s) => s.toStage)).toEqual(['TRANSITION', 'STEADY_STATE', 'RENEWAL', 'EXIT', 'CLOSED']);
     expect((await db.prisma.exitPlan.findUniqueOrThrow({ where: { engagementId: id } })).completedAt).not.toBeNull();
-    // the reviews are shown stopped, with no next review that would never run
+    // every step was done months before the term ended: governance, told when the service ends, goes on to review its
+    // last whole month, nothing after it, and ends (it used to be stopped with the last step, the last months unseen)
+    expect((await pm('GET', `/engagements/${id}/governance`)).body.status).toBe('RUNNING');
+    await sleepUntil(new Date(Date.parse(termEnd) + 3 * DAY_MS).toISOString());
+    const end = new Date(termEnd);
+    // the last whole month of the term (the term ends on the same day of the month as it began)
+    const lastMonthEnd = new Date(Date.UTC(end.getUTCFullYear(), end.getUTCMonth(), 0));
+    const reviewed = await db.prisma.review.findMany({ where: { engagementId: id }, orderBy: { periodEnd: 'desc' } });
+    expect(reviewed[0].periodEnd).toEqual(lastMonthEnd);
+    expect(reviewed.filter((r) => r.periodEnd.getTime() === lastMonthEnd.getTime()).map((r) => r.cadence)).toContain(
+      'MONTHLY',
+    );
+    // the reviews are shown ended, with no next review that would never run
     const governance = (await pm('GET', `/engagements/${id}/governance`)).body;
-    expect(governance).toMatchObject({ live: null, status: 'TERMINATED' });
-    await recordHistoryIfAsked(handle, 'engagementLifecycle-3y-default-exit-renewal-alerts');
+    expect(governance).toMatchObject({ live: null, status: 'COMPLETED' });
+    await recordHistoryIfAsked(handle, 'engagementLifecycle-3y-default-exit-governance-to-the-service-end');
     console.info(`3-year engagement, transition to closed exit: ${Date.now() - wallStart} ms of wall time`);
   });
 
