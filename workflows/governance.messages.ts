@@ -42,8 +42,9 @@ export interface GovernanceState {
 
 export const governanceStateQuery = defineQuery<GovernanceState>('governanceState');
 /**
- * The engagement's service ends at the instant given (the lifecycle's exit date): its periods are reviewed to the last
- * one within it (`withinService`), none after, and then governance ends.
+ * The engagement's service ends at the instant given (the lifecycle's exit date, or the moment the exit's steps were
+ * all done, if earlier; the earliest told stands): its periods are reviewed to the last one within it
+ * (`withinService`), none after, and then governance ends, telling the lifecycle.
  */
 export const serviceEndsSignal = defineSignal<[string]>('serviceEnds');
 

@@ -2,6 +2,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -13,6 +14,7 @@ import type { createEscalationActivities } from '../activities/escalations';
 import type { createGovernanceActivities, createReviewPublishing } from '../activities/governance';
 import type { createNotificationActivities } from '../activities/notifications';
 import { firstPeriodFrom, nextPeriod, withinService, type Period } from '../src/domain/calendar';
+import { lifecycleWorkflowId } from '../src/domain/lifecycle';
 import { reviewNotice } from '../src/domain/review-notice';
 import type { ReviewCadence } from '../src/domain/types';
 import {
@@ -22,6 +24,7 @@ import {
   type GovernanceInput,
   type GovernanceState,
 } from './governance.messages';
+import { governanceEndedSignal } from './lifecycle.messages';
 import { localFirst, localFirstOptions, localThenRegular } from './local-first';
 import { notices } from './notify';
 
@@ -78,8 +81,8 @@ const raiseEscalation = localFirst(
 
 /**
  * Marks where a run began listening for the service's end (`serviceEndsSignal`): it reviews no period after it, and
- * ends once the last one within it is reviewed. Before it, governance reviewed on until the lifecycle stopped it
- * at closure: see the lifecycle's `GOVERNANCE_TO_THE_SERVICE_END_PATCH`.
+ * ends once the last one within it is reviewed, telling the lifecycle. Before it, governance reviewed on until the
+ * lifecycle stopped it at closure: see the lifecycle's `GOVERNANCE_TO_THE_SERVICE_END_PATCH`.
  */
 export const SERVICE_END_PATCH = 'governance-ends-with-the-service';
 
@@ -104,7 +107,10 @@ export async function governance(input: GovernanceInput): Promise<void> {
     ...(input.lastReview && { lastReview: input.lastReview }),
     ...(input.serviceEndsAt && { serviceEndsAt: input.serviceEndsAt }),
   };
-  setHandler(serviceEndsSignal, (at) => void (state.serviceEndsAt = at));
+  setHandler(serviceEndsSignal, (at) => {
+    // The earliest end told stands: a later one (a lifecycle started again, its exit date rebuilt) does not widen it.
+    if (!state.serviceEndsAt || Date.parse(at) < Date.parse(state.serviceEndsAt)) state.serviceEndsAt = at;
+  });
   const refresh = () => {
     const endsAt = state.serviceEndsAt;
     state.next = input.cadences
@@ -129,11 +135,14 @@ export async function governance(input: GovernanceInput): Promise<void> {
     const period = cursors[cadence]!;
     const wait = Math.max(0, dueAt(period) - Date.now());
     if (patched(SERVICE_END_PATCH)) {
-      // Told meanwhile that the service ends: the period waited for may be past it.
+      // Told meanwhile that the service ends: the period waited for may be past it. (At least 1 ms: the timer the
+      // sleep below starts for 0.)
       const told = state.serviceEndsAt;
-      if (await condition(() => state.serviceEndsAt !== told, wait)) continue;
+      if (await condition(() => state.serviceEndsAt !== told, Math.max(1, wait))) continue;
     } else {
       await sleep(wait);
+      // A run from before the patch, told while it slept, does not review a period past the service's end.
+      if (state.serviceEndsAt && !withinService(period, state.serviceEndsAt, input.timeZone)) continue;
     }
 
     const reviewing = { engagementId: input.engagementId, period, timeZone: input.timeZone };
@@ -187,6 +196,10 @@ export async function governance(input: GovernanceInput): Promise<void> {
   }
 
   async function endWithTheService(): Promise<void> {
+    // The lifecycle closes the engagement once this is said; a governance started on its own has none to tell.
+    await getExternalWorkflowHandle(lifecycleWorkflowId(input.engagementId))
+      .signal(governanceEndedSignal)
+      .catch(() => undefined);
     await outbox.settled();
     await condition(allHandlersFinished);
   }

@@ -22,6 +22,12 @@ export interface LifecycleInput {
    * (before it was passed) count them in UTC, as they always did.
    */
   timeZone?: string;
+  /**
+   * Governance's grace for late KPI data after a period: a closing lifecycle waits for governance to review the
+   * service's last periods at most this long after the service ended (and two days more). Runs started without it
+   * wait three days.
+   */
+  reviewGraceSeconds?: number;
   /** Carried across continue-as-new at a term boundary. */
   resume?: LifecycleState;
   /** Carried across continue-as-new: notices the run before had not delivered yet, sent again. */
@@ -83,3 +89,6 @@ export const terminateForCauseUpdate = defineUpdate<LifecycleState, [{ actor: st
  * lifecycle, which may be waiting for it. Only a wake-up: the lifecycle acts on it as on a completed transition.
  */
 export const transitionEndedSignal = defineSignal('transitionEnded');
+
+/** Sent by governance, told that the service ends (`serviceEndsSignal`), once it has reviewed its last periods. */
+export const governanceEndedSignal = defineSignal('governanceEnded');

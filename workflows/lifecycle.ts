@@ -31,6 +31,7 @@ import {
 import {
   completeExitStepUpdate,
   decideRenewalUpdate,
+  governanceEndedSignal,
   lifecycleStateQuery,
   terminateForCauseUpdate,
   transitionEndedSignal,
@@ -97,17 +98,21 @@ const CANCELLED_TRANSITION_PHASES_PATCH = 'cancelled-transition-phases-recorded'
 const TRANSITION_OVERRUN_PATCH = 'transition-overrunning-the-renewal-evaluation-escalated';
 /**
  * Patch id: the executive is alerted 120, 90, 60 and 30 days before the notice deadline while no decision is made
- * (`renewalAlerts`). Before it the evaluation's notice was the only one: a contract could renew on its auto-renew
+ * (`renewalAlerts`; the one on the evaluation's day is its notice, and one due before the term begins goes then). Before it the evaluation's notice was the only one: a contract could renew on its auto-renew
  * clause with one reminder.
  */
 export const RENEWAL_ALERTS_PATCH = 'renewal-alerts-ahead-of-the-notice-deadline';
 /**
- * Patch id: an exit tells governance when the service ends (`serviceEndsSignal`), and governance, rather than being
- * stopped at closure, reviews the service to its last whole periods and ends. Before it governance was stopped when
- * the last exit step was done: the last months went unreviewed (their credits lost) when that came first, and months
- * after the service were reviewed (as missing data) when it came late.
+ * Patch id: an exit tells governance when the service ends (`serviceEndsSignal`): at the exit date, or when every exit
+ * step is done, if that comes first (the client's own steps end the service). Governance reviews the service's
+ * periods to the last one within it and ends, and only then does the engagement close: KPI data for those periods is
+ * still accepted while their reviews are due. Before it governance was stopped the moment the last step was done:
+ * a period whose grace for late data had not passed went unreviewed, and steps done after the exit date had months
+ * after the service reviewed (as missing data).
  */
 export const GOVERNANCE_TO_THE_SERVICE_END_PATCH = 'exit-tells-governance-when-the-service-ends';
+/** How long past the service's end and governance's grace a closing lifecycle waits for governance to end, at most. */
+const LAST_REVIEWS_MARGIN_MS = 2 * DAY_MS;
 
 /**
  * One per engagement, for its whole life: waits for the term to start, runs the transition, starts governance,
@@ -143,6 +148,9 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
 
   setHandler(lifecycleStateQuery, () => state);
   setHandler(transitionEndedSignal, () => void (transitionEnded = true));
+  /** Governance, told that the service ends, reviewed its last periods and ended. */
+  let governanceEnded = false;
+  setHandler(governanceEndedSignal, () => void (governanceEnded = true));
   setHandler(
     decideRenewalUpdate,
     async ({ actor, decision, reason, newMonthlyFee }) => {
@@ -297,14 +305,14 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
   const runExit = async (): Promise<LifecycleState> => {
     // Governance reviews the service to its end, and then ends (a governance not running fails the signal: it is
     // stopped at closure as before, should it start meanwhile).
-    const governanceTold =
-      patched(GOVERNANCE_TO_THE_SERVICE_END_PATCH) &&
-      (await getExternalWorkflowHandle(governanceWorkflowId(state.engagementId))
-        .signal(serviceEndsSignal, state.exit!.exitAt)
+    const tellGovernance = (serviceEndsAt: string) =>
+      getExternalWorkflowHandle(governanceWorkflowId(state.engagementId))
+        .signal(serviceEndsSignal, serviceEndsAt)
         .then(
           () => true,
           () => false,
-        ));
+        );
+    const governanceTold = patched(GOVERNANCE_TO_THE_SERVICE_END_PATCH) && (await tellGovernance(state.exit!.exitAt));
     for (;;) {
       const settled = state.exit!.steps.filter((s) => s.completedAt && s.escalated && !s.escalationSettled);
       if (settled.length && patched(SETTLE_OWN_ESCALATIONS_PATCH)) {
@@ -339,8 +347,19 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
         key: lifecycleEscalationKeys.overdueStep(next.kind),
       });
     }
+    let governanceDone = false;
+    if (governanceTold) {
+      // Every step done before the exit date: the service ended now.
+      const endedAt = Date.now() < Date.parse(state.exit!.exitAt) ? now() : state.exit!.exitAt;
+      if (endedAt !== state.exit!.exitAt) await tellGovernance(endedAt);
+      const graceMs = (input.reviewGraceSeconds ?? 3 * 86_400) * 1000;
+      governanceDone = await condition(
+        () => governanceEnded,
+        msUntil(endedAt, Date.now()) + graceMs + LAST_REVIEWS_MARGIN_MS,
+      );
+    }
     await db.completeExitPlan({ engagementId: state.engagementId, at: now() });
-    if (!governanceTold) await db.stopGovernance({ engagementId: state.engagementId });
+    if (!governanceDone) await db.stopGovernance({ engagementId: state.engagementId });
     await moveTo('CLOSED');
     await outbox.settled();
     await condition(allHandlersFinished);

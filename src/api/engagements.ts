@@ -85,6 +85,7 @@ export function lifecycleInput(
     | 'autoRenew'
     | 'defaultRenewalDecision'
     | 'timeZone'
+    | 'reviewGraceSeconds'
   >,
   transitionPlan: LifecycleInput['transitionPlan'],
 ): LifecycleInput {
@@ -98,6 +99,7 @@ export function lifecycleInput(
     defaultDecision: engagement.defaultRenewalDecision,
     transitionPlan,
     timeZone: engagement.timeZone,
+    reviewGraceSeconds: engagement.reviewGraceSeconds,
   };
 }
 

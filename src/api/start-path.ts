@@ -23,6 +23,7 @@ export interface StartableEngagement {
   termEnd: Date;
   renewalNoticeDays: number;
   timeZone: string;
+  reviewGraceSeconds: number;
   autoRenew: boolean;
   defaultRenewalDecision: RenewalDecision;
   slaCount: number;
@@ -220,7 +221,7 @@ export function startStatements(pool: Pool): StartStatements {
                  "beforeNoticeDeadline" boolean, "planSeconds" int)
         ), engagement AS (
           SELECT i."n", e."id", e."vendorId", e."stage", e."termStart", e."termEnd", e."renewalNoticeDays", e."timeZone",
-                 e."autoRenew", e."defaultRenewalDecision",
+                 e."reviewGraceSeconds", e."autoRenew", e."defaultRenewalDecision",
                  (SELECT count(*)::int FROM "Sla" s WHERE s."engagementId" = e."id") AS "slaCount",
                  (SELECT ${STORED_PLAN} FROM "TransitionPlan" p WHERE p."engagementId" = e."id") AS "transitionPlan",
                  (SELECT json_agg(json_build_object(
@@ -265,7 +266,7 @@ export function startStatements(pool: Pool): StartStatements {
         SELECT g."n", g."id", g."vendorId", g."stage"::text AS "stage",
                g."termStart"::timestamp AT TIME ZONE 'UTC' AS "termStart",
                g."termEnd"::timestamp AT TIME ZONE 'UTC' AS "termEnd", g."renewalNoticeDays", g."timeZone", g."autoRenew",
-               g."defaultRenewalDecision"::text AS "defaultRenewalDecision", g."slaCount", g."phaseProgress",
+               g."reviewGraceSeconds", g."defaultRenewalDecision"::text AS "defaultRenewalDecision", g."slaCount", g."phaseProgress",
                g."hasExitPlan",
                COALESCE(g."transitionPlan", (SELECT i."plan" FROM plan JOIN input i ON i."planId" = plan."id"
                                              WHERE plan."engagementId" = g."id")::json) AS "transitionPlan",

@@ -51,9 +51,11 @@ export function periodDates(period: Period, timeZone: string): { from: string; t
 }
 
 /**
- * Whether a period is one of a service that ends at `endsAt` (an exit date): its last day, in the engagement's zone,
- * is not after the service's last day there. A term ends at midnight UTC, so west of UTC its last month ends hours
- * after that instant and still counts; a period the service ends part of the way through does not.
+ * Whether a period is one of a service that ends at `endsAt` (an exit date, or the moment the exit was done): its last
+ * day, in the engagement's zone, is not after the day the service ends on there (the day of the instant just before
+ * `endsAt`). Whole days count: a term ends at midnight UTC, so west of UTC its last month ends hours after that
+ * instant and still counts, and a service that stops on a Sunday afternoon counts the week ending that Sunday. A
+ * period that runs on past the service's last day does not count.
  */
 export function withinService(period: Period, endsAt: string, timeZone: string): boolean {
   const lastDayOf = (instant: string) => DateTime.fromMillis(Date.parse(instant) - 1, { zone: timeZone }).toISODate()!;

@@ -120,7 +120,7 @@ describe('governance workflow (time-skipping)', () => {
     );
   });
 
-  it('told that the service ends, reviews every period within it and none after, then ends', async () => {
+  it('told that the service ends, reviews every period within it and none after, then ends; the earliest end stands', async () => {
     await runGovernance(
       'governance-service-end',
       {
@@ -144,7 +144,11 @@ describe('governance workflow (time-skipping)', () => {
       undefined,
       {
         at: '2027-02-15T00:00:00.000Z',
-        send: (handle) => handle.signal(serviceEndsSignal, '2027-04-01T00:00:00.000Z'),
+        send: async (handle) => {
+          await handle.signal(serviceEndsSignal, '2027-04-01T00:00:00.000Z');
+          // a later date told afterwards (a lifecycle started again) does not widen the service
+          await handle.signal(serviceEndsSignal, '2027-05-01T00:00:00.000Z');
+        },
       },
     );
   });
