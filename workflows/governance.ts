@@ -2,7 +2,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  getExternalWorkflowHandle,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -27,6 +26,7 @@ import {
 import { governanceEndedSignal } from './lifecycle.messages';
 import { localFirst, localFirstOptions, localThenRegular } from './local-first';
 import { notices } from './notify';
+import { signalIfRunning } from './signal-if-running';
 
 type GovernanceActivities = ReturnType<typeof createGovernanceActivities> & ReturnType<typeof createReviewPublishing>;
 
@@ -134,15 +134,14 @@ export async function governance(input: GovernanceInput): Promise<void> {
     const { cadence } = state.next[0];
     const period = cursors[cadence]!;
     const wait = Math.max(0, dueAt(period) - Date.now());
+    // Told meanwhile that the service ends, the period waited for may be past it: what is due is worked out again.
+    // (A run from before the patch sleeps on, then does so; the wait is at least 1 ms, as that sleep's timer is.)
+    const told = state.serviceEndsAt;
     if (patched(SERVICE_END_PATCH)) {
-      // Told meanwhile that the service ends: the period waited for may be past it. (At least 1 ms: the timer the
-      // sleep below starts for 0.)
-      const told = state.serviceEndsAt;
       if (await condition(() => state.serviceEndsAt !== told, Math.max(1, wait))) continue;
     } else {
       await sleep(wait);
-      // A run from before the patch, told while it slept, does not review a period past the service's end.
-      if (state.serviceEndsAt && !withinService(period, state.serviceEndsAt, input.timeZone)) continue;
+      if (state.serviceEndsAt !== told) continue;
     }
 
     const reviewing = { engagementId: input.engagementId, period, timeZone: input.timeZone };
@@ -197,9 +196,7 @@ export async function governance(input: GovernanceInput): Promise<void> {
 
   async function endWithTheService(): Promise<void> {
     // The lifecycle closes the engagement once this is said; a governance started on its own has none to tell.
-    await getExternalWorkflowHandle(lifecycleWorkflowId(input.engagementId))
-      .signal(governanceEndedSignal)
-      .catch(() => undefined);
+    await signalIfRunning(lifecycleWorkflowId(input.engagementId), governanceEndedSignal);
     await outbox.settled();
     await condition(allHandlersFinished);
   }

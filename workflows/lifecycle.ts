@@ -6,7 +6,6 @@ import {
   condition,
   continueAsNew,
   executeChild,
-  getExternalWorkflowHandle,
   isCancellation,
   log,
   patched,
@@ -40,6 +39,7 @@ import {
 } from './lifecycle.messages';
 import { governanceWorkflowId, serviceEndsSignal } from './governance.messages';
 import { notices } from './notify';
+import { signalIfRunning } from './signal-if-running';
 import { EngagementIdKey, StageKey, VendorIdKey } from './search-attributes';
 import { transitionWorkflowId } from './transition.messages';
 import type { transition } from './transition';
@@ -98,8 +98,9 @@ const CANCELLED_TRANSITION_PHASES_PATCH = 'cancelled-transition-phases-recorded'
 const TRANSITION_OVERRUN_PATCH = 'transition-overrunning-the-renewal-evaluation-escalated';
 /**
  * Patch id: the executive is alerted 120, 90, 60 and 30 days before the notice deadline while no decision is made
- * (`renewalAlerts`; the one on the evaluation's day is its notice, and one due before the term begins goes then). Before it the evaluation's notice was the only one: a contract could renew on its auto-renew
- * clause with one reminder.
+ * (`renewalAlerts`; the one on the evaluation's day is its notice, and one due before the term begins goes then).
+ * Before it the evaluation's notice was the only one: a contract could renew on its auto-renew clause with one
+ * reminder.
  */
 export const RENEWAL_ALERTS_PATCH = 'renewal-alerts-ahead-of-the-notice-deadline';
 /**
@@ -113,6 +114,8 @@ export const RENEWAL_ALERTS_PATCH = 'renewal-alerts-ahead-of-the-notice-deadline
 export const GOVERNANCE_TO_THE_SERVICE_END_PATCH = 'exit-tells-governance-when-the-service-ends';
 /** How long past the service's end and governance's grace a closing lifecycle waits for governance to end, at most. */
 const LAST_REVIEWS_MARGIN_MS = 2 * DAY_MS;
+/** The API's default `reviewGrace` (3d), for runs started before the grace was part of the input. */
+const API_REVIEW_GRACE_MS = 3 * DAY_MS;
 
 /**
  * One per engagement, for its whole life: waits for the term to start, runs the transition, starts governance,
@@ -306,12 +309,7 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
     // Governance reviews the service to its end, and then ends (a governance not running fails the signal: it is
     // stopped at closure as before, should it start meanwhile).
     const tellGovernance = (serviceEndsAt: string) =>
-      getExternalWorkflowHandle(governanceWorkflowId(state.engagementId))
-        .signal(serviceEndsSignal, serviceEndsAt)
-        .then(
-          () => true,
-          () => false,
-        );
+      signalIfRunning(governanceWorkflowId(state.engagementId), serviceEndsSignal, serviceEndsAt);
     const governanceTold = patched(GOVERNANCE_TO_THE_SERVICE_END_PATCH) && (await tellGovernance(state.exit!.exitAt));
     for (;;) {
       const settled = state.exit!.steps.filter((s) => s.completedAt && s.escalated && !s.escalationSettled);
@@ -352,7 +350,7 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
       // Every step done before the exit date: the service ended now.
       const endedAt = Date.now() < Date.parse(state.exit!.exitAt) ? now() : state.exit!.exitAt;
       if (endedAt !== state.exit!.exitAt) await tellGovernance(endedAt);
-      const graceMs = (input.reviewGraceSeconds ?? 3 * 86_400) * 1000;
+      const graceMs = input.reviewGraceSeconds === undefined ? API_REVIEW_GRACE_MS : input.reviewGraceSeconds * 1000;
       governanceDone = await condition(
         () => governanceEnded,
         msUntil(endedAt, Date.now()) + graceMs + LAST_REVIEWS_MARGIN_MS,

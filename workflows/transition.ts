@@ -7,7 +7,6 @@ import {
   CancelledFailure,
   condition,
   continueAsNew,
-  getExternalWorkflowHandle,
   isCancellation,
   patched,
   proxyActivities,
@@ -23,6 +22,7 @@ import { lifecycleWorkflowId } from '../src/domain/lifecycle';
 import { planProblems, type PhasePlan } from '../src/domain/transition';
 import { transitionEndedSignal } from './lifecycle.messages';
 import { EngagementIdKey, PhaseKey, StageKey, VendorIdKey, VolumePctKey } from './search-attributes';
+import { signalIfRunning } from './signal-if-running';
 import {
   approveGateUpdate,
   changePlanUpdate,
@@ -136,9 +136,7 @@ export async function transition(input: TransitionInput): Promise<TransitionStat
   });
   if (!workflowInfo().parent && patched(ANNOUNCES_ITS_END_PATCH)) {
     // No lifecycle may be running: the signal then fails, and nobody was waiting.
-    await getExternalWorkflowHandle(lifecycleWorkflowId(input.engagementId))
-      .signal(transitionEndedSignal)
-      .catch(() => undefined);
+    await signalIfRunning(lifecycleWorkflowId(input.engagementId), transitionEndedSignal);
     await condition(allHandlersFinished);
   }
   return state;
