@@ -21,6 +21,7 @@ import { minimumSeconds } from '../src/domain/transition';
 import {
   EXIT_STEP_KINDS,
   exitPlan,
+  missingExitEvidence,
   nextTerm,
   renewalAlerts,
   renewalMilestones,
@@ -199,11 +200,14 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
       return state;
     },
     {
-      validator: ({ actor, kind }) => {
+      validator: ({ actor, kind, evidence }) => {
         if (!actor) throw illegal('actor is required');
         if (state.stage !== 'EXIT' || !state.exit) throw illegal('the engagement is not exiting');
         const step = state.exit.steps.find((s) => s.kind === kind);
         if (!step) throw illegal(`exit step must be one of ${EXIT_STEP_KINDS.join(', ')}`);
+        // (Validators do not run on replay: a step completed without evidence before this check still replays.)
+        const missing = missingExitEvidence(kind, evidence);
+        if (missing) throw illegal(`evidence ${missing}`);
         if (step.completedAt) throw illegal(`exit step ${kind} is already complete`);
         // Another completion of it is being recorded: the first one stands (as it does in the database).
         if (completing.has(kind)) throw illegal(`exit step ${kind} is already being completed`);

@@ -22,6 +22,7 @@ import { DEFAULT_ESCALATION_POLICIES } from '../domain/defaults';
 import { parseDuration } from '../domain/duration';
 import { escalationIdempotencyKey, lifecycleEscalationKeys } from '../domain/escalation';
 import { lifecycleWorkflowId } from '../domain/lifecycle';
+import { missingExitEvidence } from '../domain/renewal';
 import { actorOf, engagementScope, seesVendor, type Principal } from './auth';
 import { conflict, notFound, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
@@ -422,8 +423,14 @@ export function engagementRoutes(
       params: exitStepParams,
       body: completeExitStepBody,
     },
-    (handle, actor, p, b) =>
-      handle.executeUpdate(completeExitStepUpdate, { args: [{ actor, kind: p.kind, evidence: b.evidence }] }),
+    (handle, actor, p, b) => {
+      const missing = missingExitEvidence(p.kind, b.evidence);
+      if (missing)
+        throw new ProblemError(400, 'Invalid request', `body.evidence: ${missing}`, [
+          { field: 'body.evidence', reason: missing },
+        ]);
+      return handle.executeUpdate(completeExitStepUpdate, { args: [{ actor, kind: p.kind, evidence: b.evidence }] });
+    },
   );
   steer(
     {

@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../db';
+import { EXIT_STEP_EVIDENCE } from '../domain/renewal';
 import { findVisibleEngagement } from './engagements';
 import type { ApiRoutes } from './route';
 import { auditQuery, idParams, listEscalationsQuery, listPageQuery } from './schemas';
@@ -151,7 +152,9 @@ export function readRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient })
         where: { engagementId: params.id },
         include: { steps: { orderBy: { dueOn: 'asc' } } },
       });
-      return { status: 200, body: { plan } };
+      // What completing each step must carry (the certificate of deletion), so that a form can ask for it.
+      const steps = plan?.steps.map((step) => ({ ...step, evidenceRequired: EXIT_STEP_EVIDENCE[step.kind] ?? null }));
+      return { status: 200, body: { plan: plan && { ...plan, steps } } };
     },
   );
 

@@ -195,6 +195,20 @@ export const EXIT_STEP_OWNERS: Record<ExitStepKind, string> = {
 };
 
 /**
+ * What completing a step must carry, where the exit obligation is a certificate rather than a handover someone
+ * can watch: data is returned and its deletion certified, so the step is done only with the certificate's reference.
+ */
+export const EXIT_STEP_EVIDENCE: Partial<Record<ExitStepKind, string>> = {
+  DATA_RETURN_AND_DELETION: 'the reference of the certificate of data deletion',
+};
+
+/** Why completing `kind` with this evidence is refused, or null when it may be completed. */
+export function missingExitEvidence(kind: ExitStepKind, evidence: string | undefined): string | null {
+  const needed = EXIT_STEP_EVIDENCE[kind];
+  return needed && !evidence?.trim() ? `is required to complete ${kind}: ${needed}` : null;
+}
+
+/**
  * The standard exit plan, its steps spread over the time left before the exit date: knowledge first, the final
  * reconciliation last.
  */

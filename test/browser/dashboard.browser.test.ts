@@ -1,5 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { issueApiKey } from '../../src/auth/api-keys';
+import type { ExitStepKind } from '../../src/domain/renewal';
 import { loadDemoPortfolio } from '../../src/seed/load';
 import { anEngagement, aVendor } from '../builders/engagement';
 import { launchChromium, openDashboard, screenshot } from '../helpers/browser';
@@ -329,5 +330,73 @@ describe('the web dashboard, in Chromium, against the running app with the seed 
         'per unit falls — new monthly fee 12,500.50 USD on 2028-09-15',
     );
     await again.close();
+  });
+
+  it('an exit step is completed in the page with the evidence typed for it; the deletion step asks for its certificate', async () => {
+    // given an engagement exiting, its plan stored, the knowledge re-transfer done
+    const pm = await stack.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    const { body: e } = await pm('POST', '/engagements', anEngagement(vendorId, { name: 'Exiting' }));
+    const step = (kind: ExitStepKind, owner: string, dueOn: string) => ({ kind, owner, dueOn: new Date(dueOn) });
+    await stack.db.prisma.exitPlan.create({
+      data: {
+        engagementId: e.id,
+        reason: 'renewal decided: EXIT',
+        steps: {
+          create: [
+            {
+              ...step('KNOWLEDGE_RETRANSFER', 'vendor delivery head', '2030-01-10'),
+              completedAt: new Date('2030-01-08T09:00:00Z'),
+              completedBy: 'vendor:acme',
+              evidence: 'runbooks signed over',
+            },
+            step('DATA_RETURN_AND_DELETION', 'vendor security officer', '2030-01-20'),
+            step('ACCESS_REVOCATION', 'client IT security', '2030-01-30'),
+          ],
+        },
+      },
+    });
+    const page = await openDashboard(browser, stack.api.url, pmKey);
+    const sent: Array<{ path: string; body: unknown }> = [];
+    await page.route(`**/engagements/${e.id}/exit-steps/*/complete`, async (route) => {
+      sent.push({ path: new URL(route.request().url()).pathname, body: route.request().postDataJSON() });
+      await route.fulfill({ status: 200, json: {} });
+    });
+    await page.goto(`${stack.api.url}/#/engagements/${e.id}`);
+    const exit = page.getByRole('region', { name: 'Exit', exact: true });
+    await exit.waitFor();
+
+    // then the done step shows its evidence, and the deletion's field says what it must carry
+    const rows = exit.locator('tbody tr');
+    await expect(rows.nth(0).locator('td').nth(4).textContent()).resolves.toBe('runbooks signed over');
+    const certificate = exit.getByLabel('Evidence for Data return and deletion');
+    await expect(certificate.getAttribute('placeholder')).resolves.toBe(
+      'the reference of the certificate of data deletion',
+    );
+    await expect(certificate.evaluate((input) => (input as HTMLInputElement).required)).resolves.toBe(true);
+    await expect(
+      exit.getByLabel('Evidence for Access revocation').evaluate((input) => (input as HTMLInputElement).required),
+    ).resolves.toBe(false);
+
+    // when the certificate's reference is typed and the step completed, and access revocation completed with none
+    await certificate.fill('DEL-CERT-2030-014');
+    const complete = async (row: number) => {
+      const request = page.waitForRequest((r) => r.url().endsWith('/complete'));
+      await rows.nth(row).getByRole('button', { name: 'Complete' }).click();
+      await request;
+    };
+    await complete(1);
+    await complete(2);
+
+    // then each step went with what was typed for it, and nothing for the other
+    expect(sent).toEqual([
+      {
+        path: `/engagements/${e.id}/exit-steps/DATA_RETURN_AND_DELETION/complete`,
+        body: { evidence: 'DEL-CERT-2030-014' },
+      },
+      { path: `/engagements/${e.id}/exit-steps/ACCESS_REVOCATION/complete`, body: {} },
+    ]);
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    await page.close();
   });
 });

@@ -418,6 +418,42 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     expect(taken.exit!.forCause).toBe(true);
     expect(taken.exit!.steps.filter((s) => s.completedAt).map((s) => s.kind)).toEqual(['KNOWLEDGE_RETRANSFER']);
     expect(taken.exit!.steps.filter((s) => s.escalated).map((s) => s.kind)).toEqual(['DATA_RETURN_AND_DELETION']);
+    // the data's deletion is done only with its certificate: refused without one, through the API and the workflow
+    const path = `/engagements/${id}/exit-steps/DATA_RETURN_AND_DELETION/complete`;
+    for (const body of [{}, { evidence: '   ' }]) {
+      const refused = await pm('POST', path, body);
+      expect([refused.status, refused.body.invalidFields]).toEqual([
+        400,
+        [
+          {
+            field: 'body.evidence',
+            reason:
+              'is required to complete DATA_RETURN_AND_DELETION: the reference of the certificate of data deletion',
+          },
+        ],
+      ]);
+    }
+    await expect(
+      handle.executeUpdate(completeExitStepUpdate, {
+        args: [{ actor: 'vendor:acme', kind: 'DATA_RETURN_AND_DELETION' }],
+      }),
+    ).rejects.toMatchObject({
+      cause: { message: expect.stringMatching(/^evidence is required to complete DATA_RETURN_AND_DELETION/) },
+    });
+    const open = (await pm('GET', `/engagements/${id}/exit-plan`)).body.plan.steps;
+    expect(
+      open.map((s: { kind: string; completedAt: unknown; evidenceRequired: unknown }) => [
+        s.kind,
+        s.completedAt,
+        s.evidenceRequired,
+      ]),
+    ).toEqual([
+      ['KNOWLEDGE_RETRANSFER', expect.any(String), null],
+      ['DATA_RETURN_AND_DELETION', null, 'the reference of the certificate of data deletion'],
+      ['IP_AND_ASSET_HANDOVER', null, null],
+      ['ACCESS_REVOCATION', null, null],
+      ['FINAL_RECONCILIATION', null, null],
+    ]);
     for (const kind of [
       'DATA_RETURN_AND_DELETION',
       'IP_AND_ASSET_HANDOVER',
@@ -428,6 +464,10 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     const closed = await handle.result();
     expect(closed.stage).toBe('CLOSED');
     expect((await db.prisma.engagement.findUniqueOrThrow({ where: { id } })).stage).toBe('CLOSED');
+    const deletion = await db.prisma.exitStep.findFirstOrThrow({
+      where: { kind: 'DATA_RETURN_AND_DELETION', plan: { engagementId: id } },
+    });
+    expect(deletion.evidence).toBe('signed off');
     // the overdue step was escalated by the first run only (the restarted run raised nothing), and resolved when it
     // was completed
     const restartedRun = env.client.workflow.getHandle(lifecycleWorkflowId(id), again.body.runId);

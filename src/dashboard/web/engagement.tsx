@@ -153,7 +153,16 @@ interface ExitPlan {
   reason: string;
   forCause: boolean;
   startedAt: string;
-  steps: Array<{ kind: string; owner: string; dueOn: string; completedAt: string | null; completedBy: string | null }>;
+  steps: Array<{
+    kind: string;
+    owner: string;
+    dueOn: string;
+    completedAt: string | null;
+    completedBy: string | null;
+    evidence: string | null;
+    /** What completing the step must carry (the certificate of deletion), or null. */
+    evidenceRequired: string | null;
+  }>;
 }
 interface StageChange {
   fromStage: string | null;
@@ -836,6 +845,8 @@ function decided(
 
 function ExitSection({ view, me, reload }: { view: View; me: Me; reload: () => Promise<void> }) {
   const action = useAction(reload);
+  // The evidence typed for each step (a sign-off, the certificate of deletion's reference) stays with it.
+  const [evidence, setEvidence] = useState<Record<string, string>>({});
   const plan = view.exitPlan;
   if (!plan) return null;
   const now = Date.now();
@@ -846,7 +857,9 @@ function ExitSection({ view, me, reload }: { view: View; me: Me; reload: () => P
       </p>
       {action.feedback}
       <table class="compact">
-        <ColumnHeads columns={['Step', 'Owner', 'Due', 'Done', <span class="visually-hidden">Action</span>]} />
+        <ColumnHeads
+          columns={['Step', 'Owner', 'Due', 'Done', 'Evidence', <span class="visually-hidden">Action</span>]}
+        />
         <tbody>
           {plan.steps.map((s) => (
             <tr key={s.kind}>
@@ -857,22 +870,46 @@ function ExitSection({ view, me, reload }: { view: View; me: Me; reload: () => P
                 {overdue(s, now) ? ' (overdue)' : ''}
               </td>
               <td>{s.completedAt ? `${date(s.completedAt)} by ${s.completedBy}` : 'open'}</td>
-              <td>
-                {!s.completedAt &&
-                  (can(me, 'PROGRAM_MANAGER') || (me.role === 'VENDOR' && s.owner.startsWith('vendor'))) && (
+              {s.completedAt ||
+              !(can(me, 'PROGRAM_MANAGER') || (me.role === 'VENDOR' && s.owner.startsWith('vendor'))) ? (
+                <>
+                  <td>{s.evidence ?? (s.completedAt ? '—' : (s.evidenceRequired ?? ''))}</td>
+                  <td />
+                </>
+              ) : (
+                <>
+                  <td>
+                    <input
+                      aria-label={`Evidence for ${label(s.kind)}`}
+                      placeholder={s.evidenceRequired ?? 'optional'}
+                      required={s.evidenceRequired !== null}
+                      value={evidence[s.kind] ?? ''}
+                      onInput={(ev) => {
+                        const value = (ev.target as HTMLInputElement).value;
+                        setEvidence((all) => ({ ...all, [s.kind]: value }));
+                      }}
+                    />
+                  </td>
+                  <td>
                     <button
                       type="button"
                       disabled={action.busy}
                       onClick={() =>
                         action.run('Exit step completed', () =>
-                          api('POST', `/engagements/${view.engagement.id}/exit-steps/${s.kind}/complete`, {}),
+                          api(
+                            'POST',
+                            `/engagements/${view.engagement.id}/exit-steps/${s.kind}/complete`,
+                            // Left blank: not sent (the API says when the step needs it).
+                            evidence[s.kind]?.trim() ? { evidence: evidence[s.kind] } : {},
+                          ),
                         )
                       }
                     >
                       Complete
                     </button>
-                  )}
-              </td>
+                  </td>
+                </>
+              )}
             </tr>
           ))}
         </tbody>
