@@ -373,9 +373,13 @@ describe('the web dashboard, in Chromium, against the running app with the seed 
     await expect(certificate.getAttribute('placeholder')).resolves.toBe(
       'the reference of the certificate of data deletion',
     );
-    await expect(certificate.evaluate((input) => (input as HTMLInputElement).required)).resolves.toBe(true);
+    await expect(certificate.evaluate((input) => (input as unknown as { required: boolean }).required)).resolves.toBe(
+      true,
+    );
     await expect(
-      exit.getByLabel('Evidence for Access revocation').evaluate((input) => (input as HTMLInputElement).required),
+      exit
+        .getByLabel('Evidence for Access revocation')
+        .evaluate((input) => (input as unknown as { required: boolean }).required),
     ).resolves.toBe(false);
 
     // when the certificate's reference is typed and the step completed, and access revocation completed with none
