@@ -78,14 +78,14 @@ export function createGovernanceActivities(prisma: PrismaClient) {
           SELECT COALESCE((SELECT c."previousMonthlyFee" FROM "MonthlyFeeChange" c
                             WHERE c."engagementId" = e."id" AND c."effectiveFrom" > ${dates.from}::date
                             ORDER BY c."effectiveFrom" LIMIT 1), e."monthlyFee")::text AS "monthlyFee",
-                 e."atRiskPct"::text AS "atRiskPct", e."currency", array_to_json(e."reviewCadences") AS "cadences",
+                 e."atRiskPct"::text AS "atRiskPct", e."creditPoolPct"::text AS "creditPoolPct", e."currency", array_to_json(e."reviewCadences") AS "cadences",
                  e."reviewGraceSeconds",
                  (SELECT l."role" FROM "EscalationLevel" l WHERE l."engagementId" = e."id"
                    ORDER BY l."level" LIMIT 1) AS "owner",
                  COALESCE((SELECT json_agg(json_build_object(
                      'id', s."id", 'key', s."key", 'direction', s."direction", 'target', s."target",
                      'minimum', s."minimum", 'weight', s."weight", 'mandatoryForGates', s."mandatoryForGates",
-                     'measurementPeriod', s."measurementPeriod",
+                     'measurementPeriod', s."measurementPeriod", 'allocationPct', s."creditAllocationPct",
                      'tiers', COALESCE((SELECT json_agg(json_build_object('maxShortfall', t."maxShortfall",
                                                                          'creditPct', t."creditPct"))
                                           FROM "ServiceCreditTier" t WHERE t."slaId" = s."id"), '[]')
@@ -159,11 +159,14 @@ export function createGovernanceActivities(prisma: PrismaClient) {
                 key: s.key,
                 direction: s.direction,
                 target: s.target,
+                minimum: s.minimum,
                 tiers: s.tiers,
+                allocationPct: s.allocationPct,
               })),
               values,
               monthlyFeeCents: Math.round(Number(engagement.monthlyFee) * 100),
               atRiskPct: Number(engagement.atRiskPct),
+              poolPct: Number(engagement.creditPoolPct),
               currency: engagement.currency,
             })
           : null;
@@ -292,6 +295,7 @@ interface EngagementTerms {
   monthlyFee: string;
   cadences: ReviewCadence[];
   atRiskPct: string;
+  creditPoolPct: string;
   currency: string;
   reviewGraceSeconds: number;
   owner: string | null;
@@ -300,6 +304,7 @@ interface EngagementTerms {
       id: string;
       measurementPeriod: 'WEEKLY' | 'MONTHLY' | 'QUARTERLY';
       tiers: Array<{ maxShortfall: number | null; creditPct: number }>;
+      allocationPct: number | null;
     }
   >;
 }

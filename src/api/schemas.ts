@@ -139,6 +139,11 @@ export const slaInput = z
     measurementPeriod: z.enum(MEASUREMENT_PERIODS).default('MONTHLY'),
     mandatoryForGates: z.boolean().default(false),
     creditTiers: z.array(creditTier).max(10).default([]),
+    /** Share of the engagement's credit pool this SLA carries (Texas DIR's allocation), instead of tiers. */
+    creditAllocationPct: finite('percentage')
+      .min(0.01, 'must be between 0.01 and 100')
+      .max(100, 'must be between 0.01 and 100')
+      .optional(),
   })
   .superRefine((sla, ctx) => {
     if (!meets(sla.direction, sla.target, sla.minimum)) {
@@ -161,6 +166,20 @@ export const slaInput = z
         path: ['creditTiers'],
         message: 'service credits are monthly: a KPI measured quarterly cannot carry credit tiers',
       });
+    }
+    if (sla.creditAllocationPct !== undefined) {
+      if (sla.measurementPeriod === 'QUARTERLY')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['creditAllocationPct'],
+          message: 'service credits are monthly: a KPI measured quarterly cannot carry a credit allocation',
+        });
+      if (sla.creditTiers.length)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['creditAllocationPct'],
+          message: 'a KPI owes credits by its tiers or by its allocation of the pool, not both',
+        });
     }
     const bounds = sla.creditTiers.map((t) => t.maxShortfall);
     bounds.forEach((bound, i) => {
@@ -236,6 +255,12 @@ const engagementFields = {
   autoRenew: z.boolean().default(false),
   defaultRenewalDecision: z.enum(RENEWAL_DECISIONS).default('EXIT'),
   atRiskPct: percent.default(12),
+  // Texas DIR's pool allocation: the share of the amount at risk the allocated KPIs draw on. Above 100 lets the
+  // misses of a month reach the cap sooner; the cap holds whatever the pool.
+  creditPoolPct: finite('percentage')
+    .min(0.01, 'must be between 0.01 and 500')
+    .max(500, 'must be between 0.01 and 500')
+    .default(100),
   exitTriggers: z.array(text()).max(50).default([]),
   timeZone: timeZone.default('UTC'),
   reviewCadences: z
@@ -258,6 +283,14 @@ export const createEngagementBody = z.strictObject(engagementFields).superRefine
   duplicates(e.slas.map((s) => s.key)).forEach((key) =>
     ctx.addIssue({ code: 'custom', path: ['slas'], message: `duplicate KPI key "${key}"` }),
   );
+  // The allocations share the pool out: together they cannot promise more than it holds.
+  const allocated = e.slas.reduce((sum, s) => sum + Math.round((s.creditAllocationPct ?? 0) * 100), 0) / 100;
+  if (allocated > 100)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['slas'],
+      message: `credit allocations add up to ${allocated} %: at most 100 % of the pool`,
+    });
   const levels = e.escalationLevels.map((l) => l.level).sort((a, b) => a - b);
   if (levels.some((level, i) => level !== i + 1)) {
     ctx.addIssue({

@@ -1,6 +1,9 @@
 /**
- * Service credits: what the vendor owes for a month's missed service levels. Tiers and the cap are data
- * (the engagement's); the arithmetic is shown line by line. Money in integer cents: exact. Pure.
+ * Service credits: what the vendor owes for a month's missed service levels. Two models, chosen per KPI: tiers of the
+ * shortfall from target, each a percentage of the fee; or Texas DIR's allocation (at-risk amount × pool × the KPI's
+ * allocation, owed when the KPI is worse than its minimum). The month's total is capped at the amount at risk. Tiers,
+ * allocations and the cap are data (the engagement's); the arithmetic is shown line by line. Money in integer cents:
+ * exact. Pure.
  */
 import type { KpiDirection } from './types';
 
@@ -15,6 +18,13 @@ export interface CreditableKpi {
   direction: KpiDirection;
   target: number;
   tiers: CreditTier[];
+  /** Worst acceptable value: an allocated credit is owed when the month is worse than it. */
+  minimum?: number;
+  /**
+   * Share of the credit pool this KPI carries (Texas DIR's allocation), owed whole in a month it is breached
+   * (worse than `minimum`, or no data): fee × at-risk × pool × allocation. Set, it replaces the tiers.
+   */
+  allocationPct?: number | null;
 }
 
 export interface CreditLine {
@@ -47,6 +57,8 @@ export function computeServiceCredits(input: {
   values: Record<string, number | null>;
   monthlyFeeCents: number;
   atRiskPct: number;
+  /** Share of the at-risk amount pooled for the allocated KPIs (100 unless the contract says otherwise). */
+  poolPct?: number;
   currency: string;
 }): CreditResult {
   const fee = input.monthlyFeeCents;
@@ -54,6 +66,11 @@ export function computeServiceCredits(input: {
   const raw: CreditLine[] = [];
   for (const kpi of input.kpis) {
     const value = input.values[kpi.key] ?? null;
+    if (kpi.allocationPct != null) {
+      const line = allocatedCredit(kpi as AllocatedKpi, value, { ...input, poolPct: input.poolPct ?? 100 });
+      if (line) raw.push(line);
+      continue;
+    }
     const gap = shortfall(kpi, value);
     if (gap === 0 || kpi.tiers.length === 0) continue;
     const tiers = [...kpi.tiers].sort((a, b) => (a.maxShortfall ?? Infinity) - (b.maxShortfall ?? Infinity));
@@ -84,6 +101,37 @@ export function computeServiceCredits(input: {
     `total ${money(uncapped, input.currency)} exceeds the cap ${input.atRiskPct}% × ${money(fee, input.currency)} = ${money(capCents, input.currency)}: capped`,
   );
   return { lines, totalCents: capCents, capCents, capped: true, arithmetic };
+}
+
+type AllocatedKpi = CreditableKpi & { minimum: number; allocationPct: number };
+
+/**
+ * The Texas DIR chain for one breached KPI: its allocation of the pool, the pool's share of the amount at risk, that
+ * amount's share of the monthly fee. Exact: the percentages have 2 decimals, so the product is a whole number of
+ * 10⁻¹² cents, rounded half up to the cent.
+ */
+function allocatedCredit(
+  kpi: AllocatedKpi,
+  value: number | null,
+  terms: { monthlyFeeCents: number; atRiskPct: number; poolPct: number; currency: string },
+): CreditLine | null {
+  const worse = value === null ? Infinity : shortfall({ direction: kpi.direction, target: kpi.minimum }, value);
+  if (worse === 0) return null;
+  const hundredths = (pct: number) => BigInt(Math.round(pct * 100));
+  const scaled =
+    BigInt(terms.monthlyFeeCents) *
+    hundredths(terms.atRiskPct) *
+    hundredths(terms.poolPct) *
+    hundredths(kpi.allocationPct);
+  const unit = 10n ** 12n;
+  const amountCents = Number((scaled + unit / 2n) / unit);
+  const why = value === null ? 'no data (a breach)' : `${value} worse than minimum ${kpi.minimum}`;
+  const chain = `${terms.atRiskPct}% at risk × ${terms.poolPct}% pool × ${kpi.allocationPct}% allocation`;
+  return {
+    key: kpi.key,
+    amountCents,
+    arithmetic: `${kpi.key}: ${why} → ${chain} × ${money(terms.monthlyFeeCents, terms.currency)} = ${money(amountCents, terms.currency)}`,
+  };
 }
 
 export function money(cents: number, currency: string): string {

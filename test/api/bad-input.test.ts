@@ -226,6 +226,47 @@ describe('bad input', () => {
       mentions: ['body.slas.0.creditTiers', 'quarterly'],
     },
     {
+      name: 'a KPI owing credits by both its tiers and an allocation of the pool',
+      method: 'POST',
+      path: () => '/engagements',
+      body: () => engagementWith({ slas: [aSla({ creditAllocationPct: 40 })] }),
+      status: 400,
+      mentions: ['body.slas.0.creditAllocationPct', 'by its tiers or by its allocation of the pool, not both'],
+    },
+    {
+      name: 'credit allocations promising more than the pool',
+      method: 'POST',
+      path: () => '/engagements',
+      body: () =>
+        engagementWith({
+          slas: [
+            aSla({ creditTiers: [], creditAllocationPct: 60.5 }),
+            aSla({ key: 'csat', creditTiers: [], creditAllocationPct: 39.51 }),
+          ],
+        }),
+      status: 400,
+      mentions: ['body.slas', 'credit allocations add up to 100.01 %: at most 100 % of the pool'],
+    },
+    {
+      name: 'a credit allocation on a KPI measured quarterly',
+      method: 'POST',
+      path: () => '/engagements',
+      body: () =>
+        engagementWith({
+          slas: [aSla({ measurementPeriod: 'QUARTERLY', creditTiers: [], creditAllocationPct: 20 })],
+        }),
+      status: 400,
+      mentions: ['body.slas.0.creditAllocationPct', 'cannot carry a credit allocation'],
+    },
+    {
+      name: 'a credit pool beyond 500 % of the amount at risk',
+      method: 'POST',
+      path: () => '/engagements',
+      body: () => engagementWith({ creditPoolPct: 500.01 }),
+      status: 400,
+      mentions: ['body.creditPoolPct', 'must be between 0.01 and 500'],
+    },
+    {
       name: 'credit tiers out of order',
       method: 'POST',
       path: () => '/engagements',

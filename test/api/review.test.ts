@@ -103,6 +103,48 @@ describe('conducting a review', () => {
     ]);
   });
 
+  it('owes a KPI allocated from the credit pool its whole allocation in a month below its minimum (Texas DIR)', async () => {
+    // given DOMAIN.md's example: 10 % at risk, half of it pooled, first call resolution carrying 40 % of the pool
+    // and handle time 60 %
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendorId = (await pm('POST', '/vendors', aVendor())).body.id;
+    const builder = anEngagement(vendorId, { monthlyFee: '100000.00', atRiskPct: 10, creditPoolPct: 50 });
+    const [fcrSla, ahtSla] = builder.slas;
+    const created = await pm('POST', '/engagements', {
+      ...builder,
+      slas: [
+        { ...fcrSla, creditTiers: [], creditAllocationPct: 40 },
+        { ...ahtSla, creditAllocationPct: 60 },
+      ],
+    });
+    expect(created.status).toBe(201);
+    const e = created.body;
+    expect([e.creditPoolPct, e.slas.map((s: { creditAllocationPct: string }) => s.creditAllocationPct)]).toEqual([
+      '50',
+      ['60', '40'],
+    ]);
+    // when October's FCR is below its minimum of 70 and AHT is worse than target but within its minimum
+    await putMeasurements(f.db.prisma, e.id, { start: '2025-10-01', end: '2025-10-31' }, { fcr: 69, aht: 400 });
+    const outcome = await reviewOctober2025(e.id);
+
+    // then FCR owes 10 % × 50 % × 40 % of 100,000 = 2,000, and AHT nothing
+    expect(outcome.creditsTotal).toBe('2000.00');
+    const [october] = (await pm('GET', `/engagements/${e.id}/reviews`)).body.items;
+    expect(
+      october.credits.map((c: { slaKey: string; amount: string; arithmetic: string }) => [
+        c.slaKey,
+        c.amount,
+        c.arithmetic,
+      ]),
+    ).toEqual([
+      [
+        'fcr',
+        '2000',
+        'fcr: 69 worse than minimum 70 → 10% at risk × 50% pool × 40% allocation × USD 100,000.00 = USD 2,000.00',
+      ],
+    ]);
+  });
+
   it('tells in a quarterly review the credits of its months, and keeps its own row at none', async () => {
     // given a quarter whose October owes credits (FCR breached), November and December at target
     const { e } = await anEngagementOf100k();

@@ -126,6 +126,100 @@ describe('service credits', () => {
   });
 });
 
+describe('service credits allocated from a pool (Texas DIR)', () => {
+  // first call resolution carries 40 % of a pool of half the amount at risk, owed when worse than its minimum
+  const allocatedFcr: CreditableKpi = {
+    key: 'fcr',
+    direction: 'HIGHER_IS_BETTER',
+    target: 80,
+    minimum: 75,
+    tiers: [],
+    allocationPct: 40,
+  };
+  const allocatedAht: CreditableKpi = {
+    key: 'aht',
+    direction: 'LOWER_IS_BETTER',
+    target: 360,
+    minimum: 420,
+    tiers: [],
+    allocationPct: 60,
+  };
+  const credits = (kpis: CreditableKpi[], values: Record<string, number | null>, atRiskPct: number, poolPct: number) =>
+    computeServiceCredits({ kpis, values, monthlyFeeCents: FEE, atRiskPct, poolPct, currency: 'USD' });
+
+  it("owes DOMAIN.md's worked example: 10 % at risk × 50 % pool × 40 % allocation of 100,000 = 2,000", () => {
+    const result = credits([allocatedFcr], { fcr: 70 }, 10, 50);
+    expect(result.totalCents).toBe(2_000_00);
+    expect(result.arithmetic).toEqual([
+      'fcr: 70 worse than minimum 75 → 10% at risk × 50% pool × 40% allocation × USD 100,000.00 = USD 2,000.00',
+      'total USD 2,000.00 (cap 10% = USD 10,000.00 not reached)',
+    ]);
+  });
+
+  it.each([
+    ['at target', { fcr: 80 }, 0],
+    ['below target, not below the minimum', { fcr: 76 }, 0],
+    ['on the minimum', { fcr: 75 }, 0],
+    ['a hundredth below the minimum', { fcr: 74.99 }, 2_000_00],
+    ['no data', { fcr: null }, 2_000_00],
+  ] as const)('owes the whole allocation only for a breach: %s', (_name, values, totalCents) => {
+    expect(credits([allocatedFcr], values, 10, 50).totalCents).toBe(totalCents);
+  });
+
+  it('reads a lower-is-better minimum the other way, and says when data is missing', () => {
+    expect(credits([allocatedAht], { aht: 420 }, 10, 50).totalCents).toBe(0);
+    const missing = credits([allocatedAht], { aht: null }, 10, 50);
+    expect(missing.totalCents).toBe(3_000_00);
+    expect(missing.arithmetic[0]).toBe(
+      'aht: no data (a breach) → 10% at risk × 50% pool × 60% allocation × USD 100,000.00 = USD 3,000.00',
+    );
+  });
+
+  it('caps a pool above 100 % at the amount at risk, shared in proportion', () => {
+    // 12 % × 250 % × (40 % + 60 %) = 30 % of the fee owed before the cap of 12 %
+    const result = credits([allocatedFcr, allocatedAht], { fcr: 60, aht: 500 }, 12, 250);
+    expect(result.capped).toBe(true);
+    expect(result.lines.map((l) => [l.key, l.amountCents])).toEqual([
+      ['fcr', 4_800_00],
+      ['aht', 7_200_00],
+    ]);
+    expect(result.totalCents).toBe(12_000_00);
+  });
+
+  it('sits beside tiered KPIs in one month, under one cap', () => {
+    const result = credits([allocatedFcr, aht], { fcr: 70, aht: 391 }, 10, 50);
+    expect(result.lines.map((l) => [l.key, l.amountCents])).toEqual([
+      ['fcr', 2_000_00],
+      ['aht', 3_000_00],
+    ]);
+  });
+
+  it('is exact to the cent with two-decimal percentages, rounding half a cent up', () => {
+    // 3,333,333 cents × 12.5 % × 33.33 % × 33.33 % = 46,287.03287… cents
+    const odd = { ...allocatedFcr, allocationPct: 33.33 };
+    const result = computeServiceCredits({
+      kpis: [odd],
+      values: { fcr: 0 },
+      monthlyFeeCents: 33_333_33,
+      atRiskPct: 12.5,
+      poolPct: 33.33,
+      currency: 'EUR',
+    });
+    expect(result.totalCents).toBe(46_287);
+    // 3 cents × 100 % × 50 % × 50 % = 0.75 cent, and 1 cent × 100 % × 100 % × 50 % = half a cent: both up to 1
+    const tiny = (monthlyFeeCents: number, poolPct: number) =>
+      computeServiceCredits({
+        kpis: [{ ...allocatedFcr, allocationPct: 50 }],
+        values: { fcr: 0 },
+        monthlyFeeCents,
+        atRiskPct: 100,
+        poolPct,
+        currency: 'EUR',
+      }).totalCents;
+    expect([tiny(3, 50), tiny(1, 100), tiny(1, 99.99)]).toEqual([1, 1, 0]);
+  });
+});
+
 describe('review order on the same due instant', () => {
   it('puts shorter cadences first, each once, whatever order the engagement lists them in', () => {
     expect(shortestCadenceFirst(['QUARTERLY', 'MONTHLY'])).toEqual(['MONTHLY', 'QUARTERLY']);
