@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import { newId } from '../src/ids';
 import { Prisma } from '../src/generated/prisma/client';
 import { queryOnPool, type PrismaClient } from '../src/db';
-import { periodDates, type Period } from '../src/domain/calendar';
+import { periodDates, shortPeriod, type Period } from '../src/domain/calendar';
 import { computeServiceCredits } from '../src/domain/credits';
 import {
   forgivenWeekDays,
@@ -152,6 +152,7 @@ export function createGovernanceActivities(prisma: PrismaClient) {
       });
       const overallScore = weightedScore(definitions, results);
 
+      const short = shortPeriod(input.period, input.timeZone);
       const credits =
         cadence === 'MONTHLY'
           ? computeServiceCredits({
@@ -167,6 +168,8 @@ export function createGovernanceActivities(prisma: PrismaClient) {
               monthlyFeeCents: Math.round(Number(engagement.monthlyFee) * 100),
               atRiskPct: Number(engagement.atRiskPct),
               poolPct: Number(engagement.creditPoolPct),
+              // The month the service's end cut short: owed on the fee for the days it ran.
+              ...(short && { shortMonth: short }),
               currency: engagement.currency,
             })
           : null;

@@ -12,7 +12,7 @@ import {
 import type { createEscalationActivities } from '../activities/escalations';
 import type { createGovernanceActivities, createReviewPublishing } from '../activities/governance';
 import type { createNotificationActivities } from '../activities/notifications';
-import { firstPeriodFrom, nextPeriod, withinService, type Period } from '../src/domain/calendar';
+import { firstPeriodFrom, nextPeriod, serviceShareOf, withinService, type Period } from '../src/domain/calendar';
 import { lifecycleWorkflowId } from '../src/domain/lifecycle';
 import { reviewNotice } from '../src/domain/review-notice';
 import type { ReviewCadence } from '../src/domain/types';
@@ -87,6 +87,12 @@ const raiseEscalation = localFirst(
 export const SERVICE_END_PATCH = 'governance-ends-with-the-service';
 
 /**
+ * Marks where a run began reviewing a period the service's end cuts through, for the days the service ran (its
+ * credits owed on the fee for those days). Before it, such a period went unreviewed.
+ */
+export const SHORT_PERIOD_PATCH = 'governance-reviews-the-period-the-service-end-cuts';
+
+/**
  * Steady-state governance of one engagement: every enabled cadence's review runs shortly after its calendar
  * period closes (after the grace period for late data), in order of due time, none skipped or doubled — also
  * across continue-as-new, which carries only the next period per cadence.
@@ -111,11 +117,23 @@ export async function governance(input: GovernanceInput): Promise<void> {
     // The earliest end told stands: a later one (a lifecycle started again, its exit date rebuilt) does not widen it.
     if (!state.serviceEndsAt || Date.parse(at) < Date.parse(state.serviceEndsAt)) state.serviceEndsAt = at;
   });
+  // What is reviewed of a period once the service's end is known: all of it, the days the service ran of one the end
+  // cuts through, or nothing after the end.
+  const reviewedOf = (p: Period, endsAt: string): Period | null => {
+    if (withinService(p, endsAt, input.timeZone)) return p;
+    const share = serviceShareOf(p, endsAt, input.timeZone);
+    return share && patched(SHORT_PERIOD_PATCH) ? share : null;
+  };
+  // Each cadence's period to review next, if any.
+  const due = new Map<ReviewCadence, Period>();
   const refresh = () => {
     const endsAt = state.serviceEndsAt;
-    state.next = input.cadences
-      .map((c) => cursors[c]!)
-      .filter((p) => !endsAt || withinService(p, endsAt, input.timeZone))
+    due.clear();
+    for (const c of input.cadences) {
+      const p = endsAt ? reviewedOf(cursors[c]!, endsAt) : cursors[c]!;
+      if (p) due.set(c, p);
+    }
+    state.next = [...due.values()]
       .map((p) => ({
         cadence: p.cadence,
         periodStart: p.start,
@@ -132,7 +150,7 @@ export async function governance(input: GovernanceInput): Promise<void> {
     // The service has ended and its last periods are reviewed.
     if (state.next.length === 0) return endWithTheService();
     const { cadence } = state.next[0];
-    const period = cursors[cadence]!;
+    const period = due.get(cadence)!;
     const wait = Math.max(0, dueAt(period) - Date.now());
     // Told meanwhile that the service ends, the period waited for may be past it: what is due is worked out again.
     // (A run from before the patch sleeps on, then does so; the wait is at least 1 ms, as that sleep's timer is.)

@@ -58,8 +58,36 @@ export function periodDates(period: Period, timeZone: string): { from: string; t
  * period that runs on past the service's last day does not count.
  */
 export function withinService(period: Period, endsAt: string, timeZone: string): boolean {
-  const lastDayOf = (instant: string) => DateTime.fromMillis(Date.parse(instant) - 1, { zone: timeZone }).toISODate()!;
-  return lastDayOf(period.end) <= lastDayOf(endsAt);
+  return lastDayOf(period.end, timeZone) <= lastDayOf(endsAt, timeZone);
+}
+
+/**
+ * What a service ending at `endsAt` covers of a period: all of it when it is within the service (`withinService`);
+ * its first days, up to the service's last day, when the service ends inside it (a period cut short, reviewed as
+ * far as the service ran); nothing when it begins after the service's last day.
+ */
+export function serviceShareOf(period: Period, endsAt: string, timeZone: string): Period | null {
+  if (withinService(period, endsAt, timeZone)) return period;
+  const lastDay = lastDayOf(endsAt, timeZone);
+  if (DateTime.fromISO(period.start, { zone: timeZone }).toISODate()! > lastDay) return null;
+  const end = DateTime.fromISO(lastDay, { zone: timeZone }).plus({ days: 1 });
+  return { cadence: period.cadence, start: period.start, end: end.toUTC().toISO()! };
+}
+
+/** A period cut short by the end of the service: `[days]` of its calendar unit's `[of]` days. Null when whole. */
+export function shortPeriod(period: Period, timeZone: string): { days: number; of: number } | null {
+  const whole = periodAt(period.cadence, Date.parse(period.start), timeZone);
+  if (Date.parse(whole.end) === Date.parse(period.end)) return null;
+  const days = (p: Period) => {
+    const { from, to } = periodDates(p, timeZone);
+    return Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000) + 1;
+  };
+  return { days: days(period), of: days(whole) };
+}
+
+/** The day, in the zone, of the instant just before `instant`: the last day of a span ending at it. */
+function lastDayOf(instant: string, timeZone: string): string {
+  return DateTime.fromMillis(Date.parse(instant) - 1, { zone: timeZone }).toISODate()!;
 }
 
 const DAY_START_HOUR = 9;

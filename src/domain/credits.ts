@@ -60,14 +60,29 @@ export function computeServiceCredits(input: {
   /** Share of the at-risk amount pooled for the allocated KPIs (100 unless the contract says otherwise). */
   poolPct?: number;
   currency: string;
+  /** A month the service's end cuts short: credits are owed on the fee for the days it ran. */
+  shortMonth?: { days: number; of: number };
 }): CreditResult {
-  const fee = input.monthlyFeeCents;
+  const short = input.shortMonth;
+  const fee = short ? Math.round((input.monthlyFeeCents * short.days) / short.of) : input.monthlyFeeCents;
+  const prorating = short
+    ? [
+        `fee for ${short.days} of ${short.of} days (the service ended): ${money(input.monthlyFeeCents, input.currency)} × ${short.days}/${short.of} = ${money(fee, input.currency)}`,
+      ]
+    : [];
+  // Each line names the fee it takes a share of: a short month's says whose days it is.
+  const feeText = money(fee, input.currency) + (short ? ` (the fee for ${short.days} of ${short.of} days)` : '');
   const capCents = Math.round((fee * input.atRiskPct) / 100);
   const raw: CreditLine[] = [];
   for (const kpi of input.kpis) {
     const value = input.values[kpi.key] ?? null;
     if (kpi.allocationPct != null) {
-      const line = allocatedCredit(kpi as AllocatedKpi, value, { ...input, poolPct: input.poolPct ?? 100 });
+      const line = allocatedCredit(kpi as AllocatedKpi, value, {
+        ...input,
+        monthlyFeeCents: fee,
+        feeText,
+        poolPct: input.poolPct ?? 100,
+      });
       if (line) raw.push(line);
       continue;
     }
@@ -81,11 +96,11 @@ export function computeServiceCredits(input: {
     raw.push({
       key: kpi.key,
       amountCents,
-      arithmetic: `${kpi.key}: ${why} → tier ${bound} → ${tier.creditPct}% × ${money(fee, input.currency)} = ${money(amountCents, input.currency)}`,
+      arithmetic: `${kpi.key}: ${why} → tier ${bound} → ${tier.creditPct}% × ${feeText} = ${money(amountCents, input.currency)}`,
     });
   }
   const uncapped = raw.reduce((sum, l) => sum + l.amountCents, 0);
-  const arithmetic = raw.map((l) => l.arithmetic);
+  const arithmetic = [...prorating, ...raw.map((l) => l.arithmetic)];
   if (uncapped <= capCents) {
     arithmetic.push(
       `total ${money(uncapped, input.currency)} (cap ${input.atRiskPct}% = ${money(capCents, input.currency)} not reached)`,
@@ -113,7 +128,7 @@ type AllocatedKpi = CreditableKpi & { minimum: number; allocationPct: number };
 function allocatedCredit(
   kpi: AllocatedKpi,
   value: number | null,
-  terms: { monthlyFeeCents: number; atRiskPct: number; poolPct: number; currency: string },
+  terms: { monthlyFeeCents: number; feeText: string; atRiskPct: number; poolPct: number; currency: string },
 ): CreditLine | null {
   const worse = value === null ? Infinity : shortfall({ direction: kpi.direction, target: kpi.minimum }, value);
   if (worse === 0) return null;
@@ -130,7 +145,7 @@ function allocatedCredit(
   return {
     key: kpi.key,
     amountCents,
-    arithmetic: `${kpi.key}: ${why} → ${chain} × ${money(terms.monthlyFeeCents, terms.currency)} = ${money(amountCents, terms.currency)}`,
+    arithmetic: `${kpi.key}: ${why} → ${chain} × ${terms.feeText} = ${money(amountCents, terms.currency)}`,
   };
 }
 

@@ -1,5 +1,5 @@
 import { createGovernanceActivities } from '../../activities/governance';
-import { firstPeriodFrom } from '../../src/domain/calendar';
+import { firstPeriodFrom, serviceShareOf } from '../../src/domain/calendar';
 import { anEngagement, aSla, aVendor } from '../builders/engagement';
 import { startApiFixture } from '../helpers/api-fixture';
 import { putMeasurements } from '../helpers/kpi-data';
@@ -143,6 +143,32 @@ describe('conducting a review', () => {
         'fcr: 69 worse than minimum 70 → 10% at risk × 50% pool × 40% allocation × USD 100,000.00 = USD 2,000.00',
       ],
     ]);
+  });
+
+  it('reviews the days of a month the service ended in, its credits on the fee for those days', async () => {
+    // given a service that ended at midnight UTC on 2025-10-13: October's first 12 days, FCR below its minimum
+    const { pm, e } = await anEngagementOf100k();
+    await putMeasurements(f.db.prisma, e.id, { start: '2025-10-01', end: '2025-10-12' }, { fcr: 65, aht: 360 });
+    const october = firstPeriodFrom('MONTHLY', Date.parse('2025-10-01T00:00:00Z'), 'UTC');
+    const share = serviceShareOf(october, '2025-10-13T00:00:00.000Z', 'UTC')!;
+
+    // when that share is reviewed
+    const outcome = await createGovernanceActivities(f.db.prisma).conductReview({
+      engagementId: e.id,
+      period: share,
+      timeZone: 'UTC',
+    });
+
+    // then the review covers the 12 days, all measured, and FCR owes its tier on 12/31 of the fee
+    expect(outcome).toMatchObject({ periodFrom: '2025-10-01', periodTo: '2025-10-12', creditsTotal: '1161.29' });
+    expect(outcome.breaches).toEqual([{ key: 'fcr', status: 'breached', value: 65, escalate: true }]);
+    const [review] = (await pm('GET', `/engagements/${e.id}/reviews`)).body.items;
+    expect(review.credits.map((c: { arithmetic: string }) => c.arithmetic)).toEqual([
+      'fcr: shortfall 10 from target 75 → tier beyond the last bound → 3% × USD 38,709.68 (the fee for 12 of 31 days) = USD 1,161.29',
+    ]);
+    expect(review.scorecard.credits.arithmetic[0]).toBe(
+      'fee for 12 of 31 days (the service ended): USD 100,000.00 × 12/31 = USD 38,709.68',
+    );
   });
 
   it('tells in a quarterly review the credits of its months, and keeps its own row at none', async () => {

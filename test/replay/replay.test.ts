@@ -7,6 +7,7 @@ import {
   RAISE_ESCALATION_AS_LOCAL_ACTIVITY_PATCH,
   REVIEW_PUBLISHES_SCORECARD_PATCH,
   SERVICE_END_PATCH,
+  SHORT_PERIOD_PATCH,
 } from '../../workflows/governance';
 import { GOVERNANCE_TO_THE_SERVICE_END_PATCH, RENEWAL_ALERTS_PATCH } from '../../workflows/lifecycle';
 import { NOTICES_DO_NOT_WAIT_PATCH, NOTIFY_AS_LOCAL_ACTIVITY_PATCH } from '../../workflows/notify';
@@ -98,6 +99,7 @@ describe('replay of recorded histories', () => {
     ['engagementLifecycle', RENEWAL_ALERTS_PATCH],
     ['engagementLifecycle', GOVERNANCE_TO_THE_SERVICE_END_PATCH],
     ['governance', SERVICE_END_PATCH],
+    ['governance', SHORT_PERIOD_PATCH],
   ])('has %s histories from before and after %s', (type, patch) => {
     const marked = fixtures
       .filter((f) => f.startsWith(`${type}-`))

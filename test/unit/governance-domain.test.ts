@@ -6,6 +6,8 @@ import {
   nextPeriod,
   periodAt,
   periodDates,
+  serviceShareOf,
+  shortPeriod,
   withinService,
   type Period,
 } from '../../src/domain/calendar';
@@ -367,6 +369,59 @@ describe('the periods of a service', () => {
     expect(withinService(nextPeriod(week, 'UTC'), termEnd, 'UTC')).toBe(false);
     // ended for cause on a Wednesday: that week is not the service's
     expect(withinService(week, '2028-12-27T10:00:00.000Z', 'UTC')).toBe(false);
+  });
+
+  it.each([
+    // ended for cause on Wednesday 2028-12-27 at 10:00 UTC: the week's Monday to Wednesday, 3 of its 7 days
+    ['UTC', 'WEEKLY', '2028-12-27T10:00:00.000Z', '2028-12-25/2028-12-27', { days: 3, of: 7 }],
+    // in Los Angeles that instant is still Wednesday (02:00)
+    ['America/Los_Angeles', 'WEEKLY', '2028-12-27T10:00:00.000Z', '2028-12-25/2028-12-27', { days: 3, of: 7 }],
+    // in Kolkata midnight UTC on the 12th is 05:30 on the 12th: the service ran 12 of December's 31 days
+    ['Asia/Kolkata', 'MONTHLY', '2028-12-12T00:00:00.000Z', '2028-12-01/2028-12-12', { days: 12, of: 31 }],
+    // at midnight UTC on the 12th the 11th was the last whole day in UTC
+    ['UTC', 'MONTHLY', '2028-12-12T00:00:00.000Z', '2028-12-01/2028-12-11', { days: 11, of: 31 }],
+    ['UTC', 'QUARTERLY', '2028-11-15T00:00:00.000Z', '2028-10-01/2028-11-14', { days: 45, of: 92 }],
+  ] as const)(
+    'in %s, reviews of a %s period the service ends at %s only its days: %s',
+    (timeZone, cadence, endsAt, dates, short) => {
+      // the period running when the service ends
+      const period = periodAt(cadence, Date.parse(endsAt) - 1, timeZone);
+      const share = serviceShareOf(period, endsAt, timeZone)!;
+      const { from, to } = periodDates(share, timeZone);
+      expect(`${from}/${to}`).toBe(dates);
+      expect(share.start).toBe(period.start);
+      expect(shortPeriod(share, timeZone)).toEqual(short);
+      // the next period begins after the service: nothing of it is reviewed
+      expect(serviceShareOf(nextPeriod(share, timeZone), endsAt, timeZone)).toBeNull();
+      expect(serviceShareOf(nextPeriod(period, timeZone), endsAt, timeZone)).toBeNull();
+    },
+  );
+
+  it('reviews a period within the service whole, and calls it whole', () => {
+    const month = periodAt('MONTHLY', Date.parse('2028-12-15T12:00:00Z'), 'America/Los_Angeles');
+    expect(serviceShareOf(month, termEnd, 'America/Los_Angeles')).toBe(month);
+    expect(shortPeriod(month, 'America/Los_Angeles')).toBeNull();
+  });
+});
+
+describe('credits of a month the service ended in', () => {
+  it('are owed on the fee for the days it ran, under a cap of that fee, and say so', () => {
+    const result = computeServiceCredits({
+      kpis: [fcr],
+      values: { fcr: 76 },
+      monthlyFeeCents: FEE,
+      atRiskPct: 1,
+      currency: 'USD',
+      shortMonth: { days: 12, of: 31 },
+    });
+    // 100,000 × 12/31 = 38,709.68; the tier's 2 % of it is 774.19, above the 1 % cap of 387.10
+    expect(result.totalCents).toBe(387_10);
+    expect(result.capped).toBe(true);
+    expect(result.arithmetic).toEqual([
+      'fee for 12 of 31 days (the service ended): USD 100,000.00 × 12/31 = USD 38,709.68',
+      'fcr: shortfall 4 from target 80 → tier ≤ 5 → 2% × USD 38,709.68 (the fee for 12 of 31 days) = USD 774.19',
+      'total USD 774.19 exceeds the cap 1% × USD 38,709.68 = USD 387.10: capped',
+    ]);
   });
 });
 

@@ -120,7 +120,7 @@ describe('governance workflow (time-skipping)', () => {
     );
   });
 
-  it('told that the service ends, reviews every period within it and none after, then ends; the earliest end stands', async () => {
+  it('told that the service ends, reviews every period within it, the days it ran of one it cuts, none after, then ends; the earliest end stands', async () => {
     await runGovernance(
       'governance-service-end',
       {
@@ -134,12 +134,13 @@ describe('governance workflow (time-skipping)', () => {
       async (handle, conducted) => {
         expect((await handle.describe()).status.name).toBe('COMPLETED');
         // a term ending at midnight UTC on 2027-04-01 ends on 2027-03-31 in Los Angeles: March is its last month, and
-        // the week of 2027-03-29 (to 2027-04-04) is not the service's
-        const to = (cadence: ReviewCadence) => conducted.filter((c) => c.cadence === cadence).map((c) => c.to);
-        expect(to('MONTHLY')).toEqual(['2027-02-28', '2027-03-31']);
-        expect(to('WEEKLY')).toHaveLength(12);
-        expect(to('WEEKLY').at(-1)).toBe('2027-03-28');
-        await recordHistoryIfAsked(handle, 'governance-ends-with-the-service');
+        // of the week of 2027-03-29 (to 2027-04-04) the service ran Monday to Wednesday, which are reviewed
+        const of = (cadence: ReviewCadence) =>
+          conducted.filter((c) => c.cadence === cadence).map((c) => `${c.from}/${c.to}`);
+        expect(of('MONTHLY')).toEqual(['2027-02-01/2027-02-28', '2027-03-01/2027-03-31']);
+        expect(of('WEEKLY')).toHaveLength(13);
+        expect(of('WEEKLY').slice(-2)).toEqual(['2027-03-22/2027-03-28', '2027-03-29/2027-03-31']);
+        await recordHistoryIfAsked(handle, 'governance-reviews-the-period-the-service-end-cuts');
       },
       undefined,
       {

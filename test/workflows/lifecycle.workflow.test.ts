@@ -182,7 +182,8 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
 
     // every step completed, each by its side, just after a month ended (its review is due a day later, the grace for
     // late data): the service ends then, and the engagement stays in EXIT, open to that month's KPI data, until
-    // governance has reviewed the month; then governance ends and the engagement closes
+    // governance has reviewed the month and the day of the next one the service ran; then governance ends and the
+    // engagement closes
     const now = new Date(await env.currentTimeMs());
     const monthEnded = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1, 2));
     expect(monthEnded.getTime()).toBeLessThan(Date.parse(termEnd));
@@ -194,13 +195,17 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     expect((await db.prisma.engagement.findUniqueOrThrow({ where: { id } })).stage).toBe('EXIT');
     const closed = await handle.result();
     expect(closed.stage).toBe('CLOSED');
-    const lastMonthEnd = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 0));
-    // (a quarter may end the same day: its review sorts after the month's)
-    const reviewed = await db.prisma.review.findMany({
-      where: { engagementId: id },
-      orderBy: [{ periodEnd: 'desc' }, { cadence: 'asc' }],
+    const lastMonth = [now.getUTCFullYear(), now.getUTCMonth()] as const;
+    const day = (month: number, date: number) => new Date(Date.UTC(lastMonth[0], month, date));
+    const months = await db.prisma.review.findMany({
+      where: { engagementId: id, cadence: 'MONTHLY' },
+      orderBy: { periodStart: 'desc' },
+      take: 2,
     });
-    expect([reviewed[0].cadence, reviewed[0].periodEnd]).toEqual(['MONTHLY', lastMonthEnd]);
+    expect(months.map((r) => [r.periodStart, r.periodEnd])).toEqual([
+      [day(lastMonth[1] + 1, 1), day(lastMonth[1] + 1, 1)],
+      [day(lastMonth[1], 1), day(lastMonth[1] + 1, 0)],
+    ]);
     // the overdue step's escalation was resolved once the step was completed
     const overdueStep = await db.prisma.escalation.findFirstOrThrow({
       where: { engagementId: id, category: 'exit-step' },
