@@ -205,12 +205,12 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
         if (state.stage !== 'EXIT' || !state.exit) throw illegal('the engagement is not exiting');
         const step = state.exit.steps.find((s) => s.kind === kind);
         if (!step) throw illegal(`exit step must be one of ${EXIT_STEP_KINDS.join(', ')}`);
-        // (Validators do not run on replay: a step completed without evidence before this check still replays.)
-        const missing = missingExitEvidence(kind, evidence);
-        if (missing) throw illegal(`evidence ${missing}`);
         if (step.completedAt) throw illegal(`exit step ${kind} is already complete`);
         // Another completion of it is being recorded: the first one stands (as it does in the database).
         if (completing.has(kind)) throw illegal(`exit step ${kind} is already being completed`);
+        // (Validators do not run on replay: a step completed without evidence before this check still replays.)
+        const missing = missingExitEvidence(kind, evidence);
+        if (missing) throw illegal(`evidence ${missing}`);
         // The client's own steps (revoking access, the final reconciliation) end the service: a vendor cannot
         // close the engagement by marking them done.
         if (actor.startsWith('vendor:') && !vendorOwned(step))

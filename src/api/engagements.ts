@@ -383,7 +383,14 @@ export function engagementRoutes(
   );
 
   const steer = <P extends z.ZodType, B extends z.ZodType>(
-    spec: { path: string; summary: string; roles: Role[]; params: P; body: B },
+    spec: {
+      path: string;
+      summary: string;
+      roles: Role[];
+      params: P;
+      body: B;
+      check?: (params: z.infer<P>, body: z.infer<B>) => void;
+    },
     send: (handle: WorkflowHandle, actor: string, params: z.infer<P>, body: z.infer<B>) => Promise<unknown>,
   ) =>
     updateRoute(
@@ -422,15 +429,17 @@ export function engagementRoutes(
       roles: ['PROGRAM_MANAGER', 'VENDOR'],
       params: exitStepParams,
       body: completeExitStepBody,
+      // Bad input whatever the step's state, as the schemas' refusals are.
+      check: (p, b) => {
+        const missing = missingExitEvidence(p.kind, b.evidence);
+        if (missing)
+          throw new ProblemError(400, 'Invalid request', `body.evidence: ${missing}`, [
+            { field: 'body.evidence', reason: missing },
+          ]);
+      },
     },
-    (handle, actor, p, b) => {
-      const missing = missingExitEvidence(p.kind, b.evidence);
-      if (missing)
-        throw new ProblemError(400, 'Invalid request', `body.evidence: ${missing}`, [
-          { field: 'body.evidence', reason: missing },
-        ]);
-      return handle.executeUpdate(completeExitStepUpdate, { args: [{ actor, kind: p.kind, evidence: b.evidence }] });
-    },
+    (handle, actor, p, b) =>
+      handle.executeUpdate(completeExitStepUpdate, { args: [{ actor, kind: p.kind, evidence: b.evidence }] }),
   );
   steer(
     {

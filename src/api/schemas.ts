@@ -60,6 +60,16 @@ const finite = (what: string) =>
 const kpiNumber = (what: string) =>
   finite(what).min(-1e9, 'must be between -1e9 and 1e9').max(1e9, 'must be between -1e9 and 1e9');
 
+/**
+ * A percentage of credits, stored with 2 decimals: more would be rounded by PostgreSQL after the checks that add
+ * them up had passed.
+ */
+const hundredthsOfPercent = (max: number) =>
+  finite('percentage')
+    .min(0.01, `must be between 0.01 and ${max}`)
+    .max(max, `must be between 0.01 and ${max}`)
+    .refine((pct) => Math.abs(pct * 100 - Math.round(pct * 100)) < 1e-6, 'must have at most 2 decimals');
+
 const percent = finite('percentage').min(0, 'must be between 0 and 100').max(100, 'must be between 0 and 100');
 
 const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone');
@@ -140,10 +150,7 @@ export const slaInput = z
     mandatoryForGates: z.boolean().default(false),
     creditTiers: z.array(creditTier).max(10).default([]),
     /** Share of the engagement's credit pool this SLA carries (Texas DIR's allocation), instead of tiers. */
-    creditAllocationPct: finite('percentage')
-      .min(0.01, 'must be between 0.01 and 100')
-      .max(100, 'must be between 0.01 and 100')
-      .optional(),
+    creditAllocationPct: hundredthsOfPercent(100).nullable().optional(),
   })
   .superRefine((sla, ctx) => {
     if (!meets(sla.direction, sla.target, sla.minimum)) {
@@ -167,7 +174,7 @@ export const slaInput = z
         message: 'service credits are monthly: a KPI measured quarterly cannot carry credit tiers',
       });
     }
-    if (sla.creditAllocationPct !== undefined) {
+    if (sla.creditAllocationPct != null) {
       if (sla.measurementPeriod === 'QUARTERLY')
         ctx.addIssue({
           code: 'custom',
@@ -257,10 +264,7 @@ const engagementFields = {
   atRiskPct: percent.default(12),
   // Texas DIR's pool allocation: the share of the amount at risk the allocated KPIs draw on. Above 100 lets the
   // misses of a month reach the cap sooner; the cap holds whatever the pool.
-  creditPoolPct: finite('percentage')
-    .min(0.01, 'must be between 0.01 and 500')
-    .max(500, 'must be between 0.01 and 500')
-    .default(100),
+  creditPoolPct: hundredthsOfPercent(500).default(100),
   exitTriggers: z.array(text()).max(50).default([]),
   timeZone: timeZone.default('UTC'),
   reviewCadences: z

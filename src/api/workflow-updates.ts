@@ -29,6 +29,8 @@ export function updateRoute<P extends z.ZodType, B extends z.ZodType>(
     workflowId: (params: z.infer<P>, principal: Principal) => Promise<string>;
     /** The 409's reason when the workflow is not running: a fixed text, or one read from the target's facts. */
     notRunning: string | ((params: z.infer<P>) => Promise<string>);
+    /** Refuses (throws a 400) what the schemas cannot, a body read with its path, before anything is looked up. */
+    check?: (params: z.infer<P>, body: z.infer<B>) => void;
   },
   send: (handle: WorkflowHandle, actor: string, params: z.infer<P>, body: z.infer<B>) => Promise<unknown>,
 ): void {
@@ -49,6 +51,7 @@ export function updateRoute<P extends z.ZodType, B extends z.ZodType>(
       },
     },
     async ({ params, body, principal }) => {
+      spec.check?.(params, body);
       const handle = temporal.workflow.getHandle(await spec.workflowId(params, principal));
       try {
         const state = await callTemporal(temporal, () => send(handle, actorOf(principal), params, body), timeoutMs);

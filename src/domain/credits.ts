@@ -72,12 +72,15 @@ export function computeServiceCredits(input: {
     : [];
   // Each line names the fee it takes a share of: a short month's says whose days it is.
   const feeText = money(fee, input.currency) + (short ? ` (the fee for ${short.days} of ${short.of} days)` : '');
-  const capCents = Math.round((fee * input.atRiskPct) / 100);
-  const raw: CreditLine[] = [];
+  // Exact amounts in 10⁻¹² cents (percentages have 2 decimals): a tier's and the cap's percentage of the fee, and an
+  // allocation's product of three.
+  const capExact = BigInt(fee) * hundredths(input.atRiskPct) * 10n ** 8n;
+  const capCents = toCents(capExact);
+  const raw: ExactLine[] = [];
   for (const kpi of input.kpis) {
     const value = input.values[kpi.key] ?? null;
     if (kpi.allocationPct != null) {
-      const line = allocatedCredit(kpi as AllocatedKpi, value, {
+      const line = allocatedCredit(kpi, value, {
         ...input,
         monthlyFeeCents: fee,
         feeText,
@@ -90,35 +93,65 @@ export function computeServiceCredits(input: {
     if (gap === 0 || kpi.tiers.length === 0) continue;
     const tiers = [...kpi.tiers].sort((a, b) => (a.maxShortfall ?? Infinity) - (b.maxShortfall ?? Infinity));
     const tier = tiers.find((t) => t.maxShortfall === null || gap <= t.maxShortfall) ?? tiers[tiers.length - 1];
-    const amountCents = Math.round((fee * tier.creditPct) / 100);
+    const exact = BigInt(fee) * hundredths(tier.creditPct) * 10n ** 8n;
+    const amountCents = toCents(exact);
     const why = value === null ? 'no data (counts as the worst tier)' : `shortfall ${gap} from target ${kpi.target}`;
     const bound = tier.maxShortfall === null ? 'beyond the last bound' : `≤ ${tier.maxShortfall}`;
     raw.push({
       key: kpi.key,
       amountCents,
+      exact,
       arithmetic: `${kpi.key}: ${why} → tier ${bound} → ${tier.creditPct}% × ${feeText} = ${money(amountCents, input.currency)}`,
     });
   }
   const uncapped = raw.reduce((sum, l) => sum + l.amountCents, 0);
+  const uncappedExact = raw.reduce((sum, l) => sum + l.exact, 0n);
   const arithmetic = [...prorating, ...raw.map((l) => l.arithmetic)];
-  if (uncapped <= capCents) {
+  const strip = ({ exact: _exact, ...line }: ExactLine): CreditLine => line;
+  // (The lines rounded one by one may pass the cap by a cent that their exact sum does not: the cap still holds.)
+  if (uncappedExact <= capExact && uncapped <= capCents) {
     arithmetic.push(
       `total ${money(uncapped, input.currency)} (cap ${input.atRiskPct}% = ${money(capCents, input.currency)} not reached)`,
     );
-    return { lines: raw, totalCents: uncapped, capCents, capped: false, arithmetic };
+    return { lines: raw.map(strip), totalCents: uncapped, capCents, capped: false, arithmetic };
   }
-  // Over the cap: each line keeps its share of the cap; the rounding remainder goes to the largest line.
-  const lines = raw.map((l) => ({ ...l, amountCents: Math.floor((l.amountCents * capCents) / uncapped) }));
-  const remainder = capCents - lines.reduce((sum, l) => sum + l.amountCents, 0);
-  lines.reduce((max, l) => (l.amountCents > max.amountCents ? l : max), lines[0]).amountCents += remainder;
-  lines.forEach((l) => (l.arithmetic += ` → ${money(l.amountCents, input.currency)} after the cap`));
+  // Over the cap: each line keeps its exact share of the cap, and the cents the shares' rounding down leaves go to
+  // the lines with the largest remainders (the earlier line on a tie).
+  const shares = raw.map((l, i) => {
+    const scaled = l.exact * BigInt(capCents);
+    return { i, cents: scaled / uncappedExact, remainder: scaled % uncappedExact };
+  });
+  let left = capCents - shares.reduce((sum, x) => sum + Number(x.cents), 0);
+  for (const x of [...shares].sort((a, b) => (b.remainder > a.remainder ? 1 : b.remainder < a.remainder ? -1 : 0))) {
+    if (left-- <= 0) break;
+    x.cents += 1n;
+  }
+  const lines = raw.map((l, i) => {
+    const amountCents = Number(shares[i].cents);
+    return {
+      ...strip(l),
+      amountCents,
+      arithmetic: `${l.arithmetic} → ${money(amountCents, input.currency)} after the cap`,
+    };
+  });
   arithmetic.push(
     `total ${money(uncapped, input.currency)} exceeds the cap ${input.atRiskPct}% × ${money(fee, input.currency)} = ${money(capCents, input.currency)}: capped`,
   );
   return { lines, totalCents: capCents, capCents, capped: true, arithmetic };
 }
 
-type AllocatedKpi = CreditableKpi & { minimum: number; allocationPct: number };
+type ExactLine = CreditLine & { exact: bigint };
+
+/** A percentage with 2 decimals as a whole number of hundredths. */
+function hundredths(pct: number): bigint {
+  return BigInt(Math.round(pct * 100));
+}
+
+/** 10⁻¹² cents to cents, half up. */
+function toCents(exact: bigint): number {
+  const unit = 10n ** 12n;
+  return Number((exact + unit / 2n) / unit);
+}
 
 /**
  * The Texas DIR chain for one breached KPI: its allocation of the pool, the pool's share of the amount at risk, that
@@ -126,25 +159,26 @@ type AllocatedKpi = CreditableKpi & { minimum: number; allocationPct: number };
  * 10⁻¹² cents, rounded half up to the cent.
  */
 function allocatedCredit(
-  kpi: AllocatedKpi,
+  kpi: CreditableKpi,
   value: number | null,
   terms: { monthlyFeeCents: number; feeText: string; atRiskPct: number; poolPct: number; currency: string },
-): CreditLine | null {
+): ExactLine | null {
+  if (kpi.minimum === undefined || kpi.allocationPct == null)
+    throw new Error(`${kpi.key}: an allocated credit needs the KPI's minimum and its allocation`);
   const worse = value === null ? Infinity : shortfall({ direction: kpi.direction, target: kpi.minimum }, value);
   if (worse === 0) return null;
-  const hundredths = (pct: number) => BigInt(Math.round(pct * 100));
-  const scaled =
+  const exact =
     BigInt(terms.monthlyFeeCents) *
     hundredths(terms.atRiskPct) *
     hundredths(terms.poolPct) *
     hundredths(kpi.allocationPct);
-  const unit = 10n ** 12n;
-  const amountCents = Number((scaled + unit / 2n) / unit);
+  const amountCents = toCents(exact);
   const why = value === null ? 'no data (a breach)' : `${value} worse than minimum ${kpi.minimum}`;
   const chain = `${terms.atRiskPct}% at risk × ${terms.poolPct}% pool × ${kpi.allocationPct}% allocation`;
   return {
     key: kpi.key,
     amountCents,
+    exact,
     arithmetic: `${kpi.key}: ${why} → ${chain} × ${terms.feeText} = ${money(amountCents, terms.currency)}`,
   };
 }

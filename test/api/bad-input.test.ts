@@ -259,6 +259,14 @@ describe('bad input', () => {
       mentions: ['body.slas.0.creditAllocationPct', 'cannot carry a credit allocation'],
     },
     {
+      name: 'a credit allocation with more decimals than are stored',
+      method: 'POST',
+      path: () => '/engagements',
+      body: () => engagementWith({ slas: [aSla({ creditTiers: [], creditAllocationPct: 0.145 })] }),
+      status: 400,
+      mentions: ['body.slas.0.creditAllocationPct', 'must have at most 2 decimals'],
+    },
+    {
       name: 'a credit pool beyond 500 % of the amount at risk',
       method: 'POST',
       path: () => '/engagements',
@@ -559,6 +567,14 @@ describe('bad input', () => {
       const created = await pm('POST', '/engagements', engagementWith({ timeZone }));
       expect([created.status, created.body.timeZone]).toEqual([201, timeZone]);
     }
+  });
+
+  it('takes back an SLA as it reads: no credit allocation (null) means its tiers', async () => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const created = await pm('POST', '/engagements', engagementWith({ slas: [aSla({ creditAllocationPct: null })] }));
+    expect(created.status).toBe(201);
+    const [sla] = created.body.slas;
+    expect([sla.creditAllocationPct, sla.creditTiers.length]).toEqual([null, 2]);
   });
 
   it('names only the wrong type when a list is sent as a string, and says a missing amount is required', async () => {

@@ -382,8 +382,15 @@ describe('the web dashboard, in Chromium, against the running app with the seed 
         .evaluate((input) => (input as unknown as { required: boolean }).required),
     ).resolves.toBe(false);
 
+    // and its Complete waits for the certificate's reference (blank counts as none)
+    const completeDeletion = rows.nth(1).getByRole('button', { name: 'Complete' });
+    await expect(completeDeletion.isDisabled()).resolves.toBe(true);
+    await certificate.fill('   ');
+    await expect(completeDeletion.isDisabled()).resolves.toBe(true);
+
     // when the certificate's reference is typed and the step completed, and access revocation completed with none
     await certificate.fill('DEL-CERT-2030-014');
+    await expect(completeDeletion.isDisabled()).resolves.toBe(false);
     const complete = async (row: number) => {
       const request = page.waitForRequest((r) => r.url().endsWith('/complete'));
       await rows.nth(row).getByRole('button', { name: 'Complete' }).click();

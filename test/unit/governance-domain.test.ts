@@ -123,7 +123,8 @@ describe('service credits', () => {
       atRiskPct: 5,
       currency: 'EUR',
     });
-    expect(result.lines.map((l) => l.amountCents)).toEqual([95239, 71428]);
+    // exact shares 95,238.38 and 71,428.62 of the 166,667 cents: the cent left goes to the larger remainder
+    expect(result.lines.map((l) => l.amountCents)).toEqual([95238, 71429]);
     expect(result.totalCents).toBe(Math.round(33_333_33 * 0.05));
   });
 });
@@ -194,6 +195,47 @@ describe('service credits allocated from a pool (Texas DIR)', () => {
       ['fcr', 2_000_00],
       ['aht', 3_000_00],
     ]);
+    // over the cap: 10 % × 250 % × 40 % = 10,000 allocated and a 3 % tier of 3,000, shared out of the cap of 10,000
+    // exactly in proportion (7,692.307… and 2,307.692…), the cent left to the larger remainder
+    const over = credits([allocatedFcr, aht], { fcr: 70, aht: 391 }, 10, 250);
+    expect([over.capped, over.totalCents]).toEqual([true, 10_000_00]);
+    expect(over.lines.map((l) => [l.key, l.amountCents])).toEqual([
+      ['fcr', 7_692_31],
+      ['aht', 2_307_69],
+    ]);
+  });
+
+  it('keeps to the cap when the lines, rounded one by one, pass it by a cent their exact sum does not', () => {
+    // 50,001.37 × 10 % × (33.33 + 33.33 + 33.34) %: the lines round to 1,666.55, 1,666.55 and 1,667.05, 5,000.15 in
+    // all, against an exact 5,000.137 and a cap of 5,000.14
+    const thirds = [33.33, 33.33, 33.34].map((allocationPct, i) => ({ ...allocatedFcr, key: `k${i}`, allocationPct }));
+    const result = computeServiceCredits({
+      kpis: thirds,
+      values: { k0: null, k1: null, k2: null },
+      monthlyFeeCents: 50_001_37,
+      atRiskPct: 10,
+      poolPct: 100,
+      currency: 'USD',
+    });
+    expect(result.totalCents).toBe(5_000_14);
+    expect(result.lines.reduce((sum, l) => sum + l.amountCents, 0)).toBe(5_000_14);
+  });
+
+  it('rounds the cap exactly: 1.15 % of 30.00 is 0.345, half up to 0.35', () => {
+    const fine: CreditableKpi = { ...fcr, tiers: [{ maxShortfall: null, creditPct: 1.15 }] };
+    const result = computeServiceCredits({
+      kpis: [fine],
+      values: { fcr: 0 },
+      monthlyFeeCents: 30_00,
+      atRiskPct: 1.15,
+      currency: 'USD',
+    });
+    expect([result.capCents, result.totalCents, result.capped]).toEqual([35, 35, false]);
+  });
+
+  it('refuses to price an allocated KPI without its minimum', () => {
+    const noMinimum: CreditableKpi = { ...allocatedFcr, minimum: undefined };
+    expect(() => credits([noMinimum], { fcr: 70 }, 10, 50)).toThrow('fcr: an allocated credit needs');
   });
 
   it('is exact to the cent with two-decimal percentages, rounding half a cent up', () => {

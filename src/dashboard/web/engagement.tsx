@@ -873,7 +873,9 @@ function ExitSection({ view, me, reload }: { view: View; me: Me; reload: () => P
               {s.completedAt ||
               !(can(me, 'PROGRAM_MANAGER') || (me.role === 'VENDOR' && s.owner.startsWith('vendor'))) ? (
                 <>
-                  <td>{s.evidence ?? (s.completedAt ? '—' : (s.evidenceRequired ?? ''))}</td>
+                  <td>
+                    {s.evidence ?? (s.completedAt ? '—' : s.evidenceRequired ? `needs ${s.evidenceRequired}` : '')}
+                  </td>
                   <td />
                 </>
               ) : (
@@ -882,7 +884,7 @@ function ExitSection({ view, me, reload }: { view: View; me: Me; reload: () => P
                     <input
                       aria-label={`Evidence for ${label(s.kind)}`}
                       placeholder={s.evidenceRequired ?? 'optional'}
-                      required={s.evidenceRequired !== null}
+                      required={s.evidenceRequired != null}
                       value={evidence[s.kind] ?? ''}
                       onInput={(ev) => {
                         const value = (ev.target as HTMLInputElement).value;
@@ -893,7 +895,8 @@ function ExitSection({ view, me, reload }: { view: View; me: Me; reload: () => P
                   <td>
                     <button
                       type="button"
-                      disabled={action.busy}
+                      // The certificate's reference is what completes the deletion: not without it.
+                      disabled={action.busy || (s.evidenceRequired != null && !evidence[s.kind]?.trim())}
                       onClick={() =>
                         action.run('Exit step completed', () =>
                           api(
