@@ -9,6 +9,7 @@ import {
 import { Prisma } from '../src/generated/prisma/client';
 import type { PrismaClient } from '../src/db';
 import {
+  dueDay,
   median,
   recommendRenewal,
   type ExitStepPlan,
@@ -390,7 +391,10 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
       at: string;
       /** Who decided the exit: the executive who terminated for cause or decided the renewal, or the contract. */
       actor?: string;
+      /** The engagement's zone, in which each step's due instant ends its due day; without it, the UTC date. */
+      timeZone?: string;
     }) {
+      const day = (dueOn: string) => new Date(input.timeZone ? dueDay(dueOn, input.timeZone) : dueOn);
       if (!(await prisma.exitPlan.findUnique({ where: { engagementId: input.engagementId } }))) {
         await prisma.exitPlan
           .create({
@@ -399,7 +403,7 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
               reason: input.reason,
               forCause: input.forCause,
               startedAt: new Date(input.at),
-              steps: { create: input.steps.map((s) => ({ kind: s.kind, owner: s.owner, dueOn: new Date(s.dueOn) })) },
+              steps: { create: input.steps.map((s) => ({ kind: s.kind, owner: s.owner, dueOn: day(s.dueOn) })) },
             },
           })
           .catch(ignoreDuplicate);

@@ -113,6 +113,12 @@ export const RENEWAL_ALERTS_PATCH = 'renewal-alerts-ahead-of-the-notice-deadline
  * after the service reviewed (as missing data).
  */
 export const GOVERNANCE_TO_THE_SERVICE_END_PATCH = 'exit-tells-governance-when-the-service-ends';
+/**
+ * Patch id: exit steps are due by the end of a day in the engagement's zone (`dueByEndOfDay`), stored as that day.
+ * Before it a step was due at the instant the plan spread it to and stored as that instant's UTC date, so outside UTC
+ * it could be escalated as overdue before the day shown as its due date had ended (or be shown a day early).
+ */
+export const EXIT_STEPS_DUE_ON_LOCAL_DAYS_PATCH = 'exit-steps-due-by-the-end-of-a-local-day';
 /** How long past the service's end and governance's grace a closing lifecycle waits for governance to end, at most. */
 const LAST_REVIEWS_MARGIN_MS = 2 * DAY_MS;
 /** The API's default `reviewGrace` (3d), for runs started before the grace was part of the input. */
@@ -524,12 +530,14 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
   const reason = forCause
     ? `terminated for cause: ${state.terminated!.reason}`
     : `renewal decision: EXIT (${state.renewal?.via})`;
-  const steps = exitPlan(Date.now(), Date.parse(exitAt));
+  const inZone = patched(EXIT_STEPS_DUE_ON_LOCAL_DAYS_PATCH);
+  const steps = exitPlan(Date.now(), Date.parse(exitAt), inZone ? input.timeZone : undefined);
   await db.createExitPlan({
     engagementId: state.engagementId,
     reason,
     forCause,
     steps,
+    ...(inZone && { timeZone: input.timeZone }),
     at: now(),
     actor: forCause ? state.terminated!.by : (state.renewal?.decidedBy ?? 'contract'),
   });

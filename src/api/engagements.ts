@@ -22,7 +22,7 @@ import { DEFAULT_ESCALATION_POLICIES } from '../domain/defaults';
 import { parseDuration } from '../domain/duration';
 import { escalationIdempotencyKey, lifecycleEscalationKeys } from '../domain/escalation';
 import { lifecycleWorkflowId } from '../domain/lifecycle';
-import { missingExitEvidence } from '../domain/renewal';
+import { endOfDueDay, missingExitEvidence } from '../domain/renewal';
 import { actorOf, engagementScope, seesVendor, type Principal } from './auth';
 import { conflict, notFound, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
@@ -107,7 +107,8 @@ export function lifecycleInput(
 /**
  * The stored exit plan of an engagement, as the lifecycle held it, for a lifecycle started again after its run was
  * stopped: the steps with their completion, and whether each was escalated as overdue (and its escalation resolved).
- * A step is due by the end of its day (UTC, as the plan stored it).
+ * A step is due by the end of its day in the engagement's zone (plans stored before steps were due on local days hold
+ * a UTC date: the same day, ended there).
  */
 export async function storedExit(
   prisma: PrismaClient,
@@ -115,7 +116,10 @@ export async function storedExit(
 ): Promise<{ exit: NonNullable<LifecycleInput['exit']>; completed: boolean } | undefined> {
   const plan = await prisma.exitPlan.findUnique({
     where: { engagementId },
-    include: { steps: { orderBy: [{ dueOn: 'asc' }, { kind: 'asc' }] } },
+    include: {
+      steps: { orderBy: [{ dueOn: 'asc' }, { kind: 'asc' }] },
+      engagement: { select: { timeZone: true } },
+    },
   });
   if (!plan) return undefined;
   const keys = plan.steps.map((s) =>
@@ -130,7 +134,7 @@ export async function storedExit(
     return {
       kind: s.kind,
       owner: s.owner,
-      dueOn: `${s.dueOn.toISOString().slice(0, 10)}T23:59:59.999Z`,
+      dueOn: endOfDueDay(s.dueOn.toISOString().slice(0, 10), plan.engagement.timeZone),
       ...(s.completedAt && { completedAt: s.completedAt.toISOString(), completedBy: s.completedBy ?? 'unknown' }),
       ...(escalation && { escalated: true, escalationSettled: escalation.status === 'RESOLVED' }),
     };

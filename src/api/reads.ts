@@ -1,5 +1,5 @@
 import type { PrismaClient } from '../db';
-import { EXIT_STEP_EVIDENCE } from '../domain/renewal';
+import { endOfDueDay, EXIT_STEP_EVIDENCE } from '../domain/renewal';
 import { findVisibleEngagement } from './engagements';
 import type { ApiRoutes } from './route';
 import { auditQuery, idParams, listEscalationsQuery, listPageQuery } from './schemas';
@@ -147,13 +147,18 @@ export function readRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient })
       responses: { 200: 'The exit plan, or null', 404: 'No such engagement' },
     },
     async ({ params, principal }) => {
-      await findVisibleEngagement(prisma, principal, params.id);
+      const { timeZone } = await findVisibleEngagement(prisma, principal, params.id);
       const plan = await prisma.exitPlan.findUnique({
         where: { engagementId: params.id },
         include: { steps: { orderBy: { dueOn: 'asc' } } },
       });
-      // What completing each step must carry (the certificate of deletion), so that a form can ask for it.
-      const steps = plan?.steps.map((step) => ({ ...step, evidenceRequired: EXIT_STEP_EVIDENCE[step.kind] ?? null }));
+      // When each step becomes overdue (the end of its due day in the engagement's zone), and what completing it must
+      // carry (the certificate of deletion), so that a page need not work either out.
+      const steps = plan?.steps.map((step) => ({
+        ...step,
+        dueAt: endOfDueDay(step.dueOn.toISOString().slice(0, 10), timeZone),
+        evidenceRequired: EXIT_STEP_EVIDENCE[step.kind] ?? null,
+      }));
       return { status: 200, body: { plan: plan && { ...plan, steps } } };
     },
   );

@@ -4,7 +4,7 @@
  */
 import { DateTime } from 'luxon';
 import { firstPeriodFrom, periodAt, type Period } from './calendar';
-import { renewalMilestones } from './renewal';
+import { endOfDueDay, renewalMilestones } from './renewal';
 import type { LifecycleStage } from './lifecycle';
 import type { ReviewCadence, Severity } from './types';
 
@@ -160,8 +160,8 @@ export function nextMilestoneUntil(
     candidates.push({
       kind: 'exit-step',
       label: `exit step: ${f.nextExitStep.kind.toLowerCase().replaceAll('_', ' ')}`,
-      // A step is due on a date (the engagement's): its start there.
-      at: DateTime.fromISO(f.nextExitStep.dueOn.slice(0, 10), { zone: f.timeZone }).toISO()!,
+      // A step is due on a date (the engagement's), overdue once that day has ended there.
+      at: DateTime.fromISO(endOfDueDay(f.nextExitStep.dueOn.slice(0, 10), f.timeZone), { zone: f.timeZone }).toISO()!,
     });
   return { milestone: candidates.sort((a, b) => Date.parse(a.at) - Date.parse(b.at))[0] ?? null, until };
 }

@@ -212,11 +212,34 @@ export function missingExitEvidence(kind: ExitStepKind, evidence: string | undef
  * The standard exit plan, its steps spread over the time left before the exit date: knowledge first, the final
  * reconciliation last.
  */
-export function exitPlan(startMs: number, exitAtMs: number): ExitStepPlan[] {
+export function exitPlan(startMs: number, exitAtMs: number, timeZone?: string): ExitStepPlan[] {
   const span = Math.max(exitAtMs - startMs, 5 * DAY_MS);
-  return EXIT_STEP_KINDS.map((kind, i) => ({
-    kind,
-    owner: EXIT_STEP_OWNERS[kind],
-    dueOn: new Date(startMs + Math.round((span * (i + 1)) / EXIT_STEP_KINDS.length)).toISOString(),
-  }));
+  return EXIT_STEP_KINDS.map((kind, i) => {
+    const at = startMs + Math.round((span * (i + 1)) / EXIT_STEP_KINDS.length);
+    // (Without a zone, as plans were made before: due at that instant, stored as its UTC date.)
+    return {
+      kind,
+      owner: EXIT_STEP_OWNERS[kind],
+      dueOn: timeZone ? dueByEndOfDay(at, timeZone) : new Date(at).toISOString(),
+    };
+  });
+}
+
+/**
+ * A step spread to `atMs` is due by the end of that day in the engagement's zone (the day of the instant just before
+ * it, as a service's last day is: a step spread to the exit date is due on the service's last day), so that the date
+ * shown and the moment it becomes overdue agree: "due 10 May" is overdue at midnight after the 10th, there.
+ */
+export function dueByEndOfDay(atMs: number, timeZone: string): string {
+  return endOfDueDay(DateTime.fromMillis(atMs - 1, { zone: timeZone }).toISODate()!, timeZone);
+}
+
+/** The last instant of a due day (YYYY-MM-DD) in the zone. */
+export function endOfDueDay(day: string, timeZone: string): string {
+  return DateTime.fromISO(day, { zone: timeZone }).endOf('day').toUTC().toISO()!;
+}
+
+/** The day, in the zone, a step due at `dueOn` (an instant) is due on. */
+export function dueDay(dueOn: string, timeZone: string): string {
+  return DateTime.fromISO(dueOn, { zone: timeZone }).toISODate()!;
 }

@@ -9,7 +9,11 @@ import {
   SERVICE_END_PATCH,
   SHORT_PERIOD_PATCH,
 } from '../../workflows/governance';
-import { GOVERNANCE_TO_THE_SERVICE_END_PATCH, RENEWAL_ALERTS_PATCH } from '../../workflows/lifecycle';
+import {
+  EXIT_STEPS_DUE_ON_LOCAL_DAYS_PATCH,
+  GOVERNANCE_TO_THE_SERVICE_END_PATCH,
+  RENEWAL_ALERTS_PATCH,
+} from '../../workflows/lifecycle';
 import { NOTICES_DO_NOT_WAIT_PATCH, NOTIFY_AS_LOCAL_ACTIVITY_PATCH } from '../../workflows/notify';
 import { RESUME_STORED_PROGRESS_PATCH } from '../../workflows/transition';
 import { workflowBundle } from '../helpers/temporal';
@@ -98,6 +102,7 @@ describe('replay of recorded histories', () => {
   it.each([
     ['engagementLifecycle', RENEWAL_ALERTS_PATCH],
     ['engagementLifecycle', GOVERNANCE_TO_THE_SERVICE_END_PATCH],
+    ['engagementLifecycle', EXIT_STEPS_DUE_ON_LOCAL_DAYS_PATCH],
     ['governance', SERVICE_END_PATCH],
     ['governance', SHORT_PERIOD_PATCH],
   ])('has %s histories from before and after %s', (type, patch) => {

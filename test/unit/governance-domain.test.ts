@@ -13,6 +13,10 @@ import {
 } from '../../src/domain/calendar';
 import { computeServiceCredits, type CreditableKpi } from '../../src/domain/credits';
 import {
+  dueByEndOfDay,
+  dueDay,
+  endOfDueDay,
+  exitPlan,
   median,
   nextTerm,
   recommendRenewal,
@@ -464,6 +468,38 @@ describe('credits of a month the service ended in', () => {
       'fcr: shortfall 4 from target 80 → tier ≤ 5 → 2% × USD 38,709.68 (the fee for 12 of 31 days) = USD 774.19',
       'total USD 774.19 exceeds the cap 1% × USD 38,709.68 = USD 387.10: capped',
     ]);
+  });
+});
+
+describe('exit steps', () => {
+  it.each([
+    // spread to 10:00 UTC on 10 May: in UTC and Kolkata (15:30) that is the 10th, in Pago Pago (23:00 on the 9th) the 9th
+    ['UTC', '2029-05-10T10:00:00.000Z', '2029-05-10', '2029-05-10T23:59:59.999Z'],
+    ['Asia/Kolkata', '2029-05-10T10:00:00.000Z', '2029-05-10', '2029-05-10T18:29:59.999Z'],
+    ['Pacific/Pago_Pago', '2029-05-10T10:00:00.000Z', '2029-05-09', '2029-05-10T10:59:59.999Z'],
+    // spread to a midnight there (an exit date): due the day before, the service's last
+    ['America/Los_Angeles', '2029-05-10T07:00:00.000Z', '2029-05-09', '2029-05-10T06:59:59.999Z'],
+  ] as const)('in %s, a step spread to %s is due on %s, overdue after %s', (timeZone, at, day, dueOn) => {
+    expect(dueByEndOfDay(Date.parse(at), timeZone)).toBe(dueOn);
+    expect(dueDay(dueOn, timeZone)).toBe(day);
+    expect(endOfDueDay(day, timeZone)).toBe(dueOn);
+  });
+
+  it('spreads the plan over the days before the exit date, each step due at the end of its day there', () => {
+    // from midnight on 2 May in Tokyo to the exit date, a fifth of the 30.4 days apart: the first 01:48 on 8 May there
+    const steps = exitPlan(Date.parse('2029-05-01T15:00:00Z'), Date.parse('2029-06-01T00:00:00Z'), 'Asia/Tokyo');
+    expect(steps.map((s) => [s.kind, s.dueOn])).toEqual([
+      ['KNOWLEDGE_RETRANSFER', '2029-05-08T14:59:59.999Z'],
+      ['DATA_RETURN_AND_DELETION', '2029-05-14T14:59:59.999Z'],
+      ['IP_AND_ASSET_HANDOVER', '2029-05-20T14:59:59.999Z'],
+      ['ACCESS_REVOCATION', '2029-05-26T14:59:59.999Z'],
+      // the exit date is 09:00 on 1 June in Tokyo: the last step is due by the end of that day
+      ['FINAL_RECONCILIATION', '2029-06-01T14:59:59.999Z'],
+    ]);
+    // without a zone, as plans were made before: due at the instants themselves
+    expect(exitPlan(Date.parse('2029-05-01T15:00:00Z'), Date.parse('2029-06-01T00:00:00Z'))[4].dueOn).toBe(
+      '2029-06-01T00:00:00.000Z',
+    );
   });
 });
 

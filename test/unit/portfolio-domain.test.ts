@@ -118,7 +118,8 @@ describe('next milestone', () => {
     const m = nextMilestone(facts({ timeZone: 'Asia/Manila' }), NOW);
     expect(m).toEqual({ kind: 'review', label: 'monthly review', at: '2026-12-04T00:00:00.000+08:00' });
     expect(Date.parse(m!.at)).toBe(Date.parse('2026-12-03T16:00:00Z'));
-    // and an exit step due on a date is due from that date's start there
+    // and an exit step due on a date is due by that date's end there (it used to be its start: a step due today
+    // showed as overdue all day)
     const exiting = nextMilestone(
       facts({
         stage: 'EXIT',
@@ -127,7 +128,7 @@ describe('next milestone', () => {
       }),
       NOW,
     );
-    expect(exiting?.at).toBe('2026-12-10T00:00:00.000-06:00');
+    expect(exiting?.at).toBe('2026-12-10T23:59:59.999-06:00');
   });
 
   it('in transition: the gate at the end of the minimum duration, or after the hold when held', () => {
@@ -174,7 +175,7 @@ describe('next milestone', () => {
     expect(m).toEqual({
       kind: 'exit-step',
       label: 'exit step: data return and deletion',
-      at: '2026-11-01T00:00:00.000Z',
+      at: '2026-11-01T23:59:59.999Z',
     });
   });
 

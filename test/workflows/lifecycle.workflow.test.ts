@@ -1,5 +1,6 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import { DateTime } from 'luxon';
 import { createActivities } from '../../activities';
 import { lifecycleWorkflowId } from '../../src/domain/lifecycle';
 import { renewalAlerts, renewalMilestones } from '../../src/domain/renewal';
@@ -483,6 +484,35 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     const escalations = await db.prisma.escalation.findMany({ where: { engagementId: id, category: 'exit-step' } });
     expect(escalations.map((e) => e.status)).toEqual(['RESOLVED']);
     await recordHistoryIfAsked(restartedRun, 'engagementLifecycle-restarted-while-exiting');
+  });
+
+  it("makes exit steps due by the end of a day in the engagement's zone, shown on that day and escalated after it", async () => {
+    // given an engagement in Pago Pago (UTC−11), terminated for cause
+    const timeZone = 'Pacific/Pago_Pago';
+    const { pm, id } = await anEngagementStartingTomorrow(1, { timeZone });
+    await pm('POST', `/engagements/${id}/lifecycle`, SHORT_TRANSITION);
+    const handle = env.client.workflow.getHandle(lifecycleWorkflowId(id));
+    await handle.executeUpdate(terminateForCauseUpdate, { args: [{ actor: 'executive:ceo', reason: 'fraud' }] });
+    const { exit } = await handle.query(lifecycleStateQuery);
+
+    // then every step is due at the last instant of a day there, and that day is the one stored and read back
+    const local = (iso: string) => DateTime.fromISO(iso, { zone: timeZone });
+    expect(exit!.steps.map((s) => local(s.dueOn).toFormat('HH:mm:ss.SSS'))).toEqual(Array(5).fill('23:59:59.999'));
+    const { plan } = (await pm('GET', `/engagements/${id}/exit-plan`)).body;
+    expect(
+      plan.steps.map((s: { kind: string; dueOn: string; dueAt: string }) => [s.kind, s.dueOn.slice(0, 10), s.dueAt]),
+    ).toEqual(exit!.steps.map((s) => [s.kind, local(s.dueOn).toISODate(), s.dueOn]));
+    // (23:59 in Pago Pago is 10:59 UTC the next day: a plan storing the UTC date would show every step a day late)
+    const first = exit!.steps[0];
+
+    // and the first step is not escalated before its day has ended there, and is after
+    const exitSteps = () => db.prisma.escalation.count({ where: { engagementId: id, category: 'exit-step' } });
+    await env.sleep(Date.parse(first.dueOn) - 60_000 - (await env.currentTimeMs()));
+    expect(await exitSteps()).toBe(0);
+    await env.sleep(120_000);
+    await eventually(exitSteps, (n) => n === 1, 10_000);
+    await recordHistoryIfAsked(handle, 'engagementLifecycle-exit-steps-due-by-the-end-of-a-local-day');
+    await handle.terminate('test over');
   });
 
   /** A one-year lifecycle whose first wave runs three days, then is paused (the vendor still hiring). */

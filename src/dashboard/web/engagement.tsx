@@ -157,6 +157,8 @@ interface ExitPlan {
     kind: string;
     owner: string;
     dueOn: string;
+    /** When it becomes overdue: the end of its due day in the engagement's zone. */
+    dueAt: string;
     completedAt: string | null;
     completedBy: string | null;
     evidence: string | null;
@@ -921,7 +923,7 @@ function ExitSection({ view, me, reload }: { view: View; me: Me; reload: () => P
   );
 }
 
-/** An open step is overdue once its due day (a date, UTC) has ended: "due 10 May" includes the 10th. */
-function overdue(step: { dueOn: string; completedAt?: string | null }, now: number): boolean {
-  return !step.completedAt && Date.parse(step.dueOn) + 86_400_000 <= now;
+/** An open step is overdue once its due day has ended in the engagement's zone: "due 10 May" includes the 10th. */
+function overdue(step: { dueAt: string; completedAt?: string | null }, now: number): boolean {
+  return !step.completedAt && Date.parse(step.dueAt) < now;
 }
