@@ -123,10 +123,12 @@ export function createGovernanceActivities(prisma: PrismaClient) {
       // KPIs measured for only part of the period: missing data, named with the days that were measured.
       const partly = new Map<string, { measuredDays: number; periodDays: number }>();
       // When the review was due (its period's end and the grace): a week over the period's end that had ended by then
-      // must have been sent.
+      // must have been sent. In a period the service's end cut short, the week it ends in is over for the vendor: its
+      // days up to the end must have been sent (no later review will ask for them).
       const dueMs = Date.parse(input.period.end) + engagement.reviewGraceSeconds * 1000;
+      const short = shortPeriod(input.period, input.timeZone);
       const weekEnded = (mondayAfter: string) =>
-        DateTime.fromISO(mondayAfter, { zone: input.timeZone }).toMillis() <= dueMs;
+        short !== null || DateTime.fromISO(mondayAfter, { zone: input.timeZone }).toMillis() <= dueMs;
       const edgeWeeks = forgivenWeekDays(dates.from, dates.to, !latest, weekEnded);
       const forgiven = (s: { measurementPeriod: MeasurementPeriod }) =>
         s.measurementPeriod === 'WEEKLY' && cadence !== 'WEEKLY' ? edgeWeeks : { atStart: 0, atEnd: 0 };
@@ -152,7 +154,6 @@ export function createGovernanceActivities(prisma: PrismaClient) {
       });
       const overallScore = weightedScore(definitions, results);
 
-      const short = shortPeriod(input.period, input.timeZone);
       const credits =
         cadence === 'MONTHLY'
           ? computeServiceCredits({

@@ -36,7 +36,10 @@ export interface GovernanceState {
     periodTo: string;
     overallScore: number | null;
   };
-  /** The service ends then (an exit): periods after it are not reviewed, and governance ends after the last one. */
+  /**
+   * The service ends then (an exit): a period it cuts through is reviewed for the days it ran, periods after it are not
+   * reviewed, and governance ends after the last one.
+   */
   serviceEndsAt?: string;
 }
 
@@ -44,7 +47,8 @@ export const governanceStateQuery = defineQuery<GovernanceState>('governanceStat
 /**
  * The engagement's service ends at the instant given (the lifecycle's exit date, or the moment the exit's steps were
  * all done, if earlier; the earliest told stands): its periods are reviewed to the last one within it
- * (`withinService`), none after, and then governance ends, telling the lifecycle.
+ * (`withinService`), a period it cuts through for the days it ran (`serviceShareOf`), none after, and then governance
+ * ends, telling the lifecycle.
  */
 export const serviceEndsSignal = defineSignal<[string]>('serviceEnds');
 

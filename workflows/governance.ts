@@ -188,7 +188,8 @@ export async function governance(input: GovernanceInput): Promise<void> {
       });
     }
     if (!published) await outbox.send(reviewNotice(input.engagementId, outcome));
-    cursors[cadence] = nextPeriod(period, input.timeZone);
+    // From the calendar period, not the part of it reviewed: the cursor stays a whole period (and past the service).
+    cursors[cadence] = nextPeriod(cursors[cadence]!, input.timeZone);
     state.reviewsDone++;
     state.lastReview = {
       reviewId: outcome.reviewId,

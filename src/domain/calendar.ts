@@ -74,10 +74,14 @@ export function serviceShareOf(period: Period, endsAt: string, timeZone: string)
   return { cadence: period.cadence, start: period.start, end: end.toUTC().toISO()! };
 }
 
-/** A period cut short by the end of the service: `[days]` of its calendar unit's `[of]` days. Null when whole. */
+/**
+ * A period cut short by the end of the service: the first `days` of its calendar unit's `of` days. Null when whole,
+ * or when it is not the start of a calendar unit in the zone (not a review period at all: nothing to say of it).
+ */
 export function shortPeriod(period: Period, timeZone: string): { days: number; of: number } | null {
   const whole = periodAt(period.cadence, Date.parse(period.start), timeZone);
-  if (Date.parse(whole.end) === Date.parse(period.end)) return null;
+  if (Date.parse(whole.start) !== Date.parse(period.start)) return null;
+  if (Date.parse(period.end) >= Date.parse(whole.end)) return null;
   const days = (p: Period) => {
     const { from, to } = periodDates(p, timeZone);
     return Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000) + 1;

@@ -1,5 +1,6 @@
 import { newId } from '../ids';
 import type { PrismaClient } from '../db';
+import { periodAt } from '../domain/calendar';
 import { DEFAULT_ESCALATION_POLICIES } from '../domain/defaults';
 import { createGovernanceActivities } from '../../activities/governance';
 import { demoPortfolio } from './portfolio';
@@ -140,11 +141,11 @@ async function reviewRecentMonths(prisma: PrismaClient, today: Date, seeded: str
   let reviews = 0;
   for (const e of engagements) {
     for (let back = 3; back >= 1; back--) {
-      const start = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - back, 1));
-      const end = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - back + 1, 1));
+      // The month as governance would review it: on the engagement's calendar.
+      const midMonth = Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - back, 15);
       await conductReview({
         engagementId: e.id,
-        period: { cadence: 'MONTHLY', start: start.toISOString(), end: end.toISOString() },
+        period: periodAt('MONTHLY', midMonth, e.timeZone),
         timeZone: e.timeZone,
       });
       reviews++;

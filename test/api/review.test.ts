@@ -332,6 +332,37 @@ describe('conducting a review', () => {
     ]);
   });
 
+  it.each([
+    ['its days of the last week sent: scored', true, []],
+    [
+      'without them: missing (no later review will ask for them)',
+      false,
+      [{ key: 'asa', status: 'missing', value: null, escalate: false, measuredDays: 12, periodDays: 15 }],
+    ],
+  ] as const)(
+    'in a month the service ended in on a Wednesday, wants a weekly KPI to that Wednesday: %s',
+    async (_name, lastDaysSent, breaches) => {
+      // given a service that ended with Wednesday 2025-10-15, and weekly ASA for the weeks of September 29th and
+      // October 6th (the first, begun before the month, is the first review's to forgive in part)
+      const { e } = await anEngagementWithWeeklyAsa({ reviewGrace: '3d' });
+      await putMeasurements(f.db.prisma, e.id, { start: '2025-10-01', end: '2025-10-15' }, { fcr: 80, aht: 300 });
+      await putWeeklyAsa(e.id, ['2025-09-29', '2025-10-06']);
+      if (lastDaysSent)
+        await putMeasurements(f.db.prisma, e.id, { start: '2025-10-13', end: '2025-10-15' }, { asa: 20 });
+      const october = firstPeriodFrom('MONTHLY', Date.parse('2025-10-01T00:00:00Z'), 'UTC');
+
+      // when the days the service ran of October are reviewed (due on the 19th, before that week would have ended)
+      const outcome = await createGovernanceActivities(f.db.prisma).conductReview({
+        engagementId: e.id,
+        period: serviceShareOf(october, '2025-10-16T00:00:00.000Z', 'UTC')!,
+        timeZone: 'UTC',
+      });
+
+      // then the week the service ended in is not excused as one still running (the weekly review escalates it)
+      expect(outcome.breaches).toEqual(breaches);
+    },
+  );
+
   it('counts a weekly KPI as missing when a week over the edge was not sent though it could have been', async () => {
     // given weekly ASA for October without its last week (27 October to 2 November), on an engagement reviewed with
     // three days' grace: that week had ended when October's review was due (4 November)
