@@ -135,7 +135,7 @@ export function computeServiceCredits(input: {
     };
   });
   arithmetic.push(
-    `total ${money(uncapped, input.currency)} exceeds the cap ${input.atRiskPct}% × ${money(fee, input.currency)} = ${money(capCents, input.currency)}: capped`,
+    `total ${money(uncapped, input.currency)} exceeds the cap ${input.atRiskPct}% × ${feeText} = ${money(capCents, input.currency)}: capped`,
   );
   return { lines, totalCents: capCents, capCents, capped: true, arithmetic };
 }

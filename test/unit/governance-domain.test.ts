@@ -466,7 +466,7 @@ describe('credits of a month the service ended in', () => {
     expect(result.arithmetic).toEqual([
       'fee for 12 of 31 days (the service ended): USD 100,000.00 × 12/31 = USD 38,709.68',
       'fcr: shortfall 4 from target 80 → tier ≤ 5 → 2% × USD 38,709.68 (the fee for 12 of 31 days) = USD 774.19',
-      'total USD 774.19 exceeds the cap 1% × USD 38,709.68 = USD 387.10: capped',
+      'total USD 774.19 exceeds the cap 1% × USD 38,709.68 (the fee for 12 of 31 days) = USD 387.10: capped',
     ]);
   });
 });
