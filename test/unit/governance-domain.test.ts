@@ -427,6 +427,10 @@ describe('the periods of a service', () => {
     // at midnight UTC on the 12th the 11th was the last whole day in UTC
     ['UTC', 'MONTHLY', '2028-12-12T00:00:00.000Z', '2028-12-01/2028-12-11', { days: 11, of: 31 }],
     ['UTC', 'QUARTERLY', '2028-11-15T00:00:00.000Z', '2028-10-01/2028-11-14', { days: 45, of: 92 }],
+    // on Kiritimati (UTC+14) midnight UTC on the 12th is 14:00 there: the 12th is the service's last day
+    ['Pacific/Kiritimati', 'MONTHLY', '2028-12-12T00:00:00.000Z', '2028-12-01/2028-12-12', { days: 12, of: 31 }],
+    // in London the month of the clocks going back (31 days, one of them 25 hours long)
+    ['Europe/London', 'MONTHLY', '2028-10-30T12:00:00.000Z', '2028-10-01/2028-10-30', { days: 30, of: 31 }],
   ] as const)(
     'in %s, reviews of a %s period the service ends at %s only its days: %s',
     (timeZone, cadence, endsAt, dates, short) => {
@@ -451,6 +455,24 @@ describe('the periods of a service', () => {
 });
 
 describe('credits of a month the service ended in', () => {
+  it('price an allocated KPI on the fee for the days too', () => {
+    const allocated: CreditableKpi = { ...fcr, minimum: 75, tiers: [], allocationPct: 40 };
+    const result = computeServiceCredits({
+      kpis: [allocated],
+      values: { fcr: 70 },
+      monthlyFeeCents: FEE,
+      atRiskPct: 10,
+      poolPct: 50,
+      currency: 'USD',
+      shortMonth: { days: 15, of: 30 },
+    });
+    expect(result.totalCents).toBe(1_000_00);
+    expect(result.lines[0].arithmetic).toBe(
+      'fcr: 70 worse than minimum 75 → 10% at risk × 50% pool × 40% allocation × USD 50,000.00 (the fee for 15 of 30 ' +
+        'days) = USD 1,000.00',
+    );
+  });
+
   it('are owed on the fee for the days it ran, under a cap of that fee, and say so', () => {
     const result = computeServiceCredits({
       kpis: [fcr],
