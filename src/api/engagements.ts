@@ -433,7 +433,7 @@ export function engagementRoutes(
       roles: ['PROGRAM_MANAGER', 'VENDOR'],
       params: exitStepParams,
       body: completeExitStepBody,
-      // Bad input whatever the step's state, as the schemas' refusals are.
+      // Bad input whatever the step's state (once the engagement is found visible).
       check: (p, b) => {
         const missing = missingExitEvidence(p.kind, b.evidence);
         if (missing)

@@ -29,7 +29,10 @@ export function updateRoute<P extends z.ZodType, B extends z.ZodType>(
     workflowId: (params: z.infer<P>, principal: Principal) => Promise<string>;
     /** The 409's reason when the workflow is not running: a fixed text, or one read from the target's facts. */
     notRunning: string | ((params: z.infer<P>) => Promise<string>);
-    /** Refuses (throws a 400) what the schemas cannot, a body read with its path, before anything is looked up. */
+    /**
+     * Refuses (throws a 400) what the schemas cannot, a body read with its path: once the target is found visible (an
+     * invisible one is 404 whatever is sent), before the workflow is asked.
+     */
     check?: (params: z.infer<P>, body: z.infer<B>) => void;
   },
   send: (handle: WorkflowHandle, actor: string, params: z.infer<P>, body: z.infer<B>) => Promise<unknown>,
@@ -51,8 +54,8 @@ export function updateRoute<P extends z.ZodType, B extends z.ZodType>(
       },
     },
     async ({ params, body, principal }) => {
-      spec.check?.(params, body);
       const handle = temporal.workflow.getHandle(await spec.workflowId(params, principal));
+      spec.check?.(params, body);
       try {
         const state = await callTemporal(temporal, () => send(handle, actorOf(principal), params, body), timeoutMs);
         return { status: 200, body: state };
