@@ -27,6 +27,8 @@ import { ignoreDuplicate } from './transition';
 
 /** How long a renewal evaluation waits for a transition-overrun escalation to take its answer. */
 const OVERRUN_SETTLE_MS = 5_000;
+/** How long an engagement's closure waits for each escalation it resolves (the activity's own limit is 15 s). */
+const CLOSING_SETTLE_MS = 3_000;
 
 /** Effects of the engagement lifecycle: governance on and off, renewal evaluation and decision, terms, exit. */
 export function createLifecycleActivities(prisma: PrismaClient, client: Client, taskQueue: string) {
@@ -54,6 +56,11 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
       select: { id: true, status: true },
     });
     if (!escalation || escalation.status === 'RESOLVED') return;
+    await resolveByWorkflow(escalation.id, input.resolution, withinMs);
+  }
+
+  /** Resolves an escalation through its workflow, as the system; settled already (or gone) is settled. */
+  async function resolveByWorkflow(escalationId: string, resolution: string, withinMs?: number): Promise<void> {
     // The update waits for the escalation's workflow task: cut short when this activity is cancelled (its worker
     // shutting down, which would otherwise wait for it for good while no longer taking that task).
     const { cancellationSignal } = Context.current();
@@ -64,10 +71,10 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
     await client
       .withAbortSignal(signal, () =>
         client.workflow
-          .getHandle(escalationWorkflowId(escalation.id))
+          .getHandle(escalationWorkflowId(escalationId))
           // A repeated issue needs a root cause to be resolved: this one's is what settled it.
           .executeUpdate(resolveUpdate, {
-            args: [{ actor: 'system', resolution: input.resolution, rootCause: input.resolution }],
+            args: [{ actor: 'system', resolution, rootCause: resolution }],
           }),
       )
       .catch((error: unknown) => {
@@ -78,6 +85,35 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
   }
 
   return {
+    /**
+     * Resolves what is still open of an engagement that closes: a vendor that has left owes no answer, and an open
+     * escalation would go on climbing to the council every day. The rows stay, resolved with the closure (a breach
+     * found by the last reviews keeps its record and its credits). One whose workflow does not answer within a few
+     * seconds is left open and logged: the closure does not wait on it.
+     */
+    async resolveOpenEscalations(input: { engagementId: string; resolution: string }): Promise<{ resolved: number }> {
+      const open = await prisma.escalation.findMany({
+        where: { engagementId: input.engagementId, status: { not: 'RESOLVED' } },
+        select: { id: true },
+        orderBy: { raisedAt: 'asc' },
+      });
+      let resolved = 0;
+      for (const { id } of open) {
+        await resolveByWorkflow(id, input.resolution, CLOSING_SETTLE_MS).then(
+          () => resolved++,
+          (error: unknown) => {
+            if (Context.current().cancellationSignal.aborted) throw error;
+            log.warn('an escalation did not answer when its engagement closed: left open', {
+              engagementId: input.engagementId,
+              escalationId: id,
+              error: String(error),
+            });
+          },
+        );
+      }
+      return { resolved };
+    },
+
     /** Starts the engagement's recurring reviews (a repeat finds the running ones). */
     async startGovernance(input: { engagementId: string; startAt: string }): Promise<void> {
       const e = await prisma.engagement.findUniqueOrThrow({ where: { id: input.engagementId } });

@@ -119,6 +119,11 @@ export const GOVERNANCE_TO_THE_SERVICE_END_PATCH = 'exit-tells-governance-when-t
  * it could be escalated as overdue before the day shown as its due date had ended (or be shown a day early).
  */
 export const EXIT_STEPS_DUE_ON_LOCAL_DAYS_PATCH = 'exit-steps-due-by-the-end-of-a-local-day';
+/**
+ * Patch id: closing, the lifecycle resolves the engagement's escalations still open (`resolveOpenEscalations`).
+ * Before it they went on climbing, reminding the council every day about a vendor that had left.
+ */
+export const CLOSING_RESOLVES_OPEN_ESCALATIONS_PATCH = 'closing-resolves-open-escalations';
 /** How long past the service's end and governance's grace a closing lifecycle waits for governance to end, at most. */
 const LAST_REVIEWS_MARGIN_MS = 2 * DAY_MS;
 /** The API's default `reviewGrace` (3d), for runs started before the grace was part of the input. */
@@ -368,6 +373,12 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
     }
     await db.completeExitPlan({ engagementId: state.engagementId, at: now() });
     if (!governanceDone) await db.stopGovernance({ engagementId: state.engagementId });
+    // What is still open (a breach found by the last reviews) closes with the engagement instead of climbing on.
+    if (patched(CLOSING_RESOLVES_OPEN_ESCALATIONS_PATCH))
+      await db.resolveOpenEscalations({
+        engagementId: state.engagementId,
+        resolution: `engagement closed on ${now().slice(0, 10)}: the vendor has left, no further action`,
+      });
     await moveTo('CLOSED');
     await outbox.settled();
     await condition(allHandlersFinished);

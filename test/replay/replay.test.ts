@@ -10,6 +10,7 @@ import {
   SHORT_PERIOD_PATCH,
 } from '../../workflows/governance';
 import {
+  CLOSING_RESOLVES_OPEN_ESCALATIONS_PATCH,
   EXIT_STEPS_DUE_ON_LOCAL_DAYS_PATCH,
   GOVERNANCE_TO_THE_SERVICE_END_PATCH,
   RENEWAL_ALERTS_PATCH,
@@ -105,12 +106,15 @@ describe('replay of recorded histories', () => {
   // A history from before a patch replays its old branch only if it reached the code the patch changed.
   const exited = (events: Events) =>
     events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'createExitPlan');
+  const closed = (events: HistoryEvent[]) =>
+    events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'completeExitPlan');
   const toldTheServiceEnds = (events: Events) =>
     events.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'serviceEnds');
   it.each([
     ['engagementLifecycle', RENEWAL_ALERTS_PATCH, always],
     ['engagementLifecycle', GOVERNANCE_TO_THE_SERVICE_END_PATCH, exited],
     ['engagementLifecycle', EXIT_STEPS_DUE_ON_LOCAL_DAYS_PATCH, exited],
+    ['engagementLifecycle', CLOSING_RESOLVES_OPEN_ESCALATIONS_PATCH, closed],
     ['governance', SERVICE_END_PATCH, always],
     ['governance', SHORT_PERIOD_PATCH, toldTheServiceEnds],
   ] as const)('has %s histories from before and after %s', (type, patch, reachesIt) => {

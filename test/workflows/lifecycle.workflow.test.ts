@@ -2,6 +2,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { DateTime } from 'luxon';
 import { createActivities } from '../../activities';
+import { escalationWorkflowId } from '../../src/domain/escalation';
 import { lifecycleWorkflowId } from '../../src/domain/lifecycle';
 import { renewalAlerts, renewalMilestones } from '../../src/domain/renewal';
 import {
@@ -188,6 +189,14 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     const now = new Date(await env.currentTimeMs());
     const monthEnded = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1, 2));
     expect(monthEnded.getTime()).toBeLessThan(Date.parse(termEnd));
+    // (an issue the program manager raised and nobody answered: it is open when the engagement closes)
+    const unanswered = await pm('POST', `/engagements/${id}/escalations`, {
+      severity: 'P3',
+      category: 'handover',
+      title: 'Runbooks incomplete',
+      description: 'Two queues have no runbook',
+    });
+    expect(unanswered.status).toBe(201);
     await sleepUntil(monthEnded.toISOString());
     for (const step of state.exit!.steps) {
       const actor = step.owner.startsWith('vendor') ? 'vendor:acme' : 'program_manager:pat';
@@ -196,6 +205,17 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     expect((await db.prisma.engagement.findUniqueOrThrow({ where: { id } })).stage).toBe('EXIT');
     const closed = await handle.result();
     expect(closed.stage).toBe('CLOSED');
+    // and what was still open closed with it, its workflow done: it no longer climbs to the council every day
+    expect(await db.prisma.escalation.findUniqueOrThrow({ where: { id: unanswered.body.escalationId } })).toMatchObject(
+      {
+        status: 'RESOLVED',
+        resolution: expect.stringMatching(/^engagement closed on \d{4}-\d{2}-\d{2}: the vendor has left/),
+      },
+    );
+    expect(await db.prisma.escalation.count({ where: { engagementId: id, status: { not: 'RESOLVED' } } })).toBe(0);
+    await expect(
+      env.client.workflow.getHandle(escalationWorkflowId(unanswered.body.escalationId)).result(),
+    ).resolves.toBeDefined();
     const lastMonth = [now.getUTCFullYear(), now.getUTCMonth()] as const;
     const day = (month: number, date: number) => new Date(Date.UTC(lastMonth[0], month, date));
     const months = await db.prisma.review.findMany({
@@ -224,7 +244,7 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     // the reviews are shown ended, with no next review that would never run
     const governance = (await pm('GET', `/engagements/${id}/governance`)).body;
     expect(governance).toMatchObject({ live: null, status: 'COMPLETED' });
-    await recordHistoryIfAsked(handle, 'engagementLifecycle-3y-default-exit-governance-to-the-service-end');
+    await recordHistoryIfAsked(handle, 'engagementLifecycle-3y-closing-resolves-open-escalations');
     console.info(`3-year engagement, transition to closed exit: ${Date.now() - wallStart} ms of wall time`);
   });
 
