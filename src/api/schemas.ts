@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from '../domain/duration';
 import { LIFECYCLE_STAGES } from '../domain/lifecycle';
 import { PHASE_KINDS } from '../domain/transition';
+import { minorDigits } from '../domain/money';
 import { EXIT_STEP_KINDS, renewalMilestones } from '../domain/renewal';
 import {
   CERTIFICATION_KINDS,
@@ -284,6 +285,13 @@ const engagementFields = {
 
 export const createEngagementBody = z.strictObject(engagementFields).superRefine((e, ctx) => {
   if (e.termEnd <= e.termStart) ctx.addIssue({ code: 'custom', path: ['termEnd'], message: 'must be after termStart' });
+  // The yen, the won…: no minor unit, so no fraction of one to bill or to owe as credit.
+  if (minorDigits(e.currency) === 0 && !/^\d+(\.0{1,2})?$/.test(e.monthlyFee))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['monthlyFee'],
+      message: `must be a whole amount: ${e.currency} has no minor unit`,
+    });
   duplicates(e.slas.map((s) => s.key)).forEach((key) =>
     ctx.addIssue({ code: 'custom', path: ['slas'], message: `duplicate KPI key "${key}"` }),
   );

@@ -267,6 +267,14 @@ describe('bad input', () => {
       mentions: ['body.slas.0.creditAllocationPct', 'must have at most 2 decimals'],
     },
     {
+      name: 'a fee in yen with a fraction of one',
+      method: 'POST',
+      path: () => '/engagements',
+      body: () => engagementWith({ currency: 'JPY', monthlyFee: '12000000.50' }),
+      status: 400,
+      mentions: ['body.monthlyFee', 'must be a whole amount: JPY has no minor unit'],
+    },
+    {
       name: 'a credit pool beyond 500 % of the amount at risk',
       method: 'POST',
       path: () => '/engagements',
@@ -566,6 +574,14 @@ describe('bad input', () => {
     for (const timeZone of ['UTC', 'Asia/Kolkata', 'Europe/Kyiv', 'America/Los_Angeles', 'Pacific/Chatham']) {
       const created = await pm('POST', '/engagements', engagementWith({ timeZone }));
       expect([created.status, created.body.timeZone]).toEqual([201, timeZone]);
+    }
+  });
+
+  it('takes whole amounts in a currency without a minor unit, written with or without zero decimals', async () => {
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    for (const monthlyFee of ['12000000', '12000000.00', 12000000]) {
+      const created = await pm('POST', '/engagements', engagementWith({ currency: 'KRW', monthlyFee }));
+      expect([created.status, created.body.monthlyFee]).toEqual([201, '12000000']);
     }
   });
 

@@ -12,6 +12,7 @@ import {
   type Period,
 } from '../../src/domain/calendar';
 import { computeServiceCredits, type CreditableKpi } from '../../src/domain/credits';
+import { minorDigits, money } from '../../src/domain/money';
 import {
   dueByEndOfDay,
   dueDay,
@@ -130,6 +131,41 @@ describe('service credits', () => {
     // exact shares 95,238.38 and 71,428.62 of the 166,667 cents: the cent left goes to the larger remainder
     expect(result.lines.map((l) => l.amountCents)).toEqual([95238, 71429]);
     expect(result.totalCents).toBe(Math.round(33_333_33 * 0.05));
+  });
+});
+
+describe('service credits in a currency without a minor unit', () => {
+  it('owes and shows whole yen, also when the cap is shared out', () => {
+    // ¥12,345,678 a month: the 4 % tier is ¥493,827.12, owed as ¥493,827
+    const result = computeServiceCredits({
+      kpis: [fcr, aht],
+      values: { fcr: 60, aht: 360 },
+      monthlyFeeCents: 12_345_678_00,
+      atRiskPct: 12,
+      currency: 'JPY',
+    });
+    expect(result.totalCents).toBe(493_827_00);
+    expect(result.arithmetic).toEqual([
+      'fcr: shortfall 20 from target 80 → tier beyond the last bound → 4% × JPY 12,345,678 = JPY 493,827',
+      'total JPY 493,827 (cap 12% = JPY 1,481,481 not reached)',
+    ]);
+    // two misses over a 5 % cap of ¥617,283.9 → ¥617,284, shared in whole yen
+    const capped = computeServiceCredits({
+      kpis: [fcr, aht],
+      values: { fcr: 60, aht: 500 },
+      monthlyFeeCents: 12_345_678_00,
+      atRiskPct: 5,
+      currency: 'JPY',
+    });
+    expect(capped.totalCents).toBe(617_284_00);
+    expect(capped.lines.map((l) => l.amountCents % 100)).toEqual([0, 0]);
+    expect(capped.lines.reduce((sum, l) => sum + l.amountCents, 0)).toBe(617_284_00);
+  });
+
+  it("keeps the storage's 2 decimals for a currency with 3", () => {
+    expect(money(1_234_50, 'KWD')).toBe('KWD 1,234.50');
+    expect(money(1_234_50, 'JPY')).toBe('JPY 1,235');
+    expect([minorDigits('JPY'), minorDigits('KRW'), minorDigits('USD'), minorDigits('KWD')]).toEqual([0, 0, 2, 2]);
   });
 });
 

@@ -1,4 +1,5 @@
 /** Display helpers: dates, money, names of codes. */
+import { minorDigits } from '../../domain/money';
 
 export function date(iso: string | null | undefined): string {
   return iso ? iso.slice(0, 10) : '—';
@@ -8,9 +9,11 @@ export function dateTime(iso: string | null | undefined): string {
   return iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : '—';
 }
 
+/** An amount in its currency's decimals: "1,234.50 USD", "1,235 JPY" (amounts carry at most 2). */
 export function money(amount: string | number, currency: string): string {
   const n = Number(amount);
-  return `${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`;
+  const digits = minorDigits(currency);
+  return `${n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${currency}`;
 }
 
 /** STEADY_STATE → Steady state */
