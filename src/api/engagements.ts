@@ -29,6 +29,7 @@ import type { ApiRoutes } from './route';
 import {
   completeExitStepBody,
   createEngagementBody,
+  DEFAULT_CREDIT_POOL_PCT,
   exitStepParams,
   idempotencyHeaders,
   idParams,
@@ -224,7 +225,11 @@ export function engagementRoutes(
         ]);
       }
       const key = req.get('idempotency-key') || null;
-      const bodyHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+      // A field added later with a default is left out of the fingerprint at that default: a retry of a request whose
+      // key was stored before the field existed still matches it.
+      const { creditPoolPct, ...withoutLaterDefaults } = body;
+      const fingerprinted = creditPoolPct === DEFAULT_CREDIT_POOL_PCT ? withoutLaterDefaults : body;
+      const bodyHash = createHash('sha256').update(JSON.stringify(fingerprinted)).digest('hex');
       /** The engagement created under this key before, if any: a retry gets it back, another body is refused. */
       const createdBefore = async () => {
         const seen = key && (await prisma.engagementCreationKey.findUnique({ where: { key } }));

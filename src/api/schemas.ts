@@ -61,6 +61,9 @@ const finite = (what: string) =>
 const kpiNumber = (what: string) =>
   finite(what).min(-1e9, 'must be between -1e9 and 1e9').max(1e9, 'must be between -1e9 and 1e9');
 
+/** The whole amount at risk is the allocated KPIs' pool unless the contract pools a share of it (or more). */
+export const DEFAULT_CREDIT_POOL_PCT = 100;
+
 /**
  * A percentage of credits, stored with 2 decimals: more would be rounded by PostgreSQL after the checks that add
  * them up had passed.
@@ -265,7 +268,7 @@ const engagementFields = {
   atRiskPct: percent.default(12),
   // Texas DIR's pool allocation: the share of the amount at risk the allocated KPIs draw on. Above 100 lets the
   // misses of a month reach the cap sooner; the cap holds whatever the pool.
-  creditPoolPct: hundredthsOfPercent(500).default(100),
+  creditPoolPct: hundredthsOfPercent(500).default(DEFAULT_CREDIT_POOL_PCT),
   exitTriggers: z.array(text()).max(50).default([]),
   timeZone: timeZone.default('UTC'),
   reviewCadences: z

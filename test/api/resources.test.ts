@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { aKpiSubmission, anEngagement, aVendor } from '../builders/engagement';
 import { startApiFixture } from '../helpers/api-fixture';
+import { createEngagementBody } from '../../src/api/schemas';
 
 type Fixture = Awaited<ReturnType<typeof startApiFixture>>;
 
@@ -131,6 +133,29 @@ describe('vendors and engagements', () => {
     // and without a key, the same body makes another engagement, as before
     expect((await pm('POST', '/engagements', body)).status).toBe(201);
     expect(await f.db.prisma.engagement.count({ where: { name } })).toBe(2);
+  });
+
+  it('matches a retry to a key stored before a field with a default was added', async () => {
+    // given an engagement created under a key whose fingerprint was taken before creditPoolPct existed
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const vendor = await pm('POST', '/vendors', aVendor());
+    const body = anEngagement(vendor.body.id, { name: `Created before a default ${Date.now()}` });
+    const key = { 'idempotency-key': `before-a-default-${Date.now()}` };
+    const created = await pm('POST', '/engagements', body, key);
+    expect(created.status).toBe(201);
+    const asParsedThen: Record<string, unknown> = { ...createEngagementBody.parse(body) };
+    delete asParsedThen.creditPoolPct;
+    await f.db.prisma.engagementCreationKey.update({
+      where: { key: key['idempotency-key'] },
+      data: { bodyHash: createHash('sha256').update(JSON.stringify(asParsedThen)).digest('hex') },
+    });
+
+    // when the request is retried now, then it answers that engagement
+    const retried = await pm('POST', '/engagements', body, key);
+    expect([retried.status, retried.body.id]).toEqual([200, created.body.id]);
+    // and a pool other than the default is another request
+    const other = await pm('POST', '/engagements', { ...body, creditPoolPct: 50 }, key);
+    expect(other.status).toBe(422);
   });
 
   it('filters and paginates engagements by vendor and stage', async () => {
