@@ -56,11 +56,18 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
       select: { id: true, status: true },
     });
     if (!escalation || escalation.status === 'RESOLVED') return;
-    await resolveByWorkflow(escalation.id, input.resolution, withinMs);
+    await resolveByWorkflow(escalation.id, { resolution: input.resolution }, withinMs);
   }
 
-  /** Resolves an escalation through its workflow, as the system; settled already (or gone) is settled. */
-  async function resolveByWorkflow(escalationId: string, resolution: string, withinMs?: number): Promise<void> {
+  /**
+   * Resolves an escalation through its workflow, as the system: 'resolved', or 'gone' when no workflow runs it (a
+   * person resolved it meanwhile, and the update was refused, counts as resolved).
+   */
+  async function resolveByWorkflow(
+    escalationId: string,
+    answer: { resolution: string; rootCause?: string },
+    withinMs?: number,
+  ): Promise<'resolved' | 'gone'> {
     // The update waits for the escalation's workflow task: cut short when this activity is cancelled (its worker
     // shutting down, which would otherwise wait for it for good while no longer taking that task).
     const { cancellationSignal } = Context.current();
@@ -68,50 +75,69 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
       withinMs === undefined
         ? cancellationSignal
         : AbortSignal.any([cancellationSignal, AbortSignal.timeout(withinMs)]);
-    await client
+    return client
       .withAbortSignal(signal, () =>
         client.workflow
           .getHandle(escalationWorkflowId(escalationId))
-          // A repeated issue needs a root cause to be resolved: this one's is what settled it.
+          // A repeated issue needs a root cause to be resolved: by default, what settled it.
           .executeUpdate(resolveUpdate, {
-            args: [{ actor: 'system', resolution, rootCause: resolution }],
+            args: [
+              { actor: 'system', resolution: answer.resolution, rootCause: answer.rootCause ?? answer.resolution },
+            ],
           }),
       )
-      .catch((error: unknown) => {
-        // Resolved meanwhile by a person (the update is refused), or its workflow gone: settled either way.
-        if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError) return;
-        throw error;
-      });
+      .then(
+        () => 'resolved' as const,
+        (error: unknown) => {
+          if (error instanceof WorkflowUpdateFailedError) return 'resolved' as const;
+          if (error instanceof WorkflowNotFoundError) return 'gone' as const;
+          throw error;
+        },
+      );
   }
 
   return {
     /**
      * Resolves what is still open of an engagement that closes: a vendor that has left owes no answer, and an open
      * escalation would go on climbing to the council every day. The rows stay, resolved with the closure (a breach
-     * found by the last reviews keeps its record and its credits). One whose workflow does not answer within a few
-     * seconds is left open and logged: the closure does not wait on it.
+     * found by the last reviews keeps its record and its credits). All at once, each given a few seconds: one whose
+     * workflow does not answer is left open and logged, so the closure never waits on it; one whose workflow is gone
+     * (terminated, or never started) has its row resolved here, as nothing else would.
      */
-    async resolveOpenEscalations(input: { engagementId: string; resolution: string }): Promise<{ resolved: number }> {
+    async resolveOpenEscalations(input: {
+      engagementId: string;
+      resolution: string;
+    }): Promise<{ resolved: number; leftOpen: number }> {
       const open = await prisma.escalation.findMany({
         where: { engagementId: input.engagementId, status: { not: 'RESOLVED' } },
         select: { id: true },
-        orderBy: { raisedAt: 'asc' },
       });
-      let resolved = 0;
-      for (const { id } of open) {
-        await resolveByWorkflow(id, input.resolution, CLOSING_SETTLE_MS).then(
-          () => resolved++,
-          (error: unknown) => {
-            if (Context.current().cancellationSignal.aborted) throw error;
-            log.warn('an escalation did not answer when its engagement closed: left open', {
-              engagementId: input.engagementId,
-              escalationId: id,
-              error: String(error),
+      const answer = { resolution: input.resolution, rootCause: 'none found: the engagement closed' };
+      const outcomes = await Promise.allSettled(
+        open.map(async ({ id }) => {
+          if ((await resolveByWorkflow(id, answer, CLOSING_SETTLE_MS)) === 'gone')
+            await prisma.escalation.updateMany({
+              where: { id, status: { not: 'RESOLVED' } },
+              data: {
+                status: 'RESOLVED',
+                resolvedAt: new Date(),
+                resolution: answer.resolution,
+                rootCause: answer.rootCause,
+              },
             });
-          },
-        );
-      }
-      return { resolved };
+        }),
+      );
+      if (Context.current().cancellationSignal.aborted) throw new Error('cancelled while closing');
+      const failed = outcomes.flatMap((o, i) =>
+        o.status === 'rejected' ? [{ id: open[i].id, error: String(o.reason) }] : [],
+      );
+      for (const { id, error } of failed)
+        log.warn('an escalation did not answer when its engagement closed: left open', {
+          engagementId: input.engagementId,
+          escalationId: id,
+          error,
+        });
+      return { resolved: open.length - failed.length, leftOpen: failed.length };
     },
 
     /** Starts the engagement's recurring reviews (a repeat finds the running ones). */

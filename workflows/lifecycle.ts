@@ -20,6 +20,7 @@ import { msUntil, type LifecycleStage } from '../src/domain/lifecycle';
 import { minimumSeconds } from '../src/domain/transition';
 import {
   EXIT_STEP_KINDS,
+  dueDay,
   exitPlan,
   missingExitEvidence,
   nextTerm,
@@ -354,7 +355,8 @@ export async function engagementLifecycle(input: LifecycleInput): Promise<Lifecy
         severity: 'P2',
         category: 'exit-step',
         title: `Exit step ${next.kind} is overdue`,
-        description: `${next.kind} (owner: ${next.owner}) was due ${next.dueOn.slice(0, 10)}.`,
+        // (Its day in the engagement's zone, as the plan shows it.)
+        description: `${next.kind} (owner: ${next.owner}) was due ${input.timeZone ? dueDay(next.dueOn, input.timeZone) : next.dueOn.slice(0, 10)}.`,
         raisedBy: 'workflow:lifecycle',
         raisedAt: now(),
         key: lifecycleEscalationKeys.overdueStep(next.kind),

@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import pg from 'pg';
 import { createEngagementActivities } from '../../activities/engagements';
@@ -159,5 +159,70 @@ describe('lifecycle activities, retried', () => {
       ['wave-2', 'CANCELLED'],
       ['wave-3', 'CANCELLED'],
     ]);
+  });
+
+  it('closing, resolves what answers, resolves the rows of escalations whose workflow is gone, and waits on none', async () => {
+    // given six open escalations: one whose workflow answers, two whose workflows are gone, three that never answer
+    const e = await anEngagement();
+    const raise = (title: string) =>
+      db.prisma.escalation.create({
+        data: { engagementId: e.id, severity: 'P3', category: 'fcr', title, description: '-', raisedBy: 'test' },
+      });
+    const answers = await raise('answers');
+    const gone = [await raise('gone 1'), await raise('gone 2')];
+    for (const title of ['stuck 1', 'stuck 2', 'stuck 3']) await raise(title);
+    const asked: Array<{ id: string; resolution: string; rootCause: string }> = [];
+    const behaviour = (workflowId: string): Promise<unknown> => {
+      const id = workflowId.replace(/^escalation-/, '');
+      if (gone.some((x) => x.id === id))
+        return Promise.reject(new WorkflowNotFoundError('gone', workflowId, undefined));
+      if (id === answers.id) return Promise.resolve({});
+      return new Promise(() => undefined);
+    };
+    // (a client whose calls are cut off by the signal given, as the SDK's are)
+    const client = {
+      withAbortSignal: (signal: AbortSignal, call: () => Promise<unknown>) =>
+        new Promise((resolve, reject) => {
+          signal.addEventListener('abort', () => reject(new Error('aborted: no answer')));
+          call().then(resolve, reject);
+        }),
+      workflow: {
+        getHandle: (workflowId: string) => ({
+          executeUpdate: (
+            _update: unknown,
+            { args: [answer] }: { args: [{ resolution: string; rootCause: string }] },
+          ) => {
+            asked.push({ id: workflowId, ...answer });
+            return behaviour(workflowId);
+          },
+        }),
+      },
+    } as unknown as Client;
+
+    // when the engagement closes
+    const outcome = await new MockActivityEnvironment().run(
+      createLifecycleActivities(db.prisma, client, 'unused').resolveOpenEscalations,
+      { engagementId: e.id, resolution: 'engagement closed on 2027-01-01: the vendor has left, no further action' },
+    );
+
+    // then all were asked at once, each with the closure as its resolution and no root cause made up
+    expect(asked).toHaveLength(6);
+    expect(new Set(asked.map((a) => a.rootCause))).toEqual(new Set(['none found: the engagement closed']));
+    expect(outcome).toEqual({ resolved: 3, leftOpen: 3 });
+    // and the rows of the gone ones are resolved here (nothing else would), the others left to their workflows (the
+    // one that answered writes its own row: a stand-in here)
+    const rows = await db.prisma.escalation.findMany({ where: { engagementId: e.id }, orderBy: { title: 'asc' } });
+    expect(rows.map((r) => [r.title, r.status])).toEqual([
+      ['answers', 'OPEN'],
+      ['gone 1', 'RESOLVED'],
+      ['gone 2', 'RESOLVED'],
+      ['stuck 1', 'OPEN'],
+      ['stuck 2', 'OPEN'],
+      ['stuck 3', 'OPEN'],
+    ]);
+    expect(rows.find((r) => r.title === 'gone 1')).toMatchObject({
+      resolution: 'engagement closed on 2027-01-01: the vendor has left, no further action',
+      rootCause: 'none found: the engagement closed',
+    });
   });
 });

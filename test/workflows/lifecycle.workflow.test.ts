@@ -531,6 +531,11 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     expect(await exitSteps()).toBe(0);
     await env.sleep(120_000);
     await eventually(exitSteps, (n) => n === 1, 10_000);
+    // saying the day it was due there
+    const overdue = await db.prisma.escalation.findFirstOrThrow({ where: { engagementId: id, category: 'exit-step' } });
+    expect(overdue.description).toBe(
+      `${first.kind} (owner: ${first.owner}) was due ${local(first.dueOn).toISODate()}.`,
+    );
     await recordHistoryIfAsked(handle, 'engagementLifecycle-exit-steps-due-by-the-end-of-a-local-day');
     await handle.terminate('test over');
   });
