@@ -465,7 +465,14 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
               reason: input.reason,
               forCause: input.forCause,
               startedAt: new Date(input.at),
-              steps: { create: input.steps.map((s) => ({ kind: s.kind, owner: s.owner, dueOn: day(s.dueOn) })) },
+              steps: {
+                create: input.steps.map((s) => ({
+                  kind: s.kind,
+                  owner: s.owner,
+                  dueOn: day(s.dueOn),
+                  dueAt: new Date(s.dueOn),
+                })),
+              },
             },
           })
           .catch(ignoreDuplicate);

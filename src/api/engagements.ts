@@ -22,7 +22,7 @@ import { DEFAULT_ESCALATION_POLICIES } from '../domain/defaults';
 import { parseDuration } from '../domain/duration';
 import { escalationIdempotencyKey, lifecycleEscalationKeys } from '../domain/escalation';
 import { lifecycleWorkflowId } from '../domain/lifecycle';
-import { endOfDueDay, missingExitEvidence } from '../domain/renewal';
+import { missingExitEvidence, storedDueAt } from '../domain/renewal';
 import { actorOf, engagementScope, seesVendor, type Principal } from './auth';
 import { conflict, notFound, ProblemError } from './problem';
 import type { ApiRoutes } from './route';
@@ -108,8 +108,8 @@ export function lifecycleInput(
 /**
  * The stored exit plan of an engagement, as the lifecycle held it, for a lifecycle started again after its run was
  * stopped: the steps with their completion, and whether each was escalated as overdue (and its escalation resolved).
- * A step is due by the end of its day in the engagement's zone (plans stored before steps were due on local days hold
- * a UTC date: the same day, ended there).
+ * A step is due when its plan said (`storedDueAt`: the end of its day in the engagement's zone; on a plan stored
+ * before that instant was kept, the end of its UTC date, as before).
  */
 export async function storedExit(
   prisma: PrismaClient,
@@ -117,10 +117,7 @@ export async function storedExit(
 ): Promise<{ exit: NonNullable<LifecycleInput['exit']>; completed: boolean } | undefined> {
   const plan = await prisma.exitPlan.findUnique({
     where: { engagementId },
-    include: {
-      steps: { orderBy: [{ dueOn: 'asc' }, { kind: 'asc' }] },
-      engagement: { select: { timeZone: true } },
-    },
+    include: { steps: { orderBy: [{ dueOn: 'asc' }, { kind: 'asc' }] } },
   });
   if (!plan) return undefined;
   const keys = plan.steps.map((s) =>
@@ -135,7 +132,7 @@ export async function storedExit(
     return {
       kind: s.kind,
       owner: s.owner,
-      dueOn: endOfDueDay(s.dueOn.toISOString().slice(0, 10), plan.engagement.timeZone),
+      dueOn: storedDueAt(s),
       ...(s.completedAt && { completedAt: s.completedAt.toISOString(), completedBy: s.completedBy ?? 'unknown' }),
       ...(escalation && { escalated: true, escalationSettled: escalation.status === 'RESOLVED' }),
     };

@@ -105,6 +105,7 @@ interface FactsRow {
   p4: number;
   exitKind: string | null;
   exitDueOn: string | null;
+  exitDueAt: string | null;
 }
 
 /**
@@ -150,7 +151,7 @@ export const PORTFOLIO_FACTS = `
              count(*) FILTER (WHERE severity = 'P3') AS p3, count(*) FILTER (WHERE severity = 'P4') AS p4
       FROM "Escalation" WHERE status <> 'RESOLVED' GROUP BY 1
     ), ex AS (
-      SELECT DISTINCT ON (xp."engagementId") xp."engagementId", s.kind, s."dueOn"
+      SELECT DISTINCT ON (xp."engagementId") xp."engagementId", s.kind, s."dueOn", s."dueAt"
       FROM "ExitPlan" xp JOIN "ExitStep" s ON s."planId" = xp.id
       WHERE s."completedAt" IS NULL ORDER BY xp."engagementId", s."dueOn"
     )
@@ -167,6 +168,7 @@ export const PORTFOLIO_FACTS = `
            COALESCE(es.p1, 0)::int AS p1, COALESCE(es.p2, 0)::int AS p2,
            COALESCE(es.p3, 0)::int AS p3, COALESCE(es.p4, 0)::int AS p4,
            ex.kind::text AS "exitKind", to_char(ex."dueOn", ${DATE_ISO}) AS "exitDueOn",
+           to_char(ex."dueAt", ${TIME_ISO}) AS "exitDueAt",
            -- (the first move: governance goes on through a renewal, whose new term records another)
            (SELECT to_char(min(c."occurredAt"), ${TIME_ISO}) FROM "StageChange" c
              WHERE c."engagementId" = e.id AND c."toStage" = 'STEADY_STATE') AS "steadySince"
@@ -209,7 +211,7 @@ function rowAt(f: FactsRow, config: Config, nowMs: number, periods: PeriodNow): 
           holdSeconds: f.holdSeconds!,
         }
       : null,
-    nextExitStep: f.exitKind ? { kind: f.exitKind, dueOn: f.exitDueOn! } : null,
+    nextExitStep: f.exitKind ? { kind: f.exitKind, dueOn: f.exitDueOn!, dueAt: f.exitDueAt } : null,
   };
   const next = nextMilestoneUntil(facts, nowMs, periods);
   const row: PortfolioRow = {

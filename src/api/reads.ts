@@ -1,5 +1,5 @@
 import type { PrismaClient } from '../db';
-import { endOfDueDay, EXIT_STEP_EVIDENCE } from '../domain/renewal';
+import { EXIT_STEP_EVIDENCE, storedDueAt } from '../domain/renewal';
 import { findVisibleEngagement } from './engagements';
 import type { ApiRoutes } from './route';
 import { auditQuery, idParams, listEscalationsQuery, listPageQuery } from './schemas';
@@ -147,16 +147,16 @@ export function readRoutes(api: ApiRoutes, { prisma }: { prisma: PrismaClient })
       responses: { 200: 'The exit plan, or null', 404: 'No such engagement' },
     },
     async ({ params, principal }) => {
-      const { timeZone } = await findVisibleEngagement(prisma, principal, params.id);
+      await findVisibleEngagement(prisma, principal, params.id);
       const plan = await prisma.exitPlan.findUnique({
         where: { engagementId: params.id },
         include: { steps: { orderBy: { dueOn: 'asc' } } },
       });
-      // When each step becomes overdue (the end of its due day in the engagement's zone), and what completing it must
-      // carry (the certificate of deletion), so that a page need not work either out.
+      // When each step becomes overdue (the end of its due day in the engagement's zone, as the lifecycle waits for
+      // it), and what completing it must carry (the certificate of deletion), so that a page need not work either out.
       const steps = plan?.steps.map((step) => ({
         ...step,
-        dueAt: endOfDueDay(step.dueOn.toISOString().slice(0, 10), timeZone),
+        dueAt: storedDueAt(step),
         evidenceRequired: EXIT_STEP_EVIDENCE[step.kind] ?? null,
       }));
       return { status: 200, body: { plan: plan && { ...plan, steps } } };

@@ -4,7 +4,7 @@
  */
 import { DateTime } from 'luxon';
 import { firstPeriodFrom, periodAt, type Period } from './calendar';
-import { endOfDueDay, renewalMilestones } from './renewal';
+import { renewalMilestones, storedDueAt } from './renewal';
 import type { LifecycleStage } from './lifecycle';
 import type { ReviewCadence, Severity } from './types';
 
@@ -39,8 +39,8 @@ export interface EngagementFacts {
     lastGateAt: string | null;
     holdSeconds: number;
   } | null;
-  /** The earliest open exit step. */
-  nextExitStep: { kind: string; dueOn: string } | null;
+  /** The earliest open exit step: its day, and when it becomes overdue (null on plans from before that was kept). */
+  nextExitStep: { kind: string; dueOn: string; dueAt?: string | null } | null;
 }
 
 export interface Milestone {
@@ -160,8 +160,11 @@ export function nextMilestoneUntil(
     candidates.push({
       kind: 'exit-step',
       label: `exit step: ${f.nextExitStep.kind.toLowerCase().replaceAll('_', ' ')}`,
-      // A step is due on a date (the engagement's), overdue once that day has ended there.
-      at: DateTime.fromISO(endOfDueDay(f.nextExitStep.dueOn.slice(0, 10), f.timeZone), { zone: f.timeZone }).toISO()!,
+      // A step is due on a date (the engagement's), overdue once that day has ended there (`storedDueAt`).
+      at: DateTime.fromISO(
+        f.nextExitStep.dueAt ?? storedDueAt({ dueOn: new Date(f.nextExitStep.dueOn.slice(0, 10)), dueAt: null }),
+        { zone: f.timeZone },
+      ).toISO()!,
     });
   return { milestone: candidates.sort((a, b) => Date.parse(a.at) - Date.parse(b.at))[0] ?? null, until };
 }

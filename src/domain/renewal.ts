@@ -239,6 +239,14 @@ export function endOfDueDay(day: string, timeZone: string): string {
   return DateTime.fromISO(day, { zone: timeZone }).endOf('day').toUTC().toISO()!;
 }
 
+/**
+ * When a stored step becomes overdue: the instant its plan gave it; for a plan stored before that was kept, the end of
+ * its date in UTC (the date was that instant's UTC date).
+ */
+export function storedDueAt(step: { dueOn: Date; dueAt: Date | null }): string {
+  return step.dueAt?.toISOString() ?? `${step.dueOn.toISOString().slice(0, 10)}T23:59:59.999Z`;
+}
+
 /** The day, in the zone, a step due at `dueOn` (an instant) is due on. */
 export function dueDay(dueOn: string, timeZone: string): string {
   return DateTime.fromISO(dueOn, { zone: timeZone }).toISODate()!;

@@ -120,15 +120,18 @@ describe('next milestone', () => {
     expect(Date.parse(m!.at)).toBe(Date.parse('2026-12-03T16:00:00Z'));
     // and an exit step due on a date is due by that date's end there (it used to be its start: a step due today
     // showed as overdue all day)
-    const exiting = nextMilestone(
-      facts({
-        stage: 'EXIT',
-        timeZone: 'America/Chicago',
-        nextExitStep: { kind: 'ACCESS_REVOCATION', dueOn: '2026-12-10' },
-      }),
-      NOW,
-    );
-    expect(exiting?.at).toBe('2026-12-10T23:59:59.999-06:00');
+    const exiting = (dueAt: string | null) =>
+      nextMilestone(
+        facts({
+          stage: 'EXIT',
+          timeZone: 'America/Chicago',
+          nextExitStep: { kind: 'ACCESS_REVOCATION', dueOn: '2026-12-10', dueAt },
+        }),
+        NOW,
+      )?.at;
+    expect(exiting('2026-12-11T05:59:59.999Z')).toBe('2026-12-10T23:59:59.999-06:00');
+    // (a plan stored before the instant was kept: the end of its UTC date, as the lifecycle waits for it)
+    expect(exiting(null)).toBe('2026-12-10T17:59:59.999-06:00');
   });
 
   it('in transition: the gate at the end of the minimum duration, or after the hold when held', () => {

@@ -540,6 +540,28 @@ describe('engagement lifecycle (time-skipping, real database)', () => {
     await handle.terminate('test over');
   });
 
+  it('started again while exiting east of UTC, keeps each step due when its plan said', async () => {
+    // given an engagement in Tokyo terminated for cause, its run then stopped by an operator
+    const { pm, id } = await anEngagementStartingTomorrow(1, { timeZone: 'Asia/Tokyo' });
+    await pm('POST', `/engagements/${id}/lifecycle`, SHORT_TRANSITION);
+    const handle = env.client.workflow.getHandle(lifecycleWorkflowId(id));
+    await handle.executeUpdate(terminateForCauseUpdate, { args: [{ actor: 'executive:ceo', reason: 'fraud' }] });
+    const planned = (await handle.query(lifecycleStateQuery)).exit!.steps.map((s) => [s.kind, s.dueOn]);
+    await handle.terminate('operator: stopped by mistake');
+
+    // when the program manager starts it again
+    expect((await pm('POST', `/engagements/${id}/lifecycle`)).status).toBe(202);
+
+    // then the run takes up every step due at the instant the plan gave it (the end of its day in Tokyo, 14:59:59.999
+    // UTC), not the end of the stored date in UTC, nine hours later
+    const taken = (await handle.query(lifecycleStateQuery)).exit!.steps.map((s) => [s.kind, s.dueOn]);
+    expect(taken).toEqual(planned);
+    expect(planned.every(([, dueOn]) => dueOn.endsWith('T14:59:59.999Z'))).toBe(true);
+    const read = (await pm('GET', `/engagements/${id}/exit-plan`)).body.plan.steps;
+    expect(read.map((s: { kind: string; dueAt: string }) => [s.kind, s.dueAt])).toEqual(planned);
+    await handle.terminate('test over');
+  });
+
   /** A one-year lifecycle whose first wave runs three days, then is paused (the vendor still hiring). */
   async function aTransitionPausedOnItsThirdDay() {
     const { pm, id } = await anEngagementStartingTomorrow(1, {});

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "ExitStep" ADD COLUMN     "dueAt" TIMESTAMP(3);
