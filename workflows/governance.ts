@@ -12,7 +12,7 @@ import {
 import type { createEscalationActivities } from '../activities/escalations';
 import type { createGovernanceActivities, createReviewPublishing } from '../activities/governance';
 import type { createNotificationActivities } from '../activities/notifications';
-import { firstPeriodFrom, nextPeriod, serviceShareOf, withinService, type Period } from '../src/domain/calendar';
+import { firstPeriodFrom, nextPeriod, serviceShareOf, type Period } from '../src/domain/calendar';
 import { lifecycleWorkflowId } from '../src/domain/lifecycle';
 import { reviewNotice } from '../src/domain/review-notice';
 import type { ReviewCadence } from '../src/domain/types';
@@ -120,9 +120,9 @@ export async function governance(input: GovernanceInput): Promise<void> {
   // What is reviewed of a period once the service's end is known: all of it, the days the service ran of one the end
   // cuts through, or nothing after the end.
   const reviewedOf = (p: Period, endsAt: string): Period | null => {
-    if (withinService(p, endsAt, input.timeZone)) return p;
     const share = serviceShareOf(p, endsAt, input.timeZone);
-    return share && patched(SHORT_PERIOD_PATCH) ? share : null;
+    // (A period within the service is its own share; only a cut one asks the patch.)
+    return share === p || (share && patched(SHORT_PERIOD_PATCH)) ? share : null;
   };
   // Each cadence's period to review next, if any.
   const due = new Map<ReviewCadence, Period>();

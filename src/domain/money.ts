@@ -4,15 +4,22 @@
  * keeps the storage's 2. Pure.
  */
 
-/** Decimals of the currency's smallest unit as amounts here carry them: 0 or 2. */
+const digitsByCurrency = new Map<string, 0 | 1 | 2>();
+
+/** Decimals of the currency's smallest unit as amounts here carry them: 0 or 2 (asked of Intl once per currency). */
 export function minorDigits(currency: string): 0 | 1 | 2 {
-  let digits = 2;
-  try {
-    digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  } catch {
-    // Not a currency code Intl knows the shape of: the storage's 2 decimals.
+  let digits = digitsByCurrency.get(currency);
+  if (digits === undefined) {
+    let intl = 2;
+    try {
+      intl = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    } catch {
+      // Not a currency code Intl knows the shape of: the storage's 2 decimals.
+    }
+    digits = Math.min(intl, 2) as 0 | 1 | 2;
+    digitsByCurrency.set(currency, digits);
   }
-  return Math.min(digits, 2) as 0 | 1 | 2;
+  return digits;
 }
 
 /** Cents in the currency's smallest unit: 100 for the yen, 1 for the dollar. */

@@ -4,7 +4,7 @@
  */
 import { DateTime } from 'luxon';
 import { firstPeriodFrom, periodAt, type Period } from './calendar';
-import { renewalMilestones, storedDueAt } from './renewal';
+import { endOfUtcDate, renewalMilestones } from './renewal';
 import type { LifecycleStage } from './lifecycle';
 import type { ReviewCadence, Severity } from './types';
 
@@ -160,11 +160,8 @@ export function nextMilestoneUntil(
     candidates.push({
       kind: 'exit-step',
       label: `exit step: ${f.nextExitStep.kind.toLowerCase().replaceAll('_', ' ')}`,
-      // A step is due on a date (the engagement's), overdue once that day has ended there (`storedDueAt`).
-      at: DateTime.fromISO(
-        f.nextExitStep.dueAt ?? storedDueAt({ dueOn: new Date(f.nextExitStep.dueOn.slice(0, 10)), dueAt: null }),
-        { zone: f.timeZone },
-      ).toISO()!,
+      // A step is due on a date (the engagement's), overdue once that day has ended there (`storedDueAt`'s rule).
+      at: DateTime.fromISO(f.nextExitStep.dueAt ?? endOfUtcDate(f.nextExitStep.dueOn), { zone: f.timeZone }).toISO()!,
     });
   return { milestone: candidates.sort((a, b) => Date.parse(a.at) - Date.parse(b.at))[0] ?? null, until };
 }

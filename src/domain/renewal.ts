@@ -244,7 +244,12 @@ export function endOfDueDay(day: string, timeZone: string): string {
  * its date in UTC (the date was that instant's UTC date).
  */
 export function storedDueAt(step: { dueOn: Date; dueAt: Date | null }): string {
-  return step.dueAt?.toISOString() ?? `${step.dueOn.toISOString().slice(0, 10)}T23:59:59.999Z`;
+  return step.dueAt?.toISOString() ?? endOfUtcDate(step.dueOn.toISOString());
+}
+
+/** The last instant of the UTC date an ISO date or instant starts with: how plans before `dueAt` were due. */
+export function endOfUtcDate(day: string): string {
+  return `${day.slice(0, 10)}T23:59:59.999Z`;
 }
 
 /** The day, in the zone, a step due at `dueOn` (an instant) is due on. */
