@@ -8,7 +8,7 @@ import type { AuditBatches } from '../audit';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db';
 import type { LifecycleStage, RenewalDecision } from '../generated/prisma/enums';
-import { renewalMilestones } from '../domain/renewal';
+import { noticeDeadlineMs } from '../domain/renewal';
 import { minimumSeconds, type PhasePlan, type TransitionPlanData } from '../domain/transition';
 import { engagementScope, type Principal } from './auth';
 import { conflict, notFound } from './problem';
@@ -136,9 +136,7 @@ export function refusePastNoticeDeadline(
   advice: string,
 ): void {
   const end = earliestPlanEnd(e, plan, Date.now());
-  const deadline = Date.parse(
-    renewalMilestones(e.termEnd.toISOString(), e.renewalNoticeDays, undefined, e.timeZone).noticeDeadline,
-  );
+  const deadline = noticeDeadlineMs(e.termEnd, e.renewalNoticeDays, e.timeZone);
   if (end <= deadline) return;
   const localDate = (ms: number) => DateTime.fromMillis(ms, { zone: e.timeZone }).toISODate()!;
   throw conflict(

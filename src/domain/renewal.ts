@@ -63,6 +63,14 @@ export interface RenewalAlert {
 }
 
 /**
+ * The notice deadline alone, as epoch milliseconds: what `renewalMilestones` gives as `noticeDeadline`, without
+ * building the other milestones and their ISO strings (a lifecycle start checks it on every request).
+ */
+export function noticeDeadlineMs(termEnd: Date, noticeDays: number, timeZone = 'UTC'): number {
+  return onClock(DateTime.fromJSDate(termEnd, { zone: 'utc' }).minus({ days: noticeDays }), timeZone);
+}
+
+/**
  * When the executive is reminded of the notice deadline ahead of it (`alertDays`, the common 120/90/60/30 days), in
  * order, counted on the calendar as the milestones are. The alert that falls on the evaluation is left out: the
  * evaluation's own notice names the deadline that day.

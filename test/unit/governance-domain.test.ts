@@ -22,6 +22,7 @@ import {
   nextTerm,
   recommendRenewal,
   renewalAlerts,
+  noticeDeadlineMs,
   renewalMilestones,
   type RenewalScorecard,
 } from '../../src/domain/renewal';
@@ -398,6 +399,7 @@ describe('renewal milestones', () => {
   ])("in %s: the same days, each starting at that zone's midnight", (timeZone, evaluationAt, noticeDeadline) => {
     const m = renewalMilestones('2029-01-01T00:00:00.000Z', 90, undefined, timeZone);
     expect(m).toMatchObject({ evaluationAt, noticeDeadline, termEnd: '2029-01-01T00:00:00.000Z' });
+    expect(noticeDeadlineMs(new Date('2029-01-01T00:00:00.000Z'), 90, timeZone)).toBe(Date.parse(noticeDeadline));
     expect(m.noticeDeadline.slice(0, 10)).toBe('2028-10-03');
   });
 
@@ -418,6 +420,10 @@ describe('renewal milestones', () => {
           Settings.now = () => Date.parse(today);
           const m = renewalMilestones(`${termEnd}T00:00:00.000Z`, notice, undefined, timeZone);
           expect(m).toMatchObject({ evaluationAt, noticeDeadline });
+          // the start path's shortcut reads the same instant
+          expect(noticeDeadlineMs(new Date(`${termEnd}T00:00:00.000Z`), notice, timeZone)).toBe(
+            Date.parse(noticeDeadline),
+          );
         }
       } finally {
         Settings.now = () => Date.now();
