@@ -34,6 +34,7 @@ import {
   idempotencyHeaders,
   idParams,
   listEngagementsQuery,
+  fractionProblem,
   renewalDecisionBody,
   startTransitionBody,
   terminateBody,
@@ -395,7 +396,11 @@ export function engagementRoutes(
       roles: Role[];
       params: P;
       body: B;
-      check?: (params: z.infer<P>, body: z.infer<B>) => void;
+      /**
+       * Refuses (throws a 400) what the schemas cannot, the body read with its path and the engagement's facts: once
+       * the engagement is found visible (an invisible one is 404 whatever is sent), before the workflow is asked.
+       */
+      check?: (params: z.infer<P>, body: z.infer<B>, engagement: Engagement) => void;
     },
     send: (handle: WorkflowHandle, actor: string, params: z.infer<P>, body: z.infer<B>) => Promise<unknown>,
   ) =>
@@ -405,9 +410,10 @@ export function engagementRoutes(
       {
         ...spec,
         tag: 'lifecycle',
-        workflowId: async (params, principal) => {
+        workflowId: async (params, principal, body) => {
           const { id } = params as { id: string };
-          await findVisibleEngagement(prisma, principal, id);
+          const engagement = await findVisibleEngagement(prisma, principal, id);
+          spec.check?.(params, body, engagement);
           return lifecycleWorkflowId(id);
         },
         notRunning: 'the engagement lifecycle is not running',
@@ -422,6 +428,12 @@ export function engagementRoutes(
       roles: ['EXECUTIVE'],
       params: idParams,
       body: renewalDecisionBody,
+      // The renegotiated fee is billed in the engagement's currency: a whole amount in one without a minor unit.
+      check: (_p, b, engagement) => {
+        const fraction =
+          b.newMonthlyFee === undefined ? undefined : fractionProblem(engagement.currency, b.newMonthlyFee);
+        if (fraction) throw badField('body.newMonthlyFee', fraction);
+      },
     },
     (handle, actor, _p, b) =>
       handle.executeUpdate(decideRenewalUpdate, {
@@ -438,10 +450,7 @@ export function engagementRoutes(
       // Bad input whatever the step's state (once the engagement is found visible).
       check: (p, b) => {
         const missing = missingExitEvidence(p.kind, b.evidence);
-        if (missing)
-          throw new ProblemError(400, 'Invalid request', `body.evidence: ${missing}`, [
-            { field: 'body.evidence', reason: missing },
-          ]);
+        if (missing) throw badField('body.evidence', missing);
       },
     },
     (handle, actor, p, b) =>
@@ -461,4 +470,9 @@ export function engagementRoutes(
 
 export function workflowUrl(config: Config, workflowId: string): string {
   return `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+/** A 400 naming one field of the request and why it is refused. */
+function badField(field: string, reason: string): ProblemError {
+  return new ProblemError(400, 'Invalid request', `${field}: ${reason}`, [{ field, reason }]);
 }

@@ -286,15 +286,20 @@ const engagementFields = {
   councilMembers: z.array(councilMember).max(50).default([]),
 };
 
+/**
+ * Why `amount` (a validated `money` string) cannot be billed in `currency`, if it cannot: the yen, the won… have no
+ * minor unit, so no fraction of one to bill or to owe as credit.
+ */
+export function fractionProblem(currency: string, amount: string): string | undefined {
+  if (minorDigits(currency) === 0 && !/^\d+(\.0{1,2})?$/.test(amount))
+    return `must be a whole amount: ${currency} has no minor unit`;
+  return undefined;
+}
+
 export const createEngagementBody = z.strictObject(engagementFields).superRefine((e, ctx) => {
   if (e.termEnd <= e.termStart) ctx.addIssue({ code: 'custom', path: ['termEnd'], message: 'must be after termStart' });
-  // The yen, the won…: no minor unit, so no fraction of one to bill or to owe as credit.
-  if (minorDigits(e.currency) === 0 && !/^\d+(\.0{1,2})?$/.test(e.monthlyFee))
-    ctx.addIssue({
-      code: 'custom',
-      path: ['monthlyFee'],
-      message: `must be a whole amount: ${e.currency} has no minor unit`,
-    });
+  const fraction = fractionProblem(e.currency, e.monthlyFee);
+  if (fraction) ctx.addIssue({ code: 'custom', path: ['monthlyFee'], message: fraction });
   duplicates(e.slas.map((s) => s.key)).forEach((key) =>
     ctx.addIssue({ code: 'custom', path: ['slas'], message: `duplicate KPI key "${key}"` }),
   );

@@ -25,15 +25,14 @@ export function updateRoute<P extends z.ZodType, B extends z.ZodType>(
     roles: Role[];
     params: P;
     body: B;
-    /** Loads the target the caller may see (404 otherwise) and names its workflow. */
-    workflowId: (params: z.infer<P>, principal: Principal) => Promise<string>;
+    /**
+     * Loads the target the caller may see (404 otherwise) and names its workflow. It may refuse (throw a 400) what the
+     * schemas cannot, the body read with its path and the target's facts: an invisible target is 404 whatever is sent,
+     * and the workflow is not asked.
+     */
+    workflowId: (params: z.infer<P>, principal: Principal, body: z.infer<B>) => Promise<string>;
     /** The 409's reason when the workflow is not running: a fixed text, or one read from the target's facts. */
     notRunning: string | ((params: z.infer<P>) => Promise<string>);
-    /**
-     * Refuses (throws a 400) what the schemas cannot, a body read with its path: once the target is found visible (an
-     * invisible one is 404 whatever is sent), before the workflow is asked.
-     */
-    check?: (params: z.infer<P>, body: z.infer<B>) => void;
   },
   send: (handle: WorkflowHandle, actor: string, params: z.infer<P>, body: z.infer<B>) => Promise<unknown>,
 ): void {
@@ -54,8 +53,7 @@ export function updateRoute<P extends z.ZodType, B extends z.ZodType>(
       },
     },
     async ({ params, body, principal }) => {
-      const handle = temporal.workflow.getHandle(await spec.workflowId(params, principal));
-      spec.check?.(params, body);
+      const handle = temporal.workflow.getHandle(await spec.workflowId(params, principal, body));
       try {
         const state = await callTemporal(temporal, () => send(handle, actorOf(principal), params, body), timeoutMs);
         return { status: 200, body: state };

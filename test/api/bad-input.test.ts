@@ -12,6 +12,7 @@ describe('bad input', () => {
   let otherVendorId: string;
   let engagementId: string;
   let otherEngagementId: string;
+  let yenEngagementId: string;
 
   beforeAll(async () => {
     f = await startApiFixture();
@@ -20,6 +21,9 @@ describe('bad input', () => {
     otherVendorId = (await pm('POST', '/vendors', aVendor())).body.id;
     engagementId = (await pm('POST', '/engagements', anEngagement(vendorId))).body.id;
     otherEngagementId = (await pm('POST', '/engagements', anEngagement(otherVendorId))).body.id;
+    yenEngagementId = (
+      await pm('POST', '/engagements', anEngagement(vendorId, { currency: 'JPY', monthlyFee: '12000000' }))
+    ).body.id;
   });
   afterAll(() => f.close());
 
@@ -539,6 +543,15 @@ describe('bad input', () => {
       mentions: ['body.newMonthlyFee', 'only a RENEGOTIATE decision sets a new fee'],
     },
     {
+      name: 'a renegotiated fee in yen with a fraction of one',
+      role: 'EXECUTIVE',
+      method: 'POST',
+      path: () => `/engagements/${yenEngagementId}/renewal-decision`,
+      body: () => ({ decision: 'RENEGOTIATE', newMonthlyFee: '11500000.50', reason: 'unit price down' }),
+      status: 400,
+      mentions: ['body.newMonthlyFee', 'must be a whole amount: JPY has no minor unit'],
+    },
+    {
       name: 'a viewer trying to write',
       role: 'VIEWER',
       method: 'POST',
@@ -582,6 +595,22 @@ describe('bad input', () => {
     for (const monthlyFee of ['12000000', '12000000.00', 12000000]) {
       const created = await pm('POST', '/engagements', engagementWith({ currency: 'KRW', monthlyFee }));
       expect([created.status, created.body.monthlyFee]).toEqual([201, '12000000']);
+    }
+  });
+
+  it('passes a whole renegotiated fee in yen, and a fraction in dollars, on to the lifecycle', async () => {
+    const executive = await f.api.as('EXECUTIVE');
+    for (const [id, newMonthlyFee] of [
+      [yenEngagementId, '11500000'],
+      [engagementId, '91500.50'],
+    ]) {
+      const res = await executive('POST', `/engagements/${id}/renewal-decision`, {
+        decision: 'RENEGOTIATE',
+        newMonthlyFee,
+        reason: 'unit price down',
+      });
+      // This fixture's Temporal is unreachable: the request got past the checks to the workflow
+      expect([res.status, res.body.detail]).toEqual([503, expect.stringContaining('Temporal is unreachable')]);
     }
   });
 
