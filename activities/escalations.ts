@@ -105,13 +105,18 @@ export async function openEscalation(
   // One statement, so one implicit transaction: the escalation is inserted once per key, and only the attempt that
   // inserted it writes its first step and the audit entry; a retry gets the stored escalation back. The same
   // statement reads what the workflow needs from the engagement (a missing one fails on the foreign key).
+  // Nothing new is raised once the engagement's exit is complete (it is closing): the exit plan's row is locked for
+  // the statement, so closing, which completes the plan and then resolves what is open, either waits for this raise
+  // and finds it, or completes the plan first and this raise is refused.
   const raise = async () =>
     (
       await queryOnPool<RaisedRow>(
         prisma,
         'raise-escalation',
         Prisma.sql`
-    WITH existing AS (
+    WITH closing AS (
+      SELECT p."completedAt" FROM "ExitPlan" p WHERE p."engagementId" = ${input.engagementId}::uuid FOR SHARE
+    ), existing AS (
       SELECT x."id", x."severity", x."title", x."category", x."raisedAt", x."requiresRootCause", x."description",
              COALESCE((SELECT (a."after"->>'severity')::"Severity" FROM "AuditLog" a
                         WHERE a."entityType" = 'Escalation' AND a."entityId" = x."id"::text
@@ -126,7 +131,7 @@ export async function openEscalation(
              (SELECT count(*) FROM "Escalation"
                WHERE "engagementId" = ${input.engagementId}::uuid AND "category" = ${input.category}
                  AND "raisedAt" >= ${since}) + 1 >= ${REPEAT_THRESHOLD}
-      WHERE NOT EXISTS (SELECT FROM existing)
+      WHERE NOT EXISTS (SELECT FROM existing) AND NOT EXISTS (SELECT FROM closing WHERE "completedAt" IS NOT NULL)
       ON CONFLICT ("idempotencyKey") DO NOTHING
       RETURNING "id", "severity", "title", "category", "raisedAt", "requiresRootCause", "description",
                 "severity" AS "raisedSeverity", true AS "created", "status"::text AS "status"
@@ -158,7 +163,11 @@ export async function openEscalation(
   // A concurrent twin that inserted first is not seen by this statement's snapshot: asked again, it is found.
   const raised = await raise();
   const [escalation] = raised.length ? raised : await raise();
-  if (!escalation) throw new Error(`engagement ${input.engagementId} not found`);
+  if (!escalation) {
+    const exit = await prisma.exitPlan.findUnique({ where: { engagementId: input.engagementId } });
+    if (exit?.completedAt) throw new EngagementClosing(input.engagementId);
+    throw new Error(`engagement ${input.engagementId} not found`);
+  }
   // The API's key raised another escalation before: a retry is harmless, another issue under the same key is not.
   if (input.refuseAnotherUnderKey && !escalation.created && anotherIssue(escalation, input)) {
     throw new EscalationKeyReused(escalation.id);
@@ -328,6 +337,14 @@ function anotherIssue(
 }
 
 /** An idempotency key sent again with another escalation's severity, title, category or description. */
+
+/** The engagement's exit is complete: it is closing, or closed, and nothing new is escalated on it. */
+export class EngagementClosing extends Error {
+  constructor(readonly engagementId: string) {
+    super(`engagement ${engagementId} has completed its exit: nothing can be escalated on it`);
+    this.name = 'EngagementClosing';
+  }
+}
 
 export class EscalationKeyReused extends Error {
   constructor(readonly escalationId: string) {

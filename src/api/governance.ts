@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { z } from 'zod';
-import { EscalationKeyReused, openEscalation, raisedUnderKey } from '../../activities/escalations';
+import { EngagementClosing, EscalationKeyReused, openEscalation, raisedUnderKey } from '../../activities/escalations';
 import {
   acknowledgeUpdate,
   changeSeverityUpdate,
@@ -163,7 +163,10 @@ export function governanceRoutes(
     async ({ params, body, principal, req }) => {
       const engagement = await findVisibleEngagement(prisma, principal, params.id);
       const key = req.get('idempotency-key') ? `api/${req.get('idempotency-key')}` : `api/${randomUUID()}`;
-      const keyReused = (error: unknown): never => {
+      const refused = (error: unknown): never => {
+        // Closing meanwhile (the check above read the stage before): refused as on a closed engagement.
+        if (error instanceof EngagementClosing)
+          throw conflict('the engagement is closed: nothing can be escalated on it');
         if (!(error instanceof EscalationKeyReused)) throw error;
         throw new ProblemError(422, 'Unprocessable Content', error.message, [
           { field: 'header.idempotency-key', reason: 'was used for another escalation' },
@@ -173,7 +176,7 @@ export function governanceRoutes(
       // its key after the engagement closed still gets its answer.
       if (engagement.stage === 'CLOSED') {
         const raised = req.get('idempotency-key')
-          ? await raisedUnderKey(prisma, { engagementId: params.id, key, ...body }).catch(keyReused)
+          ? await raisedUnderKey(prisma, { engagementId: params.id, key, ...body }).catch(refused)
           : null;
         if (!raised) throw conflict('the engagement is closed: nothing can be escalated on it');
         return { status: 200, body: { ...raised, workflowUrl: workflowUrl(config, raised.workflowId) } };
@@ -188,7 +191,7 @@ export function governanceRoutes(
           refuseAnotherUnderKey: true,
           undoUnstarted: true,
         }),
-      ).catch(keyReused);
+      ).catch(refused);
       return {
         status: created ? 201 : 200,
         body: { ...opened, workflowUrl: workflowUrl(config, opened.workflowId) },

@@ -1,7 +1,14 @@
 import type { Client } from '@temporalio/client';
-import { createEscalationActivities, openEscalation, type OpenEscalationInput } from '../../activities/escalations';
+import pg from 'pg';
+import {
+  createEscalationActivities,
+  EngagementClosing,
+  openEscalation,
+  type OpenEscalationInput,
+} from '../../activities/escalations';
 import { anEngagement, aVendor } from '../builders/engagement';
 import { startApiFixture } from '../helpers/api-fixture';
+import { eventually } from '../helpers/wait';
 
 type Fixture = Awaited<ReturnType<typeof startApiFixture>>;
 
@@ -212,6 +219,67 @@ describe('recording escalation steps', () => {
       raisedBy: 'workflow:governance',
       raisedAt,
       key,
+    });
+
+    it('raises nothing once the exit is complete, waiting for a closing that is completing it, and answers one raised before', async () => {
+      const engagementId = await anEngagementWithMatrix();
+      const { client, starts } = recordingClient();
+      const raise = (input: OpenEscalationInput) => openEscalation(f.db.prisma, client, 'q', input);
+      await f.db.prisma.exitPlan.create({ data: { engagementId, reason: 'not renewed' } });
+      // an exit still running: raised
+      const before = await raise(raising(engagementId, 'api/before-closing', '2026-10-03T09:00:00.000Z'));
+      expect(before.created).toBe(true);
+
+      // when closing completes the plan in a transaction still open, a raise made meanwhile waits for it
+      const closing = new pg.Client({ connectionString: f.db.url });
+      await closing.connect();
+      try {
+        await closing.query('BEGIN');
+        await closing.query(`UPDATE "ExitPlan" SET "completedAt" = now() WHERE "engagementId" = $1`, [engagementId]);
+        let settled = false;
+        const during = raise(raising(engagementId, 'api/while-closing', '2026-10-03T09:01:00.000Z')).finally(() => {
+          settled = true;
+        });
+        // it is waiting on the plan's row lock (PostgreSQL says so), not finished
+        await eventually(
+          async () =>
+            (
+              await closing.query<{ n: number }>(
+                `SELECT count(*)::int AS n FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+              )
+            ).rows[0].n,
+          (n) => n > 0,
+        );
+        expect(settled).toBe(false);
+        await closing.query('COMMIT');
+
+        // then it is refused as on a closed engagement, and stores nothing; so is a raise after
+        await expect(during).rejects.toBeInstanceOf(EngagementClosing);
+        await expect(
+          raise(raising(engagementId, 'api/after-closing', '2026-10-03T09:02:00.000Z')),
+        ).rejects.toBeInstanceOf(EngagementClosing);
+      } finally {
+        await closing.end();
+      }
+      // through the API (the engagement still reads EXIT): 409, as on a closed engagement
+      const pm = await f.api.as('PROGRAM_MANAGER');
+      const viaApi = await pm('POST', `/engagements/${engagementId}/escalations`, {
+        severity: 'P2',
+        category: 'exit',
+        title: 'data not returned',
+        description: 'raised as the engagement closes',
+      });
+      expect([viaApi.status, viaApi.body.detail]).toEqual([
+        409,
+        'the engagement is closed: nothing can be escalated on it',
+      ]);
+      const stored = await f.db.prisma.escalation.findMany({ where: { engagementId } });
+      expect(stored.map((e) => e.id)).toEqual([before.escalationId]);
+      expect(starts.map((s) => s.workflowId)).toEqual([before.workflowId]);
+      // and the raise made before, retried under its key, still gets its escalation back
+      const retried = await raise(raising(engagementId, 'api/before-closing', '2026-10-03T09:00:00.000Z'));
+      expect(retried).toEqual({ ...before, created: false });
     });
 
     it('stores the escalation, its first step and its audit entry once, when retried and when run twice at once', async () => {
