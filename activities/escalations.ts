@@ -5,6 +5,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
   type Client,
 } from '@temporalio/client';
 import { queryOnPool, type PrismaClient } from '../src/db';
@@ -42,6 +43,8 @@ interface RaisedRow {
   /** OPEN for one this call inserted; a raised one's stored status (RESOLVED: its workflow has ended). */
   status: string;
   timeZone: string;
+  /** The engagement has an exit plan: a closure may resolve the row before its workflow starts. */
+  exiting: boolean;
   levels: Array<{ level: number; role: string; contactName: string; contactEmail: string }>;
   policies: Array<{ severity: Severity; acknowledgeSeconds: number; resolveSeconds: number; businessHours: boolean }>;
 }
@@ -149,7 +152,7 @@ export async function openEscalation(
     ), escalation AS (
       SELECT * FROM created UNION ALL SELECT * FROM existing
     )
-    SELECT escalation.*, e."timeZone",
+    SELECT escalation.*, e."timeZone", EXISTS (SELECT FROM closing) AS "exiting",
       (SELECT COALESCE(json_agg(json_build_object('level', l."level", 'role', l."role",
                  'contactName', l."contactName", 'contactEmail', l."contactEmail") ORDER BY l."level"), '[]')
          FROM "EscalationLevel" l WHERE l."engagementId" = e."id") AS "levels",
@@ -252,6 +255,17 @@ export async function openEscalation(
     }
     throw error;
   }
+  // Raised just as its engagement closed: the closure found the row without a workflow and resolved it in place, and
+  // the workflow started now would climb an escalation that is resolved. It is stopped. (Closing asks for the
+  // workflow again after resolving the row, so one of the two sees the other.)
+  if (escalation.created && escalation.exiting && (await resolvedMeanwhile(prisma, escalation.id))) {
+    await client.workflow
+      .getHandle(workflowId)
+      .terminate('resolved in place as its engagement closed, before this workflow started')
+      .catch((error: unknown) => {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      });
+  }
   return { escalationId: escalation.id, workflowId, created: escalation.created };
 }
 
@@ -337,6 +351,12 @@ function anotherIssue(
 }
 
 /** An idempotency key sent again with another escalation's severity, title, category or description. */
+
+/** Whether a raised escalation's row was resolved by another hand (a closure) before its workflow started. */
+async function resolvedMeanwhile(prisma: PrismaClient, escalationId: string): Promise<boolean> {
+  const row = await prisma.escalation.findUnique({ where: { id: escalationId }, select: { status: true } });
+  return row?.status === 'RESOLVED';
+}
 
 /** The engagement's exit is complete: it is closing, or closed, and nothing new is escalated on it. */
 export class EngagementClosing extends Error {

@@ -115,7 +115,7 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
       const answer = { resolution: input.resolution, rootCause: 'none found: the engagement closed' };
       const outcomes = await Promise.allSettled(
         open.map(async ({ id }) => {
-          if ((await resolveByWorkflow(id, answer, CLOSING_SETTLE_MS)) === 'gone')
+          if ((await resolveByWorkflow(id, answer, CLOSING_SETTLE_MS)) === 'gone') {
             await prisma.escalation.updateMany({
               where: { id, status: { not: 'RESOLVED' } },
               data: {
@@ -125,6 +125,11 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
                 rootCause: answer.rootCause,
               },
             });
+            // A raise that stored its row just before the closure may start its workflow just now. Asked again after
+            // the row is resolved: a workflow started before this is resolved through it; one started after finds
+            // the row resolved and stops itself (openEscalation).
+            await resolveByWorkflow(id, answer, CLOSING_SETTLE_MS);
+          }
         }),
       );
       if (Context.current().cancellationSignal.aborted) throw new Error('cancelled while closing');

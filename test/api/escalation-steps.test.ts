@@ -282,6 +282,46 @@ describe('recording escalation steps', () => {
       expect(retried).toEqual({ ...before, created: false });
     });
 
+    it('stops the workflow of a raise whose row the closure resolved in place before the workflow started', async () => {
+      const engagementId = await anEngagementWithMatrix();
+      await f.db.prisma.exitPlan.create({ data: { engagementId, reason: 'not renewed' } });
+      const terminated: string[] = [];
+      const clientWhere = (closureFirst: boolean) =>
+        ({
+          workflow: {
+            start: async () => {
+              // the closure's sweep finds the row with no workflow and resolves it, just before the start lands
+              if (closureFirst)
+                await f.db.prisma.escalation.updateMany({ where: { engagementId }, data: { status: 'RESOLVED' } });
+            },
+            getHandle: (workflowId: string) => ({
+              terminate: async () => {
+                terminated.push(workflowId);
+              },
+            }),
+          },
+        }) as unknown as Client;
+
+      // a raise on an exiting engagement the closure does not reach: its workflow climbs
+      const open = await openEscalation(
+        f.db.prisma,
+        clientWhere(false),
+        'q',
+        raising(engagementId, 'api/exiting', '2026-10-03T09:00:00.000Z'),
+      );
+      expect(terminated).toEqual([]);
+      await f.db.prisma.escalation.update({ where: { id: open.escalationId }, data: { status: 'RESOLVED' } });
+
+      // one the closure resolved in place before its workflow started: that workflow is stopped
+      const raced = await openEscalation(
+        f.db.prisma,
+        clientWhere(true),
+        'q',
+        raising(engagementId, 'api/as-it-closes', '2026-10-03T09:05:00.000Z'),
+      );
+      expect(terminated).toEqual([raced.workflowId]);
+    });
+
     it('stores the escalation, its first step and its audit entry once, when retried and when run twice at once', async () => {
       const engagementId = await anEngagementWithMatrix();
       const { client, starts } = recordingClient();
