@@ -10,6 +10,7 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -22,6 +23,7 @@ import { lifecycleWorkflowId } from '../src/domain/lifecycle';
 import { planProblems, type PhasePlan } from '../src/domain/transition';
 import { transitionEndedSignal } from './lifecycle.messages';
 import { EngagementIdKey, PhaseKey, StageKey, VendorIdKey, VolumePctKey } from './search-attributes';
+import { localFirst, localFirstOptions } from './local-first';
 import { signalIfRunning } from './signal-if-running';
 import {
   approveGateUpdate,
@@ -61,6 +63,35 @@ const db = new Proxy(leavingActivities, {
   get: (_, name: keyof Activities) =>
     (patched(CANCELLED_WAITS_FOR_ITS_ACTIVITY_PATCH) ? waitingActivities : leavingActivities)[name],
 });
+
+/**
+ * Patch id: reading the stored progress, moving the stage and starting a phase run as local activities (the regular
+ * ones once a local one gives up, `localFirst`): a transition's start took three activity round trips through the
+ * server, each a workflow task of its own, and now takes one workflow task. A cancellation still waits for the one
+ * running.
+ */
+export const TRANSITION_STEPS_AS_LOCAL_ACTIVITIES_PATCH = 'transition-steps-as-local-activities';
+const local = proxyLocalActivities<Activities>({
+  ...localFirstOptions('10 seconds'),
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
+// The regular side goes through `db` at call time: the proxy asks a patch, which only a running workflow can.
+type Input<K extends keyof Activities> = Parameters<Activities[K]>[0];
+const storedProgress = localFirst(
+  TRANSITION_STEPS_AS_LOCAL_ACTIVITIES_PATCH,
+  local.storedProgress,
+  (input: Input<'storedProgress'>) => db.storedProgress(input),
+);
+const moveEngagementStage = localFirst(
+  TRANSITION_STEPS_AS_LOCAL_ACTIVITIES_PATCH,
+  local.moveEngagementStage,
+  (input: Input<'moveEngagementStage'>) => db.moveEngagementStage(input),
+);
+const startPhase = localFirst(
+  TRANSITION_STEPS_AS_LOCAL_ACTIVITIES_PATCH,
+  local.startPhase,
+  (input: Input<'startPhase'>) => db.startPhase(input),
+);
 
 /** Patch id: a pause accepted while a gate is judged holds the next phase until resumed. */
 const PAUSE_HOLDS_THE_RAMP_PATCH = 'transition-pause-holds-the-ramp';
@@ -348,7 +379,7 @@ async function phasedTransition(input: TransitionInput): Promise<TransitionState
   };
 
   if (!input.resume) {
-    const stored = resumes ? await db.storedProgress({ engagementId: input.engagementId }) : undefined;
+    const stored = resumes ? await storedProgress({ engagementId: input.engagementId }) : undefined;
     // A termination for cause cancelled this transition (its phases say so): it is not run again.
     if (stored?.phases.some((p) => p.status === 'CANCELLED')) {
       state.status = 'CANCELLED';
@@ -359,7 +390,7 @@ async function phasedTransition(input: TransitionInput): Promise<TransitionState
       { key: VendorIdKey, value: input.vendorId },
       { key: StageKey, value: 'TRANSITION' },
     ]);
-    await db.moveEngagementStage({ engagementId: input.engagementId, to: 'TRANSITION' });
+    await moveEngagementStage({ engagementId: input.engagementId, to: 'TRANSITION' });
     if (stored && resumeFrom(state, stored)) {
       upsertSearchAttributes([
         { key: VolumePctKey, value: state.volumePct },
@@ -400,7 +431,7 @@ async function phasedTransition(input: TransitionInput): Promise<TransitionState
       await whilePaused();
       const startedAt = now();
       const previousVolume = state.volumePct;
-      await db.startPhase({
+      await startPhase({
         engagementId: state.engagementId,
         sequence: phase.sequence,
         startedAt,
@@ -540,7 +571,7 @@ async function phasedTransition(input: TransitionInput): Promise<TransitionState
     }
   }
 
-  await db.moveEngagementStage({ engagementId: state.engagementId, to: 'STEADY_STATE' });
+  await moveEngagementStage({ engagementId: state.engagementId, to: 'STEADY_STATE' });
   state.status = 'COMPLETED';
   state.nextGateAt = null;
   upsertSearchAttributes([

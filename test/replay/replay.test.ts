@@ -16,7 +16,7 @@ import {
   RENEWAL_ALERTS_PATCH,
 } from '../../workflows/lifecycle';
 import { NOTICES_DO_NOT_WAIT_PATCH, NOTIFY_AS_LOCAL_ACTIVITY_PATCH } from '../../workflows/notify';
-import { RESUME_STORED_PROGRESS_PATCH } from '../../workflows/transition';
+import { RESUME_STORED_PROGRESS_PATCH, TRANSITION_STEPS_AS_LOCAL_ACTIVITIES_PATCH } from '../../workflows/transition';
 import { workflowBundle } from '../helpers/temporal';
 
 /**
@@ -38,6 +38,11 @@ const localFirstPatches = [
   // Before it, a review and its notice were two activities (the review's a regular one in the oldest histories).
   { activity: 'conductReview', patch: REVIEW_PUBLISHES_SCORECARD_PATCH, types: ['governance'] },
   { activity: 'recordEscalationStep', patch: ESCALATION_STEP_AS_LOCAL_ACTIVITY_PATCH, types: ['escalation'] },
+  ...['storedProgress', 'moveEngagementStage', 'startPhase'].map((activity) => ({
+    activity,
+    patch: TRANSITION_STEPS_AS_LOCAL_ACTIVITIES_PATCH,
+    types: ['transition'],
+  })),
 ];
 const localFirstCases = localFirstPatches.flatMap(({ activity, patch, types }) =>
   types.map((type) => [type, activity, patch] as const),

@@ -195,15 +195,17 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
    * once the workflow has taken the cancellation and has no task pending, with its history then; `release` lets the
    * activity end as `ending` does.
    */
+  /** A transition cancelled while its gate's judgement (a regular activity) runs, held until `release`. */
   async function cancelledDuringItsActivity(ending: () => void = () => undefined) {
     const inActivity = latch();
     const finish = latch();
-    stub.moveEngagementStage = async () => {
+    stub.evaluateGate = async () => {
       inActivity.open();
       await finish.opened;
       ending();
+      return PASSED;
     };
-    const handle = await startTransition([wave('wave-1', 50, 3600)]);
+    const handle = await startTransition([wave('wave-1', 50, 1)]);
     await inActivity.opened;
     await handle.cancel();
     const { events } = await eventually(
@@ -234,6 +236,53 @@ describe('steering at awkward moments (dev server, stubbed activities)', () => {
     const cancelled = closed.findIndex((e) => hasEvent(e, 'workflowExecutionCanceled'));
     expect(completed).toBeGreaterThan(-1);
     expect(cancelled).toBeGreaterThan(completed);
+  });
+
+  it('waits as long for a local activity it was running (moving the stage): its write cannot come after either', async () => {
+    // given a transition cancelled while it moves the engagement's stage, a local activity held by the test
+    const inActivity = latch();
+    const finish = latch();
+    let finishedAt: number | undefined;
+    stub.moveEngagementStage = async () => {
+      inActivity.open();
+      await finish.opened;
+      finishedAt = Date.now();
+    };
+    // (a short workflow task timeout: a task kept open by a local activity is renewed at 80 % of it, and the
+    // cancellation reaches the workflow in the renewed one, while the activity still runs)
+    const handle = await client.workflow.start('transition', {
+      taskQueue: TASK_QUEUE,
+      workflowId: `transition-${randomUUID()}`,
+      workflowTaskTimeout: '2 seconds',
+      args: [
+        { engagementId: randomUUID(), vendorId: randomUUID(), plan: { ...RULES, phases: [wave('wave-1', 50, 3600)] } },
+      ],
+    });
+    await inActivity.opened;
+    await handle.cancel();
+    // the workflow has taken the request (a workflow task completed after it) and still runs
+    await eventually(
+      async () => (await handle.fetchHistory()).events ?? [],
+      (events) => {
+        const asked = events.findIndex((e) => hasEvent(e, 'workflowExecutionCancelRequested'));
+        return asked > -1 && events.slice(asked).some((e) => hasEvent(e, 'workflowTaskCompleted'));
+      },
+    );
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+    expect(finishedAt).toBeUndefined();
+
+    // when the activity finishes
+    finish.open();
+
+    // then the transition ends cancelled, after it
+    const error = await handle.result().then(
+      () => undefined,
+      (e: unknown) => e as { cause?: unknown },
+    );
+    expect(error?.cause).toBeInstanceOf(CancelledFailure);
+    const closedAt = (await handle.describe()).closeTime!.getTime();
+    expect(finishedAt).toBeDefined();
+    expect(closedAt).toBeGreaterThanOrEqual(finishedAt!);
   });
 
   it('ends cancelled, not failed, when the activity it waited for after a cancellation fails', async () => {

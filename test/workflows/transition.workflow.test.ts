@@ -240,7 +240,7 @@ describe('transition workflow (time-skipping, real database)', () => {
       ['wave-1', 2, true],
       ['wave-2', 1, true],
     ]);
-    await recordHistoryIfAsked(handle, 'transition-terminated-then-resumed');
+    await recordHistoryIfAsked(handle, 'transition-terminated-then-resumed-local-steps');
   });
 
   describe('started again, acts on what the run before stored but did not act on', () => {
