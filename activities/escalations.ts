@@ -282,7 +282,7 @@ const STEP_NUMBER = Prisma.sql`substring(s."idempotencyKey" from '/step-([0-9]+)
 async function storedEscalationState(prisma: PrismaClient, escalationId: string): Promise<EscalationState> {
   const {
     rows: [row],
-  } = await queryOnPool<Omit<EscalationState, 'levelSince' | 'nextClimbAt'>>(
+  } = await queryOnPool<Omit<EscalationState, 'levelSince' | 'nextClimbAt'> & { skippedSteps: number }>(
     prisma,
     'stored-escalation-state',
     Prisma.sql`
@@ -295,15 +295,18 @@ async function storedEscalationState(prisma: PrismaClient, escalationId: string)
                                      'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
                      -- the raise is step 1
                      ORDER BY COALESCE(${STEP_NUMBER}, 1))
-                     FROM "EscalationStep" s WHERE s."escalationId" = x."id"), '[]') AS "steps"
+                     FROM "EscalationStep" s WHERE s."escalationId" = x."id"), '[]') AS "steps",
+           (SELECT COALESCE(max(COALESCE(${STEP_NUMBER}, 1)), 1)::int - count(*)::int
+              FROM "EscalationStep" s WHERE s."escalationId" = x."id") AS "skippedSteps"
     FROM "Escalation" x WHERE x."id" = ${escalationId}::uuid`,
   );
-  const { assignee, ...state } = row;
+  const { assignee, skippedSteps, ...state } = row;
   // The level's clock started at the last step that sets it (as the workflow keeps it).
   const clock = state.steps.filter((s) => CLOCK_STEPS.has(s.action)).at(-1);
   return {
     ...state,
     ...(assignee !== null && { assignee }),
+    ...(skippedSteps > 0 && { skippedSteps }),
     levelSince: clock?.at ?? state.steps[0].at,
     nextClimbAt: null,
   };

@@ -49,6 +49,11 @@ export interface EscalationState {
   assignee?: string;
   requiresRootCause: boolean;
   steps: EscalationStepRecord[];
+  /**
+   * Step numbers stored by an earlier run whose steps are not in `steps` (a write that landed, out of order, after
+   * one that was lost with that run): a run taking up the escalation numbers its steps after them.
+   */
+  skippedSteps?: number;
 }
 
 export const escalationStateQuery = defineQuery<EscalationState>('escalationState');

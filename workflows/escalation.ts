@@ -100,14 +100,16 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
     update: Parameters<typeof db.recordEscalationStep>[0]['update'],
   ) => {
     // The step's number is taken at once: a person's step that comes in while this one is stored takes the next.
-    const stepNumber = state.steps.push(step);
+    const stepNumber = state.steps.push(step) + (state.skippedSteps ?? 0);
     revision++;
     await recordEscalationStep({ escalationId: input.escalationId, stepNumber, step, update });
   };
 
   const outbox = notices(db.notify, input.notices);
   /** The notice of step `stepNumber` (by default the last one stored) to the level holding the escalation. */
-  const noticeOf = (reason: string, stepNumber = state.steps.length) =>
+  /** The number the last step took (the next one takes the one after). */
+  const lastStepNumber = () => state.steps.length + (state.skippedSteps ?? 0);
+  const noticeOf = (reason: string, stepNumber = lastStepNumber()) =>
     escalationNotice(
       input,
       input.levels,
@@ -123,7 +125,7 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
     update: Parameters<typeof db.recordEscalationStep>[0]['update'],
     reason: string,
   ) => {
-    const notice = noticeOf(reason, state.steps.length + 1);
+    const notice = noticeOf(reason, lastStepNumber() + 1);
     await record(step, update);
     await outbox.send(notice);
   };
@@ -199,7 +201,7 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
       if (restart) state.levelSince = now();
       // The notice is this step's (its number, level and severity): built before the step is stored, while another
       // step may come in.
-      const notice = noticeOf(`re-graded from ${from} to ${severity}`, state.steps.length + 1);
+      const notice = noticeOf(`re-graded from ${from} to ${severity}`, lastStepNumber() + 1);
       await record(
         { level: state.level, action: 'severity-changed', at: now(), actor, note: `${from} → ${severity}` },
         { severity },

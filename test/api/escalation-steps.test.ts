@@ -9,6 +9,7 @@ import {
 import { anEngagement, aVendor } from '../builders/engagement';
 import { startApiFixture } from '../helpers/api-fixture';
 import { eventually } from '../helpers/wait';
+import type { EscalationState } from '../../workflows/escalation.messages';
 
 type Fixture = Awaited<ReturnType<typeof startApiFixture>>;
 
@@ -320,6 +321,34 @@ describe('recording escalation steps', () => {
         raising(engagementId, 'api/as-it-closes', '2026-10-03T09:05:00.000Z'),
       );
       expect(terminated).toEqual([raced.workflowId]);
+    });
+
+    it('hands a run taking up an escalation its stored steps, and the numbers it must skip after a lost one', async () => {
+      const engagementId = await anEngagementWithMatrix();
+      const { client, starts } = recordingClient();
+      const input = raising(engagementId, 'api/lost-step', '2026-10-03T09:00:00.000Z');
+      const { escalationId } = await openEscalation(f.db.prisma, client, 'q', input);
+      // steps 2 and 4 stored by its workflow; step 3's write was lost with the run
+      for (const [stepNumber, minute] of [
+        [2, 15],
+        [4, 45],
+      ])
+        await recordEscalationStep({
+          escalationId,
+          stepNumber,
+          step: { level: stepNumber - 1, action: 'climbed', at: `2026-10-03T09:${minute}:00.000Z`, actor: 'system' },
+          update: { currentLevel: stepNumber - 1 },
+        });
+
+      // when the key is sent again (its workflow gone), the run started takes up the stored steps
+      await openEscalation(f.db.prisma, client, 'q', input);
+      const resume = (starts[1].input as { resume: EscalationState }).resume;
+      expect(resume.steps.map((s) => [s.action, s.level])).toEqual([
+        ['raised', 1],
+        ['climbed', 1],
+        ['climbed', 3],
+      ]);
+      expect(resume.skippedSteps).toBe(1);
     });
 
     it('stores the escalation, its first step and its audit entry once, when retried and when run twice at once', async () => {

@@ -120,6 +120,37 @@ describe('escalation workflow (time-skipping)', () => {
     expect(Math.round((Date.parse(state.nextClimbAt!) - raisedAt) / 60_000)).toBe(45 + 2 * 24 * 60);
   });
 
+  it('numbers the steps of a run taking up an escalation after every number stored, also one whose step was lost', async () => {
+    // given an earlier run that stored steps 1, 2 and 4 (step 3's write was lost with it)
+    const stored: number[] = [];
+    const t0 = await env.currentTimeMs();
+    const at = (minutes: number) => new Date(t0 - (60 - minutes) * 60_000).toISOString();
+    const { state } = await run(
+      {
+        resume: {
+          escalationId: 'e1',
+          status: 'OPEN',
+          severity: 'P1',
+          level: 3,
+          levelSince: at(30),
+          nextClimbAt: null,
+          requiresRootCause: false,
+          steps: [
+            { level: 1, action: 'raised', at: at(0), actor: 'system' },
+            { level: 2, action: 'climbed', at: at(15), actor: 'system' },
+            { level: 3, action: 'climbed', at: at(30), actor: 'system' },
+          ],
+          skippedSteps: 1,
+        },
+      },
+      60_000,
+      async ({ stepNumber }) => void stored.push(stepNumber),
+    );
+    // then its first step (the climb due 45 minutes after the raise, overdue now) is number 5, not a repeat of 4
+    expect(state.steps.map((s) => s.action).slice(-1)).toEqual(['climbed']);
+    expect(stored).toEqual([5]);
+  });
+
   it('climbs on time while its notifier is down: a notice that cannot be delivered holds nothing', async () => {
     // given a notifier that fails every delivery (a webhook answering 503); the local attempt gives up at once here,
     // as it does after its minute, and the server retries the regular activity meanwhile
