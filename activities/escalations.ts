@@ -6,8 +6,10 @@ import {
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { queryOnPool, type PrismaClient } from '../src/db';
 import { Prisma } from '../src/generated/prisma/client';
 import { DEFAULT_ESCALATION_POLICIES } from '../src/domain/defaults';
@@ -22,6 +24,7 @@ import {
 import type { Severity } from '../src/domain/types';
 import {
   CLOCK_STEPS,
+  resolveUpdate,
   type EscalationInput,
   type EscalationState,
   type EscalationStepRecord,
@@ -189,6 +192,9 @@ export async function openEscalation(
   // Resolved: its workflow has run to its end. A retry under its key (an alert sent again) gets it back and starts
   // nothing; it used to start the workflow again from the first raise, climbing and reminding a closed escalation.
   if (!escalation.created && escalation.status === 'RESOLVED') {
+    // (Resolved in place by a closure while a raise was starting its workflow, which this call's first try may have
+    // failed to stop: stopped now.)
+    if (escalation.exiting) await stopIfResolved(prisma, client, escalation.id);
     return { escalationId: escalation.id, workflowId, created: false };
   }
   const levels = escalation.levels.length
@@ -258,15 +264,40 @@ export async function openEscalation(
   // Raised just as its engagement closed: the closure found the row without a workflow and resolved it in place, and
   // the workflow started now would climb an escalation that is resolved. It is stopped. (Closing asks for the
   // workflow again after resolving the row, so one of the two sees the other.)
-  if (escalation.created && escalation.exiting && (await resolvedMeanwhile(prisma, escalation.id))) {
-    await client.workflow
-      .getHandle(workflowId)
-      .terminate('resolved in place as its engagement closed, before this workflow started')
-      .catch((error: unknown) => {
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
+  if (escalation.exiting) await stopIfResolved(prisma, client, escalation.id);
+  return { escalationId: escalation.id, workflowId, created: escalation.created };
+}
+
+/** How long a raise waits for the workflow of an escalation resolved in place to take the resolution. */
+const STOP_RESOLVED_WITHIN_MS = 5_000;
+
+/**
+ * The workflow of an escalation whose row is resolved (by a closure, in place) brought to its end: resolved through
+ * the workflow with the row's own resolution (a workflow already resolved refuses it, one that has ended is not
+ * found: nothing to do), or terminated when it does not answer in time. Nothing is done while the row is open.
+ */
+async function stopIfResolved(prisma: PrismaClient, client: Client, escalationId: string): Promise<void> {
+  const row = await prisma.escalation.findUnique({
+    where: { id: escalationId },
+    select: { status: true, resolution: true, rootCause: true },
+  });
+  if (row?.status !== 'RESOLVED') return;
+  const handle = client.workflow.getHandle(escalationWorkflowId(escalationId));
+  const resolution = row.resolution ?? 'resolved as its engagement closed';
+  try {
+    await client.withAbortSignal(AbortSignal.timeout(STOP_RESOLVED_WITHIN_MS), () =>
+      handle.executeUpdate(resolveUpdate, {
+        args: [{ actor: 'system', resolution, rootCause: row.rootCause ?? resolution }],
+      }),
+    );
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError) return;
+    await handle
+      .terminate('resolved in place as its engagement closed; its workflow did not take the resolution')
+      .catch((e: unknown) => {
+        if (!(e instanceof WorkflowNotFoundError)) throw e;
       });
   }
-  return { escalationId: escalation.id, workflowId, created: escalation.created };
 }
 
 /**
@@ -355,17 +386,17 @@ function anotherIssue(
 
 /** An idempotency key sent again with another escalation's severity, title, category or description. */
 
-/** Whether a raised escalation's row was resolved by another hand (a closure) before its workflow started. */
-async function resolvedMeanwhile(prisma: PrismaClient, escalationId: string): Promise<boolean> {
-  const row = await prisma.escalation.findUnique({ where: { id: escalationId }, select: { status: true } });
-  return row?.status === 'RESOLVED';
-}
-
-/** The engagement's exit is complete: it is closing, or closed, and nothing new is escalated on it. */
-export class EngagementClosing extends Error {
+/**
+ * The engagement's exit is complete: it is closing, or closed, and nothing new is escalated on it. Not retried when a
+ * workflow's activity meets it: asking again would not change the answer.
+ */
+export class EngagementClosing extends ApplicationFailure {
   constructor(readonly engagementId: string) {
-    super(`engagement ${engagementId} has completed its exit: nothing can be escalated on it`);
-    this.name = 'EngagementClosing';
+    super(
+      `engagement ${engagementId} has completed its exit: nothing can be escalated on it`,
+      'EngagementClosing',
+      true,
+    );
   }
 }
 

@@ -126,9 +126,15 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
               },
             });
             // A raise that stored its row just before the closure may start its workflow just now. Asked again after
-            // the row is resolved: a workflow started before this is resolved through it; one started after finds
-            // the row resolved and stops itself (openEscalation).
-            await resolveByWorkflow(id, answer, CLOSING_SETTLE_MS);
+            // the row is resolved: a workflow started before this is resolved through it (or, not answering in time,
+            // terminated: its row is resolved); one started after finds the row resolved and is stopped by the raise
+            // (openEscalation).
+            await resolveByWorkflow(id, answer, CLOSING_SETTLE_MS).catch(async () => {
+              await client.workflow
+                .getHandle(escalationWorkflowId(id))
+                .terminate('resolved in place as its engagement closed; its workflow did not take the resolution')
+                .catch(ignoreNotFound);
+            });
           }
         }),
       );

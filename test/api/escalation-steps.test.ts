@@ -286,41 +286,54 @@ describe('recording escalation steps', () => {
     it('stops the workflow of a raise whose row the closure resolved in place before the workflow started', async () => {
       const engagementId = await anEngagementWithMatrix();
       await f.db.prisma.exitPlan.create({ data: { engagementId, reason: 'not renewed' } });
+      const resolution = 'engagement closed on 2027-01-01: the vendor has left, no further action';
+      const closureResolves = () =>
+        f.db.prisma.escalation.updateMany({
+          where: { engagementId, status: { not: 'RESOLVED' } },
+          data: { status: 'RESOLVED', resolution, rootCause: 'none found: the engagement closed' },
+        });
+      const asked: Array<{ workflowId: string; resolution: string; rootCause: string }> = [];
       const terminated: string[] = [];
-      const clientWhere = (closureFirst: boolean) =>
+      const clientWhere = (closureFirst: boolean, workflowAnswers = true) =>
         ({
+          withAbortSignal: (_signal: AbortSignal, call: () => Promise<unknown>) => call(),
           workflow: {
             start: async () => {
               // the closure's sweep finds the row with no workflow and resolves it, just before the start lands
-              if (closureFirst)
-                await f.db.prisma.escalation.updateMany({ where: { engagementId }, data: { status: 'RESOLVED' } });
+              if (closureFirst) await closureResolves();
             },
             getHandle: (workflowId: string) => ({
-              terminate: async () => {
-                terminated.push(workflowId);
+              executeUpdate: async (
+                _u: unknown,
+                { args: [a] }: { args: [{ resolution: string; rootCause: string }] },
+              ) => {
+                asked.push({ workflowId, resolution: a.resolution, rootCause: a.rootCause });
+                if (!workflowAnswers) throw new Error('aborted: no answer');
               },
+              terminate: async () => void terminated.push(workflowId),
             }),
           },
         }) as unknown as Client;
+      const raise = (client: Client, key: string) =>
+        openEscalation(f.db.prisma, client, 'q', raising(engagementId, key, '2026-10-03T09:00:00.000Z'));
 
-      // a raise on an exiting engagement the closure does not reach: its workflow climbs
-      const open = await openEscalation(
-        f.db.prisma,
-        clientWhere(false),
-        'q',
-        raising(engagementId, 'api/exiting', '2026-10-03T09:00:00.000Z'),
-      );
+      // a raise on an exiting engagement the closure does not reach: its workflow climbs, nothing is asked of it
+      await raise(clientWhere(false), 'api/exiting');
+      expect([asked, terminated]).toEqual([[], []]);
+      await closureResolves();
+
+      // one the closure resolved in place before its workflow started: that workflow is resolved with the row's answer
+      const raced = await raise(clientWhere(true), 'api/as-it-closes');
+      expect(asked).toEqual([
+        { workflowId: raced.workflowId, resolution, rootCause: 'none found: the engagement closed' },
+      ]);
       expect(terminated).toEqual([]);
-      await f.db.prisma.escalation.update({ where: { id: open.escalationId }, data: { status: 'RESOLVED' } });
 
-      // one the closure resolved in place before its workflow started: that workflow is stopped
-      const raced = await openEscalation(
-        f.db.prisma,
-        clientWhere(true),
-        'q',
-        raising(engagementId, 'api/as-it-closes', '2026-10-03T09:05:00.000Z'),
-      );
-      expect(terminated).toEqual([raced.workflowId]);
+      // and one whose workflow does not take the resolution is terminated; so is it when its raise is retried
+      const stuck = await raise(clientWhere(true, false), 'api/stuck');
+      expect(terminated).toEqual([stuck.workflowId]);
+      await raise(clientWhere(false, false), 'api/stuck');
+      expect(terminated).toEqual([stuck.workflowId, stuck.workflowId]);
     });
 
     it('hands a run taking up an escalation its stored steps, and the numbers it must skip after a lost one', async () => {

@@ -172,13 +172,18 @@ describe('lifecycle activities, retried', () => {
     const gone = [await raise('gone 1'), await raise('gone 2')];
     for (const title of ['stuck 1', 'stuck 2', 'stuck 3']) await raise(title);
     const asked: Array<{ id: string; resolution: string; rootCause: string }> = [];
-    const behaviour = (workflowId: string): Promise<unknown> => {
+    /** The row's status when a gone escalation's workflow was asked again. */
+    const statusWhenAskedAgain: string[] = [];
+    const terminated: string[] = [];
+    const behaviour = async (workflowId: string): Promise<unknown> => {
       const id = workflowId.replace(/^escalation-/, '');
-      // the second gone one's raise starts its workflow just after the first ask (its row was stored before)
-      const startedSince = id === gone[1].id && asked.filter((a) => a.id === workflowId).length > 1;
-      if (gone.some((x) => x.id === id) && !startedSince)
-        return Promise.reject(new WorkflowNotFoundError('gone', workflowId, undefined));
-      if (startedSince) return Promise.resolve({});
+      const again = gone.some((x) => x.id === id) && asked.filter((a) => a.id === workflowId).length > 1;
+      if (again) statusWhenAskedAgain.push((await db.prisma.escalation.findUniqueOrThrow({ where: { id } })).status);
+      // the second gone one's raise starts its workflow just after the first ask (its row was stored before); it
+      // takes the resolution. The first's is started too, and does not answer.
+      if (again && id === gone[1].id) return {};
+      if (again && id === gone[0].id) throw new Error('aborted: no answer');
+      if (gone.some((x) => x.id === id)) throw new WorkflowNotFoundError('gone', workflowId, undefined);
       if (id === answers.id) return Promise.resolve({});
       return new Promise(() => undefined);
     };
@@ -198,6 +203,7 @@ describe('lifecycle activities, retried', () => {
             asked.push({ id: workflowId, ...answer });
             return behaviour(workflowId);
           },
+          terminate: async () => void terminated.push(workflowId),
         }),
       },
     } as unknown as Client;
@@ -212,6 +218,9 @@ describe('lifecycle activities, retried', () => {
     // again once their rows were resolved, in case a raise was just starting their workflow
     expect(asked).toHaveLength(8);
     expect(asked.filter((a) => gone.some((x) => a.id === `escalation-${x.id}`))).toHaveLength(4);
+    // only once their rows were resolved; the one that did not answer then is terminated (its row is resolved)
+    expect(statusWhenAskedAgain).toEqual(['RESOLVED', 'RESOLVED']);
+    expect(terminated).toEqual([`escalation-${gone[0].id}`]);
     expect(new Set(asked.map((a) => a.rootCause))).toEqual(new Set(['none found: the engagement closed']));
     expect(outcome).toEqual({ resolved: 3, leftOpen: 3 });
     // and the rows of the gone ones are resolved here (nothing else would), the others left to their workflows (the
