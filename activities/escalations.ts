@@ -284,16 +284,20 @@ async function stopIfResolved(prisma: PrismaClient, client: Client, escalationId
   if (row?.status !== 'RESOLVED') return;
   const handle = client.workflow.getHandle(escalationWorkflowId(escalationId));
   const resolution = row.resolution ?? 'resolved as its engagement closed';
+  // Each call with a deadline of its own: one the caller set (the API's, counted from the request) would cut the wait
+  // short, and leave none for the terminate.
   try {
-    await client.withAbortSignal(AbortSignal.timeout(STOP_RESOLVED_WITHIN_MS), () =>
+    await client.withDeadline(Date.now() + STOP_RESOLVED_WITHIN_MS, () =>
       handle.executeUpdate(resolveUpdate, {
         args: [{ actor: 'system', resolution, rootCause: row.rootCause ?? resolution }],
       }),
     );
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError) return;
-    await handle
-      .terminate('resolved in place as its engagement closed; its workflow did not take the resolution')
+    await client
+      .withDeadline(Date.now() + STOP_RESOLVED_WITHIN_MS, () =>
+        handle.terminate('resolved in place as its engagement closed; its workflow did not take the resolution'),
+      )
       .catch((e: unknown) => {
         if (!(e instanceof WorkflowNotFoundError)) throw e;
       });
@@ -384,8 +388,6 @@ function anotherIssue(
   );
 }
 
-/** An idempotency key sent again with another escalation's severity, title, category or description. */
-
 /**
  * The engagement's exit is complete: it is closing, or closed, and nothing new is escalated on it. Not retried when a
  * workflow's activity meets it: asking again would not change the answer.
@@ -400,6 +402,7 @@ export class EngagementClosing extends ApplicationFailure {
   }
 }
 
+/** An idempotency key sent again with another escalation's severity, title, category or description. */
 export class EscalationKeyReused extends Error {
   constructor(readonly escalationId: string) {
     super(

@@ -129,12 +129,23 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
             // the row is resolved: a workflow started before this is resolved through it (or, not answering in time,
             // terminated: its row is resolved); one started after finds the row resolved and is stopped by the raise
             // (openEscalation).
-            await resolveByWorkflow(id, answer, CLOSING_SETTLE_MS).catch(async () => {
-              await client.workflow
-                .getHandle(escalationWorkflowId(id))
-                .terminate('resolved in place as its engagement closed; its workflow did not take the resolution')
-                .catch(ignoreNotFound);
-            });
+            // Either way the escalation is resolved: a terminate that fails too is logged, not counted as left open.
+            await resolveByWorkflow(id, answer, CLOSING_SETTLE_MS).catch(() =>
+              client
+                .withDeadline(Date.now() + CLOSING_SETTLE_MS, () =>
+                  client.workflow
+                    .getHandle(escalationWorkflowId(id))
+                    .terminate('resolved in place as its engagement closed; its workflow did not take the resolution'),
+                )
+                .catch((error: unknown) => {
+                  if (!(error instanceof WorkflowNotFoundError))
+                    log.warn('the workflow of an escalation resolved at closing could not be stopped', {
+                      engagementId: input.engagementId,
+                      escalationId: id,
+                      error: String(error),
+                    });
+                }),
+            );
           }
         }),
       );

@@ -106,9 +106,9 @@ export async function escalation(input: EscalationInput): Promise<EscalationStat
   };
 
   const outbox = notices(db.notify, input.notices);
-  /** The notice of step `stepNumber` (by default the last one stored) to the level holding the escalation. */
   /** The number the last step took (the next one takes the one after). */
   const lastStepNumber = () => state.steps.length + (state.skippedSteps ?? 0);
+  /** The notice of step `stepNumber` (by default the last one stored) to the level holding the escalation. */
   const noticeOf = (reason: string, stepNumber = lastStepNumber()) =>
     escalationNotice(
       input,

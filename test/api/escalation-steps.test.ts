@@ -296,7 +296,7 @@ describe('recording escalation steps', () => {
       const terminated: string[] = [];
       const clientWhere = (closureFirst: boolean, workflowAnswers = true) =>
         ({
-          withAbortSignal: (_signal: AbortSignal, call: () => Promise<unknown>) => call(),
+          withDeadline: (_deadline: number, call: () => Promise<unknown>) => call(),
           workflow: {
             start: async () => {
               // the closure's sweep finds the row with no workflow and resolves it, just before the start lands

@@ -189,6 +189,7 @@ describe('lifecycle activities, retried', () => {
     };
     // (a client whose calls are cut off by the signal given, as the SDK's are)
     const client = {
+      withDeadline: (_deadline: number, call: () => Promise<unknown>) => call(),
       withAbortSignal: (signal: AbortSignal, call: () => Promise<unknown>) =>
         new Promise((resolve, reject) => {
           signal.addEventListener('abort', () => reject(new Error('aborted: no answer')));

@@ -63,10 +63,12 @@ describe('escalation workflow (time-skipping)', () => {
     deliver: () => Promise<void> = async () => undefined,
   ) {
     const notices: string[] = [];
+    const eventKeys: string[] = [];
     const activities: Pick<Activities, 'recordEscalationStep' | 'notify'> = {
       recordEscalationStep,
       notify: async (notice) => {
         notices.push(`${notice.recipient.role}: ${notice.subject}`);
+        eventKeys.push(notice.eventKey);
         await deliver();
         return { sent: true };
       },
@@ -97,7 +99,7 @@ describe('escalation workflow (time-skipping)', () => {
       const state = await handle.query(escalationStateQuery);
       if (fixture) await recordHistoryIfAsked(handle, fixture);
       await handle.terminate('test over');
-      return { state, notices, raisedAt: Date.parse(raisedAt) };
+      return { state, notices, eventKeys, raisedAt: Date.parse(raisedAt) };
     });
   }
 
@@ -125,7 +127,7 @@ describe('escalation workflow (time-skipping)', () => {
     const stored: number[] = [];
     const t0 = await env.currentTimeMs();
     const at = (minutes: number) => new Date(t0 - (60 - minutes) * 60_000).toISOString();
-    const { state } = await run(
+    const { state, eventKeys } = await run(
       {
         resume: {
           escalationId: 'e1',
@@ -149,6 +151,8 @@ describe('escalation workflow (time-skipping)', () => {
     // then its first step (the climb due 45 minutes after the raise, overdue now) is number 5, not a repeat of 4
     expect(state.steps.map((s) => s.action).slice(-1)).toEqual(['climbed']);
     expect(stored).toEqual([5]);
+    // and its notice is that step's (under step 4's key it would be dropped as a repeat of the earlier run's)
+    expect(eventKeys).toEqual(['escalation/e1/step-5']);
   });
 
   it('climbs on time while its notifier is down: a notice that cannot be delivered holds nothing', async () => {
