@@ -185,6 +185,32 @@ describe('escalations through the API (dev server)', () => {
     expect(row.steps.map((st) => st.action)).toEqual(['raised', 'acknowledged', 'resolved']);
   });
 
+  it('hands the running workflow of an escalation its closure resolved in place the resolution, when the raise is sent again', async () => {
+    const { vendor, engagementId } = await anEngagementWithFastP1();
+    await s.db.prisma.exitPlan.create({ data: { engagementId, reason: 'not renewed' } });
+    const issue = { severity: 'P3', category: 'handover', title: 'Runbooks missing', description: 'Not handed over' };
+    const key = { 'idempotency-key': 'runbooks' };
+    const id = (await vendor('POST', `/engagements/${engagementId}/escalations`, issue, key)).body.escalationId;
+    // given the closure resolved its row in place while its raise was still starting the workflow (it found none)
+    const resolution = 'engagement closed on 2027-01-01: the vendor has left, no further action';
+    await s.db.prisma.escalation.update({
+      where: { id },
+      data: { status: 'RESOLVED', resolvedAt: new Date(), resolution, rootCause: 'none found: the engagement closed' },
+    });
+
+    // when the raise is sent again under its key
+    const again = await vendor('POST', `/engagements/${engagementId}/escalations`, issue, key);
+    expect([again.status, again.body.escalationId]).toEqual([200, id]);
+
+    // then the workflow, which would have climbed on, has taken the row's resolution and ended
+    const handle = s.env.client.workflow.getHandle(escalationWorkflowId(id));
+    await handle.result();
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
+    const state = await handle.query(escalationStateQuery);
+    expect(state.status).toBe('RESOLVED');
+    expect(state.steps.at(-1)).toMatchObject({ action: 'resolved', actor: 'system', note: resolution });
+  });
+
   it('answers a transition overrun still open when the renewal is evaluated: a lifecycle started again did not raise it', async () => {
     const { engagementId } = await anEngagementWithFastP1();
     const { termStart, termEnd } = await s.db.prisma.engagement.findUniqueOrThrow({ where: { id: engagementId } });
