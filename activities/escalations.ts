@@ -446,12 +446,11 @@ export function createEscalationActivities(prisma: PrismaClient, client: Client,
       // finds the step there and changes nothing. Status and level only move forward (OPEN → ACKNOWLEDGED →
       // RESOLVED is the enum's order; levels only climb): an acknowledgement whose write was retried past the
       // resolution's does not reopen the escalation. A severity or an assignee is the latest step's: one whose write
-      // was retried past a later re-grade's (or reassignment's) leaves that one's. A missing escalation fails on the
-      // step's foreign key.
-      const later = (action: string) => Prisma.sql`EXISTS (
-            SELECT FROM "EscalationStep" s
-            WHERE s."escalationId" = ${input.escalationId}::uuid AND s."action" = ${action}
-              AND ${STEP_NUMBER} > ${input.stepNumber}::int)`;
+      // was retried past a later re-grade's (or reassignment's) leaves that one's: the row keeps the number of the step
+      // that set each, read as the row stands once this update holds its lock (a subquery would read the statement's
+      // snapshot, and miss a later step committed while this one waited for the row). A missing escalation fails on
+      // the step's foreign key.
+      const n = Prisma.sql`${input.stepNumber}::int`;
       await queryOnPool(
         prisma,
         'record-escalation-step',
@@ -466,10 +465,14 @@ export function createEscalationActivities(prisma: PrismaClient, client: Client,
           UPDATE "Escalation" SET
             "status" = GREATEST(${status ?? null}::"EscalationStatus", "status"),
             "currentLevel" = GREATEST(${currentLevel ?? null}::int, "currentLevel"),
-            "severity" = CASE WHEN ${later('severity-changed')} THEN "severity"
+            "severity" = CASE WHEN "severityStep" > ${n} THEN "severity"
                               ELSE COALESCE(${severity ?? null}::"Severity", "severity") END,
-            "assignee" = CASE WHEN ${later('reassigned')} THEN "assignee"
+            "severityStep" = CASE WHEN ${severity ?? null}::"Severity" IS NULL THEN "severityStep"
+                                  ELSE GREATEST("severityStep", ${n}) END,
+            "assignee" = CASE WHEN "assigneeStep" > ${n} THEN "assignee"
                               ELSE COALESCE(${assignee ?? null}, "assignee") END,
+            "assigneeStep" = CASE WHEN ${assignee ?? null}::text IS NULL THEN "assigneeStep"
+                                  ELSE GREATEST("assigneeStep", ${n}) END,
             "resolution" = COALESCE(${resolution ?? null}, "resolution"),
             "rootCause" = COALESCE(${rootCause ?? null}, "rootCause"),
             "acknowledgedAt" = COALESCE(${status === 'ACKNOWLEDGED' ? at : null}::timestamp(3), "acknowledgedAt"),

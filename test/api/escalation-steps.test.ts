@@ -165,6 +165,53 @@ describe('recording escalation steps', () => {
     });
   });
 
+  it('keeps the latest step’s severity when an earlier one’s write waited on the row while the later one committed', async () => {
+    const escalationId = await anEscalation();
+    const regrade = (stepNumber: number, severity: 'P1' | 'P2') =>
+      recordEscalationStep({
+        escalationId,
+        stepNumber,
+        step: { level: 1, action: 'severity-changed', at: `2026-10-02T09:0${stepNumber}:00.000Z`, actor: 'pm' },
+        update: { severity },
+      });
+    const holder = new pg.Client({ connectionString: f.db.url });
+    await holder.connect();
+    const waiting = (n: number) =>
+      eventually(
+        async () =>
+          (
+            await holder.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_stat_activity
+               WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+            )
+          ).rows[0].n,
+        (count) => count >= n,
+      );
+    try {
+      // given the escalation's row held (another write in progress)
+      const locker = new pg.Client({ connectionString: f.db.url });
+      await locker.connect();
+      await locker.query('BEGIN');
+      await locker.query(`SELECT 1 FROM "Escalation" WHERE "id" = $1 FOR UPDATE`, [escalationId]);
+      // when the re-grade to P2 (step 3) and then the earlier one to P1 (step 2) wait for it, in that order
+      const later = regrade(3, 'P2');
+      await waiting(1);
+      const earlier = regrade(2, 'P1');
+      await waiting(2);
+      await locker.query('COMMIT');
+      await locker.end();
+      await Promise.all([later, earlier]);
+    } finally {
+      await holder.end();
+    }
+
+    // then the later step's severity stands: the earlier write, its snapshot taken before the later one committed,
+    // used to find no later step and write P1 over it
+    const escalation = await f.db.prisma.escalation.findUniqueOrThrow({ where: { id: escalationId } });
+    expect(escalation.severity).toBe('P2');
+    expect(await f.db.prisma.escalationStep.count({ where: { escalationId } })).toBe(2);
+  });
+
   it('fails for an escalation that does not exist, and stores nothing', async () => {
     const missing = '00000000-0000-4000-8000-000000000000';
     await expect(
