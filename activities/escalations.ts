@@ -273,8 +273,8 @@ const STOP_RESOLVED_WITHIN_MS = 5_000;
 
 /**
  * The workflow of an escalation whose row is resolved (by a closure, in place) brought to its end: resolved through
- * the workflow with the row's own resolution (a workflow already resolved refuses it, one that has ended is not
- * found: nothing to do), or terminated when it does not answer in time. Nothing is done while the row is open.
+ * the workflow with the row's own resolution, or terminated (`endResolvedWorkflow`). Nothing is done while the row is
+ * open.
  */
 async function stopIfResolved(prisma: PrismaClient, client: Client, escalationId: string): Promise<void> {
   const row = await prisma.escalation.findUnique({
@@ -282,20 +282,36 @@ async function stopIfResolved(prisma: PrismaClient, client: Client, escalationId
     select: { status: true, resolution: true, rootCause: true },
   });
   if (row?.status !== 'RESOLVED') return;
-  const handle = client.workflow.getHandle(escalationWorkflowId(escalationId));
   const resolution = row.resolution ?? 'resolved as its engagement closed';
-  // Each call with a deadline of its own: one the caller set (the API's, counted from the request) would cut the wait
-  // short, and leave none for the terminate.
+  await endResolvedWorkflow(
+    client,
+    escalationId,
+    { resolution, rootCause: row.rootCause ?? resolution },
+    STOP_RESOLVED_WITHIN_MS,
+  );
+}
+
+/**
+ * Ends the workflow of an escalation whose row is already resolved: the resolution is sent through it (a workflow
+ * already resolved refuses it, one that has ended is not found: nothing to do), and a workflow that does not take it
+ * within `withinMs` is terminated. Each call has a deadline of its own: one the caller set (the API's, counted from
+ * the request) would cut the wait short, and leave none for the terminate. Throws when the terminate fails.
+ */
+export async function endResolvedWorkflow(
+  client: Client,
+  escalationId: string,
+  answer: { resolution: string; rootCause: string },
+  withinMs: number,
+): Promise<void> {
+  const handle = client.workflow.getHandle(escalationWorkflowId(escalationId));
   try {
-    await client.withDeadline(Date.now() + STOP_RESOLVED_WITHIN_MS, () =>
-      handle.executeUpdate(resolveUpdate, {
-        args: [{ actor: 'system', resolution, rootCause: row.rootCause ?? resolution }],
-      }),
+    await client.withDeadline(Date.now() + withinMs, () =>
+      handle.executeUpdate(resolveUpdate, { args: [{ actor: 'system', ...answer }] }),
     );
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError) return;
     await client
-      .withDeadline(Date.now() + STOP_RESOLVED_WITHIN_MS, () =>
+      .withDeadline(Date.now() + withinMs, () =>
         handle.terminate('resolved in place as its engagement closed; its workflow did not take the resolution'),
       )
       .catch((e: unknown) => {

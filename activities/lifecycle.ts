@@ -23,6 +23,7 @@ import { shortestCadenceFirst } from '../src/domain/types';
 import { resolveUpdate } from '../workflows/escalation.messages';
 import { governanceWorkflowId, type GovernanceInput } from '../workflows/governance.messages';
 import { transitionWorkflowId } from '../workflows/transition.messages';
+import { endResolvedWorkflow } from './escalations';
 import { ignoreDuplicate } from './transition';
 
 /** How long a renewal evaluation waits for a transition-overrun escalation to take its answer. */
@@ -126,25 +127,16 @@ export function createLifecycleActivities(prisma: PrismaClient, client: Client, 
               },
             });
             // A raise that stored its row just before the closure may start its workflow just now. Asked again after
-            // the row is resolved: a workflow started before this is resolved through it (or, not answering in time,
-            // terminated: its row is resolved); one started after finds the row resolved and is stopped by the raise
-            // (openEscalation).
-            // Either way the escalation is resolved: a terminate that fails too is logged, not counted as left open.
-            await resolveByWorkflow(id, answer, CLOSING_SETTLE_MS).catch(() =>
-              client
-                .withDeadline(Date.now() + CLOSING_SETTLE_MS, () =>
-                  client.workflow
-                    .getHandle(escalationWorkflowId(id))
-                    .terminate('resolved in place as its engagement closed; its workflow did not take the resolution'),
-                )
-                .catch((error: unknown) => {
-                  if (!(error instanceof WorkflowNotFoundError))
-                    log.warn('the workflow of an escalation resolved at closing could not be stopped', {
-                      engagementId: input.engagementId,
-                      escalationId: id,
-                      error: String(error),
-                    });
-                }),
+            // the row is resolved: a workflow started before this is resolved through it (or terminated, not
+            // answering in time); one started after finds the row resolved and is stopped by the raise
+            // (openEscalation). Either way the escalation is resolved: a terminate that fails is logged, not counted
+            // as left open.
+            await endResolvedWorkflow(client, id, answer, CLOSING_SETTLE_MS).catch((error: unknown) =>
+              log.warn('the workflow of an escalation resolved at closing could not be stopped', {
+                engagementId: input.engagementId,
+                escalationId: id,
+                error: String(error),
+              }),
             );
           }
         }),
