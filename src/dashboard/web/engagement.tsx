@@ -924,8 +924,6 @@ function ExitSection({ view, me, reload }: { view: View; me: Me; reload: () => P
 }
 
 /** An open step is overdue once its due day has ended in the engagement's zone: "due 10 May" includes the 10th. */
-function overdue(step: { dueAt?: string; dueOn: string; completedAt?: string | null }, now: number): boolean {
-  // (An API from before dueAt: the end of the UTC day, as it was.)
-  const dueAt = step.dueAt ? Date.parse(step.dueAt) : Date.parse(step.dueOn) + 86_400_000 - 1;
-  return !step.completedAt && dueAt < now;
+function overdue(step: { dueAt: string; completedAt?: string | null }, now: number): boolean {
+  return !step.completedAt && Date.parse(step.dueAt) < now;
 }
