@@ -8,6 +8,7 @@ import {
 } from '../../activities/escalations';
 import { anEngagement, aVendor } from '../builders/engagement';
 import { startApiFixture } from '../helpers/api-fixture';
+import { lockWaiters } from '../helpers/database';
 import { eventually } from '../helpers/wait';
 import type { EscalationState } from '../../workflows/escalation.messages';
 
@@ -178,13 +179,7 @@ describe('recording escalation steps', () => {
     await holder.connect();
     const waiting = (n: number) =>
       eventually(
-        async () =>
-          (
-            await holder.query<{ n: number }>(
-              `SELECT count(*)::int AS n FROM pg_stat_activity
-               WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-            )
-          ).rows[0].n,
+        () => lockWaiters(holder),
         (count) => count >= n,
       );
     try {
@@ -290,13 +285,7 @@ describe('recording escalation steps', () => {
         });
         // it is waiting on the plan's row lock (PostgreSQL says so), not finished
         await eventually(
-          async () =>
-            (
-              await closing.query<{ n: number }>(
-                `SELECT count(*)::int AS n FROM pg_stat_activity
-                 WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-              )
-            ).rows[0].n,
+          () => lockWaiters(closing),
           (n) => n > 0,
         );
         expect(settled).toBe(false);

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { createEngagementActivities } from '../../activities/engagements';
 import { createLifecycleActivities } from '../../activities/lifecycle';
 import { createTransitionActivities } from '../../activities/transition';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { createTestDatabase, lockWaiters, type TestDatabase } from '../helpers/database';
 import { eventually } from '../helpers/wait';
 
 /** The lifecycle's writes retried as Temporal retries them: after a first attempt that failed half-way. */
@@ -97,13 +97,7 @@ describe('lifecycle activities, retried', () => {
       });
       // (the move waits on the row's lock: before the fix, at its update; since, at its read)
       await eventually(
-        async () =>
-          (
-            await lifecycle.query<{ waiting: number }>(
-              `SELECT count(*)::int AS waiting FROM pg_stat_activity
-               WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-            )
-          ).rows[0].waiting,
+        () => lockWaiters(lifecycle),
         (waiting) => waiting === 1,
       );
       await lifecycle.query('COMMIT');

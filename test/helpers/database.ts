@@ -61,3 +61,11 @@ async function admin(url: string, fn: (client: pg.Client) => Promise<unknown>): 
     await client.end();
   }
 }
+
+/** How many sessions of the connection's database are waiting for a lock (a row another transaction holds). */
+export async function lockWaiters(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+  );
+  return rows[0].n;
+}
