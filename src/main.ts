@@ -1,10 +1,16 @@
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 
+/**
+ * The signals a process stops on, cleaning up: Ctrl-C, a supervisor's stop, and the terminal it runs in closing
+ * (SIGHUP, whose default would end `npm start` at once and leave what it started running, holding its ports).
+ */
+export const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 interface MainContext {
   config: Config;
   log: Logger;
-  /** Registers cleanup run once on SIGINT/SIGTERM, in reverse order of registration. */
+  /** Registers cleanup run once on a shutdown signal (`SHUTDOWN_SIGNALS`), in reverse order of registration. */
   onShutdown(fn: () => Promise<void>): void;
 }
 
@@ -32,8 +38,7 @@ export function runMain(name: string, main: (ctx: MainContext) => Promise<void>)
     })();
     return stopped;
   };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  for (const signal of SHUTDOWN_SIGNALS) process.once(signal, () => void shutdown(signal));
 
   // A cleanup registered once the shutdown has begun (a signal during start-up) runs at once, after those before it.
   const onShutdown = (fn: () => Promise<void>) => {

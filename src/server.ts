@@ -6,7 +6,7 @@ import { API_TRANSACTIONS, assertDatabaseReachable, createPrisma } from './db';
 import { runMain } from './main';
 import { connectTemporal } from './temporal/connection';
 
-/** API process: the Express app on API_PORT until SIGINT/SIGTERM, then drains connections. */
+/** API process: the Express app on API_PORT until a shutdown signal (SIGINT, SIGTERM, SIGHUP), then drains connections. */
 runMain('api', async ({ config, log, onShutdown }) => {
   const prisma = createPrisma(config.databaseUrl, { transactions: API_TRANSACTIONS });
   await assertDatabaseReachable(prisma, config.databaseUrl);

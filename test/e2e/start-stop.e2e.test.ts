@@ -32,12 +32,13 @@ async function ownPortsAndData(prefix: string, logLevel: string) {
 
 /**
  * `npm start` as a user runs it, on ports of its own: what it started (PostgreSQL, the Temporal dev server and its
- * Web UI, the worker, the API) stops when its process alone is sent SIGINT, as a supervisor or `kill -INT` does.
+ * Web UI, the worker, the API) stops when its process alone is sent SIGINT, as a supervisor or `kill -INT` does, or
+ * SIGHUP, as a closing terminal does.
  */
 describe('npm start, stopped by a signal to its process', () => {
   it('stops every process it started, PostgreSQL and Temporal included, exits 0, and starts again on its data', async () => {
     const { ports, dataDir, env } = await ownPortsAndData('start-', 'info');
-    const run = async (): Promise<string> => {
+    const run = async (signal: NodeJS.Signals): Promise<string> => {
       const start = spawn(process.execPath, ['--import', 'tsx', 'src/start.ts'], { cwd: root, env, stdio: 'pipe' });
       let output = '';
       start.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -54,7 +55,7 @@ describe('npm start, stopped by a signal to its process', () => {
         );
         for (const port of Object.values(ports)) expect(await portOpen(port)).toBe(true);
 
-        start.kill('SIGINT');
+        start.kill(signal);
 
         expect(await exited).toBe(0);
         // PostgreSQL and the Temporal dev server are stopped before the process exits: nothing is left behind.
@@ -68,9 +69,10 @@ describe('npm start, stopped by a signal to its process', () => {
       }
     };
     try {
-      expect(await run()).toContain('applying database migrations');
-      // started again on the same data: nothing to migrate, so `prisma migrate deploy` is not run
-      expect(await run()).toContain('database migrations up to date');
+      expect(await run('SIGINT')).toContain('applying database migrations');
+      // started again on the same data: nothing to migrate, so `prisma migrate deploy` is not run; stopped this time
+      // by its terminal closing (SIGHUP), which used to end it at once and leave the API, worker and Temporal running
+      expect(await run('SIGHUP')).toContain('database migrations up to date');
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
