@@ -218,18 +218,24 @@ export function startStatements(pool: Pool): StartStatements {
                  "planId" uuid, "auditId" uuid, "actor" text, "plan" jsonb, "phases" jsonb,
                  "beforeNoticeDeadline" boolean, "planSeconds" int)
         ), engagement AS (
-          SELECT i."n", e."id", e."vendorId", e."stage", e."termStart", e."termEnd", e."renewalNoticeDays", e."timeZone",
-                 e."reviewGraceSeconds", e."autoRenew", e."defaultRenewalDecision",
-                 (SELECT count(*)::int FROM "Sla" s WHERE s."engagementId" = e."id") AS "slaCount",
-                 (SELECT ${STORED_PLAN} FROM "TransitionPlan" p WHERE p."engagementId" = e."id") AS "transitionPlan",
-                 (SELECT json_agg(json_build_object(
-                           'startedAtMs', (extract(epoch FROM ph."startedAt") * 1000)::float8,
-                           'completedAtMs', (extract(epoch FROM ph."completedAt") * 1000)::float8) ORDER BY ph."sequence")
-                  FROM "TransitionPlan" p JOIN "TransitionPhase" ph ON ph."planId" = p."id"
-                  WHERE p."engagementId" = e."id") AS "phaseProgress",
-                 EXISTS (SELECT 1 FROM "ExitPlan" x WHERE x."engagementId" = e."id") AS "hasExitPlan"
-          FROM input i JOIN "Engagement" e
-            ON e."id" = i."engagementId" AND (i."vendorId" IS NULL OR e."vendorId" = i."vendorId")
+          -- Each start's engagement by its key (LIMIT 1 keeps the lookup per start: joined, the plan prepared once
+          -- expects a hundred starts and reads the whole table instead).
+          SELECT i."n", e.* FROM input i CROSS JOIN LATERAL (
+            SELECT e."id", e."vendorId", e."stage", e."termStart", e."termEnd", e."renewalNoticeDays", e."timeZone",
+                   e."reviewGraceSeconds", e."autoRenew", e."defaultRenewalDecision",
+                   (SELECT count(*)::int FROM "Sla" s WHERE s."engagementId" = e."id") AS "slaCount",
+                   (SELECT ${STORED_PLAN} FROM "TransitionPlan" p WHERE p."engagementId" = e."id") AS "transitionPlan",
+                   (SELECT json_agg(json_build_object(
+                             'startedAtMs', (extract(epoch FROM ph."startedAt") * 1000)::float8,
+                             'completedAtMs', (extract(epoch FROM ph."completedAt") * 1000)::float8)
+                           ORDER BY ph."sequence")
+                    FROM "TransitionPlan" p JOIN "TransitionPhase" ph ON ph."planId" = p."id"
+                    WHERE p."engagementId" = e."id") AS "phaseProgress",
+                   EXISTS (SELECT 1 FROM "ExitPlan" x WHERE x."engagementId" = e."id") AS "hasExitPlan"
+            FROM "Engagement" e
+            WHERE e."id" = i."engagementId" AND (i."vendorId" IS NULL OR e."vendorId" = i."vendorId")
+            LIMIT 1
+          ) e
         ), plan AS (
           INSERT INTO "TransitionPlan" ("id", "engagementId", "gateThreshold", "holdSeconds", "maxConsecutiveFailures",
                                         "rollbackOnEscalation", "createdAt")

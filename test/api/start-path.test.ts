@@ -121,6 +121,52 @@ describe('start path', () => {
     expect(await f.db.prisma.auditLog.count({ where: { actor: 'program_manager:three' } })).toBe(0);
   });
 
+  it('reads only the engagement each start names, however many there are, once its statement is planned for any input', async () => {
+    // given a portfolio of 500 more engagements, known to the planner
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const id: string = (await pm('POST', '/engagements', anEngagement(vendorId, { name: 'Large portfolio' }))).body.id;
+    const pool = poolOf(f.db.prisma);
+    await pool.query(
+      `DO $$ DECLARE columns text; BEGIN
+         SELECT string_agg(quote_ident(column_name), ', ') INTO columns FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name = 'Engagement' AND column_name <> 'id';
+         EXECUTE format('INSERT INTO "Engagement" ("id", %1$s) SELECT gen_random_uuid(), %1$s FROM "Engagement",
+                         generate_series(1, 500) WHERE "id" = %2$L', columns, '${id}');
+       END $$`,
+    );
+    await pool.query('ANALYZE "Engagement"');
+    // and the statement of one start, as the start path sends it
+    let sent: { text: string; values: unknown[] } | undefined;
+    const capturing = {
+      query: (config: { name?: string; text: string; values: unknown[] }) => {
+        if (config.name === 'start') sent = config;
+        return pool.query(config);
+      },
+    } as unknown as Pool;
+    await startStatements(capturing).load(request(id));
+
+    // when it runs on the plan PostgreSQL keeps for a prepared statement (generic: made for any input)
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query("SET LOCAL plan_cache_mode = 'force_generic_plan'");
+      await client.query(`PREPARE generic_start (jsonb, timestamptz, text[]) AS ${sent!.text}`);
+      const [json, now, stages] = sent!.values as [string, string, string[]];
+      const {
+        rows: [{ 'QUERY PLAN': explained }],
+      } = await client.query(
+        `EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE generic_start(${client.escapeLiteral(json)}, ` +
+          `${client.escapeLiteral(now)}, ${client.escapeLiteral(`{${stages.join(',')}}`)})`,
+      );
+      // then it reads one engagement row, the one the start names, not the table
+      expect(engagementRowsRead(explained[0].Plan)).toBe(1);
+    } finally {
+      await client.query('ROLLBACK');
+      await client.query('DEALLOCATE generic_start');
+      client.release();
+    }
+  });
+
   it('gives engagements, and the plans, phases and audit rows a start stores, time-ordered ids (UUID v7)', async () => {
     // the engagements were created one after the other: their ids sort in that order, as PostgreSQL compares uuids
     const version = (id: string) => id[14];
@@ -383,3 +429,17 @@ describe('start path', () => {
     expect(rows.every((row) => Math.abs(row.at.getTime() - Date.now()) < 60_000)).toBe(true);
   });
 });
+
+/** A plan node of `EXPLAIN (ANALYZE, FORMAT JSON)`, as far as the rows it read from a table go. */
+interface PlanNode {
+  'Relation Name'?: string;
+  'Actual Rows': number;
+  'Actual Loops': number;
+  Plans?: PlanNode[];
+}
+
+/** How many rows of "Engagement" the nodes of a plan read, in all their loops. */
+function engagementRowsRead(node: PlanNode): number {
+  const own = node['Relation Name'] === 'Engagement' ? node['Actual Rows'] * node['Actual Loops'] : 0;
+  return own + (node.Plans ?? []).reduce((sum, child) => sum + engagementRowsRead(child), 0);
+}
