@@ -35,38 +35,54 @@ function rowOf(entry: AuditEntry) {
 export type AuditOnce = AuditEntry & { key: string };
 
 /** Where writes to record once go, with the others of their moment (`auditBatches`). */
-export type AuditBatches = DataLoader<AuditOnce, true>;
+export type AuditBatches = Pick<DataLoader<AuditOnce, true>, 'load'>;
 
 /**
  * Records writes that have no transaction of their own to join (a workflow started), each once per its `key`: a
  * repeat of the same write (a retried request finding the workflow it started) finds the entry and adds none. The
- * entries of one moment go in one statement on the pg pool under Prisma (group commit): they follow a start, the
- * API's busiest write, whose own statement is grouped the same way.
+ * entries of one moment go in one statement on the pg pool under Prisma (group commit). The start path records the
+ * workflows it starts in its own statements, with the starts of their moment (`startStatements`).
  */
 export function auditBatches(pool: Pool): AuditBatches {
   return statementBatches(async (entries) => {
-    // A key twice in one batch (a request repeated at once): its first entry is the one recorded.
-    const first = new Map<string, AuditOnce>();
-    for (const entry of entries) if (!first.has(entry.key)) first.set(entry.key, entry);
-    const rows = [...first.values()].map(({ key, ...entry }) => ({
-      id: newId(),
-      ...rowOf(entry),
-      idempotencyKey: key,
-    }));
-    await pool.query({
-      name: 'audit-once',
-      text: `
-        INSERT INTO "AuditLog" ("id", "actor", "action", "entityType", "entityId", "before", "after", "at",
-                                "idempotencyKey")
-        SELECT a."id", a."actor", a."action", a."entityType", a."entityId", a."before", a."after",
-               $2::timestamptz AT TIME ZONE 'UTC', a."idempotencyKey"
-        FROM jsonb_to_recordset($1::jsonb) AS a("id" uuid, "actor" text, "action" text, "entityType" text,
-                                                "entityId" text, "before" jsonb, "after" jsonb, "idempotencyKey" text)
-        ON CONFLICT ("idempotencyKey") DO NOTHING`,
-      values: [JSON.stringify(rows), new Date().toISOString()],
-    });
+    await recordOnce(pool, entries);
     return entries.map(() => true as const);
   });
+}
+
+/** Records `entries` in one statement, each key once (see `auditBatches`). */
+export async function recordOnce(pool: Pool, entries: readonly AuditOnce[]): Promise<void> {
+  await pool.query({
+    name: 'audit-once',
+    text: insertAuditOnce('$1', '$2'),
+    values: [auditOnceRows(entries), new Date().toISOString()],
+  });
+}
+
+/**
+ * The rows of `entries` to record once, as the JSON parameter of `insertAuditOnce`: a key twice among them (a request
+ * repeated at once) is recorded as its first entry has it.
+ */
+export function auditOnceRows(entries: readonly AuditOnce[]): string {
+  const first = new Map<string, AuditOnce>();
+  for (const entry of entries) if (!first.has(entry.key)) first.set(entry.key, entry);
+  return JSON.stringify(
+    [...first.values()].map(({ key, ...entry }) => ({ id: newId(), ...rowOf(entry), idempotencyKey: key })),
+  );
+}
+
+/**
+ * SQL that records the rows of `auditOnceRows` (the jsonb parameter `rows`) at `at` (a timestamptz parameter), each
+ * key once: a statement of its own, or a data-modifying CTE of another statement.
+ */
+export function insertAuditOnce(rows: string, at: string): string {
+  return `
+    INSERT INTO "AuditLog" ("id", "actor", "action", "entityType", "entityId", "before", "after", "at", "idempotencyKey")
+    SELECT a."id", a."actor", a."action", a."entityType", a."entityId", a."before", a."after",
+           ${at}::timestamptz AT TIME ZONE 'UTC', a."idempotencyKey"
+    FROM jsonb_to_recordset(${rows}::jsonb) AS a("id" uuid, "actor" text, "action" text, "entityType" text,
+                                                 "entityId" text, "before" jsonb, "after" jsonb, "idempotencyKey" text)
+    ON CONFLICT ("idempotencyKey") DO NOTHING`;
 }
 
 /** Decimals and Dates become their JSON strings, so the audit row reads like the API response. */

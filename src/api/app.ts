@@ -18,7 +18,6 @@ import { readRoutes } from './reads';
 import { governanceRoutes } from './governance';
 import { ApiRoutes } from './route';
 import { startStatements } from './start-path';
-import { auditBatches } from '../audit';
 import { transitionRoutes } from './transition';
 import { vendorRoutes } from './vendors';
 import type { WorkflowWatches } from './workflow-watches';
@@ -40,8 +39,7 @@ export function createApp(deps: {
   const holders = keyHolders(deps.prisma, deps.config.readCacheMs);
   apiKeyRoutes(api, { ...deps, holders });
   vendorRoutes(api, deps);
-  const starts = startStatements(poolOf(deps.prisma));
-  const startAudits = auditBatches(poolOf(deps.prisma));
+  const { starts, startAudits } = startStatements(poolOf(deps.prisma));
   engagementRoutes(api, { ...deps, starts, startAudits });
   kpiRoutes(api, deps);
   transitionRoutes(api, { ...deps, starts, startAudits });

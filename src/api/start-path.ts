@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type DataLoader from 'dataloader';
 import type { Pool } from 'pg';
 import type { Client } from '@temporalio/client';
-import type { AuditBatches } from '../audit';
+import { auditOnceRows, insertAuditOnce, recordOnce, type AuditBatches, type AuditOnce } from '../audit';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db';
 import type { LifecycleStage, RenewalDecision } from '../generated/prisma/enums';
@@ -54,8 +54,8 @@ export interface StartRequest {
   beforeNoticeDeadline?: boolean;
 }
 
-/** The start path's statement, one for all the starts of a moment (group commit). */
-export type StartStatements = DataLoader<StartRequest, StartableEngagement | null>;
+/** The start path's statement for a start, one for all the starts of a moment (group commit). */
+export type StartStatements = Pick<DataLoader<StartRequest, StartableEngagement | null>, 'load'>;
 
 /** What the routes that start workflows share: the start's statement, and where a start is put on record. */
 export interface StartPath {
@@ -63,7 +63,7 @@ export interface StartPath {
   temporal: Client;
   config: Config;
   starts: StartStatements;
-  /** Where a start is put on record, with the other starts of its moment. */
+  /** Where a workflow started is put on record, in the start path's statement of its moment. */
   startAudits: AuditBatches;
 }
 
@@ -188,31 +188,60 @@ function samePlan(a: TransitionPlanData, b: TransitionPlanData): boolean {
   return isDeepStrictEqual(shape(a), shape(b));
 }
 
+/** An item of the start path's statements: a start, or a workflow started to put on record. */
+type StartItem = { start: StartRequest } | { started: AuditOnce };
+
 /**
- * The start path's one statement on the pg pool under Prisma (`poolOf`), named so that each connection parses and
- * plans it once: it reads the engagements of many starts and stores a plan for each that needs one (visible, in a
- * planned stage, with SLAs, without a plan), each with its phases and audit row, in one implicit transaction. Plans
+ * The start path's statements on the pg pool under Prisma (`poolOf`), one at a time, each for all the items of its
+ * moment (group commit): the starts (`starts`, see `runStarts`) and the workflows they started, put on record once
+ * per key (`startAudits`). A start records its workflow after starting it, so the two would otherwise take a
+ * statement each; together, the records of one moment go in the statement of the next starts.
+ */
+export function startStatements(pool: Pool): { starts: StartStatements; startAudits: AuditBatches } {
+  const batches = statementBatches<StartItem, StartableEngagement | null | true>(async (items) => {
+    const requests = items.flatMap((item) => ('start' in item ? [item.start] : []));
+    const started = items.flatMap((item) => ('started' in item ? [item.started] : []));
+    if (!requests.length) {
+      await recordOnce(pool, started);
+      return items.map(() => true as const);
+    }
+    const answers = (await runStarts(pool, requests, started)).values();
+    return items.map((item) => ('start' in item ? answers.next().value! : true));
+  });
+  return {
+    starts: { load: (start) => batches.load({ start }) as Promise<StartableEngagement | null> },
+    startAudits: { load: (started) => batches.load({ started }) as Promise<true> },
+  };
+}
+
+/**
+ * The start path's statement for starts: it reads the engagements of many starts and stores a plan for each that
+ * needs one (visible, in a planned stage, with SLAs, without a plan), each with its phases and audit row, and puts
+ * `started` on record, in one implicit transaction; named so that each connection parses and plans it once. Plans
  * are inserted in engagement order, so that two API processes' statements never wait on each other in a circle.
  * Several starts of one engagement in a statement store the first one's plan and all answer it; a plan stored
  * meanwhile by another statement is read in a second one.
  */
-export function startStatements(pool: Pool): StartStatements {
-  return statementBatches(async (requests) => {
-    const rows = requests.map((r, n) => ({
-      n,
-      engagementId: r.engagementId,
-      vendorId: r.vendorId,
-      planId: newId(),
-      auditId: newId(),
-      actor: r.actor,
-      plan: r.plan,
-      phases: r.plan.phases.map((p, i) => ({ id: newId(), sequence: i + 1, ...p })),
-      beforeNoticeDeadline: r.beforeNoticeDeadline ?? false,
-      planSeconds: minimumSeconds(r.plan),
-    }));
-    const { rows: found } = await pool.query<StartableEngagement & { n: number; storedThreshold: number | null }>({
-      name: 'start',
-      text: `
+async function runStarts(
+  pool: Pool,
+  requests: readonly StartRequest[],
+  started: readonly AuditOnce[],
+): Promise<Array<StartableEngagement | null>> {
+  const rows = requests.map((r, n) => ({
+    n,
+    engagementId: r.engagementId,
+    vendorId: r.vendorId,
+    planId: newId(),
+    auditId: newId(),
+    actor: r.actor,
+    plan: r.plan,
+    phases: r.plan.phases.map((p, i) => ({ id: newId(), sequence: i + 1, ...p })),
+    beforeNoticeDeadline: r.beforeNoticeDeadline ?? false,
+    planSeconds: minimumSeconds(r.plan),
+  }));
+  const { rows: found } = await pool.query<StartableEngagement & { n: number; storedThreshold: number | null }>({
+    name: 'start',
+    text: `
         WITH input AS (
           SELECT * FROM jsonb_to_recordset($1::jsonb) AS i("n" int, "engagementId" uuid, "vendorId" uuid,
                  "planId" uuid, "auditId" uuid, "actor" text, "plan" jsonb, "phases" jsonb,
@@ -266,6 +295,7 @@ export function startStatements(pool: Pool): StartStatements {
           SELECT i."auditId", i."actor", 'transition.plan', 'TransitionPlan', plan."id"::text, i."plan",
                  $2::timestamptz AT TIME ZONE 'UTC'
           FROM plan JOIN input i ON i."planId" = plan."id"
+        ), started AS (${insertAuditOnce('$4', '$2')}
         )
         SELECT g."n", g."id", g."vendorId", g."stage"::text AS "stage",
                g."termStart"::timestamp AT TIME ZONE 'UTC' AS "termStart",
@@ -276,31 +306,30 @@ export function startStatements(pool: Pool): StartStatements {
                                              WHERE plan."engagementId" = g."id")::json) AS "transitionPlan",
                (SELECT plan."gateThreshold"::float8 FROM plan WHERE plan."engagementId" = g."id") AS "storedThreshold"
         FROM engagement g`,
-      values: [JSON.stringify(rows), new Date().toISOString(), PLANNED_STAGES],
-    });
-    const answers: Array<StartableEngagement | null> = requests.map(() => null);
-    for (const { n, storedThreshold, ...engagement } of found) {
-      // As stored: the threshold rounded to its column.
-      if (storedThreshold !== null) engagement.transitionPlan!.gateThreshold = storedThreshold;
-      answers[n] = engagement;
-    }
-    // A plan another statement stored between this one's read and its insert: read now that it has committed.
-    const unplanned = answers.filter(
-      (e): e is StartableEngagement =>
-        e !== null && e.transitionPlan === null && e.slaCount > 0 && PLANNED_STAGES.includes(e.stage),
-    );
-    if (unplanned.length) {
-      const { rows: stored } = await pool.query<{ engagementId: string; plan: TransitionPlanData }>({
-        name: 'start-stored-plans',
-        text: `SELECT p."engagementId"::text AS "engagementId", ${STORED_PLAN} AS "plan"
-               FROM "TransitionPlan" p WHERE p."engagementId" = ANY($1::uuid[])`,
-        values: [unplanned.map((e) => e.id)],
-      });
-      const plans = new Map(stored.map((row) => [row.engagementId, row.plan]));
-      for (const e of unplanned) e.transitionPlan = plans.get(e.id) ?? null;
-    }
-    return answers;
+    values: [JSON.stringify(rows), new Date().toISOString(), PLANNED_STAGES, auditOnceRows(started)],
   });
+  const answers: Array<StartableEngagement | null> = requests.map(() => null);
+  for (const { n, storedThreshold, ...engagement } of found) {
+    // As stored: the threshold rounded to its column.
+    if (storedThreshold !== null) engagement.transitionPlan!.gateThreshold = storedThreshold;
+    answers[n] = engagement;
+  }
+  // A plan another statement stored between this one's read and its insert: read now that it has committed.
+  const unplanned = answers.filter(
+    (e): e is StartableEngagement =>
+      e !== null && e.transitionPlan === null && e.slaCount > 0 && PLANNED_STAGES.includes(e.stage),
+  );
+  if (unplanned.length) {
+    const { rows: stored } = await pool.query<{ engagementId: string; plan: TransitionPlanData }>({
+      name: 'start-stored-plans',
+      text: `SELECT p."engagementId"::text AS "engagementId", ${STORED_PLAN} AS "plan"
+               FROM "TransitionPlan" p WHERE p."engagementId" = ANY($1::uuid[])`,
+      values: [unplanned.map((e) => e.id)],
+    });
+    const plans = new Map(stored.map((row) => [row.engagementId, row.plan]));
+    for (const e of unplanned) e.transitionPlan = plans.get(e.id) ?? null;
+  }
+  return answers;
 }
 
 /** A stored plan (`p`) as a start passes it on: its rules and its phases in order, the threshold as stored. */

@@ -8,7 +8,7 @@ import {
   type StartStatements,
 } from '../../src/api/start-path';
 import type { Principal } from '../../src/api/auth';
-import { auditBatches, type AuditBatches } from '../../src/audit';
+import type { AuditBatches } from '../../src/audit';
 import { ProblemError } from '../../src/api/problem';
 import { planFromBody } from '../../src/api/transition';
 import { startTransitionBody } from '../../src/api/schemas';
@@ -45,7 +45,8 @@ describe('start path', () => {
         return (pool.query as (...a: unknown[]) => unknown)(...args);
       },
     } as unknown as Pool;
-    return { starts: startStatements(counting), audits: auditBatches(counting), statements: () => statements };
+    const { starts, startAudits: audits } = startStatements(counting);
+    return { starts, audits, statements: () => statements };
   }
 
   const plan = (waves: number[], gateThreshold = 80) => ({
@@ -143,20 +144,21 @@ describe('start path', () => {
         return pool.query(config);
       },
     } as unknown as Pool;
-    await startStatements(capturing).load(request(id));
+    await startStatements(capturing).starts.load(request(id));
 
     // when it runs on the plan PostgreSQL keeps for a prepared statement (generic: made for any input)
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
       await client.query("SET LOCAL plan_cache_mode = 'force_generic_plan'");
-      await client.query(`PREPARE generic_start (jsonb, timestamptz, text[]) AS ${sent!.text}`);
-      const [json, now, stages] = sent!.values as [string, string, string[]];
+      await client.query(`PREPARE generic_start (jsonb, timestamptz, text[], jsonb) AS ${sent!.text}`);
+      const [json, now, stages, started] = sent!.values as [string, string, string[], string];
       const {
         rows: [{ 'QUERY PLAN': explained }],
       } = await client.query(
         `EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE generic_start(${client.escapeLiteral(json)}, ` +
-          `${client.escapeLiteral(now)}, ${client.escapeLiteral(`{${stages.join(',')}}`)})`,
+          `${client.escapeLiteral(now)}, ${client.escapeLiteral(`{${stages.join(',')}}`)}, ` +
+          `${client.escapeLiteral(started)})`,
       );
       // then it reads one engagement row, the one the start names, not the table
       expect(engagementRowsRead(explained[0].Plan)).toBe(1);
@@ -427,6 +429,38 @@ describe('start path', () => {
       ['transition-start/run-two', 'program_manager:first', { runId: 'run-two' }],
     ]);
     expect(rows.every((row) => Math.abs(row.at.getTime() - Date.now()) < 60_000)).toBe(true);
+  });
+
+  it('puts a workflow started on record in the statement of the starts of its moment', async () => {
+    const { starts, audits, statements } = counted();
+    const pm = await f.api.as('PROGRAM_MANAGER');
+    const id: string = (await pm('POST', '/engagements', anEngagement(vendorId, { name: 'Started together' }))).body.id;
+
+    // when a start and the record of a workflow another start began come at one moment
+    const [engagement] = await Promise.all([
+      starts.load(request(id)),
+      audits.load({
+        actor: 'program_manager:one',
+        action: 'transition.start',
+        entityType: 'Engagement',
+        entityId: ids[0],
+        after: { runId: 'run-together' },
+        key: 'transition-start/run-together',
+      }),
+    ]);
+
+    // then both went in one statement: the plan is stored with its audit row, and the workflow is on record
+    expect(statements()).toBe(1);
+    expect(engagement?.transitionPlan?.phases).toEqual(plan([100]).phases);
+    const [stored] = await plansOf([id]);
+    const rows = await f.db.prisma.auditLog.findMany({
+      where: { OR: [{ entityId: stored.id }, { idempotencyKey: 'transition-start/run-together' }] },
+      orderBy: { action: 'asc' },
+    });
+    expect(rows.map((row) => [row.action, row.entityId, row.actor])).toEqual([
+      ['transition.plan', stored.id, 'program_manager:one'],
+      ['transition.start', ids[0], 'program_manager:one'],
+    ]);
   });
 });
 
