@@ -11,12 +11,13 @@
  *
  * Two phases: first with the worker process running (each start's first workflow tasks run while the next starts
  * arrive, as in production), then with it stopped (the start path alone). Rounds alternate the kinds so a
- * noisy neighbour hurts each about as much; a ratio is the median of its rounds' ratios. CPU time is counted per
+ * noisy neighbour hurts each about as much; a ratio is the median of its rounds' ratios. Without the worker, each
+ * pass waits for the servers to go quiet first (`settled`): the Temporal server drains its queues for a while after
+ * answering, and the pass after the fastest kind would pay for it. CPU time is counted per
  * process and kind of start: on two cores, throughput follows the CPU one start costs. With the worker running, a
  * kind that starts faster than the worker keeps up leaves part of its workflows' first tasks to the passes after
  * it (docs/performance.md, section 2): the start path alone is the clean comparison.
  */
-import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -30,7 +31,7 @@ import { WorkflowIdConflictPolicy } from '@temporalio/client';
 import { lifecycleInput } from '../src/api/engagements';
 import { onCleanup, runBenchmark } from './lib/cleanup';
 import { countedPrisma } from './lib/counted-prisma';
-import { cpuBetween, cpuSnapshot } from './lib/cpu';
+import { cpuBetween, cpuSnapshot, settled } from './lib/cpu';
 import { jsonClient } from './lib/http-client';
 import { closedLoop, median, type PassResult } from './lib/load';
 import { machine, printTable, round, writeResults, type Row } from './lib/report';
@@ -39,9 +40,9 @@ import { startWorkerProcess } from './lib/worker-process';
 
 const TASK_QUEUE = 'bench-starts';
 const NOOP_TASK_QUEUE = 'bench-starts-noop';
-const CONCURRENCY = 16;
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const ROUNDS = 5;
-const PER_PASS = 200;
+const PER_PASS = 400;
 const WARM_UP = 20;
 const GOAL_RATIO = 0.7;
 const KINDS = ['raw', 'bareHttp', 'rawLifecycle', 'lifecycle', 'transition'] as const;
@@ -66,6 +67,14 @@ interface Phase {
   cpuMsPerStart: Record<Kind, Record<string, number>>;
   /** SQL statements the API sent per start, and their database time (the API's Prisma client counts them). */
   sqlPerStart: Record<ApiKind, { statements: number; ms: number }>;
+  /**
+   * Time spent before the passes waiting for the servers to go quiet (start path only): without a worker, the
+   * Temporal server still drains its own queues after answering a pass's starts, which would otherwise be paid by
+   * the pass after it, always the same kind in the rotation.
+   */
+  settleMs: number;
+  /** CPU spent while waiting after a kind's passes (start path only): the work they left behind, not timed. */
+  tailCpuMsPerStart: Record<Kind, Record<string, number>>;
   rounds: Array<Record<Kind, PassResult>>;
 }
 
@@ -116,11 +125,12 @@ runBenchmark('bench:starts', async () => {
 
   // The ceiling of an HTTP API in front of the start: a bare Express route in this process (as the API is) that only
   // makes the raw no-op start, called with the same HTTP client and headers as the API's routes.
+  const used = { lifecycle: 0, transition: 0, raw: 0, rawLifecycle: 0, bare: 0 };
   const bare = express();
   bare.post('/start', async (_req, res) => {
     const handle = await client.workflow.start('noop', {
       taskQueue: NOOP_TASK_QUEUE,
-      workflowId: `bare-${randomUUID()}`,
+      workflowId: `bare-${used.bare++}`,
     });
     res.status(202).json({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId });
   });
@@ -136,7 +146,6 @@ runBenchmark('bench:starts', async () => {
   const timedApi = jsonClient(api.url, headers, CONCURRENCY);
   const timedBare = jsonClient(bareUrl, headers, CONCURRENCY);
 
-  const used = { lifecycle: 0, transition: 0, raw: 0, rawLifecycle: 0 };
   const start: Record<Kind, () => Promise<void>> = {
     raw: async () => {
       await client.workflow.start('noop', { taskQueue: NOOP_TASK_QUEUE, workflowId: `noop-${used.raw++}` });
@@ -158,17 +167,27 @@ runBenchmark('bench:starts', async () => {
       expectAccepted(timedApi('POST', `/engagements/${engagements.transition[used.transition++]}/transition`, {})),
   };
 
-  const measurePhase = async (): Promise<Phase> => {
+  const measurePhase = async (settle: boolean): Promise<Phase> => {
     for (const kind of KINDS) await closedLoop(WARM_UP, CONCURRENCY, start[kind]);
     const rounds: Array<Record<Kind, PassResult>> = [];
     const cpu = Object.fromEntries(KINDS.map((kind) => [kind, {}])) as Record<Kind, Record<string, number>>;
     const sqlOf = { lifecycle: { statements: 0, ms: 0 }, transition: { statements: 0, ms: 0 } };
+    let settleMs = 0;
+    const tail = Object.fromEntries(KINDS.map((kind) => [kind, {}])) as Record<Kind, Record<string, number>>;
+    if (settle) settleMs += (await settled()).waitedMs;
     for (let r = 0; r < ROUNDS; r++) {
       const pass = {} as Record<Kind, PassResult>;
       for (const kind of ORDERS[r % ORDERS.length]) {
         const before = cpuSnapshot();
         const sqlBefore = { ...sql };
         pass[kind] = await closedLoop(PER_PASS, CONCURRENCY, start[kind]);
+        if (settle) {
+          // What the pass left behind, paid before the next one and counted apart.
+          const { waitedMs, cpu: left } = await settled();
+          settleMs += waitedMs;
+          for (const [command, seconds] of Object.entries(left))
+            tail[kind][command] = (tail[kind][command] ?? 0) + seconds;
+        }
         if (kind === 'lifecycle' || kind === 'transition') {
           sqlOf[kind].statements += sql.statements - sqlBefore.statements;
           sqlOf[kind].ms += sql.ms - sqlBefore.ms;
@@ -184,9 +203,9 @@ runBenchmark('bench:starts', async () => {
       p50Ms: round(median(rounds.map((r) => r[kind].p50Ms)), 1),
       p99Ms: round(median(rounds.map((r) => r[kind].p99Ms)), 1),
     });
-    const perStart = (kind: Kind) =>
+    const perStart = (kind: Kind, spent = cpu) =>
       Object.fromEntries(
-        Object.entries(cpu[kind])
+        Object.entries(spent[kind])
           .map(([command, seconds]) => [
             processName[command] ?? command,
             round((seconds * 1000) / (ROUNDS * PER_PASS), 1),
@@ -199,6 +218,9 @@ runBenchmark('bench:starts', async () => {
       bareHttpRatio: round(median(rounds.map((r) => r.bareHttp.perSecond / r.raw.perSecond))),
       totals: Object.fromEntries(KINDS.map((kind) => [kind, total(kind)])) as Phase['totals'],
       cpuMsPerStart: Object.fromEntries(KINDS.map((kind) => [kind, perStart(kind)])) as Phase['cpuMsPerStart'],
+      tailCpuMsPerStart: Object.fromEntries(
+        KINDS.map((kind) => [kind, perStart(kind, tail)]),
+      ) as Phase['tailCpuMsPerStart'],
       sqlPerStart: {
         lifecycle: {
           statements: round(sqlOf.lifecycle.statements / (ROUNDS * PER_PASS), 1),
@@ -209,13 +231,14 @@ runBenchmark('bench:starts', async () => {
           ms: round(sqlOf.transition.ms / (ROUNDS * PER_PASS), 1),
         },
       },
+      settleMs,
       rounds,
     };
   };
 
-  const withWorker = await measurePhase();
+  const withWorker = await measurePhase(false);
   await worker.stop();
-  const startPathOnly = await measurePhase();
+  const startPathOnly = await measurePhase(true);
 
   const rows: Row[] = [];
   for (const [title, phase] of [
@@ -263,6 +286,20 @@ runBenchmark('bench:starts', async () => {
           .map(([command, ms]) => `${command} ${ms}`)
           .join(', '),
       });
+    }
+    if (phase.settleMs) {
+      rows.push({
+        metric: `${title}: waited for the servers to go quiet`,
+        value: `${round(phase.settleMs / 1000, 1)} s`,
+      });
+      for (const kind of KINDS) {
+        rows.push({
+          metric: `${title}: CPU ms per start left behind (not timed), ${kind}`,
+          value: Object.entries(phase.tailCpuMsPerStart[kind])
+            .map(([command, ms]) => `${command} ${ms}`)
+            .join(', '),
+        });
+      }
     }
   }
   printTable(

@@ -70,3 +70,27 @@ export function cpuBetween(
       .map(([command, seconds]) => [command, Number(seconds.toFixed(2))]),
   );
 }
+
+/**
+ * Waits until the processes this one started are quiet, their CPU under `busyShare` of one core over a window of
+ * `windowMs`, so that a measurement does not pay for the work a previous one left behind (the Temporal server's own
+ * queues drain after the starts it answered; a worker runs the workflows they started). Gives up after `limitMs`.
+ * Returns how long it waited and the CPU the processes spent meanwhile (this one's included), by command.
+ */
+export async function settled({ windowMs = 200, busyShare = 0.1, limitMs = 60_000 } = {}): Promise<{
+  waitedMs: number;
+  cpu: Record<string, number>;
+}> {
+  const started = performance.now();
+  const first = cpuSnapshot();
+  for (;;) {
+    const before = cpuSnapshot();
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const after = cpuSnapshot();
+    const busy = Object.entries(cpuBetween(before, after))
+      .filter(([command]) => command !== 'bench (node)')
+      .reduce((sum, [, seconds]) => sum + seconds, 0);
+    const waitedMs = Math.round(performance.now() - started);
+    if (busy * 1000 <= busyShare * windowMs || waitedMs >= limitMs) return { waitedMs, cpu: cpuBetween(first, after) };
+  }
+}
