@@ -181,6 +181,13 @@ runBenchmark('bench:starts', async () => {
         const before = cpuSnapshot();
         const sqlBefore = { ...sql };
         pass[kind] = await closedLoop(PER_PASS, CONCURRENCY, start[kind]);
+        const after = cpuSnapshot();
+        if (kind === 'lifecycle' || kind === 'transition') {
+          sqlOf[kind].statements += sql.statements - sqlBefore.statements;
+          sqlOf[kind].ms += sql.ms - sqlBefore.ms;
+        }
+        for (const [command, seconds] of Object.entries(cpuBetween(before, after)))
+          cpu[kind][command] = (cpu[kind][command] ?? 0) + seconds;
         if (settle) {
           // What the pass left behind, paid before the next one and counted apart.
           const { waitedMs, cpu: left } = await settled();
@@ -188,12 +195,6 @@ runBenchmark('bench:starts', async () => {
           for (const [command, seconds] of Object.entries(left))
             tail[kind][command] = (tail[kind][command] ?? 0) + seconds;
         }
-        if (kind === 'lifecycle' || kind === 'transition') {
-          sqlOf[kind].statements += sql.statements - sqlBefore.statements;
-          sqlOf[kind].ms += sql.ms - sqlBefore.ms;
-        }
-        for (const [command, seconds] of Object.entries(cpuBetween(before, cpuSnapshot())))
-          cpu[kind][command] = (cpu[kind][command] ?? 0) + seconds;
       }
       rounds.push(pass);
     }

@@ -1,6 +1,5 @@
 import type DataLoader from 'dataloader';
 import type { Pool } from 'pg';
-import { statementBatches } from './statement-batches';
 import { newId } from './ids';
 import type { Prisma } from './generated/prisma/client';
 
@@ -34,23 +33,15 @@ function rowOf(entry: AuditEntry) {
 /** A write that has no transaction of its own to join (a workflow started), to record once per `key`. */
 export type AuditOnce = AuditEntry & { key: string };
 
-/** Where writes to record once go, with the others of their moment (`auditBatches`). */
+/**
+ * Where writes that have no transaction of their own to join (a workflow started) are recorded, each once per its
+ * `key`: a repeat of the same write (a retried request finding the workflow it started) finds the entry and adds
+ * none. The entries of one moment go in one statement on the pg pool under Prisma (group commit): the start path's
+ * (`startStatements`, with the starts of their moment), or `recordOnce`'s.
+ */
 export type AuditBatches = Pick<DataLoader<AuditOnce, true>, 'load'>;
 
-/**
- * Records writes that have no transaction of their own to join (a workflow started), each once per its `key`: a
- * repeat of the same write (a retried request finding the workflow it started) finds the entry and adds none. The
- * entries of one moment go in one statement on the pg pool under Prisma (group commit). The start path records the
- * workflows it starts in its own statements, with the starts of their moment (`startStatements`).
- */
-export function auditBatches(pool: Pool): AuditBatches {
-  return statementBatches(async (entries) => {
-    await recordOnce(pool, entries);
-    return entries.map(() => true as const);
-  });
-}
-
-/** Records `entries` in one statement, each key once (see `auditBatches`). */
+/** Records `entries` in one statement of their own, each key once (see `AuditBatches`). */
 export async function recordOnce(pool: Pool, entries: readonly AuditOnce[]): Promise<void> {
   await pool.query({
     name: 'audit-once',
@@ -60,8 +51,8 @@ export async function recordOnce(pool: Pool, entries: readonly AuditOnce[]): Pro
 }
 
 /**
- * The rows of `entries` to record once, as the JSON parameter of `insertAuditOnce`: a key twice among them (a request
- * repeated at once) is recorded as its first entry has it.
+ * The rows of `entries` to record once, as the JSON parameter of `insertAuditOnce`: a key twice among them (a
+ * request repeated at once) is recorded as its first entry has it.
  */
 export function auditOnceRows(entries: readonly AuditOnce[]): string {
   const first = new Map<string, AuditOnce>();
@@ -73,7 +64,8 @@ export function auditOnceRows(entries: readonly AuditOnce[]): string {
 
 /**
  * SQL that records the rows of `auditOnceRows` (the jsonb parameter `rows`) at `at` (a timestamptz parameter), each
- * key once: a statement of its own, or a data-modifying CTE of another statement.
+ * key once: a statement of its own, or a data-modifying CTE of another statement. Keys are inserted in order, so
+ * that two statements recording the same keys never wait on each other in a circle.
  */
 export function insertAuditOnce(rows: string, at: string): string {
   return `
@@ -82,6 +74,7 @@ export function insertAuditOnce(rows: string, at: string): string {
            ${at}::timestamptz AT TIME ZONE 'UTC', a."idempotencyKey"
     FROM jsonb_to_recordset(${rows}::jsonb) AS a("id" uuid, "actor" text, "action" text, "entityType" text,
                                                  "entityId" text, "before" jsonb, "after" jsonb, "idempotencyKey" text)
+    ORDER BY a."idempotencyKey"
     ON CONFLICT ("idempotencyKey") DO NOTHING`;
 }
 

@@ -205,8 +205,9 @@ export function startStatements(pool: Pool): { starts: StartStatements; startAud
       await recordOnce(pool, started);
       return items.map(() => true as const);
     }
-    const answers = (await runStarts(pool, requests, started)).values();
-    return items.map((item) => ('start' in item ? answers.next().value! : true));
+    const answers = await runStarts(pool, requests, started);
+    let next = 0;
+    return items.map((item) => ('start' in item ? answers[next++] : true));
   });
   return {
     starts: { load: (start) => batches.load({ start }) as Promise<StartableEngagement | null> },
