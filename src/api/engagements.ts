@@ -39,7 +39,7 @@ import {
   startTransitionBody,
   terminateBody,
 } from './schemas';
-import { readCache } from './read-cache';
+import { readCache, serialised } from './read-cache';
 import { postgresTimeZones, requirePostgresTimeZone } from './time-zones';
 import { liveStateSince, startOnce, type LiveState } from './temporal-calls';
 import type { WorkflowWatches } from './workflow-watches';
@@ -74,6 +74,7 @@ interface CachedDetail {
   factsUntil: number;
   lifecycle: LiveState<LifecycleState>;
   json: string;
+  etag: string;
 }
 
 /** What the lifecycle workflow starts with: the engagement's term and renewal rules, and its transition plan. */
@@ -188,7 +189,7 @@ export function engagementRoutes(
         factsUntil: keepFacts ? replacing.factsUntil : heard ? now + FACTS_KEPT_MS : 0,
         lifecycle,
         // Serialised once per load: every read it serves sends the same bytes.
-        json: JSON.stringify(body),
+        ...serialised(body),
       };
     },
   });
@@ -330,7 +331,7 @@ export function engagementRoutes(
       const detail = await details.get(params.id);
       // A vendor key never learns that another vendor's engagement exists.
       if (!detail || !seesVendor(principal, detail.engagement.vendorId)) throw notFound(`engagement ${params.id}`);
-      return { status: 200, json: detail.json };
+      return { status: 200, json: detail.json, etag: detail.etag };
     },
   );
 

@@ -20,7 +20,7 @@ import type { ReviewCadence, Severity } from '../domain/types';
 import { engagementScope, seesVendor } from './auth';
 import type { EngagementChanges } from './engagement-changes';
 import { FACTS_KEPT_MS, workflowUrl } from './engagements';
-import { readCache } from './read-cache';
+import { readCache, serialised } from './read-cache';
 import type { ApiRoutes } from './route';
 
 export const PORTFOLIO_SORTS = [
@@ -327,8 +327,8 @@ interface PortfolioSnapshot {
   rows: PortfolioRow[];
   /** The rows (and their pages) hold for these facts until then (epoch ms): a next milestone moves. */
   rowsUntil: number;
-  /** Pages asked of these rows, by query, serialised once. */
-  pages: Map<string, string>;
+  /** Pages asked of these rows, by query, serialised once (with their ETags). */
+  pages: Map<string, { json: string; etag: string }>;
 }
 const PAGES_PER_SNAPSHOT = 20;
 const ROWS_PER_SLICE = 100;
@@ -405,10 +405,10 @@ export function portfolioRoutes(
       const pageKey = JSON.stringify(query);
       let page = snapshot.pages.get(pageKey);
       if (!page) {
-        page = JSON.stringify(pageOf(snapshot.rows, query));
+        page = serialised(pageOf(snapshot.rows, query));
         if (snapshot.pages.size < PAGES_PER_SNAPSHOT) snapshot.pages.set(pageKey, page);
       }
-      return { status: 200, json: page };
+      return { status: 200, ...page };
     },
   );
 

@@ -1,3 +1,4 @@
+import etag from 'etag';
 import { LRUCache } from 'lru-cache';
 
 /**
@@ -89,4 +90,13 @@ export function readCache<V extends object>(opts: {
       loads.clear();
     },
   };
+}
+
+/**
+ * A body serialised once for the reads a cache serves, with the weak ETag Express would compute for those bytes on
+ * every response (`etag` with `weak: true`, its default): kept, it is hashed once per serialisation.
+ */
+export function serialised(body: unknown): { json: string; etag: string } {
+  const json = JSON.stringify(body);
+  return { json, etag: etag(json, { weak: true }) };
 }

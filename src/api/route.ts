@@ -33,8 +33,11 @@ export interface Write {
   params: Record<string, unknown>;
 }
 
-/** A handler's answer: a body to serialise, or JSON already serialised (a cached read serves it as it is). */
-export type RouteResult = { status: number; body: unknown } | { status: number; json: string };
+/**
+ * A handler's answer: a body to serialise, or JSON already serialised (a cached read serves it as it is), with its
+ * ETag when the cache keeps that too (else Express hashes the bytes on every response).
+ */
+export type RouteResult = { status: number; body: unknown } | { status: number; json: string; etag?: string };
 
 export interface RouteContext<P, Q, B> {
   params: P;
@@ -105,8 +108,10 @@ export class ApiRoutes {
           for (const listener of this.writeListeners)
             listener({ path: spec.path, params: params as Record<string, unknown> });
       }
-      if ('json' in result) res.status(result.status).type('application/json').send(result.json);
-      else res.status(result.status).json(result.body);
+      if ('json' in result) {
+        if (result.etag) res.set('ETag', result.etag);
+        res.status(result.status).type('application/json').send(result.json);
+      } else res.status(result.status).json(result.body);
     });
   }
 }

@@ -1,4 +1,6 @@
+import etag from 'etag';
 import { PORTFOLIO_FACTS, portfolioFacts } from '../../src/api/portfolio';
+import { issueApiKey } from '../../src/auth/api-keys';
 import { poolOf } from '../../src/db';
 import { loadDemoPortfolio } from '../../src/seed/load';
 import { anEngagement, aVendor } from '../builders/engagement';
@@ -45,6 +47,26 @@ describe('GET /portfolio', () => {
     // the seed reviewed the last three months of everything past its transition
     const reviewed = all.items.filter((r) => ['STEADY_STATE', 'RENEWAL', 'EXIT'].includes(r.stage));
     expect(reviewed.every((r) => r.score !== null && r.volumePct === 100)).toBe(true);
+  });
+
+  it('answers a kept page with the ETag of its bytes, and 304 to a request that has them', async () => {
+    const { key } = await issueApiKey(f.db.prisma, { name: 'portfolio-etag', role: 'PROGRAM_MANAGER' });
+    const get = (headers: Record<string, string> = {}) =>
+      fetch(`${f.api.url}/portfolio?limit=10`, { headers: { authorization: `Bearer ${key}`, ...headers } });
+
+    // when the same page is asked for twice
+    const first = await get();
+    const text = await first.text();
+    const second = await get();
+
+    // then both carry the weak ETag of the page's bytes, as Express computes it for a body it hashes itself
+    expect(first.headers.get('etag')).toBe(etag(text, { weak: true }));
+    expect(second.headers.get('etag')).toBe(first.headers.get('etag'));
+    expect(await second.text()).toBe(text);
+    // and a request that has them is told nothing changed
+    // (fetch adds `cache-control: no-cache` to a conditional request unless it has a cache-control of its own)
+    const again = await get({ 'if-none-match': first.headers.get('etag')!, 'cache-control': 'max-age=0' });
+    expect(again.status).toBe(304);
   });
 
   it('filters by stage and vendor, sorts by a computed column, and pages', async () => {
