@@ -68,9 +68,9 @@ interface Phase {
   /** SQL statements the API sent per start, and their database time (the API's Prisma client counts them). */
   sqlPerStart: Record<ApiKind, { statements: number; ms: number }>;
   /**
-   * Time spent before the passes waiting for the servers to go quiet (start path only): without a worker, the
-   * Temporal server still drains its own queues after answering a pass's starts, which would otherwise be paid by
-   * the pass after it, always the same kind in the rotation.
+   * Time spent after each pass (and before the first) waiting for the servers to go quiet (start path only): without
+   * a worker, the Temporal server still drains its own queues after answering a pass's starts, which would otherwise
+   * be paid by the pass after it, always the same kind in the rotation.
    */
   settleMs: number;
   /** CPU spent while waiting after a kind's passes (start path only): the work they left behind, not timed. */
@@ -283,9 +283,7 @@ runBenchmark('bench:starts', async () => {
     for (const kind of KINDS) {
       rows.push({
         metric: `${title}: CPU ms per start, ${kind}`,
-        value: Object.entries(phase.cpuMsPerStart[kind])
-          .map(([command, ms]) => `${command} ${ms}`)
-          .join(', '),
+        value: cpuText(phase.cpuMsPerStart[kind]),
       });
     }
     if (phase.settleMs) {
@@ -296,9 +294,7 @@ runBenchmark('bench:starts', async () => {
       for (const kind of KINDS) {
         rows.push({
           metric: `${title}: CPU ms per start left behind (not timed), ${kind}`,
-          value: Object.entries(phase.tailCpuMsPerStart[kind])
-            .map(([command, ms]) => `${command} ${ms}`)
-            .join(', '),
+          value: cpuText(phase.tailCpuMsPerStart[kind]),
         });
       }
     }
@@ -339,6 +335,13 @@ const processName: Record<string, string> = {
   node: 'worker',
   temporal: 'Temporal',
 };
+
+/** CPU milliseconds per start by process, as a table cell: "Temporal 3.4, API+client 0.5". */
+function cpuText(msByProcess: Record<string, number>): string {
+  return Object.entries(msByProcess)
+    .map(([command, ms]) => `${command} ${ms}`)
+    .join(', ');
+}
 
 const label: Record<Kind, string> = {
   raw: 'raw client.workflow.start (no-op)',
